@@ -1,0 +1,148 @@
+/**
+ * The pass-back peer message: a payee hands its invoice to the previous payee's node.
+ *
+ * Lightning message type 0x8a01 (odd, in the custom range, so peers without rdv
+ * ignore it), then a BOLT 1 TLV stream (bigsize type and length, strictly
+ * increasing types, unknown even types refused, unknown odd types ignored):
+ *   0  version  u8 = 1
+ *   2  kind     u8: 1 = invoice, 2 = ack
+ *   4  bolt11   utf8 (kind invoice)
+ *   6  payment_hash 32 bytes (kind ack)
+ *   7  note     utf8, at most 200 bytes (optional)
+ *   9  accepted u8: 1 stored, 0 refused (kind ack)
+ *   11 reason   utf8, at most 200 bytes (optional, kind ack)
+ */
+import { err, ok, type Result } from '../errors.js';
+
+export const PASSBACK_MSG_TYPE = 0x8a01;
+export const PASSBACK_VERSION = 1;
+/** Whole message, type included. A bolt11 with several route hints fits easily. */
+export const MAX_PASSBACK_BYTES = 4096;
+const MAX_TEXT_BYTES = 200;
+
+export type PassbackMessage =
+  | { kind: 'invoice'; bolt11: string; note?: string }
+  | { kind: 'ack'; paymentHash: string; accepted: boolean; reason?: string };
+
+function bigsize(n: number): Buffer {
+  if (n < 0xfd) return Buffer.from([n]);
+  if (n <= 0xffff) {
+    const b = Buffer.alloc(3);
+    b[0] = 0xfd;
+    b.writeUInt16BE(n, 1);
+    return b;
+  }
+  const b = Buffer.alloc(5);
+  b[0] = 0xfe;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
+function readBigsize(buf: Buffer, at: number): { value: number; next: number } | undefined {
+  const first = buf[at];
+  if (first === undefined) return undefined;
+  if (first < 0xfd) return { value: first, next: at + 1 };
+  if (first === 0xfd) {
+    if (at + 3 > buf.length) return undefined;
+    const v = buf.readUInt16BE(at + 1);
+    return v < 0xfd ? undefined : { value: v, next: at + 3 };
+  }
+  if (first === 0xfe) {
+    if (at + 5 > buf.length) return undefined;
+    const v = buf.readUInt32BE(at + 1);
+    return v <= 0xffff ? undefined : { value: v, next: at + 5 };
+  }
+  return undefined; // 8-byte lengths are never valid in a message this small
+}
+
+function record(type: number, value: Buffer): Buffer {
+  return Buffer.concat([bigsize(type), bigsize(value.length), value]);
+}
+
+/** Encode as the hex `msg` for sendcustommsg (type included, no length prefix). */
+export function encodePassback(m: PassbackMessage): string {
+  const type = Buffer.alloc(2);
+  type.writeUInt16BE(PASSBACK_MSG_TYPE);
+  const recs: Buffer[] = [record(0, Buffer.from([PASSBACK_VERSION]))];
+  if (m.kind === 'invoice') {
+    recs.push(record(2, Buffer.from([1])), record(4, Buffer.from(m.bolt11, 'utf8')));
+    if (m.note !== undefined) recs.push(record(7, Buffer.from(m.note, 'utf8')));
+  } else {
+    recs.push(record(2, Buffer.from([2])), record(6, Buffer.from(m.paymentHash, 'hex')), record(9, Buffer.from([m.accepted ? 1 : 0])));
+    if (m.reason !== undefined) recs.push(record(11, Buffer.from(m.reason.slice(0, MAX_TEXT_BYTES), 'utf8')));
+  }
+  const out = Buffer.concat([type, ...recs]);
+  if (out.length > MAX_PASSBACK_BYTES) throw new Error(`pass-back message of ${out.length} bytes is over ${MAX_PASSBACK_BYTES}`);
+  return out.toString('hex');
+}
+
+/** Is this custommsg payload (hex, type first) one of ours? Cheap: looks at 2 bytes. */
+export function isPassbackPayload(payloadHex: string): boolean {
+  return payloadHex.slice(0, 4).toLowerCase() === PASSBACK_MSG_TYPE.toString(16).padStart(4, '0');
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decode a payload we know is ours. Never throws; says what is wrong. */
+export function decodePassback(payloadHex: string): Result<PassbackMessage> {
+  if (payloadHex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(payloadHex)) return err('payload is not hex');
+  const buf = Buffer.from(payloadHex, 'hex');
+  if (buf.length > MAX_PASSBACK_BYTES) return err(`message of ${buf.length} bytes is over the ${MAX_PASSBACK_BYTES}-byte limit`);
+  if (buf.length < 2 || buf.readUInt16BE(0) !== PASSBACK_MSG_TYPE) return err('not a pass-back message');
+  const fields = new Map<number, Buffer>();
+  let at = 2;
+  let lastType = -1;
+  while (at < buf.length) {
+    const t = readBigsize(buf, at);
+    if (!t) return err('truncated or non-minimal TLV type');
+    const l = readBigsize(buf, t.next);
+    if (!l) return err('truncated or non-minimal TLV length');
+    if (t.value <= lastType) return err('TLV types are not strictly increasing');
+    if (l.next + l.value > buf.length) return err(`TLV ${t.value} is truncated`);
+    fields.set(t.value, buf.subarray(l.next, l.next + l.value));
+    lastType = t.value;
+    at = l.next + l.value;
+  }
+  for (const type of fields.keys()) {
+    if (type % 2 === 0 && ![0, 2, 4, 6].includes(type)) return err(`unknown required field ${type}: the sender runs a newer rdv`);
+  }
+  const version = fields.get(0);
+  if (!version || version.length !== 1) return err('no version field');
+  if (version[0] !== PASSBACK_VERSION) return err(`version ${version[0]} is not supported: upgrade rdv`);
+  const kind = fields.get(2);
+  if (!kind || kind.length !== 1) return err('no kind field');
+  const text = (type: number): Result<string | undefined> => {
+    const b = fields.get(type);
+    if (b === undefined) return ok(undefined);
+    if (b.length > MAX_TEXT_BYTES) return err(`field ${type} is longer than ${MAX_TEXT_BYTES} bytes`);
+    try {
+      return ok(utf8.decode(b));
+    } catch {
+      return err(`field ${type} is not UTF-8`);
+    }
+  };
+  if (kind[0] === 1) {
+    const b = fields.get(4);
+    if (!b || b.length === 0) return err('invoice message without a bolt11');
+    let bolt11: string;
+    try {
+      bolt11 = utf8.decode(b);
+    } catch {
+      return err('bolt11 is not UTF-8');
+    }
+    const note = text(7);
+    if (!note.ok) return note;
+    return ok(note.value === undefined ? { kind: 'invoice', bolt11 } : { kind: 'invoice', bolt11, note: note.value });
+  }
+  if (kind[0] === 2) {
+    const hash = fields.get(6);
+    if (!hash || hash.length !== 32) return err('ack without a 32-byte payment hash');
+    const accepted = fields.get(9);
+    if (!accepted || accepted.length !== 1) return err('ack without an accepted field');
+    const reason = text(11);
+    if (!reason.ok) return reason;
+    const base = { kind: 'ack' as const, paymentHash: hash.toString('hex'), accepted: accepted[0] === 1 };
+    return ok(reason.value === undefined ? base : { ...base, reason: reason.value });
+  }
+  return err(`unknown message kind ${kind[0]}`);
+}

@@ -1,0 +1,282 @@
+import type { Msat } from './amount.js';
+import type { NodeId, PaymentHash, PaymentSecret, Preimage } from './ids.js';
+import { Reader, ShapeError, isObject, type JsonObject } from './read.js';
+import { assertNever } from '../errors.js';
+
+/**
+ * The durable record, one per payment hash, stored in the node's datastore at
+ * ["rdv","v1","relay",<hash>]. Amounts are stored as decimal strings of msat.
+ */
+export const RECORD_VERSION = 1;
+export const KEY_ROOT = ['rdv', 'v1'] as const;
+export const relayKey = (hash: string): string[] => [...KEY_ROOT, 'relay', hash];
+export const inboxKey = (hash: string): string[] => [...KEY_ROOT, 'inbox', hash];
+export const ackKey = (hash: string): string[] => [...KEY_ROOT, 'ack', hash];
+
+export type RelayState = 'open' | 'gathered' | 'paying' | 'settled' | 'failed' | 'expired';
+export const RELAY_STATES: readonly RelayState[] = ['open', 'gathered', 'paying', 'settled', 'failed', 'expired'];
+
+/** One incoming HTLC of a gathered set. Keyed by channel + htlc id so replays are idempotent. */
+export interface Part {
+  scid: string;
+  id: string;
+  amountMsat: Msat;
+  cltvExpiry: number;
+}
+export const partKey = (p: { scid: string; id: string }): string => `${p.scid}/${p.id}`;
+
+export interface Attempt {
+  startedAt: number;
+  maxdelay: number;
+  maxfeeMsat: Msat;
+  finishedAt?: number;
+  outcome?: 'complete' | 'failed';
+  sentMsat?: Msat;
+  error?: string;
+}
+
+export interface RelayRecord {
+  version: 1;
+  role: 'relay';
+  paymentHash: PaymentHash;
+  /** Our invoice, signed by our node. */
+  bolt11: string;
+  downstreamBolt11: string;
+  downstreamPayee: NodeId;
+  downstreamAmountMsat: Msat;
+  downstreamMinFinalCltv: number;
+  paymentSecret: PaymentSecret;
+  amountMsat: Msat;
+  payoutMsat: Msat;
+  feeBudgetMsat: Msat;
+  delayBudget: number;
+  safetyMargin: number;
+  minFinalCltv: number;
+  expiresAt: number;
+  state: RelayState;
+  parts: Part[];
+  /** Earliest cltv_expiry among `parts`, set when gathered. */
+  earliestExpiry?: number;
+  attempts: Attempt[];
+  preimage?: Preimage;
+  receivedMsat?: Msat;
+  sentMsat?: Msat;
+  earnedMsat?: Msat;
+  createdAt: number;
+  updatedAt: number;
+  gatheredAt?: number;
+  settledAt?: number;
+  lastError?: string;
+  /** Node that passed the downstream invoice to us, if it came through the inbox. */
+  receivedFrom?: NodeId;
+}
+
+export interface LastRecord {
+  version: 1;
+  role: 'last';
+  paymentHash: PaymentHash;
+  bolt11: string;
+  label: string;
+  amountMsat: Msat;
+  description: string;
+  expiresAt: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type AnyRecord = RelayRecord | LastRecord;
+
+const HASH_RE = /^[0-9a-f]{64}$/;
+const NODE_RE = /^0[23][0-9a-f]{64}$/;
+
+/** JSON for the datastore. Field names are snake_case like CLN's; msat as decimal strings. */
+export function serializeRecord(r: AnyRecord): string {
+  return JSON.stringify(recordToJson(r));
+}
+
+/** The record as JSON (what the datastore holds; also `rdv status --json`). */
+export function recordToJson(r: AnyRecord): JsonObject {
+  const base = {
+    version: r.version,
+    role: r.role,
+    payment_hash: r.paymentHash,
+    bolt11: r.bolt11,
+    amount_msat: r.amountMsat.toString(),
+    expires_at: r.expiresAt,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  };
+  switch (r.role) {
+    case 'last':
+      return { ...base, label: r.label, description: r.description };
+    case 'relay':
+      return dropUndefined({
+        ...base,
+        downstream_bolt11: r.downstreamBolt11,
+        downstream_payee: r.downstreamPayee,
+        downstream_amount_msat: r.downstreamAmountMsat.toString(),
+        downstream_min_final_cltv: r.downstreamMinFinalCltv,
+        payment_secret: r.paymentSecret,
+        payout_msat: r.payoutMsat.toString(),
+        fee_budget_msat: r.feeBudgetMsat.toString(),
+        delay_budget: r.delayBudget,
+        safety_margin: r.safetyMargin,
+        min_final_cltv: r.minFinalCltv,
+        state: r.state,
+        parts: r.parts.map((p) => ({ scid: p.scid, id: p.id, amount_msat: p.amountMsat.toString(), cltv_expiry: p.cltvExpiry })),
+        earliest_expiry: r.earliestExpiry,
+        attempts: r.attempts.map((a) =>
+          dropUndefined({
+            started_at: a.startedAt,
+            maxdelay: a.maxdelay,
+            maxfee_msat: a.maxfeeMsat.toString(),
+            finished_at: a.finishedAt,
+            outcome: a.outcome,
+            sent_msat: a.sentMsat?.toString(),
+            error: a.error,
+          }),
+        ),
+        preimage: r.preimage,
+        received_msat: r.receivedMsat?.toString(),
+        sent_msat: r.sentMsat?.toString(),
+        earned_msat: r.earnedMsat?.toString(),
+        gathered_at: r.gatheredAt,
+        settled_at: r.settledAt,
+        last_error: r.lastError,
+        received_from: r.receivedFrom,
+      });
+    default:
+      return assertNever(r, 'record role');
+  }
+}
+
+function dropUndefined(o: Record<string, unknown>): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v as JsonObject[string];
+  return out;
+}
+
+/**
+ * Parse a stored record. Throws ShapeError with the field at fault; a record
+ * written by a newer rdv (higher version) is refused rather than misread.
+ */
+export function parseRecord(text: string, where = 'record'): AnyRecord {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ShapeError(`${where}: not JSON`);
+  }
+  if (!isObject(raw)) throw new ShapeError(`${where}: expected an object`);
+  const r = new Reader(raw, where);
+  const version = r.int('version');
+  if (version !== RECORD_VERSION) {
+    throw new ShapeError(`${where}: version ${version} is not supported by this rdv (it knows version ${RECORD_VERSION}): upgrade rdv`);
+  }
+  const role = r.str('role');
+  const base = {
+    version: RECORD_VERSION as 1,
+    paymentHash: r.match<PaymentHash>('payment_hash', HASH_RE, '64 hex digits'),
+    bolt11: r.str('bolt11'),
+    amountMsat: r.msat('amount_msat'),
+    expiresAt: r.int('expires_at'),
+    createdAt: r.int('created_at'),
+    updatedAt: r.int('updated_at'),
+  };
+  if (role === 'last') {
+    return { ...base, role: 'last', label: r.str('label'), description: r.optStr('description') ?? '' };
+  }
+  if (role !== 'relay') throw new ShapeError(`${where}.role: expected "relay" or "last", got ${JSON.stringify(role)}`);
+  const state = r.str('state');
+  if (!(RELAY_STATES as readonly string[]).includes(state)) throw new ShapeError(`${where}.state: unknown state ${JSON.stringify(state)}`);
+  const record: RelayRecord = {
+    ...base,
+    role: 'relay',
+    downstreamBolt11: r.str('downstream_bolt11'),
+    downstreamPayee: r.match<NodeId>('downstream_payee', NODE_RE, 'a node id'),
+    downstreamAmountMsat: r.msat('downstream_amount_msat'),
+    downstreamMinFinalCltv: r.int('downstream_min_final_cltv'),
+    paymentSecret: r.match<PaymentSecret>('payment_secret', HASH_RE, '64 hex digits'),
+    payoutMsat: r.msat('payout_msat'),
+    feeBudgetMsat: r.msat('fee_budget_msat'),
+    delayBudget: r.int('delay_budget'),
+    safetyMargin: r.int('safety_margin'),
+    minFinalCltv: r.int('min_final_cltv'),
+    state: state as RelayState,
+    parts: r.objects('parts').map((p) => ({
+      scid: p.str('scid'),
+      id: p.str('id'),
+      amountMsat: p.msat('amount_msat'),
+      cltvExpiry: p.int('cltv_expiry'),
+    })),
+    attempts: r.objects('attempts').map((a) => {
+      const outcome = a.optStr('outcome');
+      if (outcome !== undefined && outcome !== 'complete' && outcome !== 'failed') {
+        throw new ShapeError(`${a.path}.outcome: unknown outcome ${JSON.stringify(outcome)}`);
+      }
+      return stripUndefined<Attempt>({
+        startedAt: a.int('started_at'),
+        maxdelay: a.int('maxdelay'),
+        maxfeeMsat: a.msat('maxfee_msat'),
+        finishedAt: a.optInt('finished_at'),
+        outcome,
+        sentMsat: a.optMsat('sent_msat'),
+        error: a.optStr('error'),
+      });
+    }),
+  };
+  return stripUndefined<RelayRecord>({
+    ...record,
+    earliestExpiry: r.optInt('earliest_expiry'),
+    preimage: r.optMatch<Preimage>('preimage', HASH_RE, '64 hex digits'),
+    receivedMsat: r.optMsat('received_msat'),
+    sentMsat: r.optMsat('sent_msat'),
+    earnedMsat: r.optMsat('earned_msat'),
+    gatheredAt: r.optInt('gathered_at'),
+    settledAt: r.optInt('settled_at'),
+    lastError: r.optStr('last_error'),
+    receivedFrom: r.optMatch<NodeId>('received_from', NODE_RE, 'a node id'),
+  });
+}
+
+function stripUndefined<T>(o: { [K in keyof T]: T[K] | undefined }): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+/** An invoice a peer passed back to us, waiting for `rdv join --from-inbox`. */
+export interface InboxEntry {
+  version: 1;
+  paymentHash: PaymentHash;
+  bolt11: string;
+  from: NodeId;
+  receivedAt: number;
+  note?: string;
+}
+
+export function serializeInbox(e: InboxEntry): string {
+  return JSON.stringify(
+    dropUndefined({ version: e.version, payment_hash: e.paymentHash, bolt11: e.bolt11, from: e.from, received_at: e.receivedAt, note: e.note }),
+  );
+}
+
+export function parseInbox(text: string, where = 'inbox entry'): InboxEntry {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ShapeError(`${where}: not JSON`);
+  }
+  const r = Reader.of(raw, where);
+  const version = r.int('version');
+  if (version !== RECORD_VERSION) throw new ShapeError(`${where}: version ${version} is not supported: upgrade rdv`);
+  return stripUndefined<InboxEntry>({
+    version: 1,
+    paymentHash: r.match<PaymentHash>('payment_hash', HASH_RE, '64 hex digits'),
+    bolt11: r.str('bolt11'),
+    from: r.match<NodeId>('from', NODE_RE, 'a node id'),
+    receivedAt: r.int('received_at'),
+    note: r.optStr('note'),
+  });
+}

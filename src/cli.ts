@@ -1,0 +1,182 @@
+/**
+ * The commander program: global options, subcommands (each loaded only when
+ * run), and the one place that turns errors into a message and an exit code.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { RdvError } from './errors.js';
+import { RDV_VERSION } from './version.js';
+import type { GlobalOptions } from './commands/context.js';
+
+const EXAMPLES = `
+Examples:
+  Carol (last payee):     rdv join --last --amount 100000sat --description "order 42"
+                          rdv pass-back 5d23c7e6 --to 035f62c3...@127.0.0.1:9735
+  Bob (relay):            rdv inbox --wait
+                          rdv join --from-inbox 5d23c7e6 --payout 5000sat --fee-budget 1000sat --delay-budget 60
+  Watch relays:           rdv watch
+  Everything you hold:    rdv status
+  See a whole chain run:  rdv demo
+
+Exit codes: 0 ok, 1 operation failed, 2 bad usage or input, 3 node unreachable.
+Node discovery follows lightning-cli: --lightning-dir (default ~/.lightning),
+--network (default bitcoin, or the config file's), --rpc-file.`;
+
+export function buildProgram(run: (name: string, args: unknown[]) => Promise<void>): Command {
+  const program = new Command('rdv')
+    .description("Poor man's rendez-vous for Core Lightning: several payees, one payment")
+    .version(RDV_VERSION, '-V, --version')
+    .option('--lightning-dir <dir>', 'lightningd base directory (like lightning-cli)')
+    .option('--network <name>', 'bitcoin, testnet, testnet4, signet or regtest')
+    .option('--rpc-file <path>', 'lightningd RPC socket (relative to <lightning-dir>/<network>)')
+    .option('--conf <file>', 'read this lightningd config file for network and rpc-file')
+    .option('--json', 'machine-readable output: no colour, no spinner, no prompt')
+    .option('-y, --yes', 'do not ask: take the given values, fail if one is missing')
+    .option('-q, --quiet', 'print only the essential result')
+    .option('--no-color', 'no colours (also: NO_COLOR=1)')
+    .option('--debug', 'show stack traces for unexpected errors')
+    .addHelpText('after', EXAMPLES)
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+
+  program
+    .command('join')
+    .description('make your invoice in the chain: the last payee\'s, or a relay invoice over the next payee\'s')
+    .option('--last', 'you are the last payee: make a normal invoice on your node')
+    .option('--amount <amount>', 'with --last: amount to receive (e.g. 100000sat, 0.001btc)')
+    .option('--description <text>', 'invoice description (relays default to the downstream one)')
+    .option('--expiry <duration>', 'invoice lifetime, e.g. 3600, 30m, 1d (relays: capped by the downstream invoice)')
+    .option('--invoice <bolt11>', 'the next payee\'s invoice, to relay to')
+    .option('--from-inbox <hash>', 'take the next payee\'s invoice from the inbox (hash or prefix)')
+    .option('--payout <amount>', 'what you keep (e.g. 5000sat)')
+    .option('--fee-budget <amount>', 'routing fees you allow for paying the next payee; unused fee is yours')
+    .option('--delay-budget <blocks>', 'CLTV blocks you add for your hop (must exceed --safety-margin)')
+    .option('--safety-margin <blocks>', 'blocks between your outgoing and incoming HTLC expiries', '34')
+    .option('--cltv-warn <blocks>', 'warn when min_final_cltv passes this', '432')
+    .option('--no-qr', 'do not show a QR code')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rdv join --last --amount 100000sat --description "order 42"
+  rdv join --invoice lnbcrt1m1p... --payout 5000sat --fee-budget 1000sat --delay-budget 60
+  rdv join --from-inbox 5d23c7e6            (asks for payout and budgets on a terminal)`,
+    )
+    .action((opts: unknown) => run('join', [opts]));
+
+  program
+    .command('pass-back')
+    .description('hand your invoice to the previous payee: over a peer message, or printed')
+    .argument('<hash>', 'payment hash of your invoice (a unique prefix is enough)')
+    .option('--to <node>', 'previous payee: node_id[@host[:port]]; connects first if an address is given')
+    .option('--note <text>', 'a short note shown in their inbox')
+    .option('--print', 'print the invoice')
+    .option('--qr', 'show the invoice as a QR code')
+    .option('--out <file>', 'write the invoice to a file')
+    .option('--timeout <seconds>', 'how long to wait for their node to confirm', '10')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rdv pass-back 5d23c7e6 --to 035f62c3...@127.0.0.1:9735
+  rdv pass-back 5d23c7e6 --print`,
+    )
+    .action((hash: string, opts: unknown) => run('pass-back', [hash, opts]));
+
+  program
+    .command('inbox')
+    .description('invoices other payees passed back to you')
+    .option('--wait', 'wait until a new one arrives')
+    .option('--timeout <seconds>', 'with --wait: give up after this long')
+    .addHelpText('after', '\nExamples:\n  rdv inbox\n  rdv inbox --wait --json')
+    .action((opts: unknown) => run('inbox', [opts]));
+
+  program
+    .command('status')
+    .description('every rdv record on this node, or one, with what the node says about it')
+    .argument('[hash]', 'payment hash (or prefix)')
+    .addHelpText('after', '\nExamples:\n  rdv status\n  rdv status 5d23c7e6 --json')
+    .action((hash: string | undefined, opts: unknown) => run('status', [hash, opts]));
+
+  program
+    .command('watch')
+    .description('is the relay plugin loaded (and important)? then a live view of relays until Ctrl-C')
+    .option('--start', 'start the plugin if it is not loaded, without asking')
+    .option('--once', 'print the view once and exit')
+    .option('--interval <ms>', 'refresh interval', '1000')
+    .addHelpText('after', '\nExamples:\n  rdv watch\n  rdv watch --json     (one JSON event per line)')
+    .action((opts: unknown) => run('watch', [opts]));
+
+  program
+    .command('demo')
+    .description('run a whole rendez-vous: payer -> payees, on a simulated network or real regtest')
+    .option('--payees <n>', 'number of payees (1 to 8)', '3')
+    .addOption(new Option('--sim', 'use the simulated network (default when no lightningd is found)').conflicts('regtest'))
+    .option('--regtest', 'use real lightningd and bitcoind on regtest (RDV_LIGHTNINGD, RDV_BITCOIND or PATH)')
+    .option('--keep', 'with --regtest: leave the nodes running and print how to reach them')
+    .addHelpText('after', '\nExamples:\n  rdv demo\n  rdv demo --payees 4 --json\n  rdv demo --regtest')
+    .action((opts: unknown) => run('demo', [opts]));
+
+  return program;
+}
+
+const COMMANDS: Record<string, () => Promise<{ run: (globals: GlobalOptions, ...args: never[]) => Promise<void> }>> = {
+  join: () => import('./commands/join.js'),
+  'pass-back': () => import('./commands/pass-back.js'),
+  inbox: () => import('./commands/inbox.js'),
+  status: () => import('./commands/status.js'),
+  watch: () => import('./commands/watch.js'),
+  demo: () => import('./commands/demo.js'),
+};
+
+/** Run the CLI; resolves with the exit code. Prints errors as one line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  let globals: GlobalOptions | undefined;
+  const program = buildProgram(async (name, args) => {
+    globals = readGlobals(program.opts());
+    const load = COMMANDS[name];
+    if (!load) throw new RdvError('usage', `unknown command ${name}`);
+    const mod = await load();
+    await mod.run(globals, ...(args as never[]));
+  });
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    return report(e, globals?.debug ?? argv.includes('--debug'));
+  }
+}
+
+function readGlobals(o: Record<string, unknown>): GlobalOptions {
+  const json = o.json === true;
+  return {
+    lightningDir: typeof o.lightningDir === 'string' ? o.lightningDir : undefined,
+    network: typeof o.network === 'string' ? o.network : undefined,
+    rpcFile: typeof o.rpcFile === 'string' ? o.rpcFile : undefined,
+    conf: typeof o.conf === 'string' ? o.conf : undefined,
+    json,
+    yes: o.yes === true,
+    quiet: o.quiet === true,
+    color: o.color !== false && !json && process.env.NO_COLOR === undefined,
+    debug: o.debug === true,
+  };
+}
+
+function report(e: unknown, debug: boolean): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    process.stderr.write(`rdv: ${e.message.replace(/^error: /, '').trim()} (see rdv --help)\n`);
+    return 2;
+  }
+  if (e instanceof RdvError) {
+    process.stderr.write(`rdv: ${e.message}\n`);
+    if (debug && e.cause) process.stderr.write(`${String((e.cause as Error).stack ?? e.cause)}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  process.stderr.write(`rdv: unexpected error: ${err?.message ?? String(e)}${debug ? `\n${err?.stack ?? ''}` : ' (run with --debug for details)'}\n`);
+  return 1;
+}

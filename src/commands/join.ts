@@ -1,0 +1,410 @@
+/**
+ * `rdv join`: make this payee's invoice in the chain.
+ *   --last            a normal invoice on our node (the chain's end)
+ *   --invoice/--from-inbox   a same-hash relay invoice over the next payee's
+ * Reads and checks everything before writing anything to the node.
+ */
+import { randomBytes } from 'node:crypto';
+import { formatAmount, parseAmount, type Msat } from '../chain/amount.js';
+import { decodeBolt11, encodeInvoice, type Invoice, type RouteHintHop } from '../chain/bolt11.js';
+import {
+  DEFAULT_CLTV_WARN,
+  DEFAULT_ROUTE_ALLOWANCE,
+  planBudget,
+  suggestDelayBudget,
+  suggestFeeBudget,
+  type BudgetPlan,
+  type RouteEstimate,
+} from '../chain/budget.js';
+import { asPaymentSecret, shortHash, type NodeId, type PaymentHash, type PaymentSecret } from '../chain/ids.js';
+import { checkDownstream, checkSigned, DEFAULT_EXPIRY_MARGIN_SECONDS, planOurInvoice } from '../chain/invoice.js';
+import { inboxKey, parseInbox, relayKey, serializeRecord, KEY_ROOT, type LastRecord, type RelayRecord } from '../chain/record.js';
+import { addLegs, hintLegs } from '../chain/route.js';
+import { parseBlocks, parseDuration } from '../chain/units.js';
+import { failedError, inputError, RdvError, usageError } from '../errors.js';
+import type { LightningNode, NodeInfo } from '../rpc/node.js';
+import { inquirerPrompter, type Prompter } from '../prompts/prompter.js';
+import { askRelayBudgets, askLastPayee, confirmSummary } from '../prompts/join.js';
+import type { Output } from '../ui/output.js';
+import { makeOutput, withNode, type GlobalOptions } from './context.js';
+import { notifyPlugin, pluginWarnings } from './plugin-check.js';
+
+export interface JoinOptions {
+  last?: boolean;
+  amount?: string;
+  description?: string;
+  expiry?: string;
+  invoice?: string;
+  fromInbox?: string;
+  payout?: string;
+  feeBudget?: string;
+  delayBudget?: string;
+  safetyMargin?: string;
+  cltvWarn?: string;
+  qr?: boolean;
+}
+
+export async function run(g: GlobalOptions, opts: JoinOptions): Promise<void> {
+  const out = makeOutput(g);
+  const prompter = inquirerPrompter();
+  if (opts.last) {
+    if (opts.invoice || opts.fromInbox || opts.payout || opts.feeBudget || opts.delayBudget) {
+      throw usageError('--last makes your own invoice: it takes --amount, --description and --expiry, not --invoice/--from-inbox/--payout/budgets');
+    }
+    return joinLast(g, opts, out, prompter);
+  }
+  if (opts.amount) throw usageError('--amount is for --last; a relay\'s amount is the downstream amount + --payout + --fee-budget');
+  if (opts.invoice && opts.fromInbox) throw usageError('give either --invoice or --from-inbox, not both');
+  return joinRelay(g, opts, out, prompter);
+}
+
+// --- shared ------------------------------------------------------------------
+
+function amountOption(text: string | undefined, flag: string, allowZero = false): Msat | undefined {
+  if (text === undefined) return undefined;
+  const r = parseAmount(text, { allowZero });
+  if (!r.ok) throw inputError(`${flag}: ${r.error}`);
+  return r.value;
+}
+
+function blocksOption(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const r = parseBlocks(text, flag);
+  if (!r.ok) throw inputError(r.error);
+  return r.value;
+}
+
+function expiryOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const r = parseDuration(text, '--expiry');
+  if (!r.ok) throw inputError(r.error);
+  return r.value;
+}
+
+const now = (): number => Math.floor(Date.now() / 1000);
+
+async function showInvoice(out: Output, bolt11: string, qr: boolean): Promise<void> {
+  out.result(bolt11);
+  if (qr) await out.qr(bolt11);
+}
+
+// --- last payee ---------------------------------------------------------------
+
+async function joinLast(g: GlobalOptions, opts: JoinOptions, out: Output, prompter: Prompter): Promise<void> {
+  let amountMsat = amountOption(opts.amount, '--amount');
+  let description = opts.description;
+  const expiry = expiryOption(opts.expiry);
+  if (amountMsat === undefined) {
+    if (!out.interactive) throw usageError('--amount is required (e.g. --amount 100000sat)');
+    const answers = await askLastPayee(prompter, description);
+    amountMsat = answers.amountMsat;
+    description = answers.description;
+  }
+  const amount = amountMsat;
+  await withNode(g, async (node) => {
+    const info = await node.checkedInfo();
+    const label = `rdv-${now()}-${randomBytes(4).toString('hex')}`;
+    const inv = await node.invoice({ amountMsat: amount, label, description: description ?? '', ...(expiry !== undefined ? { expiry } : {}) });
+    const record: LastRecord = {
+      version: 1,
+      role: 'last',
+      paymentHash: inv.paymentHash,
+      bolt11: inv.bolt11,
+      label,
+      amountMsat: amount,
+      description: description ?? '',
+      expiresAt: inv.expiresAt,
+      createdAt: now(),
+      updatedAt: now(),
+    };
+    const w = await node.datastoreCreate(relayKey(inv.paymentHash), serializeRecord(record));
+    if (!w.ok) {
+      await node.delinvoice(label, 'unpaid').catch(() => undefined);
+      throw failedError(`could not store the rdv record (${w.reason}); the invoice was deleted again`);
+    }
+    if (g.json) {
+      out.json({ role: 'last', payment_hash: inv.paymentHash, bolt11: inv.bolt11, amount_msat: amount, label, expires_at: inv.expiresAt, node_id: info.id });
+      return;
+    }
+    out.info(out.c.green(`Your invoice for ${formatAmount(amount)} (payment hash ${shortHash(inv.paymentHash)}…):`));
+    await showInvoice(out, inv.bolt11, opts.qr !== false);
+    out.info();
+    out.info(`Next: pass it back to the payee before you in the chain:`);
+    out.info(`  rdv pass-back ${shortHash(inv.paymentHash)} --to <their node id>[@host:port]`);
+    out.info(`  (or rdv pass-back ${shortHash(inv.paymentHash)} --print, to send it by hand)`);
+  });
+}
+
+// --- relay --------------------------------------------------------------------
+
+interface Downstream {
+  invoice: Invoice;
+  receivedFrom: NodeId | undefined;
+}
+
+async function findInboxEntry(node: LightningNode, prefix: string): Promise<{ bolt11: string; from: NodeId }> {
+  const p = prefix.toLowerCase();
+  if (!/^[0-9a-f]{4,64}$/.test(p)) throw inputError(`--from-inbox "${prefix}" is not a payment hash or a prefix of at least 4 hex digits`);
+  const entries = (await node.listdatastore([...KEY_ROOT, 'inbox'])).filter((e) => e.key[3]?.startsWith(p) && e.string !== undefined);
+  if (entries.length === 0) throw inputError(`no invoice in the inbox matches ${p}: see rdv inbox`);
+  if (entries.length > 1) throw inputError(`${entries.length} inbox invoices match ${p}: give more digits`);
+  const entry = parseInbox(entries[0]?.string ?? '');
+  return { bolt11: entry.bolt11, from: entry.from };
+}
+
+async function chooseDownstream(node: LightningNode, opts: JoinOptions, out: Output, prompter: Prompter): Promise<{ bolt11: string; from: NodeId | undefined }> {
+  if (opts.invoice !== undefined) return { bolt11: opts.invoice, from: undefined };
+  if (opts.fromInbox !== undefined) return findInboxEntry(node, opts.fromInbox);
+  if (!out.interactive) throw usageError('say which invoice to relay to: --invoice <bolt11> or --from-inbox <hash>');
+  const inbox = await node.listdatastore([...KEY_ROOT, 'inbox']);
+  const choices: Array<{ value: string; name: string }> = [];
+  for (const e of inbox) {
+    if (!e.string) continue;
+    try {
+      const entry = parseInbox(e.string);
+      const dec = decodeBolt11(entry.bolt11);
+      const amount = dec.ok && dec.value.amountMsat !== undefined ? formatAmount(dec.value.amountMsat) : '?';
+      choices.push({ value: entry.paymentHash, name: `${shortHash(entry.paymentHash)}  ${amount}  from ${shortHash(entry.from)}…` });
+    } catch {
+      // an unreadable entry is not offered
+    }
+  }
+  if (choices.length > 0) {
+    const picked = await prompter.select({ message: 'Which invoice do you relay to?', choices: [...choices, { value: '', name: 'paste an invoice' }] });
+    if (picked !== '') return findInboxEntry(node, picked);
+  }
+  const pasted = await prompter.text({
+    message: "Next payee's invoice (bolt11):",
+    validate: (v) => {
+      const d = decodeBolt11(v);
+      return d.ok ? undefined : d.error;
+    },
+  });
+  return { bolt11: pasted, from: undefined };
+}
+
+async function hashInUse(node: LightningNode, hash: PaymentHash): Promise<boolean> {
+  const [records, invoices] = await Promise.all([node.listdatastore(relayKey(hash)), node.listinvoices({ paymentHash: hash })]);
+  return records.some((e) => e.key.length === 4) || invoices.length > 0;
+}
+
+/** Best guess of what paying the downstream invoice costs in fees and CLTV from our node. */
+async function estimateRoute(node: LightningNode, us: NodeId, inv: Invoice, amount: Msat): Promise<RouteEstimate | undefined> {
+  const maxfeeMsat = (amount / 10n + 10_000n) as Msat;
+  const direct = await node.estimateRoute({ source: us, destination: inv.payee, amountMsat: amount, finalCltv: inv.minFinalCltv, maxfeeMsat });
+  if (direct) return direct;
+  for (const leg of hintLegs(inv.routeHints, us, amount)) {
+    if (leg.entry === us) return leg;
+    const toEntry = await node.estimateRoute({
+      source: us,
+      destination: leg.entry,
+      amountMsat: leg.entryAmountMsat,
+      finalCltv: inv.minFinalCltv + leg.delayBlocks,
+      maxfeeMsat,
+    });
+    if (toEntry) return addLegs(toEntry, leg);
+  }
+  return undefined;
+}
+
+/** Route hints for our invoice, chosen by CLN: make a throwaway invoice, copy its `r` fields, delete it. */
+async function ourRouteHints(node: LightningNode, amountMsat: Msat): Promise<RouteHintHop[][]> {
+  const label = `rdv-hints-${randomBytes(6).toString('hex')}`;
+  const tmp = await node.invoice({ amountMsat, label, description: 'rdv route hints (deleted at once)', expiry: 60 });
+  try {
+    const d = decodeBolt11(tmp.bolt11);
+    if (!d.ok) throw failedError(`could not read the node's own invoice: ${d.error}`);
+    return d.value.routeHints;
+  } finally {
+    await node.delinvoice(label, 'unpaid').catch(() => undefined);
+  }
+}
+
+interface RelayValues {
+  payoutMsat: Msat;
+  feeBudgetMsat: Msat;
+  delayBudget: number;
+}
+
+async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, prompter: Prompter): Promise<void> {
+  // Everything the user typed is checked before we talk to the node.
+  const given = {
+    payoutMsat: amountOption(opts.payout, '--payout'),
+    feeBudgetMsat: amountOption(opts.feeBudget, '--fee-budget', true),
+    delayBudget: blocksOption(opts.delayBudget, '--delay-budget'),
+  };
+  const safety = blocksOption(opts.safetyMargin ?? '34', '--safety-margin') ?? 34;
+  const cltvWarn = blocksOption(opts.cltvWarn ?? String(DEFAULT_CLTV_WARN), '--cltv-warn') ?? DEFAULT_CLTV_WARN;
+  const requestedExpiry = expiryOption(opts.expiry);
+  if (opts.invoice !== undefined) {
+    const pre = decodeBolt11(opts.invoice);
+    if (!pre.ok) throw inputError(`--invoice: ${pre.error}`);
+  }
+  const missing = (['payoutMsat', 'feeBudgetMsat', 'delayBudget'] as const).filter((k) => given[k] === undefined);
+  if (missing.length > 0 && !out.interactive) {
+    const flags = { payoutMsat: '--payout', feeBudgetMsat: '--fee-budget', delayBudget: '--delay-budget' };
+    throw usageError(`missing ${missing.map((k) => flags[k]).join(', ')} (no terminal to ask on): give them as options`);
+  }
+
+  await withNode(g, async (node) => {
+    const info = await node.checkedInfo();
+    const chosen = await chooseDownstream(node, opts, out, prompter);
+    const decoded = decodeBolt11(chosen.bolt11);
+    if (!decoded.ok) throw inputError(decoded.error);
+    const downstream: Downstream = { invoice: decoded.value, receivedFrom: chosen.from };
+    const inv = downstream.invoice;
+    const problem = checkDownstream(inv, {
+      network: info.network,
+      ourNodeId: info.id,
+      now: now(),
+      expiryMarginSeconds: DEFAULT_EXPIRY_MARGIN_SECONDS,
+      hashInUse: await hashInUse(node, inv.paymentHash),
+    });
+    if (problem) throw inputError(problem);
+    const downstreamMsat = inv.amountMsat as Msat;
+
+    const spinner = await out.spinner('Looking for a route to the next payee…');
+    const route = await estimateRoute(node, info.id, inv, downstreamMsat);
+    spinner.stop();
+    const suggested = { feeBudgetMsat: suggestFeeBudget(route, downstreamMsat), delayBudget: suggestDelayBudget(route, safety) };
+    if (!route) out.warn(`no route to ${shortHash(inv.payee)}… is known yet: the suggested budgets are guesses`);
+
+    const budgetOf = (v: RelayValues) =>
+      planBudget({
+        downstreamMsat,
+        downstreamMinFinalCltv: inv.minFinalCltv,
+        payoutMsat: v.payoutMsat,
+        feeBudgetMsat: v.feeBudgetMsat,
+        delayBudgetBlocks: v.delayBudget,
+        safetyMarginBlocks: safety,
+        cltvWarnBlocks: cltvWarn,
+        routeAllowanceBlocks: DEFAULT_ROUTE_ALLOWANCE,
+        routeDelayBlocks: route?.delayBlocks,
+        downstreamName: `the next payee (${shortHash(inv.payee)}…)`,
+      });
+
+    let values: RelayValues;
+    if (missing.length > 0) {
+      values = await askRelayBudgets(prompter, {
+        given,
+        suggested,
+        route,
+        downstreamMsat,
+        check: (v) => {
+          const b = budgetOf(v);
+          return 'problem' in b ? b.problem.message : undefined;
+        },
+      });
+    } else {
+      values = given as RelayValues;
+    }
+    const budget = budgetOf(values);
+    if ('problem' in budget) throw inputError(budget.problem.message);
+    const plan = budget.plan;
+    for (const w of plan.warnings) out.warn(w);
+
+    const summary = summaryRows(inv, values, plan, route);
+    if (out.interactive) {
+      out.info();
+      out.pairs(summary);
+      out.info();
+      if (!(await confirmSummary(prompter))) throw new RdvError('interrupted', 'cancelled: nothing was written');
+    }
+
+    const paymentSecret = asPaymentSecret(randomBytes(32).toString('hex')) as PaymentSecret;
+    const routeHints = await ourRouteHints(node, plan.amountMsat);
+    const fields = planOurInvoice({
+      downstream: inv,
+      plan,
+      paymentSecret,
+      now: now(),
+      requestedExpirySeconds: requestedExpiry,
+      expiryMarginSeconds: DEFAULT_EXPIRY_MARGIN_SECONDS,
+      description: opts.description,
+      routeHints,
+    });
+    if (!fields.ok) throw inputError(fields.error);
+    const unsigned = encodeInvoice(fields.value, randomBytes(32));
+    const signedText = await node.signinvoice(unsigned);
+    const signed = decodeBolt11(signedText);
+    if (!signed.ok) throw failedError(`the node's signinvoice returned an invoice rdv cannot read: ${signed.error}`);
+    const mismatch = checkSigned(signed.value, fields.value, info.id);
+    if (mismatch) throw failedError(`${mismatch}: nothing was stored`);
+
+    const t = now();
+    const record: RelayRecord = {
+      version: 1,
+      role: 'relay',
+      paymentHash: inv.paymentHash,
+      bolt11: signed.value.bolt11,
+      downstreamBolt11: inv.bolt11,
+      downstreamPayee: inv.payee,
+      downstreamAmountMsat: downstreamMsat,
+      downstreamMinFinalCltv: inv.minFinalCltv,
+      paymentSecret,
+      amountMsat: plan.amountMsat,
+      payoutMsat: values.payoutMsat,
+      feeBudgetMsat: values.feeBudgetMsat,
+      delayBudget: values.delayBudget,
+      safetyMargin: safety,
+      minFinalCltv: plan.minFinalCltv,
+      expiresAt: signed.value.expiresAt,
+      state: 'open',
+      parts: [],
+      attempts: [],
+      createdAt: t,
+      updatedAt: t,
+      ...(downstream.receivedFrom ? { receivedFrom: downstream.receivedFrom } : {}),
+    };
+    const w = await node.datastoreCreate(relayKey(inv.paymentHash), serializeRecord(record));
+    if (!w.ok) {
+      if (w.reason === 'exists') throw inputError(`a record for payment hash ${inv.paymentHash} appeared meanwhile: see rdv status ${shortHash(inv.paymentHash)}`);
+      throw failedError(`could not store the record (${w.reason})`);
+    }
+    if (downstream.receivedFrom) await node.deldatastore(inboxKey(inv.paymentHash)).catch(() => false);
+    const plugin = await notifyPlugin(node);
+    const warnings = pluginWarnings(plugin);
+    for (const warning of warnings) out.warn(warning);
+    await report(out, g, opts, info, record, summary);
+  });
+}
+
+function summaryRows(inv: Invoice, v: RelayValues, plan: BudgetPlan, route: RouteEstimate | undefined): Array<[string, string]> {
+  const expires = new Date(inv.expiresAt * 1000).toISOString().replace('.000Z', 'Z');
+  return [
+    ['downstream amount', formatAmount(inv.amountMsat as Msat)],
+    ['your payout', formatAmount(v.payoutMsat)],
+    ['fee budget', `${formatAmount(v.feeBudgetMsat)}${route ? ` (route fee now ${formatAmount(route.feeMsat)})` : ''}`],
+    ['total (payer pays)', formatAmount(plan.amountMsat)],
+    ['delay budget', `${v.delayBudget} blocks${route ? ` (route needs ${route.delayBlocks})` : ''}`],
+    ['min_final_cltv', `${plan.minFinalCltv} blocks (downstream ${inv.minFinalCltv} + ${v.delayBudget})`],
+    ['downstream expiry', expires],
+  ];
+}
+
+async function report(out: Output, g: GlobalOptions, opts: JoinOptions, info: NodeInfo, record: RelayRecord, summary: Array<[string, string]>): Promise<void> {
+  if (g.json) {
+    out.json({
+      role: 'relay',
+      payment_hash: record.paymentHash,
+      bolt11: record.bolt11,
+      amount_msat: record.amountMsat,
+      payout_msat: record.payoutMsat,
+      fee_budget_msat: record.feeBudgetMsat,
+      delay_budget: record.delayBudget,
+      min_final_cltv: record.minFinalCltv,
+      expires_at: record.expiresAt,
+      downstream_payee: record.downstreamPayee,
+      node_id: info.id,
+    });
+    return;
+  }
+  if (!out.interactive) out.pairs(summary);
+  out.info(out.c.green(`\nYour relay invoice for ${formatAmount(record.amountMsat)} (same payment hash ${shortHash(record.paymentHash)}…):`));
+  await showInvoice(out, record.bolt11, opts.qr !== false);
+  out.info();
+  out.info('Next: if a payee comes before you, pass it back to them:');
+  out.info(`  rdv pass-back ${shortHash(record.paymentHash)} --to <their node id>[@host:port]`);
+  out.info('If you are the first payee, give this invoice to the payer.');
+  out.info(`Keep rdv loaded in lightningd until it settles: rdv status ${shortHash(record.paymentHash)}`);
+}

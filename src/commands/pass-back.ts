@@ -1,0 +1,150 @@
+/**
+ * `rdv pass-back <hash>`: hand our invoice to the previous payee. Over a peer
+ * message (their rdv stores it in their inbox and acknowledges), or by hand
+ * (--print, --qr, --out).
+ */
+import { writeFileSync } from 'node:fs';
+import { asNodeId, shortHash, type NodeId } from '../chain/ids.js';
+import { encodePassback, MAX_PASSBACK_BYTES } from '../chain/passback.js';
+import { ackKey } from '../chain/record.js';
+import { Reader } from '../chain/read.js';
+import { failedError, inputError, RdvError, usageError } from '../errors.js';
+import type { LightningNode } from '../rpc/node.js';
+import { makeOutput, withNode, type GlobalOptions } from './context.js';
+import { pluginState } from './plugin-check.js';
+import { checkHashPrefix, findRecord } from './records.js';
+
+export interface PassBackOptions {
+  to?: string;
+  note?: string;
+  print?: boolean;
+  qr?: boolean;
+  out?: string;
+  timeout?: string;
+}
+
+export interface PeerAddress {
+  id: NodeId;
+  host: string | undefined;
+  port: number | undefined;
+}
+
+/** "id", "id@host", "id@host:port", "id@[::1]:port". */
+export function parsePeerAddress(text: string): PeerAddress {
+  const m = /^([0-9a-fA-F]{66})(?:@(\[[^\]]+\]|[^:@]+)(?::(\d{1,5}))?)?$/.exec(text.trim());
+  const id = m?.[1] ? asNodeId(m[1]) : undefined;
+  if (!m || !id) throw inputError(`--to "${text}" is not a node id (66 hex digits), optionally with @host[:port]`);
+  const port = m[3] === undefined ? undefined : Number(m[3]);
+  if (port !== undefined && (port < 1 || port > 65535)) throw inputError(`--to: port ${m[3]} is out of range`);
+  return { id, host: m[2]?.replace(/^\[|\]$/g, ''), port };
+}
+
+export async function run(g: GlobalOptions, hashArg: string, opts: PassBackOptions): Promise<void> {
+  const out = makeOutput(g);
+  const prefix = checkHashPrefix(hashArg);
+  const peer = opts.to !== undefined ? parsePeerAddress(opts.to) : undefined;
+  const timeoutSeconds = Number(opts.timeout ?? '10');
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0 || timeoutSeconds > 600) throw inputError('--timeout must be a whole number of seconds from 0 to 600');
+  if (opts.note !== undefined && Buffer.byteLength(opts.note) > 200) throw inputError('--note is longer than 200 bytes');
+  if (!peer && !opts.print && !opts.qr && !opts.out) {
+    throw usageError('say how to pass it: --to <node_id>[@host:port], --print, --qr or --out FILE');
+  }
+
+  await withNode(g, async (node) => {
+    const record = await findRecord(node, prefix);
+    const now = Math.floor(Date.now() / 1000);
+    if (record.expiresAt <= now) throw inputError(`your invoice ${shortHash(record.paymentHash)} has expired: join again with a fresh invoice`);
+    const bolt11 = record.bolt11;
+    if (opts.out) {
+      try {
+        writeFileSync(opts.out, `${bolt11}\n`);
+      } catch (e) {
+        throw inputError(`cannot write ${opts.out}: ${(e as Error).message}`);
+      }
+      out.info(`wrote the invoice to ${opts.out}`);
+    }
+    if (opts.print) out.result(bolt11);
+    if (opts.qr) await out.qr(bolt11, true);
+    let delivery: Delivery | undefined;
+    if (peer) delivery = await sendToPeer(node, peer, record.paymentHash, bolt11, opts.note, timeoutSeconds, out);
+    out.json({ payment_hash: record.paymentHash, bolt11, ...(peer ? { to: peer.id, delivery } : {}), ...(opts.out ? { file: opts.out } : {}) });
+    if (delivery?.status === 'refused') throw failedError(`${shortHash(peer?.id ?? '')}… refused the invoice: ${delivery.reason ?? 'no reason given'}`);
+  });
+}
+
+interface Delivery {
+  status: 'stored' | 'refused' | 'sent';
+  reason?: string;
+}
+
+async function sendToPeer(
+  node: LightningNode,
+  peer: PeerAddress,
+  hash: string,
+  bolt11: string,
+  note: string | undefined,
+  timeoutSeconds: number,
+  out: ReturnType<typeof makeOutput>,
+): Promise<Delivery> {
+  const info = await node.getinfo();
+  if (peer.id === info.id) throw inputError('--to is this node itself: give the previous payee\'s node id');
+  const msg = encodePassback(note === undefined ? { kind: 'invoice', bolt11 } : { kind: 'invoice', bolt11, note });
+  if (msg.length / 2 > MAX_PASSBACK_BYTES) throw inputError('the invoice is too large for a peer message: use --print');
+  const spinner = await out.spinner(`Connecting to ${shortHash(peer.id)}…`);
+  try {
+    if (peer.host !== undefined || !(await node.isConnected(peer.id))) {
+      try {
+        await node.connect(peer.id, peer.host, peer.port);
+      } catch (e) {
+        const why = e instanceof RdvError ? e.message.replace(/^lightningd refused connect: /, '') : String(e);
+        throw failedError(`cannot connect to ${shortHash(peer.id)}…: ${why}${peer.host ? '' : '; give its address: --to <id>@host:port'}`);
+      }
+    }
+    await node.deldatastore(ackKey(hash));
+    spinner.update(`Sending the invoice to ${shortHash(peer.id)}…`);
+    await node.sendcustommsg(peer.id, msg);
+    const plugin = await pluginState(node);
+    if (!plugin?.loaded) {
+      spinner.stop();
+      out.warn('sent, but the rdv plugin is not loaded here, so no delivery confirmation can arrive');
+      out.result(`sent invoice ${shortHash(hash)} to ${peer.id}`);
+      return { status: 'sent' };
+    }
+    spinner.update(`Waiting for ${shortHash(peer.id)}… to confirm`);
+    const ack = await waitForAck(node, hash, timeoutSeconds * 1000);
+    if (!ack) {
+      spinner.stop();
+      out.warn(`sent, but ${shortHash(peer.id)}… did not confirm within ${timeoutSeconds} s: is rdv loaded on their node? (or use --print to pass it by hand)`);
+      out.result(`sent invoice ${shortHash(hash)} to ${peer.id} (unconfirmed)`);
+      return { status: 'sent' };
+    }
+    if (!ack.accepted) {
+      spinner.fail(`${shortHash(peer.id)}… refused it`);
+      return ack.reason === undefined ? { status: 'refused' } : { status: 'refused', reason: ack.reason };
+    }
+    spinner.succeed(`${shortHash(peer.id)}… stored it in its rdv inbox`);
+    out.result(`delivered invoice ${shortHash(hash)} to ${peer.id}`);
+    out.info(`They join with: rdv join --from-inbox ${shortHash(hash)}`);
+    return { status: 'stored' };
+  } finally {
+    spinner.stop();
+  }
+}
+
+async function waitForAck(node: LightningNode, hash: string, timeoutMs: number): Promise<{ accepted: boolean; reason?: string } | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const entry = (await node.listdatastore(ackKey(hash))).find((e) => e.key.length === 4 && e.string !== undefined);
+    if (entry?.string) {
+      try {
+        const r = Reader.of(JSON.parse(entry.string), 'ack');
+        const reason = r.optStr('reason');
+        return reason === undefined ? { accepted: r.bool('accepted') } : { accepted: r.bool('accepted'), reason };
+      } catch {
+        return undefined;
+      }
+    }
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * `rdv` as a lightningd plugin: wires the plugin protocol (src/rpc/plugin.ts) to
+ * the relay runner and the pass-back inbox. Loaded by lightningd with
+ * `important-plugin=/path/to/rdv` (or plugin=, or `lightning-cli plugin start`).
+ */
+import { join, isAbsolute } from 'node:path';
+import type { NodeId } from '../chain/ids.js';
+import { isNetworkName, type NetworkName } from '../chain/network.js';
+import { PASSBACK_MSG_TYPE } from '../chain/passback.js';
+import { recordToJson } from '../chain/record.js';
+import { isObject, type JsonObject } from '../chain/read.js';
+import { DEFAULT_RELAY_CONFIG, type RelayConfig } from '../chain/relay.js';
+import { isSupportedVersion, LightningNode, MIN_CLN_VERSION } from '../rpc/node.js';
+import { PluginMethodError, runPlugin, type InitConfig, type LogLevel } from '../rpc/plugin.js';
+import { RDV_VERSION } from '../version.js';
+import { onCustomMsg } from './inbox.js';
+import { RelayRunner, systemClock, type RelayView } from './runner.js';
+import { loadAllRecords } from './store.js';
+
+const CONTINUE: JsonObject = { result: 'continue' };
+
+interface State {
+  node: LightningNode | undefined;
+  runner: RelayRunner | undefined;
+  self: { id: NodeId; network: NetworkName; version: string } | undefined;
+  /** Why we do not relay (old CLN, no RPC), if we do not. */
+  notRelaying: string | undefined;
+}
+
+export function startPlugin(): void {
+  const state: State = { node: undefined, runner: undefined, self: undefined, notRelaying: 'starting' };
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let log: (level: LogLevel, message: string) => void = () => undefined;
+
+  const host = runPlugin(
+    {
+      dynamic: true,
+      options: [
+        {
+          name: 'rdv-mpp-timeout',
+          type: 'int',
+          default: 60,
+          description: 'Seconds rdv holds an incomplete multi-part payment before failing it (mpp_timeout)',
+        },
+      ],
+      hooks: [
+        {
+          name: 'htlc_accepted',
+          handler: async (params) => {
+            await ready;
+            return state.runner ? state.runner.onHtlcAccepted(params) : CONTINUE;
+          },
+        },
+        {
+          name: 'custommsg',
+          handler: async (params) => {
+            if (!state.node) return CONTINUE;
+            return onCustomMsg(params, { node: state.node, log, now: systemClock.now, self: () => state.self });
+          },
+        },
+      ],
+      subscriptions: [
+        {
+          name: 'block_added',
+          handler: (params) => {
+            const block = isObject(params.block_added) ? params.block_added : params;
+            if (typeof block.height === 'number') state.runner?.setHeight(block.height);
+          },
+        },
+        { name: 'shutdown', handler: () => shutdown(state, 'lightningd is shutting down') },
+      ],
+      rpcmethods: [
+        {
+          name: 'rdv-status',
+          usage: '[payment_hash]',
+          description: 'Show rdv relays: state, held parts, outgoing payment, blocks to expiry, earnings',
+          handler: async (params) => {
+            await ready;
+            return statusReply(state, hashParam(params));
+          },
+        },
+        {
+          name: 'rdv-reload',
+          usage: '[payment_hash]',
+          description: 'Re-read rdv records from the datastore (rdv join calls this after storing one)',
+          handler: async () => {
+            await ready;
+            if (!state.node || !state.runner) throw new PluginMethodError(-1, state.notRelaying ?? 'not ready');
+            const { records, problems } = await loadAllRecords(state.node);
+            for (const s of records) state.runner.adopt(s);
+            for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
+            return { loaded: records.length, unreadable: problems.length };
+          },
+        },
+      ],
+      customMessages: [PASSBACK_MSG_TYPE],
+      onInit: async (config) => {
+        // Reply at once: an important plugin that is slow to init stops lightningd.
+        void setup(state, config, log).finally(markReady);
+        return undefined;
+      },
+      onStdinClosed: () => shutdown(state, 'lightningd closed our stdin'),
+    },
+    process.stdin,
+    process.stdout,
+  );
+  log = host.log;
+}
+
+async function setup(state: State, config: InitConfig, log: (level: LogLevel, message: string) => void): Promise<void> {
+  const socketPath = isAbsolute(config.rpcFile) ? config.rpcFile : join(config.lightningDir, config.rpcFile);
+  try {
+    state.node = await LightningNode.connect(socketPath, 'rdv-plugin');
+    const info = await state.node.getinfo();
+    if (!isSupportedVersion(info.version)) {
+      state.notRelaying = `Core Lightning ${info.version} is too old: rdv needs v${MIN_CLN_VERSION.major}.0${MIN_CLN_VERSION.minor} or newer; not relaying`;
+      log('error', state.notRelaying);
+      return;
+    }
+    const network = isNetworkName(config.network) ? config.network : info.network;
+    state.self = { id: info.id, network, version: info.version };
+    const mppSeconds = typeof config.options['rdv-mpp-timeout'] === 'number' ? config.options['rdv-mpp-timeout'] : 60;
+    const relayConfig: RelayConfig = { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: Math.max(1, mppSeconds) * 1000 };
+    const runner = new RelayRunner({ node: state.node, log, clock: systemClock, config: relayConfig });
+    runner.setHeight(info.blockheight);
+    const { records, problems } = await loadAllRecords(state.node);
+    for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
+    for (const s of records) runner.adopt(s, { startup: true });
+    state.runner = runner;
+    state.notRelaying = undefined;
+    const active = records.filter((s) => s.record.role === 'relay' && ['open', 'gathered', 'paying'].includes(s.record.state)).length;
+    log('info', `rdv ${RDV_VERSION} relaying on ${info.version} (${network}): ${records.length} record(s), ${active} active`);
+  } catch (e) {
+    state.notRelaying = `cannot use lightningd's RPC: ${(e as Error).message}`;
+    log('error', state.notRelaying);
+  }
+}
+
+function hashParam(params: unknown): string | undefined {
+  const v = Array.isArray(params) ? params[0] : isObject(params) ? params.payment_hash : undefined;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || !/^[0-9a-fA-F]{1,64}$/.test(v)) throw new PluginMethodError(-32602, 'payment_hash must be hex (a prefix is enough)');
+  return v.toLowerCase();
+}
+
+function statusReply(state: State, hash: string | undefined): JsonObject {
+  const runner = state.runner;
+  const views = runner ? runner.views().filter((v) => hash === undefined || v.record.paymentHash.startsWith(hash)) : [];
+  return {
+    rdv_version: RDV_VERSION,
+    relaying: state.notRelaying === undefined,
+    ...(state.notRelaying ? { not_relaying_because: state.notRelaying } : {}),
+    blockheight: runner?.blockheight ?? 0,
+    held_htlcs: runner?.heldCount() ?? 0,
+    relays: views.map((v) => viewJson(v, runner?.blockheight ?? 0)),
+  };
+}
+
+function viewJson(v: RelayView, height: number): JsonObject {
+  const r = v.record;
+  const live: JsonObject = {
+    held_parts: v.heldParts,
+    held_msat: v.heldMsat.toString(),
+    pay_in_flight: v.payInFlight,
+  };
+  if (v.heldSince !== undefined) live.held_since = v.heldSince;
+  if (v.outgoing !== undefined) live.outgoing = v.outgoing;
+  if (r.role === 'relay' && r.earliestExpiry !== undefined) live.blocks_to_expiry = r.earliestExpiry - height;
+  return { ...recordToJson(r), live };
+}
+
+function shutdown(state: State, why: string): void {
+  const held = state.runner?.heldCount() ?? 0;
+  if (held > 0) process.stderr.write(`rdv: ${why} while holding ${held} HTLC(s); lightningd replays them on restart\n`);
+  state.node?.close();
+  process.exit(0);
+}

@@ -1,0 +1,312 @@
+/**
+ * Runs the relay state machine (src/chain/relay.ts) against lightningd: one
+ * serial event queue per payment hash, effects executed in order, a persist
+ * finished before the next effect, hook replies kept until the machine decides.
+ */
+import { preimageMatches, type PaymentHash } from '../chain/ids.js';
+import { partKey, type AnyRecord, type RelayRecord } from '../chain/record.js';
+import { ShapeError, type JsonObject } from '../chain/read.js';
+import {
+  isOurs,
+  newRelay,
+  step,
+  type Effect,
+  type Relay,
+  type RelayConfig,
+  type RelayEvent,
+  type TimerName,
+} from '../chain/relay.js';
+import { assertNever } from '../errors.js';
+import { parseHtlcAccepted } from '../rpc/hooks.js';
+import type { LightningNode } from '../rpc/node.js';
+import type { LogLevel } from '../rpc/plugin.js';
+import { loadRecord, writeRecord, type Stored } from './store.js';
+
+export type HookReply = JsonObject;
+const CONTINUE: HookReply = { result: 'continue' };
+
+export interface Clock {
+  /** Unix seconds. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Math.floor(Date.now() / 1000),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+interface Entry {
+  relay: Relay;
+  generation: number | undefined;
+  queue: Promise<void>;
+  timers: Map<TimerName, unknown>;
+  /** Hook replies owed, by part key ("scid/id"). */
+  replies: Map<string, Array<(reply: HookReply) => void>>;
+  heldSince: number | undefined;
+}
+
+export interface RunnerDeps {
+  node: LightningNode;
+  log: (level: LogLevel, message: string) => void;
+  clock: Clock;
+  config: RelayConfig;
+}
+
+/** A snapshot of one relay for `rdv-status` and `rdv watch`. */
+export interface RelayView {
+  record: AnyRecord;
+  heldParts: number;
+  heldMsat: bigint;
+  heldSince: number | undefined;
+  payInFlight: boolean;
+  outgoing: string | undefined;
+}
+
+export class RelayRunner {
+  private readonly entries = new Map<string, Entry>();
+  /** Records that are not relays we run (role `last`), for rule 1. */
+  private readonly others = new Map<string, AnyRecord>();
+  private readonly loading = new Map<string, Promise<void>>();
+  private height = 0;
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  get blockheight(): number {
+    return this.height;
+  }
+
+  setHeight(height: number): void {
+    if (height <= this.height) return;
+    this.height = height;
+    for (const [hash] of this.entries) this.enqueue(hash, { type: 'block', height });
+  }
+
+  /** Add or refresh records (from the datastore at startup or on `rdv-reload`). */
+  adopt(stored: Stored, options: { startup?: boolean } = {}): void {
+    const { record, generation } = stored;
+    if (record.role !== 'relay') {
+      this.others.set(record.paymentHash, record);
+      return;
+    }
+    const existing = this.entries.get(record.paymentHash);
+    if (existing) {
+      // Keep our live state; only pick up the generation if the record did not move.
+      if (existing.relay.record.state === record.state) existing.generation = generation;
+      return;
+    }
+    this.entries.set(record.paymentHash, {
+      relay: newRelay(record),
+      generation,
+      queue: Promise.resolve(),
+      timers: new Map(),
+      replies: new Map(),
+      heldSince: undefined,
+    });
+    if (options.startup) this.enqueue(record.paymentHash, { type: 'startup' });
+  }
+
+  /** The htlc_accepted hook. Resolves with the reply for lightningd (maybe much later). */
+  async onHtlcAccepted(params: JsonObject): Promise<HookReply> {
+    let htlc;
+    try {
+      htlc = parseHtlcAccepted(params);
+    } catch (e) {
+      this.deps.log('warn', `htlc_accepted payload not understood, letting lightningd handle it: ${(e as Error).message}`);
+      return CONTINUE;
+    }
+    // Rule 1: forwards (and anything with a next hop) are not ours.
+    if (!htlc.isFinalHop) return CONTINUE;
+    this.setHeight(htlc.part.height);
+    const entry = await this.entryFor(htlc.paymentHash);
+    if (!entry || !isOurs(true, entry.relay.record)) return CONTINUE;
+    const key = partKey(htlc.part);
+    return new Promise<HookReply>((resolve) => {
+      const waiting = entry.replies.get(key) ?? [];
+      waiting.push(resolve);
+      entry.replies.set(key, waiting);
+      this.enqueue(htlc.paymentHash, { type: 'htlc', part: htlc.part });
+    });
+  }
+
+  /** The relay entry for a hash: from memory, else from the datastore (a record made since we loaded). */
+  private async entryFor(hash: PaymentHash): Promise<Entry | undefined> {
+    const known = this.entries.get(hash);
+    if (known) return known;
+    if (this.others.has(hash)) return undefined;
+    let loading = this.loading.get(hash);
+    if (!loading) {
+      loading = (async () => {
+        try {
+          const stored = await loadRecord(this.deps.node, hash);
+          if (stored) this.adopt(stored);
+        } catch (e) {
+          const why = e instanceof ShapeError ? e.message : (e as Error).message;
+          this.deps.log('error', `cannot read the record for ${hash.slice(0, 8)}: ${why}`);
+        }
+      })().finally(() => this.loading.delete(hash));
+      this.loading.set(hash, loading);
+    }
+    await loading;
+    return this.entries.get(hash);
+  }
+
+  views(): RelayView[] {
+    const out: RelayView[] = [];
+    for (const e of this.entries.values()) {
+      out.push({
+        record: e.relay.record,
+        heldParts: e.relay.held.length,
+        heldMsat: e.relay.held.reduce((s, p) => s + p.amountMsat, 0n),
+        heldSince: e.heldSince,
+        payInFlight: e.relay.payInFlight,
+        outgoing: e.relay.lastOutgoing?.kind,
+      });
+    }
+    for (const r of this.others.values()) out.push({ record: r, heldParts: 0, heldMsat: 0n, heldSince: undefined, payInFlight: false, outgoing: undefined });
+    return out;
+  }
+
+  /** Held hook calls across all relays. */
+  heldCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) n += e.replies.size;
+    return n;
+  }
+
+  /** Wait until every queued event has been processed (tests, shutdown). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.entries.values()].map((e) => e.queue));
+  }
+
+  private enqueue(hash: string, event: RelayEvent): void {
+    const entry = this.entries.get(hash);
+    if (!entry) return;
+    entry.queue = entry.queue
+      .then(() => this.process(entry, event))
+      .catch((e: unknown) => this.deps.log('error', `relay ${hash.slice(0, 8)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
+  }
+
+  private ctx() {
+    return { now: this.deps.clock.now(), height: this.height, config: this.deps.config };
+  }
+
+  private async process(entry: Entry, event: RelayEvent): Promise<void> {
+    const { relay, effects } = step(entry.relay, event, this.ctx());
+    entry.relay = relay;
+    if (relay.held.length === 0) entry.heldSince = undefined;
+    else entry.heldSince ??= this.deps.clock.now();
+    await this.execute(entry, effects);
+  }
+
+  private async execute(entry: Entry, effects: Effect[]): Promise<void> {
+    const hash = entry.relay.record.paymentHash;
+    for (let i = 0; i < effects.length; i++) {
+      const effect = effects[i];
+      if (!effect) continue;
+      switch (effect.type) {
+        case 'hold':
+          break;
+        case 'resolve':
+          if (!preimageMatches(effect.preimage, hash)) {
+            // Never hand lightningd a wrong payment_key: it could get the channel closed.
+            this.deps.log('error', `refusing to resolve ${effect.part} with a preimage that does not match ${hash}`);
+            break;
+          }
+          this.reply(entry, effect.part, { result: 'resolve', payment_key: effect.preimage });
+          break;
+        case 'fail':
+          this.reply(entry, effect.part, { result: 'fail', failure_message: effect.failureMessage });
+          break;
+        case 'persist': {
+          const error = await this.persist(entry, effect.record);
+          if (error !== undefined) {
+            const skipped = effects.slice(i + 1);
+            const next = step(entry.relay, { type: 'persist_failed', error, skipped }, this.ctx());
+            entry.relay = next.relay;
+            // The machine never persists in answer to persist_failed, so this cannot loop.
+            await this.execute(entry, next.effects);
+            return;
+          }
+          break;
+        }
+        case 'pay':
+          this.startPay(hash, effect);
+          break;
+        case 'query_outgoing':
+          this.startQuery(hash);
+          break;
+        case 'start_timer': {
+          this.cancelTimer(entry, effect.timer);
+          const event: RelayEvent = effect.timer === 'mpp' ? { type: 'mpp_timeout' } : { type: 'requery' };
+          const handle = this.deps.clock.setTimeout(() => {
+            entry.timers.delete(effect.timer);
+            this.enqueue(hash, event);
+          }, effect.ms);
+          entry.timers.set(effect.timer, handle);
+          break;
+        }
+        case 'cancel_timer':
+          this.cancelTimer(entry, effect.timer);
+          break;
+        case 'log':
+          this.deps.log(effect.level, `${hash.slice(0, 8)}: ${effect.message}`);
+          break;
+        default:
+          assertNever(effect, 'effect');
+      }
+    }
+  }
+
+  private cancelTimer(entry: Entry, timer: TimerName): void {
+    const handle = entry.timers.get(timer);
+    if (handle !== undefined) this.deps.clock.clearTimeout(handle);
+    entry.timers.delete(timer);
+  }
+
+  private reply(entry: Entry, part: string, reply: HookReply): void {
+    const waiting = entry.replies.get(part);
+    if (!waiting) {
+      this.deps.log('debug', `no hook call waiting for ${part}`);
+      return;
+    }
+    entry.replies.delete(part);
+    for (const resolve of waiting) resolve(reply);
+  }
+
+  /** Returns an error message, or undefined when written. */
+  private async persist(entry: Entry, record: RelayRecord): Promise<string | undefined> {
+    try {
+      const w = await writeRecord(this.deps.node, record, entry.generation, (m) => this.deps.log('warn', m));
+      if (w.ok) {
+        entry.generation = w.generation;
+        return undefined;
+      }
+      return w.error;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  private startPay(hash: string, effect: Extract<Effect, { type: 'pay' }>): void {
+    void this.deps.node
+      .xpay({ invstring: effect.bolt11, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds })
+      .then((result) => this.enqueue(hash, { type: 'pay_result', result }));
+  }
+
+  /** listsendpays, retried every second until lightningd answers (the machine waits meanwhile). */
+  private startQuery(hash: string): void {
+    const attempt = (delayMs: number): void => {
+      this.deps.node.listsendpays(hash as PaymentHash).then(
+        (parts) => this.enqueue(hash, { type: 'outgoing_status', parts }),
+        (e: unknown) => {
+          this.deps.log('warn', `${hash.slice(0, 8)}: listsendpays failed (${(e as Error).message}): retrying`);
+          this.deps.clock.setTimeout(() => attempt(Math.min(delayMs * 2, 30_000)), delayMs);
+        },
+      );
+    };
+    attempt(1000);
+  }
+}

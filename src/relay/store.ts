@@ -1,0 +1,70 @@
+/**
+ * Records in the node's datastore, with their generations, for compare-and-swap
+ * writes: the CLI and the plugin never overwrite each other's changes unseen.
+ */
+import { KEY_ROOT, parseRecord, relayKey, serializeRecord, type AnyRecord } from '../chain/record.js';
+import { ShapeError } from '../chain/read.js';
+import type { LightningNode } from '../rpc/node.js';
+
+export interface Stored<R extends AnyRecord = AnyRecord> {
+  record: R;
+  generation: number;
+}
+
+export type LoadProblem = { key: string[]; problem: string };
+
+/** Every record under ["rdv","v1","relay"]; unreadable ones are reported, not fatal. */
+export async function loadAllRecords(node: LightningNode): Promise<{ records: Stored[]; problems: LoadProblem[] }> {
+  const entries = await node.listdatastore([...KEY_ROOT, 'relay']);
+  const records: Stored[] = [];
+  const problems: LoadProblem[] = [];
+  for (const e of entries) {
+    if (e.string === undefined || e.generation === undefined) continue;
+    try {
+      records.push({ record: parseRecord(e.string, `record ${e.key.at(-1) ?? '?'}`), generation: e.generation });
+    } catch (err) {
+      problems.push({ key: e.key, problem: err instanceof ShapeError ? err.message : String(err) });
+    }
+  }
+  return { records, problems };
+}
+
+/** One record by hash, or undefined if there is none. Throws ShapeError if it is unreadable. */
+export async function loadRecord(node: LightningNode, hash: string): Promise<Stored | undefined> {
+  const entries = await node.listdatastore(relayKey(hash));
+  const e = entries.find((x) => x.key.length === 4 && x.key[3] === hash);
+  if (!e || e.string === undefined || e.generation === undefined) return undefined;
+  return { record: parseRecord(e.string, `record ${hash.slice(0, 8)}`), generation: e.generation };
+}
+
+export type WriteOutcome = { ok: true; generation: number } | { ok: false; error: string };
+
+/**
+ * Write a record over the given generation. On a generation conflict the stored
+ * generation is re-read and the write retried once: the writer's record is the
+ * newer truth (the plugin is the only one that moves a relay forward), but the
+ * conflict is reported so it shows in the log.
+ */
+export async function writeRecord(
+  node: LightningNode,
+  record: AnyRecord,
+  generation: number | undefined,
+  onConflict: (message: string) => void,
+): Promise<WriteOutcome> {
+  const key = relayKey(record.paymentHash);
+  const text = serializeRecord(record);
+  let gen = generation;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const w = gen === undefined ? await node.datastoreCreate(key, text) : await node.datastoreReplace(key, text, gen);
+    if (w.ok) return w;
+    if (w.reason === 'missing') {
+      onConflict(`record ${record.paymentHash.slice(0, 8)} was deleted from the datastore: writing it again`);
+      gen = undefined;
+      continue;
+    }
+    const current = (await node.listdatastore(key)).find((e) => e.key.length === 4);
+    onConflict(`record ${record.paymentHash.slice(0, 8)} was changed by someone else (generation ${current?.generation ?? 'none'}, expected ${gen ?? 'none'}): keeping the relay's version`);
+    gen = current?.generation;
+  }
+  return { ok: false, error: 'the record kept changing under us' };
+}

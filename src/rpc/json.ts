@@ -1,0 +1,82 @@
+import { isInteger, isSafeNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
+
+/**
+ * Splits a byte stream into top-level JSON values, whatever separates them
+ * (lightningd writes "\n\n", other peers may write nothing). Keeps its scan
+ * position across chunks, so a multi-megabyte reply is scanned once.
+ */
+export class JsonStreamSplitter {
+  private pieces: Buffer[] = [];
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private started = false;
+  private size = 0;
+
+  constructor(private readonly maxBytes = 256 * 1024 * 1024) {}
+
+  /** Feed a chunk; returns the complete values it finished, as text. Throws on bytes that cannot start a value. */
+  push(chunk: Buffer): string[] {
+    const out: string[] = [];
+    let start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i];
+      if (!this.started) {
+        if (c === 0x7b || c === 0x5b) {
+          this.started = true;
+          this.depth = 1;
+          start = i;
+        } else if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+          throw new Error(`unexpected byte 0x${(c ?? 0).toString(16)} between JSON messages`);
+        }
+        continue;
+      }
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c) this.escaped = true;
+        else if (c === 0x22) this.inString = false;
+        continue;
+      }
+      if (c === 0x22) this.inString = true;
+      else if (c === 0x7b || c === 0x5b) this.depth++;
+      else if (c === 0x7d || c === 0x5d) {
+        this.depth--;
+        if (this.depth === 0) {
+          this.pieces.push(chunk.subarray(start, i + 1));
+          out.push(Buffer.concat(this.pieces).toString('utf8'));
+          this.pieces = [];
+          this.size = 0;
+          this.started = false;
+        }
+      }
+    }
+    if (this.started) {
+      const rest = chunk.subarray(start);
+      this.pieces.push(rest);
+      this.size += rest.length;
+      if (this.size > this.maxBytes) throw new Error(`a JSON message is larger than ${this.maxBytes} bytes`);
+    }
+    return out;
+  }
+}
+
+/** A number token of 16+ digits in value position: only then do we need the slow, exact parser. */
+const BIG_NUMBER = /[:[,]\s*-?\d{16,}/;
+
+/**
+ * JSON.parse, except integers beyond 2^53 (listsendpays' groupid,
+ * max_htlc_value_in_flight_msat, large msat amounts) become exact bigints.
+ */
+export function parseJson(text: string): unknown {
+  if (!BIG_NUMBER.test(text)) return JSON.parse(text);
+  return losslessParse(text, null, (value: string) =>
+    isInteger(value) && !isSafeNumber(value) ? BigInt(value) : Number(value),
+  );
+}
+
+/** JSON.stringify that writes bigints as exact numbers (msat amounts). */
+export function stringifyJson(value: unknown): string {
+  const text = losslessStringify(value);
+  if (text === undefined) throw new Error('value cannot be written as JSON');
+  return text;
+}

@@ -1,0 +1,353 @@
+/**
+ * Typed wrappers for the lightningd calls rdv makes. Replies are validated where
+ * they enter (a wrong shape is an error naming the field); CLN error objects
+ * become rdv errors here, or typed outcomes where the caller must decide.
+ */
+import type { Msat } from '../chain/amount.js';
+import type { NodeId, PaymentHash, Preimage } from '../chain/ids.js';
+import { isNetworkName, type NetworkName } from '../chain/network.js';
+import { Reader, ShapeError } from '../chain/read.js';
+import type { OutgoingPart, PayResult } from '../chain/relay.js';
+import { RdvError } from '../errors.js';
+import { RpcClient, RpcError } from './client.js';
+
+const HASH_RE = /^[0-9a-f]{64}$/;
+const NODE_RE = /^0[23][0-9a-f]{64}$/;
+
+/** Oldest CLN with signinvoice, xpay maxdelay and decode. */
+export const MIN_CLN_VERSION = { major: 25, minor: 2 } as const;
+
+export interface NodeInfo {
+  id: NodeId;
+  alias: string;
+  version: string;
+  blockheight: number;
+  network: NetworkName;
+}
+
+export interface InvoiceStatus {
+  label: string;
+  status: 'unpaid' | 'paid' | 'expired';
+  paymentHash: PaymentHash;
+  amountMsat: Msat | undefined;
+  amountReceivedMsat: Msat | undefined;
+  paidAt: number | undefined;
+  expiresAt: number;
+}
+
+export interface DatastoreEntry {
+  key: string[];
+  generation: number | undefined;
+  string: string | undefined;
+}
+
+export interface RouteSummary {
+  /** Fee over all parts: amount sent minus amount delivered. */
+  feeMsat: Msat;
+  /** Largest CLTV needed at the first hop, minus final_cltv: the route's CLTV deltas. */
+  delayBlocks: number;
+  hops: number;
+}
+
+export type DatastoreWrite = { ok: true; generation: number } | { ok: false; reason: 'exists' | 'wrong-generation' | 'missing' };
+
+export interface PluginState {
+  loaded: boolean;
+  active: boolean;
+  path: string | undefined;
+  important: boolean;
+}
+
+/** Parse "v26.06.6", "v25.02rc1", "v24.11.1-modded". */
+export function parseClnVersion(version: string): { major: number; minor: number } | undefined {
+  const m = /^v?(\d+)\.(\d+)/.exec(version);
+  if (!m) return undefined;
+  return { major: Number(m[1]), minor: Number(m[2]) };
+}
+
+export function isSupportedVersion(version: string): boolean {
+  const v = parseClnVersion(version);
+  if (!v) return false;
+  return v.major > MIN_CLN_VERSION.major || (v.major === MIN_CLN_VERSION.major && v.minor >= MIN_CLN_VERSION.minor);
+}
+
+/** Maps an xpay error to a PayResult: only a failure reported by xpay itself is definite. */
+export function classifyPayError(e: unknown): PayResult {
+  if (e instanceof RpcError) {
+    const indefinite =
+      e.code === -3 /* plugin error, e.g. "still in progress" */ ||
+      e.code === -4 /* plugin terminated */ ||
+      e.code === -5 /* lightningd shutting down */ ||
+      e.code === 200 /* PAY_IN_PROGRESS */ ||
+      e.code === 219 /* already paid: take the preimage from listsendpays */;
+    return { ok: false, definite: !indefinite, message: `${e.rpcMessage} (code ${e.code})` };
+  }
+  return { ok: false, definite: false, message: e instanceof Error ? e.message : String(e) };
+}
+
+export class LightningNode {
+  constructor(readonly rpc: RpcClient) {}
+
+  static async connect(socketPath: string, idPrefix = 'rdv'): Promise<LightningNode> {
+    return new LightningNode(await RpcClient.connect(socketPath, { idPrefix }));
+  }
+
+  close(): void {
+    this.rpc.close();
+  }
+
+  /** Call and turn any CLN error into a `failed` RdvError naming the call. */
+  async call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    try {
+      return await this.rpc.call(method, params);
+    } catch (e) {
+      if (e instanceof RpcError) {
+        throw new RdvError('failed', `lightningd refused ${method}: ${e.rpcMessage}`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  private async read<T>(method: string, params: Record<string, unknown>, parse: (r: Reader) => T): Promise<T> {
+    const result = await this.call(method, params);
+    try {
+      return parse(Reader.of(result, method));
+    } catch (e) {
+      if (e instanceof ShapeError) throw new RdvError('failed', `unexpected reply from lightningd: ${e.message}`, { cause: e });
+      throw e;
+    }
+  }
+
+  getinfo(): Promise<NodeInfo> {
+    return this.read('getinfo', {}, (r) => {
+      const network = r.str('network');
+      if (!isNetworkName(network)) throw new ShapeError(`getinfo.network: unknown network ${network}`);
+      return {
+        id: r.match<NodeId>('id', NODE_RE, 'a node id'),
+        alias: r.optStr('alias') ?? '',
+        version: r.str('version'),
+        blockheight: r.int('blockheight'),
+        network,
+      };
+    });
+  }
+
+  /** getinfo, refusing a CLN older than MIN_CLN_VERSION. */
+  async checkedInfo(): Promise<NodeInfo> {
+    const info = await this.getinfo();
+    if (!isSupportedVersion(info.version)) {
+      throw new RdvError('failed', `this node runs Core Lightning ${info.version}; rdv needs v${MIN_CLN_VERSION.major}.0${MIN_CLN_VERSION.minor} or newer (signinvoice, xpay maxdelay, decode): upgrade lightningd`);
+    }
+    return info;
+  }
+
+  invoice(p: { amountMsat: Msat; label: string; description: string; expiry?: number; cltv?: number }): Promise<{ paymentHash: PaymentHash; bolt11: string; expiresAt: number }> {
+    return this.read('invoice', { amount_msat: p.amountMsat, label: p.label, description: p.description, expiry: p.expiry, cltv: p.cltv }, (r) => ({
+      paymentHash: r.match<PaymentHash>('payment_hash', HASH_RE, 'a payment hash'),
+      bolt11: r.str('bolt11'),
+      expiresAt: r.int('expires_at'),
+    }));
+  }
+
+  async delinvoice(label: string, status: 'unpaid' | 'paid' | 'expired'): Promise<void> {
+    await this.call('delinvoice', { label, status });
+  }
+
+  listinvoices(filter: { label?: string; paymentHash?: string }): Promise<InvoiceStatus[]> {
+    return this.read('listinvoices', { label: filter.label, payment_hash: filter.paymentHash }, (r) =>
+      r.objects('invoices').map((i) => {
+        const status = i.str('status');
+        if (status !== 'unpaid' && status !== 'paid' && status !== 'expired') throw new ShapeError(`${i.path}.status: unknown status ${status}`);
+        return {
+          label: i.str('label'),
+          status,
+          paymentHash: i.match<PaymentHash>('payment_hash', HASH_RE, 'a payment hash'),
+          amountMsat: i.optMsat('amount_msat'),
+          amountReceivedMsat: i.optMsat('amount_received_msat'),
+          paidAt: i.optInt('paid_at'),
+          expiresAt: i.int('expires_at'),
+        };
+      }),
+    );
+  }
+
+  signinvoice(invstring: string): Promise<string> {
+    return this.read('signinvoice', { invstring }, (r) => r.str('bolt11'));
+  }
+
+  /** The fields of CLN's own `decode` that rdv cross-checks. */
+  decode(bolt11: string): Promise<{ valid: boolean; payee: string | undefined; paymentHash: string | undefined; amountMsat: Msat | undefined; minFinalCltv: number | undefined; paymentSecret: string | undefined; currency: string | undefined }> {
+    return this.read('decode', { string: bolt11 }, (r) => ({
+      valid: r.optBool('valid') ?? false,
+      payee: r.optStr('payee'),
+      paymentHash: r.optStr('payment_hash'),
+      amountMsat: r.optMsat('amount_msat'),
+      minFinalCltv: r.optInt('min_final_cltv_expiry'),
+      paymentSecret: r.optStr('payment_secret'),
+      currency: r.optStr('currency'),
+    }));
+  }
+
+  // --- datastore ---------------------------------------------------------
+
+  private async datastoreWrite(params: Record<string, unknown>): Promise<DatastoreWrite> {
+    try {
+      const result = await this.rpc.call('datastore', params);
+      return { ok: true, generation: Reader.of(result, 'datastore').int('generation') };
+    } catch (e) {
+      if (e instanceof RpcError) {
+        if (e.code === 1202) return { ok: false, reason: 'exists' };
+        if (e.code === 1204) return { ok: false, reason: 'wrong-generation' };
+        if (e.code === 1200 || e.code === 1203) return { ok: false, reason: 'missing' };
+        throw new RdvError('failed', `lightningd refused datastore: ${e.rpcMessage}`, { cause: e });
+      }
+      if (e instanceof ShapeError) throw new RdvError('failed', `unexpected reply from lightningd: ${e.message}`, { cause: e });
+      throw e;
+    }
+  }
+
+  datastoreCreate(key: string[], value: string): Promise<DatastoreWrite> {
+    return this.datastoreWrite({ key, string: value, mode: 'must-create' });
+  }
+
+  datastoreReplace(key: string[], value: string, generation: number): Promise<DatastoreWrite> {
+    return this.datastoreWrite({ key, string: value, mode: 'must-replace', generation });
+  }
+
+  datastoreUpsert(key: string[], value: string): Promise<DatastoreWrite> {
+    return this.datastoreWrite({ key, string: value, mode: 'create-or-replace' });
+  }
+
+  /** Entries one level below `key` (or the entry at `key`). */
+  listdatastore(key: string[]): Promise<DatastoreEntry[]> {
+    return this.read('listdatastore', { key }, (r) =>
+      r.objects('datastore').map((d) => ({ key: d.strings('key'), generation: d.optInt('generation'), string: d.optStr('string') })),
+    );
+  }
+
+  async deldatastore(key: string[]): Promise<boolean> {
+    try {
+      await this.rpc.call('deldatastore', { key });
+      return true;
+    } catch (e) {
+      if (e instanceof RpcError && e.code === 1200) return false;
+      if (e instanceof RpcError) throw new RdvError('failed', `lightningd refused deldatastore: ${e.rpcMessage}`, { cause: e });
+      throw e;
+    }
+  }
+
+  // --- peers and messages ------------------------------------------------
+
+  async connect(id: string, host?: string, port?: number): Promise<NodeId> {
+    return this.read('connect', { id, host, port }, (r) => r.match<NodeId>('id', NODE_RE, 'a node id'));
+  }
+
+  async isConnected(id: NodeId): Promise<boolean> {
+    const peers = await this.read('listpeers', { id }, (r) => r.objects('peers').map((p) => p.optBool('connected') ?? false));
+    return peers.some(Boolean);
+  }
+
+  async sendcustommsg(nodeId: NodeId, msgHex: string): Promise<void> {
+    await this.call('sendcustommsg', { node_id: nodeId, msg: msgHex });
+  }
+
+  // --- routes and payments -----------------------------------------------
+
+  /** Cost and CLTV of the best route askrene finds, or undefined when there is none. */
+  async estimateRoute(p: { source: NodeId; destination: NodeId; amountMsat: Msat; finalCltv: number; maxfeeMsat: Msat }): Promise<RouteSummary | undefined> {
+    let result: unknown;
+    try {
+      result = await this.rpc.call('getroutes', {
+        source: p.source,
+        destination: p.destination,
+        amount_msat: p.amountMsat,
+        layers: ['auto.localchans', 'auto.sourcefree'],
+        maxfee_msat: p.maxfeeMsat,
+        final_cltv: p.finalCltv,
+      });
+    } catch (e) {
+      if (e instanceof RpcError) return undefined; // no route, or askrene missing
+      throw e;
+    }
+    try {
+      const routes = Reader.of(result, 'getroutes').objects('routes');
+      if (routes.length === 0) return undefined;
+      let sent = 0n;
+      let delivered = 0n;
+      let delay = 0;
+      let hops = 0;
+      for (const route of routes) {
+        const path = route.objects('path');
+        const first = path[0];
+        if (!first) continue;
+        sent += first.msat('amount_in_msat');
+        delivered += route.msat('amount_msat');
+        delay = Math.max(delay, first.int('cltv_in') - route.int('final_cltv'));
+        hops = Math.max(hops, path.length);
+      }
+      return { feeMsat: (sent - delivered) as Msat, delayBlocks: delay, hops };
+    } catch (e) {
+      if (e instanceof ShapeError) return undefined;
+      throw e;
+    }
+  }
+
+  /** xpay, never throwing: the result says whether the failure is definite. */
+  async xpay(p: { invstring: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number }): Promise<PayResult> {
+    let result: unknown;
+    try {
+      result = await this.rpc.call('xpay', { invstring: p.invstring, maxfee: p.maxfeeMsat, maxdelay: p.maxdelay, retry_for: p.retryForSeconds });
+    } catch (e) {
+      return classifyPayError(e);
+    }
+    try {
+      const r = Reader.of(result, 'xpay');
+      return {
+        ok: true,
+        preimage: r.match<Preimage>('payment_preimage', HASH_RE, 'a preimage'),
+        amountSentMsat: r.msat('amount_sent_msat'),
+      };
+    } catch (e) {
+      return { ok: false, definite: false, message: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  /** Per-part outgoing payments for a hash (rule 5), from listsendpays. */
+  listsendpays(paymentHash: PaymentHash): Promise<OutgoingPart[]> {
+    return this.read('listsendpays', { payment_hash: paymentHash }, (r) =>
+      r.objects('payments').map((p) => {
+        const status = p.str('status');
+        if (status !== 'pending' && status !== 'complete' && status !== 'failed') throw new ShapeError(`${p.path}.status: unknown status ${status}`);
+        return {
+          status,
+          preimage: p.optMatch<Preimage>('payment_preimage', HASH_RE, 'a preimage'),
+          amountSentMsat: p.optMsat('amount_sent_msat') ?? (0n as Msat),
+        };
+      }),
+    );
+  }
+
+  // --- plugins -----------------------------------------------------------
+
+  /** Is an rdv plugin loaded (by name), and was it given as important-plugin? */
+  async pluginState(matches: (path: string) => boolean): Promise<PluginState> {
+    const plugins = await this.read('plugin', { subcommand: 'list' }, (r) =>
+      r.objects('plugins').map((p) => ({ name: p.str('name'), active: p.optBool('active') ?? false })),
+    );
+    const found = plugins.find((p) => matches(p.name));
+    let important = false;
+    try {
+      const configs = await this.rpc.call('listconfigs', { config: 'important-plugin' });
+      const entry = Reader.of(configs, 'listconfigs').optObj('configs')?.optObj('important-plugin');
+      const values = entry?.has('values_str') ? entry.strings('values_str') : [];
+      important = values.some((v) => matches(v));
+    } catch {
+      important = false;
+    }
+    return { loaded: found !== undefined, active: found?.active ?? false, path: found?.name, important };
+  }
+
+  async startPlugin(path: string): Promise<void> {
+    await this.call('plugin', { subcommand: 'start', plugin: path });
+  }
+}
