@@ -1,0 +1,308 @@
+/**
+ * An in-process Lightning network for tests, benchmarks and `rdv demo`: nodes
+ * (fake lightningd, each with its own RPC socket and, optionally, the real
+ * bin/rdv as its plugin), channels with balances, fees and CLTV deltas, blocks,
+ * HTLCs moved hop by hop with latency, peer messages, and faults on demand.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NodeId } from '../chain/ids.js';
+import type { HopPayload } from './onion.js';
+import { SimNode, type SimNodeOptions } from './node.js';
+import type { Edge } from './routing.js';
+
+export interface Latency {
+  /** Per hop, adding an HTLC (update_add + commitment dance). */
+  hopAddMs: number;
+  /** Per hop, settling or failing it back. */
+  hopSettleMs: number;
+  /** Once per xpay call: route finding and onion building. */
+  xpaySetupMs: number;
+  /** At a final node before it settles an invoice (CLN commits to its database). */
+  finalSettleMs: number;
+  /** A peer message. */
+  messageMs: number;
+}
+
+export const NO_LATENCY: Latency = { hopAddMs: 0, hopSettleMs: 0, xpaySetupMs: 0, finalSettleMs: 0, messageMs: 0 };
+
+/**
+ * Calibrated to CLN v26.06.6 on regtest (DESIGN.md / issue 4): a plain xpay took a
+ * median 165 ms over 2 hops and 192 ms over 3, so a hop costs ~27 ms (add and
+ * settle) and the rest (~111 ms) is per payment, mostly at the paying and final nodes.
+ */
+export const REGTEST_LATENCY: Latency = { hopAddMs: 13, hopSettleMs: 14, xpaySetupMs: 6, finalSettleMs: 99, messageMs: 3 };
+
+export interface ChannelPolicy {
+  feeBaseMsat: bigint;
+  feePpm: bigint;
+  cltvDelta: number;
+}
+
+export const DEFAULT_POLICY: ChannelPolicy = { feeBaseMsat: 1000n, feePpm: 10n, cltvDelta: 34 };
+
+export class SimChannel {
+  readonly balance = new Map<NodeId, bigint>();
+  readonly policy = new Map<NodeId, ChannelPolicy>();
+  private readonly nextId = new Map<NodeId, bigint>();
+  enabled = true;
+  readonly channelId: string;
+
+  constructor(
+    readonly scid: string,
+    readonly a: SimNode,
+    readonly b: SimNode,
+    readonly capacityMsat: bigint,
+    readonly isPrivate: boolean,
+  ) {
+    this.channelId = createHash('sha256').update(scid).digest('hex');
+  }
+
+  other(n: SimNode | NodeId): SimNode {
+    const id = typeof n === 'string' ? n : n.id;
+    return id === this.a.id ? this.b : this.a;
+  }
+
+  has(n: SimNode | NodeId): boolean {
+    const id = typeof n === 'string' ? n : n.id;
+    return id === this.a.id || id === this.b.id;
+  }
+
+  spendable(from: NodeId): bigint {
+    return this.enabled ? (this.balance.get(from) ?? 0n) : 0n;
+  }
+
+  takeHtlcId(from: NodeId): bigint {
+    const id = this.nextId.get(from) ?? 0n;
+    this.nextId.set(from, id + 1n);
+    return id;
+  }
+}
+
+export type HtlcOutcome =
+  | { ok: true; preimage: string }
+  | { ok: false; failureMessage: string; failingNode: NodeId; failingScid: string | undefined };
+
+export interface NetworkEvent {
+  at: number;
+  type: 'htlc_expired' | 'wrong_preimage' | 'late_resolution' | 'message_dropped' | 'plugin_died' | 'node_restarted';
+  node: string;
+  detail: string;
+}
+
+export interface Incoming {
+  channel: SimChannel;
+  from: SimNode;
+  id: bigint;
+  amountMsat: bigint;
+  cltvExpiry: number;
+  paymentHash: string;
+  payload: HopPayload;
+  rest: HopPayload[];
+}
+
+interface Pending {
+  incoming: Incoming;
+  to: SimNode;
+  decided: boolean;
+  settle: (o: HtlcOutcome) => void;
+}
+
+export interface NetworkOptions {
+  latency?: Latency;
+  blockheight?: number;
+  /** Where node directories and sockets go (a fresh temp dir by default). */
+  dir?: string;
+  /** The plugin executable nodes load (bin/rdv). */
+  pluginPath?: string;
+  /** Passed to every plugin: rdv-mpp-timeout etc. */
+  pluginOptions?: Record<string, unknown>;
+  /** CLN's own MPP timeout for its invoices. */
+  mppTimeoutMs?: number;
+  /** Plugin log lines and stderr, for debugging. */
+  onLog?: (node: string, line: string) => void;
+}
+
+export class SimNetwork {
+  readonly nodes = new Map<string, SimNode>();
+  readonly channels: SimChannel[] = [];
+  readonly events: NetworkEvent[] = [];
+  readonly latency: Latency;
+  height: number;
+  readonly dir: string;
+  private readonly ownDir: boolean;
+  private scidCounter = 0;
+  private portCounter = 19_846;
+  /** HTLCs accepted by a node and not yet settled or failed. */
+  private readonly pending = new Set<Pending>();
+  /** Peer messages to drop (fault injection): the next `n` messages. */
+  dropMessages = 0;
+
+  constructor(readonly options: NetworkOptions = {}) {
+    this.latency = options.latency ?? NO_LATENCY;
+    this.height = options.blockheight ?? 110;
+    this.ownDir = options.dir === undefined;
+    // Short paths: unix socket paths are limited to ~107 bytes.
+    this.dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rdv-sim-'));
+  }
+
+  async addNode(name: string, opts: Omit<SimNodeOptions, 'name' | 'dir' | 'port'> = {}): Promise<SimNode> {
+    if (this.nodes.has(name)) throw new Error(`node ${name} exists`);
+    const dir = join(this.dir, name);
+    mkdirSync(join(dir, 'regtest'), { recursive: true });
+    const node = new SimNode(this, { ...opts, name, dir, port: this.portCounter++ });
+    this.nodes.set(name, node);
+    await node.start();
+    return node;
+  }
+
+  node(name: string): SimNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node ${name}`);
+    return n;
+  }
+
+  nodeById(id: string): SimNode | undefined {
+    for (const n of this.nodes.values()) if (n.id === id) return n;
+    return undefined;
+  }
+
+  /** Open a channel funded by `a`; `pushMsat` goes to `b`. Announced unless `private`. */
+  openChannel(
+    a: SimNode,
+    b: SimNode,
+    capacitySat: bigint,
+    opts: { pushMsat?: bigint; private?: boolean; policyA?: Partial<ChannelPolicy>; policyB?: Partial<ChannelPolicy> } = {},
+  ): SimChannel {
+    this.scidCounter++;
+    const scid = `${this.height - 6 + this.scidCounter}x${this.scidCounter}x0`;
+    const capacity = capacitySat * 1000n;
+    const ch = new SimChannel(scid, a, b, capacity, opts.private ?? false);
+    const push = opts.pushMsat ?? 0n;
+    ch.balance.set(a.id, capacity - push);
+    ch.balance.set(b.id, push);
+    ch.policy.set(a.id, { ...DEFAULT_POLICY, ...opts.policyA });
+    ch.policy.set(b.id, { ...DEFAULT_POLICY, ...opts.policyB });
+    this.channels.push(ch);
+    a.peers.add(b.id);
+    b.peers.add(a.id);
+    return ch;
+  }
+
+  channelByScid(scid: string): SimChannel | undefined {
+    return this.channels.find((c) => c.scid === scid);
+  }
+
+  /** Routing graph as `viewer` sees it: public channels, its own, and the given hinted ones. */
+  edges(viewer: NodeId, hinted: ReadonlyMap<string, ChannelPolicy & { from: NodeId }> = new Map()): Edge[] {
+    const out: Edge[] = [];
+    for (const ch of this.channels) {
+      for (const [from, to] of [
+        [ch.a, ch.b],
+        [ch.b, ch.a],
+      ] as const) {
+        const hint = hinted.get(ch.scid);
+        const visible = !ch.isPrivate || from.id === viewer || to.id === viewer || (hint !== undefined && hint.from === from.id);
+        if (!visible || !from.up || !to.up) continue;
+        const policy = hint && hint.from === from.id ? hint : ch.policy.get(from.id);
+        if (!policy) continue;
+        out.push({ scid: ch.scid, from: from.id, to: to.id, spendableMsat: ch.spendable(from.id), feeBaseMsat: policy.feeBaseMsat, feePpm: policy.feePpm, cltvDelta: policy.cltvDelta });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Offer an HTLC over `channel` from `from`; resolves when it is settled or failed
+   * back to `from`. Balances move as on a real channel: locked while pending.
+   */
+  async sendHtlc(from: SimNode, channel: SimChannel, amountMsat: bigint, cltvExpiry: number, paymentHash: string, onion: HopPayload[]): Promise<HtlcOutcome> {
+    const to = channel.other(from);
+    const [payload, ...rest] = onion;
+    const localFail = (code: string): HtlcOutcome => ({ ok: false, failureMessage: code, failingNode: from.id, failingScid: channel.scid });
+    if (!payload) return localFail('2002');
+    if (!to.up || !from.up) return localFail('1007'); // temporary_channel_failure: peer offline
+    if (channel.spendable(from.id) < amountMsat) return localFail('1007');
+    channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) - amountMsat);
+    const incoming: Incoming = { channel, from, id: channel.takeHtlcId(from.id), amountMsat, cltvExpiry, paymentHash, payload, rest };
+    await sleep(this.latency.hopAddMs);
+    let settle: (o: HtlcOutcome) => void = () => undefined;
+    const decided = new Promise<HtlcOutcome>((resolve) => (settle = resolve));
+    const p: Pending = { incoming, to, decided: false, settle: (o) => settle(o) };
+    this.pending.add(p);
+    to.acceptHtlc(incoming).then(
+      (o) => this.decide(p, o),
+      (e: unknown) => this.decide(p, { ok: false, failureMessage: '2002', failingNode: to.id, failingScid: undefined, ...{ detail: String(e) } }),
+    );
+    const outcome = await decided;
+    await sleep(this.latency.hopSettleMs);
+    if (outcome.ok) channel.balance.set(to.id, (channel.balance.get(to.id) ?? 0n) + amountMsat);
+    else channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) + amountMsat);
+    return outcome;
+  }
+
+  private decide(p: Pending, o: HtlcOutcome): void {
+    if (p.decided) {
+      this.event('late_resolution', p.to.name, `${o.ok ? 'resolved' : 'failed'} HTLC ${p.incoming.channel.scid}/${p.incoming.id} after it had expired`);
+      return;
+    }
+    p.decided = true;
+    this.pending.delete(p);
+    if (o.ok) {
+      const hash = createHash('sha256').update(Buffer.from(o.preimage, 'hex')).digest('hex');
+      if (hash !== p.incoming.paymentHash) {
+        this.event('wrong_preimage', p.to.name, `HTLC ${p.incoming.channel.scid}/${p.incoming.id} resolved with a wrong preimage: the channel would be closed`);
+        p.settle({ ok: false, failureMessage: '2002', failingNode: p.to.id, failingScid: undefined });
+        return;
+      }
+    }
+    p.settle(o);
+  }
+
+  /** HTLCs `node` holds now (accepted, not yet settled or failed). */
+  heldBy(node: SimNode): Incoming[] {
+    return [...this.pending].filter((p) => p.to === node).map((p) => p.incoming);
+  }
+
+  /** Mine blocks: notify plugins, and expire HTLCs whose cltv_expiry has passed (the upstream peer goes on chain). */
+  async mine(n = 1): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      this.height++;
+      for (const p of [...this.pending]) {
+        if (p.incoming.cltvExpiry <= this.height) {
+          this.event('htlc_expired', p.to.name, `HTLC ${p.incoming.channel.scid}/${p.incoming.id} (${p.incoming.amountMsat} msat) expired at block ${this.height} while held`);
+          p.decided = true;
+          this.pending.delete(p);
+          p.settle({ ok: false, failureMessage: '4015', failingNode: p.to.id, failingScid: p.incoming.channel.scid });
+        }
+      }
+      const hash = randomBytes(32).toString('hex');
+      for (const node of this.nodes.values()) node.onBlock(this.height, hash);
+    }
+  }
+
+  /** Deliver a peer message after the message latency (unless a drop fault is armed). */
+  deliverMessage(from: SimNode, to: SimNode, msgHex: string): void {
+    if (this.dropMessages > 0) {
+      this.dropMessages--;
+      this.event('message_dropped', from.name, `message to ${to.name} dropped`);
+      return;
+    }
+    void sleep(this.latency.messageMs).then(() => to.receiveMessage(from.id, msgHex));
+  }
+
+  event(type: NetworkEvent['type'], node: string, detail: string): void {
+    this.events.push({ at: Date.now(), type, node, detail });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.stop()));
+    if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,504 @@
+/**
+ * A fake lightningd: serves the RPC calls rdv makes on its own unix socket,
+ * with replies shaped like CLN v26.06's (see ../shared/cln-fixtures), hosts a
+ * plugin over stdio like lightningd (hooks, replay of held HTLCs at restart,
+ * `continue` for pending hooks when an ordinary plugin dies), and takes part in
+ * the network's HTLC traffic as sender, forwarder and final node.
+ */
+import { join } from 'node:path';
+import { msat } from '../chain/amount.js';
+import { resignInvoice, type RouteHintHop } from '../chain/bolt11.js';
+import { mppTimeout, unknownPaymentDetails } from '../chain/failure.js';
+import type { NodeId } from '../chain/ids.js';
+import { isObject } from '../chain/read.js';
+import { Datastore } from './datastore.js';
+import { decodeJson, InvoiceBook, invoiceJson, msatParam } from './invoices.js';
+import { nodeKeyFromSeed } from './keys.js';
+import { sleep, type HtlcOutcome, type Incoming, type SimNetwork } from './network.js';
+import { encodeHopPayload, nextOnionHex, sharedSecretHex } from './onion.js';
+import { Payer } from './payer.js';
+import { PluginDiedError, PluginHost } from './plugin-host.js';
+import { cheapestRoute } from './routing.js';
+import { RpcServer, SimRpcError } from './rpc-server.js';
+
+export interface SimNodeOptions {
+  name: string;
+  dir: string;
+  port: number;
+  /** Load the network's plugin (bin/rdv) into this node. */
+  plugin?: boolean;
+  /** Load it as important-plugin (lightningd stops when it dies). Default true. */
+  important?: boolean;
+  /** CLN version to report (to test the plugin's version check). */
+  version?: string;
+  /** Seconds before CLN fails an incomplete MPP set for its own invoice. */
+  mppTimeoutMs?: number;
+}
+
+const BUILTIN_PLUGINS = ['autoclean', 'chanbackup', 'bcli', 'commando', 'funder', 'topology', 'keysend', 'offers', 'pay', 'cln-xpay', 'cln-askrene', 'sql', 'bookkeeper'];
+
+interface MppSet {
+  parts: Array<{ h: Incoming; resolve: (o: HtlcOutcome) => void }>;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class SimNode {
+  readonly name: string;
+  readonly id: NodeId;
+  readonly privateKey: Buffer;
+  readonly dir: string;
+  readonly netDir: string;
+  readonly socketPath: string;
+  readonly port: number;
+  readonly datastore = new Datastore();
+  readonly invoices: InvoiceBook;
+  readonly payer: Payer;
+  readonly peers = new Set<NodeId>();
+  readonly server: RpcServer;
+  readonly version: string;
+  plugin: PluginHost | undefined;
+  pluginPath: string | undefined;
+  important: boolean;
+  up = false;
+  /** Lines the plugin logged (and wrote to stderr). */
+  readonly log: string[] = [];
+  private upGate: Promise<void>;
+  private openGate: () => void = () => undefined;
+  private readonly mpp = new Map<string, MppSet>();
+  private readonly mppTimeoutMs: number;
+
+  constructor(
+    readonly net: SimNetwork,
+    opts: SimNodeOptions,
+  ) {
+    this.name = opts.name;
+    const key = nodeKeyFromSeed(opts.name);
+    this.id = key.id;
+    this.privateKey = key.privateKey;
+    this.dir = opts.dir;
+    this.netDir = join(opts.dir, 'regtest');
+    this.socketPath = join(this.netDir, 'lightning-rpc');
+    this.port = opts.port;
+    this.version = opts.version ?? 'v26.06.6';
+    this.important = opts.important ?? true;
+    this.pluginPath = opts.plugin ? net.options.pluginPath : undefined;
+    this.mppTimeoutMs = opts.mppTimeoutMs ?? net.options.mppTimeoutMs ?? 60_000;
+    this.invoices = new InvoiceBook(this.privateKey, 'bcrt');
+    this.payer = new Payer(this, net);
+    this.server = new RpcServer(this.socketPath, (method, params) => this.dispatch(method, params));
+    this.upGate = new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  // --- life cycle --------------------------------------------------------------
+
+  /** Start (or restart) lightningd: RPC socket, plugin (startup), then replays of held HTLCs. */
+  async start(): Promise<void> {
+    if (this.up) return;
+    await this.server.start();
+    if (this.pluginPath) this.plugin = await this.startPlugin(this.pluginPath, true);
+    this.up = true;
+    this.openGate();
+  }
+
+  /** lightningd stops: the plugin is killed, RPC connections drop, xpay commands die; held HTLCs stay held. */
+  async crash(): Promise<void> {
+    if (!this.up) return;
+    this.up = false;
+    this.upGate = new Promise((resolve) => (this.openGate = resolve));
+    this.payer.abortAll();
+    await this.server.stop();
+    const plugin = this.plugin;
+    if (plugin?.alive) {
+      plugin.kill('SIGKILL');
+      await plugin.exited;
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.crash();
+    this.net.event('node_restarted', this.name, 'lightningd restarted');
+    await this.start();
+  }
+
+  /** kill -9 the plugin. With important-plugin lightningd stops too (restart it with start()). */
+  async killPlugin(): Promise<void> {
+    const plugin = this.plugin;
+    if (!plugin?.alive) return;
+    plugin.kill('SIGKILL');
+    await plugin.exited;
+    this.net.event('plugin_died', this.name, this.important ? 'important plugin died: lightningd stops' : 'plugin died');
+    if (this.important) await this.crash();
+  }
+
+  async stop(): Promise<void> {
+    await this.crash();
+    for (const set of this.mpp.values()) if (set.timer) clearTimeout(set.timer);
+  }
+
+  private async startPlugin(path: string, startup: boolean): Promise<PluginHost> {
+    return PluginHost.start({
+      path,
+      netDir: this.netDir,
+      rpcFile: 'lightning-rpc',
+      network: 'regtest',
+      startup,
+      options: this.net.options.pluginOptions ?? {},
+      onStderr: (line) => {
+        this.log.push(line);
+        this.net.options.onLog?.(this.name, line);
+      },
+    });
+  }
+
+  private waitUp(): Promise<void> {
+    return this.up ? Promise.resolve() : this.upGate;
+  }
+
+  onBlock(height: number, hash: string): void {
+    this.invoices.refreshExpiry(Math.floor(Date.now() / 1000));
+    if (this.up && this.plugin?.alive && this.plugin.subscribes('block_added')) {
+      this.plugin.notify('block_added', { block_added: { hash, height } });
+    }
+  }
+
+  // --- HTLCs ---------------------------------------------------------------------
+
+  /** An HTLC arrives: plugin hook first (held until it answers), then lightningd's own handling. */
+  async acceptHtlc(h: Incoming): Promise<HtlcOutcome> {
+    for (;;) {
+      await this.waitUp();
+      const plugin = this.plugin;
+      if (!plugin?.alive || !plugin.hasHook('htlc_accepted')) break;
+      let reply: unknown;
+      try {
+        reply = await plugin.request('htlc_accepted', this.hookParams(h));
+      } catch (e) {
+        if (!(e instanceof PluginDiedError)) throw e;
+        if (!this.up) continue; // lightningd is down with it: replayed at restart
+        if (this.important) {
+          await this.crash();
+          continue;
+        }
+        break; // an ordinary plugin died: lightningd goes on as if it said continue
+      }
+      const r = isObject(reply) ? reply : {};
+      if (r.result === 'resolve' && typeof r.payment_key === 'string') return { ok: true, preimage: r.payment_key };
+      if (r.result === 'fail') {
+        return { ok: false, failureMessage: typeof r.failure_message === 'string' ? r.failure_message : '2002', failingNode: this.id, failingScid: undefined };
+      }
+      break;
+    }
+    return h.payload.nextScid ? this.forward(h) : this.receiveFinal(h);
+  }
+
+  hookParams(h: Incoming): Record<string, unknown> {
+    const onion: Record<string, unknown> = { payload: encodeHopPayload(h.payload), type: 'tlv' };
+    if (h.payload.nextScid) onion.short_channel_id = h.payload.nextScid;
+    onion.forward_msat = h.payload.forwardMsat;
+    onion.outgoing_cltv_value = h.payload.outgoingCltv;
+    if (h.payload.paymentSecret !== undefined) {
+      onion.total_msat = h.payload.totalMsat ?? h.payload.forwardMsat;
+      onion.payment_secret = h.payload.paymentSecret;
+    }
+    onion.next_onion = nextOnionHex();
+    onion.shared_secret = sharedSecretHex();
+    const params: Record<string, unknown> = { peer_id: h.from.id, onion };
+    if (h.payload.nextScid) {
+      const next = this.net.channelByScid(h.payload.nextScid);
+      if (next) params.forward_to = next.channelId;
+    }
+    params.htlc = {
+      short_channel_id: h.channel.scid,
+      id: h.id,
+      amount_msat: h.amountMsat,
+      cltv_expiry: h.cltvExpiry,
+      cltv_expiry_relative: h.cltvExpiry - this.net.height,
+      payment_hash: h.paymentHash,
+    };
+    return params;
+  }
+
+  private async forward(h: Incoming): Promise<HtlcOutcome> {
+    const next = h.payload.nextScid ? this.net.channelByScid(h.payload.nextScid) : undefined;
+    if (!next || !next.has(this)) return { ok: false, failureMessage: '400a', failingNode: this.id, failingScid: h.channel.scid };
+    return this.net.sendHtlc(this, next, h.payload.forwardMsat, h.payload.outgoingCltv, h.paymentHash, h.rest);
+  }
+
+  /** lightningd's own final-hop handling: an invoice of ours, with MPP gathering. */
+  private receiveFinal(h: Incoming): Promise<HtlcOutcome> {
+    const height = this.net.height;
+    const reject = (): Promise<HtlcOutcome> =>
+      Promise.resolve({ ok: false, failureMessage: unknownPaymentDetails(msat(h.amountMsat), height), failingNode: this.id, failingScid: undefined });
+    const inv = this.invoices.byHash(h.paymentHash);
+    const now = Math.floor(Date.now() / 1000);
+    const total = h.payload.totalMsat ?? h.payload.forwardMsat;
+    if (!inv || inv.status !== 'unpaid' || inv.expiresAt <= now) return reject();
+    if (h.payload.paymentSecret !== inv.paymentSecret) return reject();
+    if (h.cltvExpiry - height < inv.minFinalCltv || total < inv.amountMsat) return reject();
+    return new Promise((resolve) => {
+      const set = this.mpp.get(h.paymentHash) ?? { parts: [], timer: undefined };
+      this.mpp.set(h.paymentHash, set);
+      set.parts.push({ h, resolve });
+      set.timer ??= setTimeout(() => {
+        this.mpp.delete(h.paymentHash);
+        for (const p of set.parts) p.resolve({ ok: false, failureMessage: mppTimeout(), failingNode: this.id, failingScid: undefined });
+      }, this.mppTimeoutMs);
+      const sum = set.parts.reduce((s, p) => s + p.h.amountMsat, 0n);
+      if (sum < total) return;
+      clearTimeout(set.timer);
+      this.mpp.delete(h.paymentHash);
+      void sleep(this.net.latency.finalSettleMs).then(() => {
+        this.invoices.markPaid(inv, msat(sum), Math.floor(Date.now() / 1000));
+        for (const p of set.parts) p.resolve({ ok: true, preimage: inv.preimage });
+      });
+    });
+  }
+
+  // --- peer messages -------------------------------------------------------------
+
+  async receiveMessage(from: NodeId, msgHex: string): Promise<void> {
+    if (!this.up || !this.peers.has(from)) return;
+    const plugin = this.plugin;
+    if (plugin?.alive && plugin.hasHook('custommsg')) {
+      await plugin.request('custommsg', { payload: msgHex, peer_id: from }).catch(() => undefined);
+    }
+  }
+
+  // --- RPC -------------------------------------------------------------------------
+
+  private routeHints(): RouteHintHop[][] {
+    return this.net.channels
+      .filter((c) => c.isPrivate && c.has(this) && c.enabled)
+      .map((c) => {
+        const peer = c.other(this);
+        const policy = c.policy.get(peer.id);
+        return [
+          {
+            pubkey: peer.id,
+            shortChannelId: c.scid,
+            feeBaseMsat: Number(policy?.feeBaseMsat ?? 1000n),
+            feeProportionalMillionths: Number(policy?.feePpm ?? 10n),
+            cltvExpiryDelta: policy?.cltvDelta ?? 34,
+          },
+        ];
+      });
+  }
+
+  private async dispatch(method: string, params: Record<string, unknown>): Promise<unknown> {
+    const now = Math.floor(Date.now() / 1000);
+    switch (method) {
+      case 'getinfo':
+        return {
+          id: this.id,
+          alias: this.name,
+          color: this.id.slice(2, 8),
+          num_peers: this.peers.size,
+          num_pending_channels: 0,
+          num_active_channels: this.net.channels.filter((c) => c.has(this)).length,
+          num_inactive_channels: 0,
+          address: [],
+          binding: [{ type: 'ipv4', address: '127.0.0.1', port: this.port }],
+          version: this.version,
+          blockheight: this.net.height,
+          network: 'regtest',
+          fees_collected_msat: 0,
+          'lightning-dir': this.netDir,
+          our_features: { init: '800898880a8a59a1', node: '808898880a8a59a1', channel: '', invoice: '02000002024100' },
+        };
+      case 'invoice': {
+        if (typeof params.label !== 'string' && typeof params.label !== 'number') throw new SimRpcError(-32602, 'label: missing');
+        if (typeof params.description !== 'string') throw new SimRpcError(-32602, 'description: missing');
+        const inv = this.invoices.create({
+          amountMsat: msatParam(params.amount_msat, 'amount_msat'),
+          label: String(params.label),
+          description: params.description,
+          expiry: typeof params.expiry === 'number' ? params.expiry : 604_800,
+          cltv: typeof params.cltv === 'number' ? params.cltv : 18,
+          now,
+          routeHints: this.routeHints(),
+        });
+        return { payment_hash: inv.paymentHash, expires_at: inv.expiresAt, bolt11: inv.bolt11, payment_secret: inv.paymentSecret, created_index: inv.createdIndex };
+      }
+      case 'listinvoices': {
+        this.invoices.refreshExpiry(now);
+        const list = this.invoices.all().filter(
+          (i) => (params.label === undefined || i.label === String(params.label)) && (params.payment_hash === undefined || i.paymentHash === params.payment_hash),
+        );
+        return { invoices: list.map(invoiceJson) };
+      }
+      case 'delinvoice':
+        return invoiceJson(this.invoices.delete(String(params.label), String(params.status)));
+      case 'signinvoice': {
+        if (typeof params.invstring !== 'string') throw new SimRpcError(-32602, 'invstring: missing');
+        try {
+          return { bolt11: resignInvoice(params.invstring, this.privateKey) };
+        } catch (e) {
+          throw new SimRpcError(-32602, `invstring: Unparsable invoice: ${(e as Error).message}`);
+        }
+      }
+      case 'decode':
+        if (typeof params.string !== 'string') throw new SimRpcError(-32602, 'string: missing');
+        return decodeJson(params.string);
+      case 'decodepay':
+        throw new SimRpcError(-32601, "Unknown command 'decodepay'");
+      case 'datastore':
+        return this.datastore.datastore(params);
+      case 'listdatastore':
+        return this.datastore.listdatastore(params);
+      case 'deldatastore':
+        return this.datastore.deldatastore(params);
+      case 'xpay':
+        return this.payer.xpay(params);
+      case 'listsendpays':
+        return this.payer.listsendpays(params);
+      case 'getroutes':
+        return this.getroutes(params);
+      case 'getroute':
+        throw new SimRpcError(-32601, 'Command "getroute" is deprecated');
+      case 'connect':
+        return this.connect(params);
+      case 'listpeers': {
+        const ids = [...this.peers].filter((p) => params.id === undefined || p === params.id);
+        return {
+          peers: ids.map((id) => ({
+            id,
+            connected: this.net.nodeById(id)?.up ?? false,
+            num_channels: this.net.channels.filter((c) => c.has(this) && c.has(id)).length,
+            netaddr: [`127.0.0.1:${this.net.nodeById(id)?.port ?? 0}`],
+            features: '800898880a8a59a1',
+          })),
+        };
+      }
+      case 'sendcustommsg': {
+        const to = typeof params.node_id === 'string' ? this.net.nodeById(params.node_id) : undefined;
+        if (!to || !this.peers.has(to.id) || !to.up) throw new SimRpcError(-1, 'Peer is not connected');
+        if (typeof params.msg !== 'string' || !/^([0-9a-f]{2}){2,}$/i.test(params.msg)) throw new SimRpcError(-32602, 'msg: should be hex');
+        const type = Number.parseInt(params.msg.slice(0, 4), 16);
+        if (type < 32768 && type % 2 === 0) throw new SimRpcError(-32602, `Cannot send messages of type ${type} (internally handled)`);
+        this.net.deliverMessage(this, to, params.msg.toLowerCase());
+        return { status: 'Message sent to connectd for delivery' };
+      }
+      case 'waitblockheight': {
+        const target = Number(params.blockheight);
+        const deadline = Date.now() + Number(params.timeout ?? 60) * 1000;
+        while (this.net.height < target) {
+          if (Date.now() >= deadline) throw new SimRpcError(2000, 'Timed out.');
+          await sleep(20);
+        }
+        return { blockheight: this.net.height };
+      }
+      case 'plugin':
+        return this.pluginCommand(params);
+      case 'listconfigs': {
+        const configs: Record<string, unknown> = {};
+        if (this.pluginPath && (params.config === undefined || params.config === 'important-plugin') && this.important) {
+          configs['important-plugin'] = { values_str: [this.pluginPath], sources: ['cmdline'] };
+        }
+        if (this.pluginPath && (params.config === undefined || params.config === 'plugin') && !this.important) {
+          configs.plugin = { values_str: [this.pluginPath], sources: ['cmdline'] };
+        }
+        return { configs };
+      }
+      default: {
+        const plugin = this.plugin;
+        if (plugin?.alive && plugin.hasMethod(method)) {
+          try {
+            return await plugin.request(method, params, undefined, 'cli');
+          } catch (e) {
+            const code = isObject(e) && typeof (e as { code?: unknown }).code === 'number' ? (e as unknown as { code: number }).code : -3;
+            throw new SimRpcError(code, (e as Error).message);
+          }
+        }
+        throw new SimRpcError(-32601, `Unknown command '${method}'`);
+      }
+    }
+  }
+
+  private connect(params: Record<string, unknown>): Record<string, unknown> {
+    let idText = typeof params.id === 'string' ? params.id : '';
+    let host = typeof params.host === 'string' ? params.host : undefined;
+    let port = typeof params.port === 'number' ? params.port : undefined;
+    const at = idText.indexOf('@');
+    if (at >= 0) {
+      const addr = idText.slice(at + 1);
+      idText = idText.slice(0, at);
+      const colon = addr.lastIndexOf(':');
+      host = colon >= 0 ? addr.slice(0, colon) : addr;
+      port = colon >= 0 ? Number(addr.slice(colon + 1)) : 19846;
+    }
+    const peer = this.net.nodeById(idText);
+    if (!/^0[23][0-9a-f]{64}$/.test(idText)) throw new SimRpcError(-32602, `id: should be a node id: invalid token '"${idText}"'`);
+    if (host !== undefined) {
+      if (!peer || !peer.up || host !== '127.0.0.1' || (port ?? 19846) !== peer.port) {
+        throw new SimRpcError(401, `All addresses failed: 127.0.0.1:${port ?? 19846}: Connection establishment: Connection refused. `);
+      }
+    } else if (!peer || !peer.up || !this.net.channels.some((c) => !c.isPrivate && c.has(peer))) {
+      throw new SimRpcError(400, 'Unable to connect, no address known for peer');
+    }
+    this.peers.add(peer.id);
+    peer.peers.add(this.id);
+    return { id: peer.id, features: '800898880a8a59a1', direction: 'out', address: { type: 'ipv4', address: '127.0.0.1', port: peer.port } };
+  }
+
+  private getroutes(params: Record<string, unknown>): Record<string, unknown> {
+    const source = String(params.source);
+    const destination = String(params.destination);
+    const amount = msatParam(params.amount_msat, 'amount_msat');
+    const finalCltv = Number(params.final_cltv ?? 18);
+    const layers = Array.isArray(params.layers) ? params.layers.map(String) : [];
+    const sourceFree = layers.includes('auto.sourcefree');
+    const edges = this.net.edges(this.id).map((e) => (sourceFree && e.from === source ? { ...e, feeBaseMsat: 0n, feePpm: 0n, cltvDelta: 0 } : e));
+    const route = cheapestRoute(edges, source as NodeId, destination as NodeId, amount, finalCltv);
+    const maxfee = params.maxfee_msat === undefined ? undefined : msatParam(params.maxfee_msat, 'maxfee_msat');
+    if (!route || (maxfee !== undefined && route.sentMsat - route.deliveredMsat > maxfee)) {
+      throw new SimRpcError(205, `We could not find a usable set of paths: no path from ${source.slice(0, 8)} to ${destination.slice(0, 8)}`);
+    }
+    // askrene charges each channel's fee on that channel: amount_in includes this hop's fee.
+    const path = route.hops.map((hop, i) => {
+      const next = route.hops[i + 1];
+      const out = next ? next.amountMsat : hop.amountMsat;
+      const cltvOut = next ? next.delay : finalCltv;
+      return {
+        short_channel_id_dir: `${hop.scid}/${hop.from < hop.to ? 0 : 1}`,
+        node_id_in: hop.from,
+        node_id_out: hop.to,
+        amount_in_msat: i === 0 ? route.sentMsat : hop.amountMsat,
+        amount_out_msat: out,
+        cltv_in: i === 0 ? route.totalDelay : hop.delay,
+        cltv_out: cltvOut,
+      };
+    });
+    return { probability_ppm: 998_333, routes: [{ probability_ppm: 998_333, amount_msat: amount, final_cltv: finalCltv, path }] };
+  }
+
+  private async pluginCommand(params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const list = (): Record<string, unknown>[] => [
+      ...BUILTIN_PLUGINS.map((p) => ({ name: `/usr/local/libexec/c-lightning/plugins/${p}`, active: true, dynamic: !['bcli', 'topology', 'keysend', 'commando'].includes(p) })),
+      ...(this.plugin?.alive && this.pluginPath ? [{ name: this.pluginPath, active: true, dynamic: true }] : []),
+    ];
+    switch (params.subcommand) {
+      case 'list':
+        return { command: 'list', plugins: list() };
+      case 'start': {
+        const path = String(params.plugin ?? '');
+        if (this.plugin?.alive) throw new SimRpcError(-32602, `${path}: already registered`);
+        this.pluginPath = path;
+        this.important = false;
+        this.plugin = await this.startPlugin(path, false);
+        return { command: 'start', plugins: list() };
+      }
+      case 'stop': {
+        const name = String(params.plugin ?? '');
+        if (!this.plugin?.alive || !this.pluginPath || !(name === this.pluginPath || this.pluginPath.endsWith(`/${name}`))) {
+          throw new SimRpcError(-32602, `Could not find plugin ${name}`);
+        }
+        this.plugin.notify('shutdown', {});
+        await Promise.race([this.plugin.exited, sleep(2000)]);
+        this.plugin.kill();
+        return { command: 'stop', result: `Successfully stopped ${name.split('/').at(-1) ?? name}.` };
+      }
+      default:
+        throw new SimRpcError(-32602, 'subcommand: unknown');
+    }
+  }
+}
