@@ -1,0 +1,444 @@
+/**
+ * The relay state machine, rule by rule (DESIGN.md "The relay state machine").
+ * Bob relays Carol's 100,000 sat invoice: his invoice is 106,000 sat (payout
+ * 5,000, fee budget 1,000), min_final_cltv 78, safety margin 34.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { msat } from '../../src/chain/amount.js';
+import { mppTimeout, temporaryNodeFailure, unknownPaymentDetails } from '../../src/chain/failure.js';
+import type { Preimage } from '../../src/chain/ids.js';
+import { partKey, type AnyRecord, type RelayRecord } from '../../src/chain/record.js';
+import { isOurs, step, summariseOutgoing, type Effect, type OutgoingPart, type Relay, type RelayEvent } from '../../src/chain/relay.js';
+import { HASH, HEIGHT, NOW, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay } from '../helpers/builders.js';
+
+const types = (effects: Effect[]): string[] => effects.filter((e) => e.type !== 'log').map((e) => e.type);
+const of = <T extends Effect['type']>(effects: Effect[], type: T): Array<Extract<Effect, { type: T }>> =>
+  effects.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
+const run = (relay: Relay, ...events: RelayEvent[]): { relay: Relay; effects: Effect[] } => {
+  let r = relay;
+  const all: Effect[] = [];
+  for (const e of events) {
+    const s = step(r, e, makeCtx());
+    r = s.relay;
+    all.push(...s.effects);
+  }
+  return { relay: r, effects: all };
+};
+const complete = (preimage: Preimage = PREIMAGE, sent = 100_000_011n): OutgoingPart => ({ status: 'complete', preimage, amountSentMsat: msat(sent) });
+const pending: OutgoingPart = { status: 'pending', preimage: undefined, amountSentMsat: msat(100_000_011n) };
+const failed: OutgoingPart = { status: 'failed', preimage: undefined, amountSentMsat: msat(100_000_011n) };
+
+/** Bob holds the whole 106,000 sat in one part and has persisted "gathered". */
+function gatheredRelay(): { relay: Relay; part: ReturnType<typeof makePart> } {
+  const part = makePart();
+  const { relay } = run(makeRelay(), { type: 'htlc', part });
+  return { relay, part };
+}
+
+describe('rule 1: only final-hop HTLCs for a relay record we are working on are ours', () => {
+  const cases: Array<{ description: string; final: boolean; record: AnyRecord | undefined; ours: boolean }> = [
+    { description: 'a forward (next hop in the onion) is not ours, even for our hash', final: false, record: makeRecord(), ours: false },
+    { description: 'an unknown hash is not ours', final: true, record: undefined, ours: false },
+    {
+      description: "a last payee's invoice is not ours (lightningd settles it)",
+      final: true,
+      record: { version: 1, role: 'last', paymentHash: HASH, bolt11: 'x', label: 'l', amountMsat: msat(1n), description: '', expiresAt: NOW, createdAt: NOW, updatedAt: NOW },
+      ours: false,
+    },
+    { description: 'an open relay is ours', final: true, record: makeRecord({ state: 'open' }), ours: true },
+    { description: 'a gathered relay is ours', final: true, record: makeRecord({ state: 'gathered' }), ours: true },
+    { description: 'a paying relay is ours', final: true, record: makeRecord({ state: 'paying' }), ours: true },
+    { description: 'a settled relay is ours (replays are resolved again)', final: true, record: makeRecord({ state: 'settled', preimage: PREIMAGE }), ours: true },
+    { description: 'an expired relay is not ours (lightningd fails it as unknown)', final: true, record: makeRecord({ state: 'expired' }), ours: false },
+    { description: 'a failed relay is not ours', final: true, record: makeRecord({ state: 'failed' }), ours: false },
+  ];
+  for (const c of cases) test(c.description, () => assert.equal(isOurs(c.final, c.record), c.ours));
+});
+
+describe('rule 2: a bad part is failed exactly like an unknown hash', () => {
+  const cases: Array<{ description: string; part: Partial<ReturnType<typeof makePart>>; ctx?: { now: number } }> = [
+    { description: 'wrong payment_secret', part: { paymentSecret: 'ff'.repeat(32) as never } },
+    { description: 'no payment_secret', part: { paymentSecret: undefined } },
+    { description: 'no total_msat', part: { totalMsat: undefined } },
+    { description: 'total_msat below the invoice amount (105,999.999 sat)', part: { totalMsat: msat(105_999_999n), amountMsat: msat(105_999_999n) } },
+    { description: 'total_msat over twice the invoice amount', part: { totalMsat: msat(212_000_001n), amountMsat: msat(106_000_000n) } },
+    { description: 'outgoing_cltv_value above cltv_expiry', part: { outgoingCltv: HEIGHT + 82 } },
+    { description: 'forward amount above the HTLC amount', part: { forwardMsat: msat(106_000_001n) } },
+    { description: 'cltv_expiry only 77 blocks away (min_final_cltv 78)', part: { cltvExpiry: HEIGHT + 77, outgoingCltv: HEIGHT + 77 } },
+    { description: 'the first part arrives after our invoice expired', part: {}, ctx: { now: NOW + 3_601 } },
+  ];
+  for (const c of cases) {
+    test(`${c.description}: incorrect_or_unknown_payment_details with htlc_msat and height`, () => {
+      const part = makePart(c.part);
+      const { relay, effects } = step(makeRelay(), { type: 'htlc', part }, makeCtx(c.ctx));
+      assert.deepEqual(types(effects), ['fail']);
+      assert.equal(of(effects, 'fail')[0]?.failureMessage, unknownPaymentDetails(part.amountMsat, HEIGHT));
+      assert.equal(relay.held.length, 0);
+      assert.equal(relay.record.state, 'open');
+    });
+  }
+
+  test('cltv_expiry exactly min_final_cltv (78) blocks away is accepted', () => {
+    const part = makePart({ cltvExpiry: HEIGHT + 78, outgoingCltv: HEIGHT + 78 });
+    const { effects } = step(makeRelay(), { type: 'htlc', part }, makeCtx());
+    assert.equal(types(effects)[0], 'hold');
+  });
+
+  test('a part whose total_msat differs from the first part of the set is refused', () => {
+    const first = makePart({ amountMsat: msat(50_000_000n), totalMsat: msat(106_000_000n) });
+    const odd = makePart({ amountMsat: msat(50_000_000n), totalMsat: msat(107_000_000n) });
+    const { effects, relay } = run(makeRelay(), { type: 'htlc', part: first }, { type: 'htlc', part: odd });
+    assert.deepEqual(of(effects, 'fail').map((f) => f.part), [partKey(odd)]);
+    assert.equal(relay.held.length, 1);
+  });
+
+  test('parts adding up to more than twice the amount are refused', () => {
+    const small = makePart({ amountMsat: msat(1_000n) });
+    const huge = makePart({ amountMsat: msat(211_999_001n) });
+    const { effects } = run(makeRelay(), { type: 'htlc', part: small }, { type: 'htlc', part: huge });
+    assert.deepEqual(of(effects, 'fail').map((f) => f.part), [partKey(huge)]);
+  });
+
+  test('a later part of a set started before expiry is still accepted after expiry', () => {
+    const a = makePart({ amountMsat: msat(53_000_000n) });
+    const b = makePart({ amountMsat: msat(53_000_000n) });
+    let s = step(makeRelay(), { type: 'htlc', part: a }, makeCtx({ now: NOW + 3_600 }));
+    s = step(s.relay, { type: 'htlc', part: b }, makeCtx({ now: NOW + 3_602 }));
+    assert.equal(s.relay.record.state, 'gathered');
+  });
+});
+
+describe('rule 3: parts are held until they add up; an incomplete set times out', () => {
+  test('two of three parts are held, one mpp timer is started, nothing is written', () => {
+    const [a, b] = [makePart({ amountMsat: msat(35_000_000n) }), makePart({ amountMsat: msat(35_000_000n) })];
+    const { relay, effects } = run(makeRelay(), { type: 'htlc', part: a }, { type: 'htlc', part: b });
+    assert.deepEqual(types(effects), ['hold', 'start_timer', 'hold']);
+    assert.equal(relay.held.length, 2);
+    assert.equal(relay.record.state, 'open');
+  });
+
+  test('the mpp timeout fails every held part with mpp_timeout (0x0017)', () => {
+    const [a, b] = [makePart({ amountMsat: msat(35_000_000n) }), makePart({ amountMsat: msat(35_000_000n) })];
+    const { relay, effects } = run(makeRelay(), { type: 'htlc', part: a }, { type: 'htlc', part: b }, { type: 'mpp_timeout' });
+    const fails = of(effects, 'fail');
+    assert.deepEqual(fails.map((f) => f.part), [partKey(a), partKey(b)]);
+    assert.ok(fails.every((f) => f.failureMessage === mppTimeout()));
+    assert.equal(relay.held.length, 0);
+    assert.equal(relay.record.state, 'open');
+  });
+
+  test('a timeout with nothing held does nothing', () => {
+    assert.deepEqual(types(step(makeRelay(), { type: 'mpp_timeout' }, makeCtx()).effects), []);
+  });
+});
+
+describe('rule 4: "gathered" is persisted before any outgoing payment', () => {
+  test('completing the set persists the parts and the earliest expiry, then asks listsendpays; no pay yet', () => {
+    const a = makePart({ amountMsat: msat(60_000_000n), cltvExpiry: HEIGHT + 85, outgoingCltv: HEIGHT + 85 });
+    const b = makePart({ amountMsat: msat(46_000_000n), cltvExpiry: HEIGHT + 79, outgoingCltv: HEIGHT + 79 });
+    const { relay, effects } = run(makeRelay(), { type: 'htlc', part: a }, { type: 'htlc', part: b });
+    assert.deepEqual(types(effects), ['hold', 'start_timer', 'hold', 'cancel_timer', 'persist', 'cancel_timer', 'query_outgoing']);
+    const persisted = of(effects, 'persist')[0]?.record as RelayRecord;
+    assert.equal(persisted.state, 'gathered');
+    assert.deepEqual(persisted.parts.map((p) => p.amountMsat), [msat(60_000_000n), msat(46_000_000n)]);
+    assert.equal(persisted.earliestExpiry, HEIGHT + 79);
+    assert.equal(relay.queryInFlight, true);
+  });
+});
+
+describe('rule 5: decide from the outgoing parts (listsendpays), one payment at a time', () => {
+  test('no outgoing parts: persist "paying" with the attempt, then pay', () => {
+    const { relay } = gatheredRelay();
+    const { relay: after, effects } = run(relay, { type: 'outgoing_status', parts: [] });
+    assert.deepEqual(types(effects), ['cancel_timer', 'persist', 'pay']);
+    assert.equal((of(effects, 'persist')[0]?.record as RelayRecord).state, 'paying');
+    assert.equal(after.record.attempts.length, 1);
+    assert.equal(after.payInFlight, true);
+  });
+
+  test('a second "none" answer while our xpay runs does not start a second payment', () => {
+    const { relay } = gatheredRelay();
+    const { effects } = run(relay, { type: 'outgoing_status', parts: [] }, { type: 'outgoing_status', parts: [] });
+    assert.equal(of(effects, 'pay').length, 1);
+  });
+
+  test('any complete part resolves every held part with its preimage', () => {
+    const { relay, part } = gatheredRelay();
+    const { effects } = run(relay, { type: 'outgoing_status', parts: [failed, complete()] });
+    assert.deepEqual(of(effects, 'resolve').map((r) => [r.part, r.preimage]), [[partKey(part), PREIMAGE]]);
+  });
+
+  test('a pending part means wait: no failure, ask again later', () => {
+    const { relay } = gatheredRelay();
+    const { effects } = run(relay, { type: 'outgoing_status', parts: [failed, pending] });
+    assert.deepEqual(types(effects), ['start_timer']);
+    assert.equal(of(effects, 'start_timer')[0]?.timer, 'requery');
+  });
+
+  test('a "complete" part whose preimage does not match the hash is not taken as paid', () => {
+    const summary = summariseOutgoing([complete('ee'.repeat(32) as Preimage)], HASH);
+    assert.equal(summary.kind, 'pending');
+  });
+});
+
+describe('rule 6: xpay with maxfee = fee budget and maxdelay keeping the safety margin', () => {
+  test('maxdelay is the earliest incoming expiry minus the height minus 34', () => {
+    const { relay } = gatheredRelay();
+    const pay = of(run(relay, { type: 'outgoing_status', parts: [] }).effects, 'pay')[0];
+    assert.deepEqual(pay && { maxfee: pay.maxfeeMsat, maxdelay: pay.maxdelay, bolt11: pay.bolt11 }, { maxfee: msat(1_000_000n), maxdelay: 81 - 34, bolt11: 'lnbcrt1m1carol' });
+    assert.ok(pay && pay.retryForSeconds >= 10 && pay.retryForSeconds <= 60);
+  });
+
+  test('when maxdelay cannot cover the downstream min_final_cltv, fail back at once instead of paying', () => {
+    const { relay } = gatheredRelay();
+    // 30 blocks later: 81 - 30 - 34 = 17 < 18.
+    const s = step(relay, { type: 'outgoing_status', parts: [] }, makeCtx({ height: HEIGHT + 30 }));
+    assert.equal(of(s.effects, 'pay').length, 0);
+    assert.equal(of(s.effects, 'fail')[0]?.failureMessage, temporaryNodeFailure());
+    assert.equal(s.relay.record.state, 'open');
+  });
+});
+
+describe('rule 7: never fail an incoming part while an outgoing part may still succeed', () => {
+  test('xpay failing is checked against listsendpays before anything is failed', () => {
+    const { relay } = gatheredRelay();
+    const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
+    const { relay: after, effects } = run(paying, { type: 'pay_result', result: { ok: false, definite: true, message: 'Destination said it does not know invoice' } });
+    assert.deepEqual(types(effects), ['cancel_timer', 'query_outgoing']);
+    assert.equal(after.record.attempts.at(-1)?.outcome, 'failed');
+  });
+
+  test('"still in progress" from a re-run xpay is not a failure (the v26.06 restart bug)', () => {
+    const { relay } = gatheredRelay();
+    const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
+    const { effects } = run(
+      paying,
+      { type: 'pay_result', result: { ok: false, definite: false, message: 'still in progress, cannot retry before that completes (code -3)' } },
+      { type: 'outgoing_status', parts: [pending] },
+    );
+    assert.equal(of(effects, 'fail').length, 0);
+    assert.equal(of(effects, 'pay').length, 0);
+  });
+
+  test('xpay failed but a part is still pending: wait, then resolve when it completes', () => {
+    const { relay, part } = gatheredRelay();
+    const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
+    const { effects } = run(
+      paying,
+      { type: 'pay_result', result: { ok: false, definite: true, message: 'gave up' } },
+      { type: 'outgoing_status', parts: [pending] },
+      { type: 'requery' },
+      { type: 'outgoing_status', parts: [complete()] },
+    );
+    assert.equal(of(effects, 'fail').length, 0);
+    assert.deepEqual(of(effects, 'resolve').map((r) => r.part), [partKey(part)]);
+  });
+
+  test('blocks running out while the outgoing payment is pending only warns', () => {
+    const { relay } = gatheredRelay();
+    const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
+    const s = step(paying, { type: 'block', height: HEIGHT + 60 }, makeCtx({ height: HEIGHT + 60 }));
+    assert.deepEqual(types(s.effects), []);
+    assert.match(of(s.effects, 'log')[0]?.message ?? '', /expire in 21 blocks/);
+  });
+
+  test('random event orders never fail a gathered part while the outgoing payment may succeed', () => {
+    let seed = 1_337;
+    const rand = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    for (let round = 0; round < 400; round++) {
+      let { relay } = gatheredRelay();
+      const gatheredKeys = new Set(relay.record.parts.map(partKey));
+      for (let i = 0; i < 12; i++) {
+        const mayStillSucceed = relay.payInFlight || relay.lastOutgoing?.kind === 'pending';
+        const events: RelayEvent[] = [
+          { type: 'outgoing_status', parts: [] },
+          { type: 'outgoing_status', parts: [pending] },
+          { type: 'outgoing_status', parts: [failed] },
+          { type: 'pay_result', result: { ok: false, definite: rand(2) === 0, message: 'x' } },
+          { type: 'requery' },
+          { type: 'mpp_timeout' },
+          { type: 'block', height: HEIGHT + rand(40) },
+        ];
+        const event = events[rand(events.length)] as RelayEvent;
+        const s = step(relay, event, makeCtx());
+        const failedGathered = of(s.effects, 'fail').filter((f) => gatheredKeys.has(f.part));
+        if (mayStillSucceed && event.type !== 'outgoing_status') {
+          assert.deepEqual(failedGathered, [], `round ${round}: ${event.type} failed a part while the payment could succeed`);
+        }
+        if (event.type === 'outgoing_status' && event.parts.some((p) => p.status === 'pending')) {
+          assert.deepEqual(failedGathered, [], `round ${round}: failed a part with an outgoing part pending`);
+        }
+        relay = s.relay;
+      }
+    }
+  });
+});
+
+describe('rule 8: the outcome reaches every held part', () => {
+  test('on success the settled record (preimage, earnings) is written before the parts are resolved', () => {
+    const a = makePart({ amountMsat: msat(70_000_000n) });
+    const b = makePart({ amountMsat: msat(36_000_000n) });
+    const gathered = run(makeRelay(), { type: 'htlc', part: a }, { type: 'htlc', part: b }).relay;
+    const paying = run(gathered, { type: 'outgoing_status', parts: [] }).relay;
+    const { relay, effects } = run(paying, { type: 'pay_result', result: { ok: true, preimage: PREIMAGE, amountSentMsat: msat(100_000_013n) } });
+    assert.deepEqual(types(effects), ['cancel_timer', 'cancel_timer', 'persist', 'resolve', 'resolve']);
+    const rec = of(effects, 'persist')[0]?.record as RelayRecord;
+    assert.deepEqual([rec.state, rec.preimage, rec.receivedMsat, rec.sentMsat, rec.earnedMsat], ['settled', PREIMAGE, msat(106_000_000n), msat(100_000_013n), msat(5_999_987n)]);
+    assert.equal(rec.attempts.at(-1)?.outcome, 'complete');
+    assert.equal(relay.held.length, 0);
+  });
+
+  test('a preimage that does not match the hash is never used to resolve', () => {
+    const { relay } = gatheredRelay();
+    const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
+    const { effects } = run(paying, { type: 'pay_result', result: { ok: true, preimage: 'dd'.repeat(32) as Preimage, amountSentMsat: msat(1n) } });
+    assert.equal(of(effects, 'resolve').length, 0);
+    assert.equal(of(effects, 'query_outgoing').length, 1);
+  });
+
+  test('a confirmed failure fails every held part with temporary_node_failure and reopens the relay', () => {
+    const a = makePart({ amountMsat: msat(53_000_000n) });
+    const b = makePart({ amountMsat: msat(53_000_000n) });
+    const gathered = run(makeRelay(), { type: 'htlc', part: a }, { type: 'htlc', part: b }).relay;
+    const paying = run(gathered, { type: 'outgoing_status', parts: [] }).relay;
+    const { relay, effects } = run(paying, { type: 'pay_result', result: { ok: false, definite: true, message: 'no route' } }, { type: 'outgoing_status', parts: [failed] });
+    const fails = of(effects, 'fail');
+    assert.deepEqual(fails.map((f) => f.part), [partKey(a), partKey(b)]);
+    assert.ok(fails.every((f) => f.failureMessage === temporaryNodeFailure()));
+    assert.deepEqual([relay.record.state, relay.record.parts.length], ['open', 0]);
+    assert.match(relay.record.lastError ?? '', /no route/);
+    const persistIndex = effects.findIndex((e) => e.type === 'persist' && e.record.state === 'open');
+    assert.ok(persistIndex >= 0 && persistIndex < effects.findIndex((e) => e.type === 'fail'));
+  });
+
+  test('after the invoice expired, a confirmed failure leaves the relay failed', () => {
+    const { relay } = gatheredRelay();
+    const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
+    let s = step(paying, { type: 'pay_result', result: { ok: false, definite: true, message: 'x' } }, makeCtx({ now: NOW + 4_000 }));
+    s = step(s.relay, { type: 'outgoing_status', parts: [failed] }, makeCtx({ now: NOW + 4_000 }));
+    assert.equal(s.relay.record.state, 'failed');
+  });
+});
+
+describe('rule 9: after a restart, replayed parts skip gathering and go to rule 5', () => {
+  const a = makePart({ amountMsat: msat(35_000_000n) });
+  const b = makePart({ amountMsat: msat(35_000_000n) });
+  const c = makePart({ amountMsat: msat(36_000_000n) });
+  const recordAfterCrash = (state: 'gathered' | 'paying', attempts: RelayRecord['attempts'] = []): RelayRecord => ({
+    ...makeRecord(),
+    state,
+    parts: [a, b, c].map(({ scid, id, amountMsat, cltvExpiry }) => ({ scid, id, amountMsat, cltvExpiry })),
+    earliestExpiry: HEIGHT + 81,
+    attempts,
+  });
+
+  test('Bob held 3 parts, restarts, and pays Carol once: only after all three are back', () => {
+    const fresh = makeRelay(recordAfterCrash('gathered'));
+    const { effects } = run(
+      fresh,
+      { type: 'startup' },
+      { type: 'htlc', part: a },
+      { type: 'outgoing_status', parts: [] },
+      { type: 'htlc', part: b },
+      { type: 'htlc', part: c },
+      { type: 'outgoing_status', parts: [] },
+    );
+    assert.equal(of(effects, 'pay').length, 1);
+    assert.equal(effects.findIndex((e) => e.type === 'pay') > effects.findIndex((e) => e.type === 'hold' && e.part === partKey(c)), true);
+    assert.equal(of(effects, 'persist').filter((p) => p.record.state === 'gathered').length, 0, 'gathering is not redone');
+  });
+
+  test('an outgoing payment that completed before the crash is resolved without paying', () => {
+    const fresh = makeRelay(recordAfterCrash('paying', [{ startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
+    const { effects } = run(fresh, { type: 'htlc', part: a }, { type: 'htlc', part: b }, { type: 'htlc', part: c }, { type: 'outgoing_status', parts: [complete()] });
+    assert.equal(of(effects, 'pay').length, 0);
+    assert.deepEqual(of(effects, 'resolve').map((r) => r.part), [a, b, c].map(partKey));
+  });
+
+  test('an outgoing payment still pending at restart is waited for, then resolved', () => {
+    const fresh = makeRelay(recordAfterCrash('paying', [{ startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
+    const { effects } = run(
+      fresh,
+      { type: 'htlc', part: a },
+      { type: 'htlc', part: b },
+      { type: 'htlc', part: c },
+      { type: 'outgoing_status', parts: [pending] },
+      { type: 'requery' },
+      { type: 'outgoing_status', parts: [pending] },
+      { type: 'requery' },
+      { type: 'outgoing_status', parts: [complete()] },
+    );
+    assert.equal(of(effects, 'pay').length, 0);
+    assert.equal(of(effects, 'fail').length, 0);
+    assert.equal(of(effects, 'resolve').length, 3);
+  });
+
+  test('an attempt cut short by the restart (all its parts failed) is paid again, once', () => {
+    const fresh = makeRelay(recordAfterCrash('paying', [{ startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
+    const { effects, relay } = run(fresh, { type: 'htlc', part: a }, { type: 'htlc', part: b }, { type: 'htlc', part: c }, { type: 'outgoing_status', parts: [failed] });
+    assert.equal(of(effects, 'pay').length, 1);
+    assert.equal(relay.record.attempts.length, 2);
+  });
+
+  test('parts that never come back after a restart are released once nothing was paid', () => {
+    const fresh = makeRelay(recordAfterCrash('gathered'));
+    const { effects, relay } = run(fresh, { type: 'startup' }, { type: 'htlc', part: a }, { type: 'outgoing_status', parts: [] }, { type: 'mpp_timeout' });
+    assert.equal(of(effects, 'pay').length, 0);
+    assert.deepEqual(of(effects, 'fail').map((f) => f.part), [partKey(a)]);
+    assert.equal(relay.record.state, 'open');
+  });
+});
+
+describe('rule 10: late parts and settled hashes', () => {
+  test('a part that arrives for an already complete set is failed as unknown', () => {
+    const { relay } = gatheredRelay();
+    const late = makePart({ amountMsat: msat(1_000n) });
+    const { effects } = step(relay, { type: 'htlc', part: late }, makeCtx());
+    assert.equal(of(effects, 'fail')[0]?.failureMessage, unknownPaymentDetails(late.amountMsat, HEIGHT));
+  });
+
+  test('an HTLC for a settled hash is resolved again with the stored preimage, without writing', () => {
+    const settled = makeRelay({ state: 'settled', preimage: PREIMAGE });
+    const part = makePart();
+    const { effects } = step(settled, { type: 'htlc', part }, makeCtx());
+    assert.deepEqual(effects, [{ type: 'resolve', part: partKey(part), preimage: PREIMAGE }]);
+  });
+});
+
+describe('persistence failures and expiry', () => {
+  test('if "gathered" cannot be written, nothing is paid and the parts are released', () => {
+    const part = makePart();
+    const gathered = step(makeRelay(), { type: 'htlc', part }, makeCtx());
+    const skipped = gathered.effects.slice(gathered.effects.findIndex((e) => e.type === 'persist') + 1);
+    const s = step(gathered.relay, { type: 'persist_failed', error: 'datastore refused', skipped }, makeCtx());
+    assert.deepEqual(types(s.effects), ['cancel_timer', 'fail']);
+    assert.equal(of(s.effects, 'fail')[0]?.failureMessage, temporaryNodeFailure());
+    assert.equal(s.relay.record.state, 'open');
+    assert.equal(s.relay.queryInFlight, false);
+  });
+
+  test('if "settled" cannot be written, the parts are still resolved (we hold the preimage)', () => {
+    const { relay } = gatheredRelay();
+    const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
+    const settled = step(paying, { type: 'pay_result', result: { ok: true, preimage: PREIMAGE, amountSentMsat: msat(100_000_000n) } }, makeCtx());
+    const skipped = settled.effects.slice(settled.effects.findIndex((e) => e.type === 'persist') + 1);
+    const s = step(settled.relay, { type: 'persist_failed', error: 'x', skipped }, makeCtx());
+    assert.equal(of(s.effects, 'resolve').length, 1);
+  });
+
+  test('an open relay with nothing held expires with the first block after its invoice expiry', () => {
+    const s = step(makeRelay(), { type: 'block', height: HEIGHT + 1 }, makeCtx({ now: NOW + 3_601 }));
+    assert.equal(s.relay.record.state, 'expired');
+    assert.deepEqual(types(s.effects), ['persist']);
+  });
+
+  test('an open relay before expiry does not change on a block', () => {
+    assert.deepEqual(step(makeRelay(), { type: 'block', height: HEIGHT + 1 }, makeCtx()).effects, []);
+  });
+});
+
+
