@@ -91,8 +91,20 @@ export class SimNode {
 
   // --- life cycle --------------------------------------------------------------
 
+  /** Start, stop and crash one at a time, like a process that is either running or not. */
+  private lifecycle: Promise<void> = Promise.resolve();
+  private serially(fn: () => Promise<void>): Promise<void> {
+    const next = this.lifecycle.then(fn);
+    this.lifecycle = next.catch(() => undefined);
+    return next;
+  }
+
   /** Start (or restart) lightningd: RPC socket, plugin (startup), then replays of held HTLCs. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return this.serially(() => this.doStart());
+  }
+
+  private async doStart(): Promise<void> {
     if (this.up) return;
     await this.server.start();
     if (this.pluginPath) this.plugin = await this.startPlugin(this.pluginPath, true);
@@ -101,7 +113,11 @@ export class SimNode {
   }
 
   /** lightningd stops: the plugin is killed, RPC connections drop, xpay commands die; held HTLCs stay held. */
-  async crash(): Promise<void> {
+  crash(): Promise<void> {
+    return this.serially(() => this.doCrash());
+  }
+
+  private async doCrash(): Promise<void> {
     if (!this.up) return;
     this.up = false;
     this.upGate = new Promise((resolve) => (this.openGate = resolve));
@@ -165,30 +181,38 @@ export class SimNode {
 
   /** An HTLC arrives: plugin hook first (held until it answers), then lightningd's own handling. */
   async acceptHtlc(h: Incoming): Promise<HtlcOutcome> {
+    const r = await this.callHook('htlc_accepted', () => this.hookParams(h));
+    if (r.result === 'resolve' && typeof r.payment_key === 'string') return { ok: true, preimage: r.payment_key };
+    if (r.result === 'fail') {
+      return { ok: false, failureMessage: typeof r.failure_message === 'string' ? r.failure_message : '2002', failingNode: this.id, failingScid: undefined };
+    }
+    return h.payload.nextScid ? this.forward(h) : this.receiveFinal(h);
+  }
+
+  /**
+   * Call a hook like lightningd: wait while the node is down; if the plugin dies
+   * with lightningd (restart, or an important plugin), call it again once the node
+   * is back (the startup replay); if an ordinary plugin dies, carry on as if it
+   * had answered `continue`. No plugin, or no such hook: `continue`.
+   */
+  async callHook(name: string, params: () => Record<string, unknown>): Promise<Record<string, unknown>> {
     for (;;) {
       await this.waitUp();
       const plugin = this.plugin;
-      if (!plugin?.alive || !plugin.hasHook('htlc_accepted')) break;
-      let reply: unknown;
+      if (!plugin?.alive || !plugin.hasHook(name)) return { result: 'continue' };
       try {
-        reply = await plugin.request('htlc_accepted', this.hookParams(h));
+        const reply = await plugin.request(name, params());
+        return isObject(reply) ? reply : { result: 'continue' };
       } catch (e) {
         if (!(e instanceof PluginDiedError)) throw e;
-        if (!this.up) continue; // lightningd is down with it: replayed at restart
+        if (!this.up) continue;
         if (this.important) {
           await this.crash();
           continue;
         }
-        break; // an ordinary plugin died: lightningd goes on as if it said continue
+        return { result: 'continue' };
       }
-      const r = isObject(reply) ? reply : {};
-      if (r.result === 'resolve' && typeof r.payment_key === 'string') return { ok: true, preimage: r.payment_key };
-      if (r.result === 'fail') {
-        return { ok: false, failureMessage: typeof r.failure_message === 'string' ? r.failure_message : '2002', failingNode: this.id, failingScid: undefined };
-      }
-      break;
     }
-    return h.payload.nextScid ? this.forward(h) : this.receiveFinal(h);
   }
 
   hookParams(h: Incoming): Record<string, unknown> {
@@ -258,10 +282,7 @@ export class SimNode {
 
   async receiveMessage(from: NodeId, msgHex: string): Promise<void> {
     if (!this.up || !this.peers.has(from)) return;
-    const plugin = this.plugin;
-    if (plugin?.alive && plugin.hasHook('custommsg')) {
-      await plugin.request('custommsg', { payload: msgHex, peer_id: from }).catch(() => undefined);
-    }
+    await this.callHook('custommsg', () => ({ payload: msgHex, peer_id: from })).catch(() => undefined);
   }
 
   // --- RPC -------------------------------------------------------------------------
@@ -284,8 +305,13 @@ export class SimNode {
       });
   }
 
+  /** Test hooks: replace an RPC method's answer (e.g. a scripted xpay). */
+  readonly overrides = new Map<string, (params: Record<string, unknown>) => Promise<unknown>>();
+
   private async dispatch(method: string, params: Record<string, unknown>): Promise<unknown> {
     const now = Math.floor(Date.now() / 1000);
+    const override = this.overrides.get(method);
+    if (override) return override(params);
     switch (method) {
       case 'getinfo':
         return {

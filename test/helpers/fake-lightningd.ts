@@ -1,0 +1,105 @@
+/**
+ * One fake lightningd hosting the real bin/rdv as its plugin, for plugin tests:
+ * hooks are sent with the real payload shapes (built from the captured
+ * fixtures), and xpay/listsendpays can be scripted.
+ */
+import { msat, type Msat } from '../../src/chain/amount.js';
+import { relayKey, serializeRecord, type AnyRecord } from '../../src/chain/record.js';
+import { SimNetwork, type NetworkOptions } from '../../src/simnet/network.js';
+import type { SimNode } from '../../src/simnet/node.js';
+import { fixture, RDV_BIN } from './paths.js';
+
+export interface Fake {
+  net: SimNetwork;
+  node: SimNode;
+  /** Every xpay call the plugin made. */
+  xpays: Array<Record<string, unknown>>;
+  /** What listsendpays answers (per-part entries, CLN shape). */
+  sendpays: Array<Record<string, unknown>>;
+  /** How the next xpay call ends: set before it is called, or resolve later. */
+  xpay: (params: Record<string, unknown>) => Promise<unknown>;
+}
+
+export async function withFakeLightningd<T>(fn: (f: Fake) => Promise<T>, options: NetworkOptions & { mppTimeoutSeconds?: number } = {}): Promise<T> {
+  const logs: string[] = [];
+  const net = new SimNetwork({
+    pluginPath: RDV_BIN,
+    pluginOptions: { 'rdv-mpp-timeout': options.mppTimeoutSeconds ?? 2 },
+    onLog: (n, l) => logs.push(`[${n}] ${l}`),
+    ...options,
+  });
+  try {
+    const node = await net.addNode('bob', { plugin: true });
+    const fake: Fake = {
+      net,
+      node,
+      xpays: [],
+      sendpays: [],
+      xpay: () => new Promise(() => undefined),
+    };
+    node.overrides.set('xpay', (params) => {
+      fake.xpays.push(params);
+      return fake.xpay(params);
+    });
+    node.overrides.set('listsendpays', async () => ({ payments: fake.sendpays }));
+    return await fn(fake);
+  } catch (e) {
+    if (process.env.RDV_TEST_LOGS) process.stderr.write(`${logs.join('\n')}\n`);
+    throw e;
+  } finally {
+    await net.stop();
+  }
+}
+
+export function seedRecord(node: SimNode, record: AnyRecord): void {
+  node.datastore.datastore({ key: relayKey(record.paymentHash), string: serializeRecord(record), mode: 'must-create' });
+}
+
+export interface HookPart {
+  paymentHash: string;
+  scid?: string;
+  id: number;
+  amountMsat: Msat;
+  totalMsat?: Msat;
+  paymentSecret?: string;
+  cltvExpiry: number;
+  height: number;
+  forward?: boolean;
+}
+
+/** htlc_accepted params shaped like hook-htlc_accepted-final.json (or -forward.json). */
+export function htlcParams(p: HookPart): Record<string, unknown> {
+  const base = fixture(p.forward ? 'hook-htlc_accepted-forward.json' : 'hook-htlc_accepted-final.json') as { params: Record<string, unknown> };
+  const params = structuredClone(base.params);
+  const onion = params.onion as Record<string, unknown>;
+  onion.forward_msat = p.amountMsat;
+  onion.outgoing_cltv_value = p.cltvExpiry;
+  if (!p.forward) {
+    onion.total_msat = p.totalMsat ?? p.amountMsat;
+    if (p.paymentSecret === undefined) delete onion.payment_secret;
+    else onion.payment_secret = p.paymentSecret;
+  }
+  params.htlc = {
+    short_channel_id: p.scid ?? '110x1x0',
+    id: p.id,
+    amount_msat: p.amountMsat,
+    cltv_expiry: p.cltvExpiry,
+    cltv_expiry_relative: p.cltvExpiry - p.height,
+    payment_hash: p.paymentHash,
+  };
+  return params;
+}
+
+/** Send an htlc_accepted call; resolves with the plugin's reply (possibly much later). */
+export function sendHtlc(node: SimNode, p: HookPart): Promise<Record<string, unknown>> {
+  return node.callHook('htlc_accepted', () => htlcParams(p));
+}
+
+export const sat = (n: number): Msat => msat(BigInt(n) * 1000n);
+
+/** A reply that has not come yet after `ms`. */
+export async function stillPending(p: Promise<unknown>, ms = 150): Promise<boolean> {
+  const marker = Symbol('pending');
+  const r = await Promise.race([p, new Promise((resolve) => setTimeout(() => resolve(marker), ms))]);
+  return r === marker;
+}
