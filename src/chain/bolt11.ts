@@ -128,6 +128,12 @@ export function normaliseBolt11(text: string): string {
 export function decodeBolt11(text: string): Result<Invoice> {
   const bolt11 = normaliseBolt11(text);
   if (bolt11 === '') return err('the invoice is empty');
+  // Bech32 (BIP 173) is all lower or all upper case: lower-casing a mixed-case
+  // string would hide a mistyped letter, so it is refused, as BOLT 11's test vectors require.
+  const asGiven = text.trim().replace(/^lightning:/i, '');
+  if (asGiven !== bolt11 && asGiven !== bolt11.toUpperCase()) {
+    return err('not a valid BOLT 11 invoice: it mixes upper and lower case (copy it again exactly)');
+  }
   if (!bolt11.startsWith('ln')) return err('not a BOLT 11 invoice: it should start with "ln"');
   if (bolt11.length > 7089) return err('the invoice is too long to be a BOLT 11 invoice');
   const prefixMatch = /^ln([a-z]+?)(\d*[munp]?)1[02-9ac-hj-np-z]+$/.exec(bolt11);
@@ -185,7 +191,8 @@ export function decodeBolt11(text: string): Result<Invoice> {
 function describeDecodeError(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   if (/checksum/i.test(message)) return 'bad checksum (a character is wrong or missing)';
-  if (/Signature/i.test(message)) return 'bad signature';
+  // bolt11 says "Public key could not be recover" when no key fits the signature.
+  if (/Signature|recover/i.test(message)) return 'bad signature';
   return message.replace(/\.$/, '');
 }
 
