@@ -55,6 +55,14 @@ function readBigsize(buf: Buffer, at: number): { value: number; next: number } |
   return undefined; // 8-byte lengths are never valid in a message this small
 }
 
+/** At most `maxBytes` of the UTF-8 of `text`, cut between characters (the limit is in bytes, not characters). */
+function utf8Prefix(text: string, maxBytes: number): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  let end = Math.min(bytes.length, maxBytes);
+  while (end < bytes.length && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--; // do not split a character
+  return bytes.subarray(0, end);
+}
+
 function record(type: number, value: Buffer): Buffer {
   return Buffer.concat([bigsize(type), bigsize(value.length), value]);
 }
@@ -69,7 +77,7 @@ export function encodePassback(m: PassbackMessage): string {
     if (m.note !== undefined) recs.push(record(7, Buffer.from(m.note, 'utf8')));
   } else {
     recs.push(record(2, Buffer.from([2])), record(6, Buffer.from(m.paymentHash, 'hex')), record(9, Buffer.from([m.accepted ? 1 : 0])));
-    if (m.reason !== undefined) recs.push(record(11, Buffer.from(m.reason.slice(0, MAX_TEXT_BYTES), 'utf8')));
+    if (m.reason !== undefined) recs.push(record(11, utf8Prefix(m.reason, MAX_TEXT_BYTES)));
   }
   const out = Buffer.concat([type, ...recs]);
   if (out.length > MAX_PASSBACK_BYTES) throw new Error(`pass-back message of ${out.length} bytes is over ${MAX_PASSBACK_BYTES}`);
