@@ -25,6 +25,11 @@ export function formatDuration(seconds: number): string {
   if (seconds < 0) return `${formatDuration(-seconds)} ago`;
   if (seconds < 90) return `${Math.round(seconds)}s`;
   if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
-  if (seconds < 172_800) return `${Math.floor(seconds / 3600)}h ${Math.round((seconds % 3600) / 60)}m`;
-  return `${Math.floor(seconds / 86_400)}d ${Math.round((seconds % 86_400) / 3600)}h`;
+  // Round to the smaller unit first, then split, so 47h 59m 59s is "48h 0m", not "47h 60m".
+  if (seconds < 172_800) {
+    const minutes = Math.round(seconds / 60);
+    return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+  }
+  const hours = Math.round(seconds / 3600);
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
 }
