@@ -90,7 +90,9 @@ export class Output {
   }
 
   async spinner(text: string): Promise<Spinner> {
-    if (!this.streams.stderr.isTTY || this.options.json || this.options.quiet) return noSpinner;
+    // A terminal that reports 0 columns (some pseudo-terminals) makes ora's redraw loop forever.
+    const columns = (this.streams.stderr as { columns?: number }).columns ?? 0;
+    if (!this.streams.stderr.isTTY || columns <= 0 || this.options.json || this.options.quiet) return noSpinner;
     const { default: ora } = await import('ora');
     const s = ora({ text, stream: this.streams.stderr, color: 'cyan', isEnabled: true }).start();
     return {
