@@ -1,0 +1,125 @@
+/**
+ * Carol passes her invoice back to Bob over a peer message; Bob's rdv plugin
+ * stores it in his inbox and acknowledges; Bob joins from the inbox. Plus
+ * every way a pass-back message can be bad, which must change nothing.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodePassback, PASSBACK_MSG_TYPE } from '../../src/chain/passback.js';
+import { ackKey, inboxKey, parseInbox, parseRecord, relayKey, type RelayRecord } from '../../src/chain/record.js';
+import { SimNetwork } from '../../src/simnet/network.js';
+import type { SimNode } from '../../src/simnet/node.js';
+import { makeInvoice } from '../helpers/invoices.js';
+import { RDV_BIN } from '../helpers/paths.js';
+import { at, runRdv } from '../helpers/rdv.js';
+import { eventually } from '../helpers/sim.js';
+
+let net: SimNetwork;
+let bob: SimNode;
+let carol: SimNode;
+let dave: SimNode;
+
+before(async () => {
+  net = new SimNetwork({ pluginPath: RDV_BIN });
+  bob = await net.addNode('bob', { plugin: true });
+  carol = await net.addNode('carol', { plugin: true });
+  dave = await net.addNode('dave');
+  net.openChannel(bob, carol, 2_000_000n);
+});
+
+after(async () => net.stop());
+
+async function lastInvoice(node: SimNode, amount: string): Promise<{ payment_hash: string; bolt11: string }> {
+  const r = await runRdv([...at(node), '--json', 'join', '--last', '--amount', amount]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as { payment_hash: string; bolt11: string };
+}
+
+describe('pass-back over a peer message', () => {
+  test('Carol connects to Bob, sends her invoice, and Bob\'s rdv confirms it is in his inbox', async () => {
+    const inv = await lastInvoice(carol, '100000sat');
+    const r = await runRdv([...at(carol), 'pass-back', inv.payment_hash.slice(0, 8), '--to', `${bob.id}@127.0.0.1:${bob.port}`, '--note', 'order 42']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`delivered invoice ${inv.payment_hash.slice(0, 8)} to ${bob.id}`));
+    const entry = parseInbox(bob.datastore.get(inboxKey(inv.payment_hash)) ?? '{}');
+    assert.deepEqual([entry.from, entry.bolt11, entry.note], [carol.id, inv.bolt11, 'order 42']);
+    assert.match(carol.datastore.get(ackKey(inv.payment_hash)) ?? '', /"accepted":true/);
+  });
+
+  test('Bob lists his inbox and joins from it; the inbox entry is then gone', async () => {
+    const inv = await lastInvoice(carol, '80000sat');
+    assert.equal((await runRdv([...at(carol), 'pass-back', inv.payment_hash, '--to', bob.id])).code, 0);
+    const list = await runRdv([...at(bob), '--json', 'inbox']);
+    const invoices = (JSON.parse(list.stdout) as { invoices: Array<{ payment_hash: string; from: string; amount_msat: number }> }).invoices;
+    assert.ok(invoices.some((i) => i.payment_hash === inv.payment_hash && i.from === carol.id && i.amount_msat === 80_000_000));
+    const joined = await runRdv([...at(bob), '--json', 'join', '--from-inbox', inv.payment_hash.slice(0, 12), '--payout', '4000sat', '--fee-budget', '500sat', '--delay-budget', '50']);
+    assert.equal(joined.code, 0, joined.stderr);
+    const rec = parseRecord(bob.datastore.get(relayKey(inv.payment_hash)) ?? '{}') as RelayRecord;
+    assert.deepEqual([rec.receivedFrom, rec.amountMsat], [carol.id, 84_500_000n]);
+    assert.equal(bob.datastore.get(inboxKey(inv.payment_hash)), undefined);
+  });
+
+  test('inbox --wait returns when an invoice arrives', async () => {
+    const waiting = runRdv([...at(bob), '--json', 'inbox', '--wait', '--timeout', '20']);
+    await new Promise((r) => setTimeout(r, 500));
+    const inv = await lastInvoice(carol, '30000sat');
+    assert.equal((await runRdv([...at(carol), 'pass-back', inv.payment_hash, '--to', bob.id])).code, 0);
+    const r = await waiting;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { invoices: Array<{ payment_hash: string }> }).invoices.map((i) => i.payment_hash), [inv.payment_hash]);
+  });
+
+  test('a node without rdv never confirms: the sender is told, and how to pass it by hand', async () => {
+    const inv = await lastInvoice(carol, '1000sat');
+    const r = await runRdv([...at(carol), 'pass-back', inv.payment_hash, '--to', `${dave.id}@127.0.0.1:${dave.port}`, '--timeout', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /did not confirm within 1 s: is rdv loaded on their node\? \(or use --print/);
+  });
+
+  test('an unknown peer without an address cannot be reached: exit 1 and how to fix it', async () => {
+    const inv = await lastInvoice(carol, '1000sat');
+    const stranger = `03${'77'.repeat(32)}`;
+    const r = await runRdv([...at(carol), 'pass-back', inv.payment_hash, '--to', stranger]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot connect to .*give its address: --to <id>@host:port/);
+  });
+
+  test('--print, --out and --qr pass it by hand', async () => {
+    const inv = await lastInvoice(carol, '2000sat');
+    const file = join(mkdtempSync(join(tmpdir(), 'rdv-pb-')), 'invoice.txt');
+    const r = await runRdv([...at(carol), 'pass-back', inv.payment_hash, '--print', '--out', file, '--qr']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(inv.bolt11));
+    assert.match(r.stdout, /[▄▀█]{10}/);
+    assert.equal(readFileSync(file, 'utf8'), `${inv.bolt11}\n`);
+    assert.ok(existsSync(file));
+  });
+});
+
+describe('bad pass-back messages change nothing', () => {
+  const send = (from: SimNode, payloadHex: string): Promise<Record<string, unknown>> =>
+    bob.callHook('custommsg', () => ({ payload: payloadHex, peer_id: from.id }));
+  const type = PASSBACK_MSG_TYPE.toString(16);
+
+  const cases: Array<{ description: string; from: () => SimNode; payload: () => string; logs: RegExp }> = [
+    { description: 'an oversized message', from: () => carol, payload: () => `${type}00${'00'.repeat(5000)}`, logs: /over the 4096-byte limit/ },
+    { description: 'a truncated TLV', from: () => carol, payload: () => `${type}000101020101040a6c6e`, logs: /TLV 4 is truncated/ },
+    { description: 'a message from a newer rdv (unknown even field)', from: () => carol, payload: () => `${type}000101020101080100`, logs: /unknown required field 8/ },
+    { description: "someone else's invoice", from: () => dave, payload: () => encodePassback({ kind: 'invoice', bolt11: makeInvoice('carol') }), logs: /not payable to the peer that sent it/ },
+    { description: 'a mainnet invoice on regtest', from: () => carol, payload: () => encodePassback({ kind: 'invoice', bolt11: makeInvoice('carol', { currency: 'bc' }) }), logs: /this node runs on regtest/ },
+    { description: 'garbage instead of a bolt11', from: () => carol, payload: () => encodePassback({ kind: 'invoice', bolt11: 'lnbcrt1garbage' }), logs: /refused an invoice passed back/ },
+    { description: 'an acknowledgement for a flow we do not know', from: () => carol, payload: () => encodePassback({ kind: 'ack', paymentHash: 'ab'.repeat(32), accepted: true }), logs: /unknown payment hash abababab/ },
+  ];
+  for (const c of cases) {
+    test(c.description, async () => {
+      const before = bob.datastore.snapshot();
+      const logged = bob.log.length;
+      assert.deepEqual(await send(c.from(), c.payload()), { result: 'continue' });
+      await eventually(() => bob.log.slice(logged).some((l) => c.logs.test(l)), `bob logs ${String(c.logs)}`);
+      assert.equal(bob.datastore.snapshot(), before);
+    });
+  }
+});
