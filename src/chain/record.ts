@@ -26,6 +26,8 @@ export interface Part {
 export const partKey = (p: { scid: string; id: string }): string => `${p.scid}/${p.id}`;
 
 export interface Attempt {
+  /** The gathering round (RelayRecord.round) this attempt paid for. */
+  round: number;
   startedAt: number;
   maxdelay: number;
   maxfeeMsat: Msat;
@@ -54,6 +56,8 @@ export interface RelayRecord {
   minFinalCltv: number;
   expiresAt: number;
   state: RelayState;
+  /** How many times a set of parts has been gathered (a failed round reopens the relay). */
+  round: number;
   parts: Part[];
   /** Earliest cltv_expiry among `parts`, set when gathered. */
   earliestExpiry?: number;
@@ -123,10 +127,12 @@ export function recordToJson(r: AnyRecord): JsonObject {
         safety_margin: r.safetyMargin,
         min_final_cltv: r.minFinalCltv,
         state: r.state,
+        round: r.round,
         parts: r.parts.map((p) => ({ scid: p.scid, id: p.id, amount_msat: p.amountMsat.toString(), cltv_expiry: p.cltvExpiry })),
         earliest_expiry: r.earliestExpiry,
         attempts: r.attempts.map((a) =>
           dropUndefined({
+            round: a.round,
             started_at: a.startedAt,
             maxdelay: a.maxdelay,
             maxfee_msat: a.maxfeeMsat.toString(),
@@ -203,6 +209,7 @@ export function parseRecord(text: string, where = 'record'): AnyRecord {
     safetyMargin: r.int('safety_margin'),
     minFinalCltv: r.int('min_final_cltv'),
     state: state as RelayState,
+    round: r.optInt('round') ?? 0,
     parts: r.objects('parts').map((p) => ({
       scid: p.str('scid'),
       id: p.str('id'),
@@ -215,6 +222,7 @@ export function parseRecord(text: string, where = 'record'): AnyRecord {
         throw new ShapeError(`${a.path}.outcome: unknown outcome ${JSON.stringify(outcome)}`);
       }
       return stripUndefined<Attempt>({
+        round: a.optInt('round') ?? 0,
         startedAt: a.int('started_at'),
         maxdelay: a.int('maxdelay'),
         maxfeeMsat: a.msat('maxfee_msat'),

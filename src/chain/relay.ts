@@ -231,6 +231,7 @@ function gather(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
   const gathered: RelayRecord = {
     ...record,
     state: 'gathered',
+    round: record.round + 1,
     parts: held.map(({ scid, id, amountMsat, cltvExpiry }) => ({ scid, id, amountMsat, cltvExpiry })),
     earliestExpiry: Math.min(...held.map((p) => p.cltvExpiry)),
     gatheredAt: ctx.now,
@@ -304,7 +305,7 @@ function onOutgoing(relay0: Relay, outgoing: OutgoingSummary, ctx: Ctx): Step {
     case 'failed':
     case 'none': {
       if (relay.payInFlight) return { relay, effects: [] }; // xpay is still working on it
-      const last = relay.record.attempts.at(-1);
+      const last = currentAttempt(relay.record);
       // xpay said it failed and nothing outgoing can still succeed: fail back.
       if (last?.outcome === 'failed') return failBack(relay, `downstream payment failed: ${last.error ?? 'unknown error'}`, ctx);
       // Never paid, or the attempt was cut short by a restart before xpay answered: pay.
@@ -345,7 +346,7 @@ function payIfPossible(relay: Relay, ctx: Ctx): Step {
   const spare = maxdelay - record.downstreamMinFinalCltv;
   // Bounded by the blocks left, counting a conservative 30 s a block.
   const retryForSeconds = Math.max(10, Math.min(ctx.config.retryForSeconds, spare * 30));
-  const attempt: Attempt = { startedAt: ctx.now, maxdelay, maxfeeMsat: record.feeBudgetMsat };
+  const attempt: Attempt = { round: record.round, startedAt: ctx.now, maxdelay, maxfeeMsat: record.feeBudgetMsat };
   const paying: RelayRecord = { ...record, state: 'paying', attempts: [...record.attempts, attempt], updatedAt: ctx.now };
   return {
     relay: { ...relay, record: paying, payInFlight: true, requeries: 0 },
@@ -360,6 +361,12 @@ function payIfPossible(relay: Relay, ctx: Ctx): Step {
       { type: 'pay', bolt11: record.downstreamBolt11, maxfeeMsat: record.feeBudgetMsat, maxdelay, retryForSeconds },
     ],
   };
+}
+
+/** The last attempt of the current gathering round: earlier rounds' failures do not count. */
+function currentAttempt(record: RelayRecord): Attempt | undefined {
+  const last = record.attempts.at(-1);
+  return last?.round === record.round ? last : undefined;
 }
 
 function finishAttempt(record: RelayRecord, patch: Partial<Attempt>, now: number): RelayRecord {

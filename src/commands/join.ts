@@ -350,6 +350,7 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
       minFinalCltv: plan.minFinalCltv,
       expiresAt: signed.value.expiresAt,
       state: 'open',
+      round: 0,
       parts: [],
       attempts: [],
       createdAt: t,

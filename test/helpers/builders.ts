@@ -32,6 +32,7 @@ export function makeRecord(over: Partial<RelayRecord> = {}): RelayRecord {
     minFinalCltv: 78,
     expiresAt: NOW + 3_601,
     state: 'open',
+    round: 0,
     parts: [],
     attempts: [],
     createdAt: NOW - 99,

@@ -228,7 +228,7 @@ describe('restarts: lightningd replays held HTLCs', () => {
 
   test('killed after gathering, before any payment: the replay pays once', async () => {
     await withFakeLightningd(async (f) => {
-      seedRecord(f.node, { ...makeRecord(), state: 'gathered', parts: [{ scid: '110x1x0', id: '11', amountMsat: sat(106_000), cltvExpiry: f.net.height + 81 }], earliestExpiry: f.net.height + 81 });
+      seedRecord(f.node, { ...makeRecord(), state: 'gathered', round: 1, parts: [{ scid: '110x1x0', id: '11', amountMsat: sat(106_000), cltvExpiry: f.net.height + 81 }], earliestExpiry: f.net.height + 81 });
       f.xpay = succeed;
       const reply = await sendHtlc(f.node, part(f));
       assert.deepEqual(reply, { result: 'resolve', payment_key: PREIMAGE });
@@ -238,7 +238,7 @@ describe('restarts: lightningd replays held HTLCs', () => {
 
   test('outgoing still pending at restart: wait, then resolve when it completes', async () => {
     await withFakeLightningd(async (f) => {
-      seedRecord(f.node, { ...makeRecord(), state: 'paying', parts: [{ scid: '110x1x0', id: '11', amountMsat: sat(106_000), cltvExpiry: f.net.height + 81 }], earliestExpiry: f.net.height + 81, attempts: [{ startedAt: 1, maxdelay: 47, maxfeeMsat: sat(1000) }] });
+      seedRecord(f.node, { ...makeRecord(), state: 'paying', round: 1, parts: [{ scid: '110x1x0', id: '11', amountMsat: sat(106_000), cltvExpiry: f.net.height + 81 }], earliestExpiry: f.net.height + 81, attempts: [{ round: 1, startedAt: 1, maxdelay: 47, maxfeeMsat: sat(1000) }] });
       f.sendpays = [{ payment_hash: HASH, status: 'pending', amount_sent_msat: 100_000_011, partid: 1, groupid: 1 }];
       const reply = sendHtlc(f.node, part(f));
       assert.equal(await stillPending(reply, 400), true);

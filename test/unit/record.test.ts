@@ -46,6 +46,7 @@ function relay(over: Partial<RelayRecord> = {}): RelayRecord {
     minFinalCltv: 80,
     expiresAt: NOW + 6_499,
     state: 'open',
+    round: 0,
     parts: [],
     attempts: [],
     createdAt: NOW - 97,
@@ -58,14 +59,15 @@ function relay(over: Partial<RelayRecord> = {}): RelayRecord {
 function settled(): RelayRecord {
   return relay({
     state: 'settled',
+    round: 2,
     parts: [
       { scid: '103x1x0', id: '7', amountMsat: msat(53_006_501n), cltvExpiry: 1_311 },
       { scid: '119x1x0', id: '11', amountMsat: msat(53_006_499n), cltvExpiry: 1_313 },
     ],
     earliestExpiry: 1_311,
     attempts: [
-      { startedAt: NOW + 3, maxdelay: 46, maxfeeMsat: msat(1_007_000n), finishedAt: NOW + 5, outcome: 'failed', error: 'temporary channel failure' },
-      { startedAt: NOW + 9, maxdelay: 45, maxfeeMsat: msat(1_007_000n), finishedAt: NOW + 13, outcome: 'complete', sentMsat: msat(100_004_011n) },
+      { round: 1, startedAt: NOW + 3, maxdelay: 46, maxfeeMsat: msat(1_007_000n), finishedAt: NOW + 5, outcome: 'failed', error: 'temporary channel failure' },
+      { round: 2, startedAt: NOW + 9, maxdelay: 45, maxfeeMsat: msat(1_007_000n), finishedAt: NOW + 13, outcome: 'complete', sentMsat: msat(100_004_011n) },
     ],
     preimage: 'a1'.repeat(32) as Preimage,
     receivedMsat: msat(106_013_000n),
@@ -100,7 +102,7 @@ describe('serializeRecord -> parseRecord gives the same record back', () => {
     { description: 'a new open relay with no optional fields', given: relay() },
     { description: 'a settled relay with every optional field', given: settled() },
     { description: 'a gathered relay with one part and no attempt yet', given: relay({ state: 'gathered', parts: [{ scid: '103x1x0', id: '7', amountMsat: msat(106_013_000n), cltvExpiry: 1_311 }], earliestExpiry: 1_311, gatheredAt: NOW + 2 }) },
-    { description: 'a paying relay with an unfinished attempt', given: relay({ state: 'paying', attempts: [{ startedAt: NOW + 3, maxdelay: 46, maxfeeMsat: msat(1_007_000n) }] }) },
+    { description: 'a paying relay with an unfinished attempt', given: relay({ state: 'paying', round: 1, attempts: [{ round: 1, startedAt: NOW + 3, maxdelay: 46, maxfeeMsat: msat(1_007_000n) }] }) },
     { description: 'a failed relay with its last error', given: relay({ state: 'failed', lastError: 'no route to 02c3c3c3' }) },
     { description: 'an expired relay', given: relay({ state: 'expired' }) },
     { description: 'a relay whose downstream came through the inbox', given: relay({ receivedFrom: CAROL }) },

@@ -324,6 +324,20 @@ describe('rule 8: the outcome reaches every held part', () => {
   });
 });
 
+describe('a failed relay returns to open, and the payer may retry', () => {
+  test("the retry is a new round: the first round's failed attempt does not fail it back at once", async () => {
+    const { relay } = gatheredRelay();
+    const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
+    const reopened = run(paying, { type: 'pay_result', result: { ok: false, definite: true, message: 'channel down' } }, { type: 'outgoing_status', parts: [failed] }).relay;
+    assert.deepEqual([reopened.record.state, reopened.record.round], ['open', 1]);
+    const retry = makePart();
+    const { relay: after, effects } = run(reopened, { type: 'htlc', part: retry }, { type: 'outgoing_status', parts: [failed] });
+    assert.equal(of(effects, 'fail').length, 0);
+    assert.equal(of(effects, 'pay').length, 1);
+    assert.deepEqual([after.record.round, after.record.attempts.map((a) => a.round)], [2, [1, 2]]);
+  });
+});
+
 describe('rule 9: after a restart, replayed parts skip gathering and go to rule 5', () => {
   const a = makePart({ amountMsat: msat(35_000_000n) });
   const b = makePart({ amountMsat: msat(35_000_000n) });
@@ -331,6 +345,7 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
   const recordAfterCrash = (state: 'gathered' | 'paying', attempts: RelayRecord['attempts'] = []): RelayRecord => ({
     ...makeRecord(),
     state,
+    round: 1,
     parts: [a, b, c].map(({ scid, id, amountMsat, cltvExpiry }) => ({ scid, id, amountMsat, cltvExpiry })),
     earliestExpiry: HEIGHT + 81,
     attempts,
@@ -353,14 +368,14 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
   });
 
   test('an outgoing payment that completed before the crash is resolved without paying', () => {
-    const fresh = makeRelay(recordAfterCrash('paying', [{ startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
+    const fresh = makeRelay(recordAfterCrash('paying', [{ round: 1, startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
     const { effects } = run(fresh, { type: 'htlc', part: a }, { type: 'htlc', part: b }, { type: 'htlc', part: c }, { type: 'outgoing_status', parts: [complete()] });
     assert.equal(of(effects, 'pay').length, 0);
     assert.deepEqual(of(effects, 'resolve').map((r) => r.part), [a, b, c].map(partKey));
   });
 
   test('an outgoing payment still pending at restart is waited for, then resolved', () => {
-    const fresh = makeRelay(recordAfterCrash('paying', [{ startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
+    const fresh = makeRelay(recordAfterCrash('paying', [{ round: 1, startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
     const { effects } = run(
       fresh,
       { type: 'htlc', part: a },
@@ -378,7 +393,7 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
   });
 
   test('an attempt cut short by the restart (all its parts failed) is paid again, once', () => {
-    const fresh = makeRelay(recordAfterCrash('paying', [{ startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
+    const fresh = makeRelay(recordAfterCrash('paying', [{ round: 1, startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
     const { effects, relay } = run(fresh, { type: 'htlc', part: a }, { type: 'htlc', part: b }, { type: 'htlc', part: c }, { type: 'outgoing_status', parts: [failed] });
     assert.equal(of(effects, 'pay').length, 1);
     assert.equal(relay.record.attempts.length, 2);
