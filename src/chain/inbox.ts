@@ -25,7 +25,7 @@ export function judgePassedInvoice(bolt11: string, from: NodeId, note: string | 
   if (!inv.networks.includes(ctx.network)) return err(`invoice is for ${inv.networks.join('/')}, this node runs on ${ctx.network}`);
   if (inv.payee !== from) return err('invoice is not payable to the peer that sent it');
   if (inv.payee === ctx.ourNodeId) return err('invoice is payable to us');
-  if (inv.amountMsat === undefined) return err('invoice has no amount');
+  if (inv.amountMsat === undefined || inv.amountMsat === 0n) return err('invoice has no amount');
   if (inv.paymentSecret === undefined) return err('invoice has no payment secret');
   if (inv.expiresAt <= ctx.now) return err('invoice has expired');
   if (ctx.existing && ctx.existing.from !== from) return err('we already hold an invoice for this payment hash from another peer');

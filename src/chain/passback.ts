@@ -74,7 +74,12 @@ export function encodePassback(m: PassbackMessage): string {
   const recs: Buffer[] = [record(0, Buffer.from([PASSBACK_VERSION]))];
   if (m.kind === 'invoice') {
     recs.push(record(2, Buffer.from([1])), record(4, Buffer.from(m.bolt11, 'utf8')));
-    if (m.note !== undefined) recs.push(record(7, Buffer.from(m.note, 'utf8')));
+    if (m.note !== undefined) {
+      const note = Buffer.from(m.note, 'utf8');
+      // The receiver refuses longer notes; the CLI checks first, this guards every other caller.
+      if (note.length > MAX_TEXT_BYTES) throw new Error(`note of ${note.length} bytes is over ${MAX_TEXT_BYTES}`);
+      recs.push(record(7, note));
+    }
   } else {
     recs.push(record(2, Buffer.from([2])), record(6, Buffer.from(m.paymentHash, 'hex')), record(9, Buffer.from([m.accepted ? 1 : 0])));
     if (m.reason !== undefined) recs.push(record(11, utf8Prefix(m.reason, MAX_TEXT_BYTES)));

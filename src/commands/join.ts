@@ -44,8 +44,14 @@ export interface JoinOptions {
   qr?: boolean;
 }
 
+/** BOLT 11 descriptions are at most 639 bytes. */
+const MAX_DESCRIPTION_BYTES = 639;
+
 export async function run(g: GlobalOptions, opts: JoinOptions): Promise<void> {
   const out = makeOutput(g);
+  if (opts.description !== undefined && Buffer.byteLength(opts.description) > MAX_DESCRIPTION_BYTES) {
+    throw inputError(`--description is ${Buffer.byteLength(opts.description)} bytes; an invoice description holds at most ${MAX_DESCRIPTION_BYTES}`);
+  }
   const prompter = inquirerPrompter();
   if (opts.last) {
     if (opts.invoice || opts.fromInbox || opts.payout || opts.feeBudget || opts.delayBudget) {

@@ -98,6 +98,7 @@ const cases: Case[] = [
   { description: '--last without --amount and no terminal', args: () => join('--last'), code: 2, says: /--amount is required/ },
   { description: '--last with a zero amount', args: () => join('--last', '--amount', '0'), code: 2, says: /zero/ },
   { description: '--last with --invoice', args: () => join('--last', '--amount', '5sat', '--invoice', fresh), code: 2, says: /--last makes your own invoice/ },
+  { description: 'a description too long for an invoice', args: () => join('--last', '--amount', '5sat', '--description', 'd'.repeat(640)), code: 2, says: /--description is 640 bytes; an invoice description holds at most 639/ },
   { description: 'an expiry that is not a duration', args: () => join('--last', '--amount', '5sat', '--expiry', 'tomorrow'), code: 2, says: /not a duration/ },
   { description: 'an unknown flag', args: () => ['join', '--bogus'], code: 2, says: /unknown option '--bogus'/ },
   { description: 'an unknown subcommand', args: () => ['frobnicate'], code: 2, says: /unknown command 'frobnicate'/ },

@@ -57,6 +57,7 @@ describe("judgePassedInvoice: what goes into Bob's inbox", () => {
     { description: "Carol's invoice sent by Mallory (the payee must be the sender)", given: { bolt11: CAROLS, from: MALLORY }, error: /^invoice is not payable to the peer that sent it$/ },
     { description: 'an invoice payable to us', given: { bolt11: encodeInvoice(carolFields(), BOB_KEY), from: BOB }, error: /^invoice is payable to us$/ },
     { description: 'an invoice without an amount (BOLT 11 donation example)', given: { bolt11: V.DONATION, from: SPEC_PAYEE, ctx: { network: 'bitcoin', now: 1_496_314_659 } }, error: /^invoice has no amount$/ },
+    { description: 'an invoice for 0 msat', given: { bolt11: encodeInvoice(carolFields({ amountMsat: 0n as never }), Buffer.from('c3'.repeat(32), 'hex')), from: CAROL }, error: /^invoice has no amount$/ },
     { description: 'an invoice without a payment secret (BOLT 11 example)', given: { bolt11: V.MISSING_S_FIELD, from: MISSING_S_PAYEE, ctx: { network: 'bitcoin', now: 1_496_314_659 } }, error: /^invoice has no payment secret$/ },
     { description: 'an invoice that expires this second', given: { bolt11: CAROLS, from: CAROL, ctx: { now: NOW + 7_100 } }, error: /^invoice has expired$/ },
     { description: 'a long-expired invoice', given: { bolt11: CAROLS, from: CAROL, ctx: { now: NOW + 86_401 } }, error: /has expired/ },

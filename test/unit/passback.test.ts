@@ -38,6 +38,10 @@ describe('encodePassback -> decodePassback gives the message back', () => {
     });
   }
 
+  test('a note over 200 bytes is refused by the encoder (the receiver would refuse it)', () => {
+    assert.throws(() => encodePassback({ kind: 'invoice', bolt11: 'lnbcrt1x', note: 'é'.repeat(101) }), /note of 202 bytes is over 200/);
+  });
+
   test('the wire form of an invoice message is exactly type, version, kind, bolt11, note', () => {
     assert.equal(encodePassback({ kind: 'invoice', bolt11: 'lnbcrt1x', note: 'hi' }), msg(VERSION, INVOICE_KIND, tlv(4, utf8('lnbcrt1x')), tlv(7, utf8('hi'))));
   });
