@@ -1,0 +1,102 @@
+/**
+ * What `rdv watch` shows: rows for the dashboard, and change events for
+ * `--json`, from successive `rdv-status` snapshots. Pure.
+ */
+import { formatAmount, msat } from '../chain/amount.js';
+import { shortHash } from '../chain/ids.js';
+import { Reader } from '../chain/read.js';
+import { formatDuration } from '../chain/units.js';
+
+export interface RelayRow {
+  paymentHash: string;
+  role: string;
+  state: string;
+  amountMsat: bigint;
+  heldParts: number;
+  heldMsat: bigint;
+  heldSince: number | undefined;
+  blocksToExpiry: number | undefined;
+  outgoing: string | undefined;
+  payInFlight: boolean;
+  attempts: number;
+  earnedMsat: bigint | undefined;
+  lastError: string | undefined;
+}
+
+export interface Snapshot {
+  relaying: boolean;
+  reason: string | undefined;
+  blockheight: number;
+  rows: RelayRow[];
+}
+
+/** Read an `rdv-status` reply. Throws ShapeError on a reply of the wrong shape. */
+export function readSnapshot(reply: unknown): Snapshot {
+  const r = Reader.of(reply, 'rdv-status');
+  return {
+    relaying: r.optBool('relaying') ?? false,
+    reason: r.optStr('not_relaying_because'),
+    blockheight: r.optInt('blockheight') ?? 0,
+    rows: r.optObjects('relays').map((x) => {
+      const live = x.optObj('live');
+      return {
+        paymentHash: x.str('payment_hash'),
+        role: x.str('role'),
+        state: x.optStr('state') ?? 'open',
+        amountMsat: x.msat('amount_msat'),
+        heldParts: live?.optInt('held_parts') ?? 0,
+        heldMsat: live?.optMsat('held_msat') ?? 0n,
+        heldSince: live?.optInt('held_since'),
+        blocksToExpiry: live?.has('blocks_to_expiry') ? Number(live.value.blocks_to_expiry) : undefined,
+        outgoing: live?.optStr('outgoing'),
+        payInFlight: live?.optBool('pay_in_flight') ?? false,
+        attempts: x.has('attempts') ? x.arr('attempts').length : 0,
+        earnedMsat: x.optMsat('earned_msat'),
+        lastError: x.optStr('last_error'),
+      };
+    }),
+  };
+}
+
+/** The dashboard's table: relays only (a last payee's invoice is settled by lightningd). */
+export function dashboardRows(s: Snapshot, now: number): string[][] {
+  return s.rows
+    .filter((r) => r.role === 'relay')
+    .map((r) => [
+      shortHash(r.paymentHash),
+      r.state,
+      formatAmount(msat(r.amountMsat)),
+      r.heldParts === 0 ? '-' : `${r.heldParts} part(s), ${formatAmount(msat(r.heldMsat))}`,
+      r.heldSince === undefined ? '-' : formatDuration(now - r.heldSince),
+      r.blocksToExpiry === undefined ? '-' : String(r.blocksToExpiry),
+      outcome(r),
+    ]);
+}
+
+export const DASHBOARD_HEADER = ['HASH', 'STATE', 'AMOUNT', 'HELD', 'HELD FOR', 'BLOCKS LEFT', 'OUTCOME'];
+
+function outcome(r: RelayRow): string {
+  if (r.state === 'settled') return `earned ${formatAmount(msat(r.earnedMsat ?? 0n))}`;
+  if (r.state === 'paying' || r.state === 'gathered') return `paying (attempt ${Math.max(1, r.attempts)}${r.outgoing ? `, outgoing ${r.outgoing}` : ''})`;
+  if (r.lastError) return `last try failed: ${r.lastError}`;
+  return r.state === 'open' ? 'waiting for the payer' : r.state;
+}
+
+export type WatchEvent = { event: 'relay'; payment_hash: string; state: string; held_parts: number; held_msat: bigint; outgoing?: string; earned_msat?: bigint; last_error?: string };
+
+/** One event per relay whose state, held parts or outgoing status changed since `before`. */
+export function changes(before: Snapshot | undefined, after: Snapshot): WatchEvent[] {
+  const old = new Map((before?.rows ?? []).map((r) => [r.paymentHash, r]));
+  const out: WatchEvent[] = [];
+  for (const r of after.rows) {
+    if (r.role !== 'relay') continue;
+    const o = old.get(r.paymentHash);
+    if (o && o.state === r.state && o.heldParts === r.heldParts && o.outgoing === r.outgoing) continue;
+    const e: WatchEvent = { event: 'relay', payment_hash: r.paymentHash, state: r.state, held_parts: r.heldParts, held_msat: r.heldMsat };
+    if (r.outgoing !== undefined) e.outgoing = r.outgoing;
+    if (r.earnedMsat !== undefined && r.state === 'settled') e.earned_msat = r.earnedMsat;
+    if (r.lastError !== undefined) e.last_error = r.lastError;
+    out.push(e);
+  }
+  return out;
+}
