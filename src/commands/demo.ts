@@ -1,6 +1,82 @@
-import { RdvError } from '../errors.js';
-import type { GlobalOptions } from './context.js';
+/**
+ * `rdv demo`: a whole rendez-vous in one command. A payer and k payees on the
+ * simulated network (default), or with --regtest on real lightningd and
+ * bitcoind, using the same rdv commands a user types; then who received what
+ * and how long each step took.
+ */
+import { formatAmount, msat } from '../chain/amount.js';
+import { inputError, usageError } from '../errors.js';
+import { regtestNetwork, simulatedNetwork, type DemoNetwork } from '../demo/network.js';
+import { tellStory, type StoryResult } from '../demo/story.js';
+import type { Output } from '../ui/output.js';
+import { makeOutput, type GlobalOptions } from './context.js';
+import { ownExecutable } from './plugin-check.js';
 
-export async function run(_g: GlobalOptions, _opts: unknown): Promise<void> {
-  throw new RdvError('failed', 'rdv demo is not built yet');
+export interface DemoOptions {
+  payees?: string;
+  sim?: boolean;
+  regtest?: boolean;
+  keep?: boolean;
+}
+
+const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
+
+export async function run(g: GlobalOptions, opts: DemoOptions): Promise<void> {
+  const out = makeOutput(g);
+  const k = Number(opts.payees ?? '3');
+  if (!Number.isInteger(k) || k < 1 || k > NAMES.length) throw inputError(`--payees must be a whole number from 1 to ${NAMES.length}`);
+  if (opts.keep && !opts.regtest) throw usageError('--keep is for --regtest');
+  const setup = { payees: NAMES.slice(0, k), rdvPath: ownExecutable(), keep: opts.keep === true };
+  let net: DemoNetwork;
+  if (opts.regtest) {
+    const r = await regtestNetwork(setup, (line) => out.info(out.c.dim(line)));
+    if (!r.ok) throw inputError(`cannot run on regtest: ${r.error} (or leave out --regtest to use the simulated network)`);
+    net = r.value;
+  } else {
+    net = await simulatedNetwork(setup);
+  }
+  let result: StoryResult;
+  try {
+    out.info(out.c.bold(`rdv demo: ${k} payee(s) paid by one payment, on ${net.description}`));
+    out.info(`payer -> ${net.payees.map((p) => p.name).join(' -> ')}\n`);
+    let n = 0;
+    result = await tellStory(net, {
+      rdvPath: setup.rdvPath,
+      lastAmount: '100000sat',
+      say: (line) => out.info(out.c.bold(`[${++n}] ${line}`)),
+      command: (line) => out.info(`    ${out.c.cyan(line)}`),
+      detail: (line) => out.info(`    ${line}`),
+    });
+  } finally {
+    if (!opts.keep) await net.stop();
+  }
+  if (g.json) {
+    out.json({
+      network: result.network,
+      payment_hash: result.paymentHash,
+      settled: result.payeesSettled,
+      payer_paid_msat: result.payerPaidMsat,
+      payees: result.outcomes.map((p) => ({ name: p.name, role: p.role, received_msat: p.receivedMsat, paid_on_msat: p.paidOnMsat, kept_msat: p.keptMsat })),
+      steps: result.steps.map((s) => ({ name: s.name, ms: s.ms })),
+      total_ms: result.totalMs,
+    });
+  } else {
+    summary(out, result);
+    if (opts.keep) out.info(`\nThe nodes keep running; reach them with rdv --lightning-dir <dir> --network regtest (see ${net.description}).`);
+  }
+  if (!result.payeesSettled) throw inputError('the demo did not settle for every payee (see above)');
+}
+
+function summary(out: Output, r: StoryResult): void {
+  const amount = (v: bigint): string => (v === 0n ? '-' : formatAmount(msat(v)));
+  out.result('');
+  out.result(r.payeesSettled ? out.c.green('Settled: one payment paid every payee.') : out.c.red('Not every payee settled.'));
+  out.result('');
+  out.table(
+    ['WHO', 'RECEIVED', 'PAID ON', 'KEPT'],
+    [['payer', '-', amount(r.payerPaidMsat), '-'], ...r.outcomes.map((p) => [p.name, amount(p.receivedMsat), amount(p.paidOnMsat), amount(p.keptMsat)])],
+  );
+  out.result('');
+  out.table(['STEP', 'TIME'], [...r.steps.map((s) => [s.name, `${s.ms} ms`]), ['total', `${(r.totalMs / 1000).toFixed(1)} s`]]);
+  if (r.network === 'simulated') out.info(out.c.dim('\n(simulated network: run rdv demo --regtest with lightningd and bitcoind installed for the real thing)'));
 }

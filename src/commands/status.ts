@@ -88,7 +88,7 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, _opts: 
       out.json({
         plugin: pluginJson(plugin, live),
         warnings,
-        records: views.map((v) => ({ ...recordToJson(v.record), node: v.node as JsonObject, ...(v.live ? { live: liveJson(v.live) } : {}) })),
+        records: views.map((v) => ({ ...recordToJson(v.record), node: nodeJson(v.node), ...(v.live ? { live: liveJson(v.live) } : {}) })),
         unreadable: problems,
       });
       return;
@@ -119,6 +119,13 @@ function pluginJson(plugin: PluginState | undefined, live: PluginStatus | undefi
     ...(live?.reason ? { not_relaying_because: live.reason } : {}),
     ...(plugin?.path ? { path: plugin.path } : {}),
   };
+}
+
+function nodeJson(v: NodeView): JsonObject {
+  const o: JsonObject = {};
+  if (v.invoiceStatus !== undefined) o.invoice_status = v.invoiceStatus;
+  if (v.outgoing !== undefined) o.outgoing = v.outgoing;
+  return o;
 }
 
 function liveJson(l: Live): JsonObject {
