@@ -34,7 +34,7 @@ export function pluginWarnings(state: PluginState | undefined): string[] {
   if (!state) return [];
   if (!state.loaded) {
     return [
-      `the rdv plugin is not loaded in lightningd, so nothing will relay this payment: add important-plugin=${ownExecutable()} to lightningd's config and restart it (or run rdv watch --start)`,
+      `the rdv plugin is not loaded in lightningd, so nothing relays payments to your rdv invoices: add important-plugin=${ownExecutable()} to lightningd's config and restart it (or run rdv watch --start)`,
     ];
   }
   if (!state.important) {
