@@ -189,7 +189,12 @@ export class Regtest {
     return channels;
   }
 
-  /** Wait until the channel is CHANNELD_NORMAL on both sides; returns its short channel id. */
+  /**
+   * Wait until the channel is CHANNELD_NORMAL on both sides and each side has the
+   * other's channel_update (without it, an invoice has no route hint for an
+   * unannounced channel and payers fail with "Unknown destination node");
+   * returns its short channel id.
+   */
   async waitChannelNormal(from: string | RegtestNode, to: string | RegtestNode, channelId: string, timeoutMs = 60_000): Promise<string> {
     const [a, b] = this.pick([from, to]);
     if (!a || !b) throw new Error('a channel needs two nodes');
@@ -199,6 +204,7 @@ export class Regtest {
         const mine = (await listPeerChannels(a.rpc, b.id)).find((c) => c.channelId === channelId);
         const theirs = (await listPeerChannels(b.rpc, a.id)).find((c) => c.channelId === channelId);
         if (mine?.state !== 'CHANNELD_NORMAL' || theirs?.state !== 'CHANNELD_NORMAL' || mine.scid === undefined) return undefined;
+        if (!mine.remoteUpdate || !theirs.remoteUpdate) return undefined;
         return mine.scid;
       },
       timeoutMs,

@@ -18,6 +18,8 @@ export interface PeerChannel {
   spendableMsat: Msat | undefined;
   /** HTLCs in the channel right now, either direction. */
   htlcs: number;
+  /** We have the peer's channel_update (fees, CLTV delta): needed for route hints in our invoices. */
+  remoteUpdate: boolean;
 }
 
 export async function listPeerChannels(node: LightningNode, peerId?: string): Promise<PeerChannel[]> {
@@ -34,6 +36,7 @@ export async function listPeerChannels(node: LightningNode, peerId?: string): Pr
       totalMsat: c.optMsat('total_msat'),
       spendableMsat: c.optMsat('spendable_msat'),
       htlcs: c.has('htlcs') ? c.arr('htlcs').length : 0,
+      remoteUpdate: c.optObj('updates')?.has('remote') ?? false,
     }));
 }
 
