@@ -47,10 +47,7 @@ export function startPlugin(): void {
       hooks: [
         {
           name: 'htlc_accepted',
-          handler: async (params) => {
-            await ready;
-            return state.runner ? state.runner.onHtlcAccepted(params) : CONTINUE;
-          },
+          handler: (params) => ready.then(() => (state.runner ? state.runner.onHtlcAccepted(params) : CONTINUE)),
         },
         {
           name: 'custommsg',
@@ -153,8 +150,16 @@ function statusReply(state: State, hash: string | undefined): JsonObject {
     ...(state.notRelaying ? { not_relaying_because: state.notRelaying } : {}),
     blockheight: runner?.blockheight ?? 0,
     held_htlcs: runner?.heldCount() ?? 0,
+    memory_mb: memoryMb(),
     relays: views.map((v) => viewJson(v, runner?.blockheight ?? 0)),
   };
+}
+
+function memoryMb(): JsonObject {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  const mb = (n: number): number => Math.round(n / 104_857.6) / 10;
+  return { rss: mb(m.rss), heap_used: mb(m.heapUsed), heap_total: mb(m.heapTotal), external: mb(m.external) };
 }
 
 function viewJson(v: RelayView, height: number): JsonObject {

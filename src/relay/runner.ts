@@ -17,7 +17,7 @@ import {
   type TimerName,
 } from '../chain/relay.js';
 import { assertNever } from '../errors.js';
-import { parseHtlcAccepted } from '../rpc/hooks.js';
+import { parseHtlcAccepted, type HtlcAccepted } from '../rpc/hooks.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
 import { loadRecord, writeRecord, type Stored } from './store.js';
@@ -108,17 +108,24 @@ export class RelayRunner {
     if (options.startup) this.enqueue(record.paymentHash, { type: 'startup' });
   }
 
-  /** The htlc_accepted hook. Resolves with the reply for lightningd (maybe much later). */
-  async onHtlcAccepted(params: JsonObject): Promise<HookReply> {
+  /**
+   * The htlc_accepted hook. Resolves with the reply for lightningd (maybe much
+   * later). Parses at once so a held call keeps only the few fields it needs.
+   */
+  onHtlcAccepted(params: JsonObject): Promise<HookReply> {
     let htlc;
     try {
       htlc = parseHtlcAccepted(params);
     } catch (e) {
       this.deps.log('warn', `htlc_accepted payload not understood, letting lightningd handle it: ${(e as Error).message}`);
-      return CONTINUE;
+      return Promise.resolve(CONTINUE);
     }
     // Rule 1: forwards (and anything with a next hop) are not ours.
-    if (!htlc.isFinalHop) return CONTINUE;
+    if (!htlc.isFinalHop) return Promise.resolve(CONTINUE);
+    return this.onFinalHtlc(htlc);
+  }
+
+  private async onFinalHtlc(htlc: HtlcAccepted): Promise<HookReply> {
     this.setHeight(htlc.part.height);
     const entry = await this.entryFor(htlc.paymentHash);
     if (!entry || !isOurs(true, entry.relay.record)) return CONTINUE;

@@ -86,25 +86,33 @@ export function runPlugin(spec: PluginSpec, input: Readable, output: Writable): 
     dynamic: spec.dynamic,
   });
 
-  const handle = async (method: string, params: unknown): Promise<unknown> => {
-    if (method === 'getmanifest') return manifest();
-    if (method === 'init') {
-      const p = isObject(params) ? params : {};
-      const conf = isObject(p.configuration) ? p.configuration : {};
-      const result = await spec.onInit({
-        lightningDir: String(conf['lightning-dir'] ?? '.'),
-        rpcFile: String(conf['rpc-file'] ?? 'lightning-rpc'),
-        network: String(conf.network ?? 'bitcoin'),
-        startup: conf.startup !== false,
-        options: isObject(p.options) ? p.options : {},
-      });
-      return result?.disable ? { disable: result.disable } : {};
+  const init = async (params: unknown): Promise<unknown> => {
+    const p = isObject(params) ? params : {};
+    const conf = isObject(p.configuration) ? p.configuration : {};
+    const result = await spec.onInit({
+      lightningDir: String(conf['lightning-dir'] ?? '.'),
+      rpcFile: String(conf['rpc-file'] ?? 'lightning-rpc'),
+      network: String(conf.network ?? 'bitcoin'),
+      startup: conf.startup !== false,
+      options: isObject(p.options) ? p.options : {},
+    });
+    return result?.disable ? { disable: result.disable } : {};
+  };
+
+  // Not async on purpose: a held hook call must not keep its whole payload
+  // (the ~2.7 KB next_onion among it) alive in a suspended frame.
+  const handle = (method: string, params: unknown): Promise<unknown> => {
+    try {
+      if (method === 'getmanifest') return Promise.resolve(manifest());
+      if (method === 'init') return init(params);
+      const hook = spec.hooks?.find((h) => h.name === method);
+      if (hook) return hook.handler(isObject(params) ? params : {});
+      const rpc = spec.rpcmethods?.find((m) => m.name === method);
+      if (rpc) return rpc.handler(params);
+      return Promise.reject(new PluginMethodError(-32601, `Unknown method ${method}`));
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const hook = spec.hooks?.find((h) => h.name === method);
-    if (hook) return hook.handler(isObject(params) ? params : {});
-    const rpc = spec.rpcmethods?.find((m) => m.name === method);
-    if (rpc) return rpc.handler(params);
-    throw new PluginMethodError(-32601, `Unknown method ${method}`);
   };
 
   const onMessage = (text: string): void => {
