@@ -28,6 +28,8 @@ const SAT = 1000n;
 
 describe('e2e: relaying on real CLN', () => {
   let rt: Regtest | undefined;
+  /** The first payer-Alice channel. */
+  let payerAliceScid = '';
   const net = (): Regtest => {
     assert.ok(rt, 'the regtest network did not start');
     return rt;
@@ -41,7 +43,8 @@ describe('e2e: relaying on real CLN', () => {
       nodes: [
         { name: 'payer', rdv: 'none' },
         // Alice also runs the hold plugin, after rdv in the htlc_accepted chain (see the crash tests).
-        { name: 'alice', extraArgs: [`--plugin=${HOLD_PLUGIN}`] },
+        // A short mpp timeout, for the partial-payment test.
+        { name: 'alice', extraArgs: [`--plugin=${HOLD_PLUGIN}`, '--rdv-mpp-timeout=3'] },
         { name: 'bob' },
         { name: 'hop', rdv: 'none' },
         { name: 'carol', extraArgs: [`--plugin=${HOLD_PLUGIN}`] },
@@ -51,7 +54,7 @@ describe('e2e: relaying on real CLN', () => {
     if (!started.ok) throw new Error(started.error);
     rt = started.value;
     await rt.fund(['payer', 'alice', 'bob', 'hop'], { btc: 0.05, utxos: 2 });
-    await rt.openChannels([
+    const channels = await rt.openChannels([
       { from: 'payer', to: 'alice', amountSat: 500_000 },
       { from: 'payer', to: 'alice', amountSat: 500_000 },
       { from: 'alice', to: 'bob', amountSat: 2_000_000 },
@@ -60,6 +63,7 @@ describe('e2e: relaying on real CLN', () => {
       // Carol must see hop's public channel in gossip: CLN leaves a route hint out of an
       // invoice when the peer looks like a dead end ("103x3x0: deadend" in its log).
     ], { gossipTo: ['carol'] });
+    payerAliceScid = channels[0]?.scid ?? '';
   });
 
   after(async () => {
@@ -305,6 +309,50 @@ describe('e2e: relaying on real CLN', () => {
       assert.ok(paid.ok, `payer's xpay failed: ${paid.ok ? '' : paid.error.message}`);
       await noHtlcsLeft();
       assert.equal((await balance(alice)) - aliceBefore, BigInt(ALICE.payoutSat + ALICE.feeBudgetSat) * SAT);
+    });
+  });
+
+  test('rules 2 and 3 on real CLN: a wrong payment secret gets 0x400F with amount and height; half a payment gets mpp_timeout', { skip }, async () => {
+    await withLogs(() => rt, async () => {
+      const [payer, alice] = [node('payer'), node('alice')];
+      const chain = await buildChain(net(), { name: 'carol', amountSat: 20_000 }, [BOB, ALICE]);
+      const decoded = Reader.of(await payer.rpc.call('decode', { string: chain.first }), 'decode');
+      const amountMsat = decoded.msat('amount_msat');
+      const height = (await payer.rpc.getinfo()).blockheight;
+
+      // A part with a made-up payment secret, sent by hand over the payer-Alice channel.
+      const route = [{ id: alice.id, channel: payerAliceScid, amount_msat: amountMsat, delay: decoded.int('min_final_cltv_expiry') + 1 }];
+      await payer.rpc.call('sendpay', { route, payment_hash: chain.hash, payment_secret: 'ab'.repeat(32), amount_msat: amountMsat, groupid: 901, partid: 0 });
+      let failure: RpcError | undefined;
+      try {
+        await payer.rpc.rpc.call('waitsendpay', { payment_hash: chain.hash, partid: 0, groupid: 901, timeout: 30 });
+      } catch (e) {
+        if (e instanceof RpcError) failure = e;
+        else throw e;
+      }
+      assert.ok(failure, 'a part with the wrong payment secret was accepted');
+      const data = Reader.of(failure.data, 'waitsendpay error');
+      assert.equal(data.int('failcode'), 0x400f);
+      assert.equal(data.str('erring_node'), alice.id);
+      // incorrect_or_unknown_payment_details: u64 htlc_msat, u32 height, as for an unknown hash.
+      const raw = Buffer.from(data.str('raw_message'), 'hex');
+      assert.equal(raw.readUInt16BE(0), 0x400f);
+      assert.equal(raw.readBigUInt64BE(2), amountMsat);
+      assert.ok(Math.abs(raw.readUInt32BE(10) - height) <= 1, `height ${raw.readUInt32BE(10)} vs ${height}`);
+
+      // Half the amount, with the right secret: held until rdv-mpp-timeout (3 s), then mpp_timeout.
+      const started = Date.now();
+      const half = await payer.rpc.rpc.call('xpay', { invstring: chain.first, partial_msat: amountMsat / 2n, retry_for: 4 }).then(
+        () => undefined,
+        (e: unknown) => (e instanceof RpcError ? e : undefined),
+      );
+      assert.ok(half, 'half a payment succeeded');
+      assert.match(half.rpcMessage, /timed out before the rest arrived/);
+      assert.ok(Date.now() - started >= 3_000, 'the part was failed before the mpp timeout');
+      await noHtlcsLeft();
+      const r = await statusRecord(alice, chain.hash);
+      assert.equal(r.str('state'), 'open');
+      assert.equal(r.objects('attempts').length, 0, 'Alice paid downstream for an incomplete set');
     });
   });
 
