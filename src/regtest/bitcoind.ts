@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { isObject } from '../chain/read.js';
-import { freePort, killHard, poll, runCommand, startProcess, waitExit, type Spawned } from './process.js';
+import { freePort, killHard, poll, PollAbort, runCommand, startProcess, waitExit, type Spawned } from './process.js';
 
 export class BitcoinRpcError extends Error {
   constructor(
@@ -75,12 +75,11 @@ export class Bitcoind {
       await poll(
         'bitcoind RPC',
         async () => {
-          if (proc.hasExited()) throw new Error(`bitcoind exited at start: see ${join(options.dir, 'stdout.log')}`);
+          if (proc.hasExited()) throw new PollAbort(`bitcoind exited at start: see ${join(options.dir, 'stdout.log')} and debug.log`);
           try {
             await btc.call('getblockchaininfo');
             return true;
-          } catch (e) {
-            if (proc.hasExited()) throw e;
+          } catch {
             return undefined;
           }
         },

@@ -93,12 +93,19 @@ export class Regtest {
       );
     }
     const rt = new Regtest(dir, bitcoind, nodes, options.keep ?? false);
+    let failure: unknown;
     try {
       await bitcoind.mine(101);
-      await Promise.all(nodes.map((n) => n.start()));
+      // Let every start finish (or fail) before stopping anything: a half-started node cannot be stopped by RPC.
+      const started = await Promise.allSettled(nodes.map((n) => n.start()));
+      failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
     } catch (e) {
+      failure = e;
+    }
+    if (failure !== undefined) {
       await rt.stop();
-      return err(`the regtest network did not start: ${(e as Error).message}${options.keep ? ` (logs in ${dir})` : ''}`);
+      const why = failure instanceof Error ? failure.message : String(failure);
+      return err(`the regtest network did not start: ${why}${options.keep ? ` (logs in ${dir})` : ''}`);
     }
     return ok(rt);
   }

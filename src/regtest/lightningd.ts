@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { NodeId } from '../chain/ids.js';
 import { LightningNode } from '../rpc/node.js';
 import type { Bitcoind } from './bitcoind.js';
-import { childProcesses, isAlive, killHard, poll, startProcess, waitExit, type ProcessInfo, type Spawned } from './process.js';
+import { childProcesses, isAlive, killHard, poll, PollAbort, startProcess, waitExit, type ProcessInfo, type Spawned } from './process.js';
 
 /** How rdv is loaded: important-plugin= (the safe way), plugin=, or not at all. */
 export type RdvLoad = 'important' | 'plain' | 'none';
@@ -117,13 +117,11 @@ export class RegtestNode {
     this.client = await poll(
       `${this.name}'s RPC socket`,
       async () => {
-        if (proc.hasExited()) throw new Error(`${this.name}'s lightningd exited at start: ${this.logTail(5).join(' | ')}`);
+        if (proc.hasExited()) throw new PollAbort(`${this.name}'s lightningd exited at start: ${this.startupOutput()}`);
         if (!existsSync(this.socketPath)) return undefined;
         try {
-          const node = await LightningNode.connect(this.socketPath, `regtest-${this.name}`);
-          return node;
-        } catch (e) {
-          if (proc.hasExited()) throw e;
+          return await LightningNode.connect(this.socketPath, `regtest-${this.name}`);
+        } catch {
           return undefined;
         }
       },
@@ -161,6 +159,13 @@ export class RegtestNode {
       // The reply may never come: lightningd closes the socket as it goes.
       await client.rpc.call('stop', {}, { timeoutMs: 5_000 }).catch(() => undefined);
       client.close();
+    } else {
+      // No RPC connection (it never came up): lightningd shuts down cleanly on SIGTERM too.
+      try {
+        process.kill(proc.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
     }
     if (!(await waitExit(proc, graceMs))) await killHard(proc);
   }
@@ -218,5 +223,17 @@ export class RegtestNode {
 
   logTail(n: number): string[] {
     return this.logLines().slice(-n);
+  }
+
+  /** What lightningd printed (bad options go to stderr), else the log's last lines: one line. */
+  private startupOutput(): string {
+    let printed = '';
+    try {
+      printed = readFileSync(join(this.dir, 'stdout.log'), 'utf8').trim();
+    } catch {
+      printed = '';
+    }
+    const lines = printed !== '' ? printed.split('\n').slice(-3) : this.logTail(3);
+    return lines.join(' | ');
   }
 }

@@ -139,7 +139,16 @@ export async function childProcesses(parent: number): Promise<ProcessInfo[]> {
   return out;
 }
 
-/** Poll `check` every `everyMs` until it returns a value other than undefined, or throw after `timeoutMs`. */
+/** Thrown by a poll check to stop polling at once (e.g. the process it waits for has exited). */
+export class PollAbort extends Error {
+  override readonly name = 'PollAbort';
+}
+
+/**
+ * Poll `check` every `everyMs` until it returns a value other than undefined, or
+ * throw after `timeoutMs`. Errors the check throws count as "not yet", except
+ * PollAbort, which ends the wait at once.
+ */
 export async function poll<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -148,6 +157,7 @@ export async function poll<T>(what: string, check: () => Promise<T | undefined> 
       const v = await check();
       if (v !== undefined) return v;
     } catch (e) {
+      if (e instanceof PollAbort) throw e;
       lastError = e;
     }
     if (Date.now() > deadline) {
