@@ -110,13 +110,17 @@ export function pluginLogs(rt: Regtest, last = 40): string {
   return rt.nodes.map((n) => `--- ${n.name} (${n.logFile}) ---\n${n.rdvLog().slice(-last).join('\n')}`).join('\n');
 }
 
-/** Run a test body; on failure, print the plugins' logs with the error. */
+/**
+ * Run a test body; on failure, print the plugins' logs (RDV_TEST_LOGS=1, like the
+ * simnet tests) or say how to get them.
+ */
 export async function withLogs(rt: () => Regtest | undefined, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (e) {
     const net = rt();
-    if (net) process.stderr.write(`\n${pluginLogs(net)}\n`);
+    if (net && process.env.RDV_TEST_LOGS) process.stderr.write(`\n${pluginLogs(net)}\n`);
+    else if (net) process.stderr.write(`# rdv plugin logs: RDV_TEST_LOGS=1 prints them; RDV_E2E_KEEP=1 keeps ${net.dir}\n`);
     throw e;
   }
 }
