@@ -241,9 +241,11 @@ function gather(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
   effects.push(
     { type: 'cancel_timer', timer: 'mpp' },
     { type: 'log', level: 'info', message: `gathered ${held.length} part(s), ${formatAmount(sum)}: checking outgoing payments` },
-    { type: 'persist', record: gathered },
   );
-  return query({ ...relay, record: gathered, held, lastOutgoing: undefined }, effects);
+  // The listsendpays check is a read: it may start before "gathered" is written. Its
+  // answer is an event, handled only after this step's effects, so after the write.
+  const checked = query({ ...relay, record: gathered, held, lastOutgoing: undefined }, effects);
+  return { relay: checked.relay, effects: [...checked.effects, { type: 'persist', record: gathered }] };
 }
 
 /** Rule 9: after a restart lightningd replays held HTLCs; they skip gathering. Rule 10: others are refused. */
@@ -352,13 +354,17 @@ function payIfPossible(relay: Relay, ctx: Ctx): Step {
     relay: { ...relay, record: paying, payInFlight: true, requeries: 0 },
     effects: [
       { type: 'cancel_timer', timer: 'mpp' },
-      { type: 'persist', record: paying },
       {
         type: 'log',
         level: 'info',
         message: `paying ${formatAmount(record.downstreamAmountMsat)} downstream (attempt ${paying.attempts.length}, maxfee ${formatAmount(record.feeBudgetMsat)}, maxdelay ${maxdelay})`,
       },
       { type: 'pay', bolt11: record.downstreamBolt11, maxfeeMsat: record.feeBudgetMsat, maxdelay, retryForSeconds },
+      // Written after xpay starts, off the critical path. Crash safety does not need
+      // it: "gathered" is durable, and after a restart listsendpays tells whether a
+      // payment is pending, complete or failed (rule 5); an attempt lost here is
+      // only paid again when nothing of it reached the network.
+      { type: 'persist', record: paying },
     ],
   };
 }
@@ -414,8 +420,11 @@ function settle(relay: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, effe
       ...effects,
       { type: 'cancel_timer', timer: 'mpp' },
       { type: 'cancel_timer', timer: 'requery' },
-      { type: 'persist', record },
+      // Resolve first: the preimage is already durable in lightningd (listsendpays of
+      // our complete payment), so a crash before the write below loses nothing; a
+      // restart settles the record from listsendpays. The write is bookkeeping.
       ...relay.held.map((p): Effect => ({ type: 'resolve', part: partKey(p), preimage })),
+      { type: 'persist', record },
       { type: 'log', level: 'info', message: `settled: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}, earned ${formatAmount(record.earnedMsat ?? msat(0n))}` },
     ],
   };
@@ -495,9 +504,12 @@ function onPersistFailed(relay: Relay, error: string, skipped: Effect[], ctx: Ct
     case 'failed':
       // A fail-back: the outgoing payment is over, so failing the parts is still right.
       return { relay, effects: [log, ...skipped.filter((e) => e.type === 'fail')] };
-    case 'gathered':
-    case 'paying': {
-      // Nothing was paid yet (the pay effect came after the persist): release the parts.
+    case 'paying':
+      // Written after xpay started: an outgoing payment may succeed, so never fail
+      // the parts (rule 7). "gathered" is durable; listsendpays covers the rest.
+      return { relay, effects: [log, ...skipped] };
+    case 'gathered': {
+      // "gathered" could not be written, and nothing is paid before it is: release the parts.
       const reason = 'internal error before paying (could not write the record)';
       const record: RelayRecord = { ...relay.record, state: 'open', parts: [], lastError: reason, updatedAt: ctx.now };
       delete record.earliestExpiry;

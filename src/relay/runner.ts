@@ -130,9 +130,13 @@ export class RelayRunner {
     const entry = await this.entryFor(htlc.paymentHash);
     if (!entry || !isOurs(true, entry.relay.record)) return CONTINUE;
     const key = partKey(htlc.part);
+    const t0 = performance.now();
     return new Promise<HookReply>((resolve) => {
       const waiting = entry.replies.get(key) ?? [];
-      waiting.push(resolve);
+      waiting.push((reply) => {
+        this.deps.log('debug', `${htlc.paymentHash.slice(0, 8)}: answered part ${key} (${String(reply.result)}) after ${(performance.now() - t0).toFixed(1)} ms`);
+        resolve(reply);
+      });
       entry.replies.set(key, waiting);
       this.enqueue(htlc.paymentHash, { type: 'htlc', part: htlc.part });
     });
@@ -228,7 +232,9 @@ export class RelayRunner {
           this.reply(entry, effect.part, { result: 'fail', failure_message: effect.failureMessage });
           break;
         case 'persist': {
+          const t0 = performance.now();
           const error = await this.persist(entry, effect.record);
+          this.deps.log('debug', `${hash.slice(0, 8)}: wrote ${effect.record.state} in ${(performance.now() - t0).toFixed(1)} ms`);
           if (error !== undefined) {
             const skipped = effects.slice(i + 1);
             const next = step(entry.relay, { type: 'persist_failed', error, skipped }, this.ctx());
@@ -298,16 +304,24 @@ export class RelayRunner {
   }
 
   private startPay(hash: string, effect: Extract<Effect, { type: 'pay' }>): void {
+    const t0 = performance.now();
     void this.deps.node
       .xpay({ invstring: effect.bolt11, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds })
-      .then((result) => this.enqueue(hash, { type: 'pay_result', result }));
+      .then((result) => {
+        this.deps.log('debug', `${hash.slice(0, 8)}: xpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
+        this.enqueue(hash, { type: 'pay_result', result });
+      });
   }
 
   /** listsendpays, retried every second until lightningd answers (the machine waits meanwhile). */
   private startQuery(hash: string): void {
     const attempt = (delayMs: number): void => {
+      const t0 = performance.now();
       this.deps.node.listsendpays(hash as PaymentHash).then(
-        (parts) => this.enqueue(hash, { type: 'outgoing_status', parts }),
+        (parts) => {
+          this.deps.log('debug', `${hash.slice(0, 8)}: listsendpays answered in ${(performance.now() - t0).toFixed(1)} ms`);
+          this.enqueue(hash, { type: 'outgoing_status', parts });
+        },
         (e: unknown) => {
           this.deps.log('warn', `${hash.slice(0, 8)}: listsendpays failed (${(e as Error).message}): retrying`);
           this.deps.clock.setTimeout(() => attempt(Math.min(delayMs * 2, 30_000)), delayMs);

@@ -65,7 +65,7 @@ describe('the plugin protocol', () => {
 });
 
 describe('holding, gathering and settling', () => {
-  test('single part: held, gathered is written before xpay, then resolved with the preimage', async () => {
+  test('single part: held, "gathered" is written before xpay, then resolved with the preimage', async () => {
     await withFakeLightningd(async (f) => {
       seedRecord(f.node, makeRecord());
       let stateWhenPaying: string | undefined;
@@ -75,7 +75,7 @@ describe('holding, gathering and settling', () => {
       };
       const reply = await sendHtlc(f.node, part(f));
       assert.deepEqual(reply, { result: 'resolve', payment_key: PREIMAGE });
-      assert.equal(stateWhenPaying, 'paying');
+      assert.equal(stateWhenPaying, 'gathered');
       assert.equal(f.xpays.length, 1);
       assert.equal(f.xpays[0]?.maxfee, 1_000_000);
       assert.equal(f.xpays[0]?.maxdelay, 81 - 34);
@@ -215,8 +215,7 @@ describe('restarts: lightningd replays held HTLCs', () => {
         return new Promise((resolve) => (release = resolve));
       });
       const reply = sendHtlc(f.node, part(f));
-      await eventually(() => f.xpays.length === 1, 'first xpay');
-      assert.equal(storedRecord(f).state, 'paying');
+      await eventually(() => f.xpays.length === 1 && storedRecord(f).state === 'paying', 'first xpay, attempt written');
       await f.node.killPlugin(); // important-plugin: lightningd stops too
       f.sendpays = [{ payment_hash: HASH, status: 'complete', payment_preimage: PREIMAGE, amount_sent_msat: 100_000_011, partid: 1, groupid: 1 }];
       await f.node.start();

@@ -134,11 +134,11 @@ describe('rule 3: parts are held until they add up; an incomplete set times out'
 });
 
 describe('rule 4: "gathered" is persisted before any outgoing payment', () => {
-  test('completing the set persists the parts and the earliest expiry, then asks listsendpays; no pay yet', () => {
+  test('completing the set asks listsendpays and writes the parts and earliest expiry; no pay yet', () => {
     const a = makePart({ amountMsat: msat(60_000_000n), cltvExpiry: HEIGHT + 85, outgoingCltv: HEIGHT + 85 });
     const b = makePart({ amountMsat: msat(46_000_000n), cltvExpiry: HEIGHT + 79, outgoingCltv: HEIGHT + 79 });
     const { relay, effects } = run(makeRelay(), { type: 'htlc', part: a }, { type: 'htlc', part: b });
-    assert.deepEqual(types(effects), ['hold', 'start_timer', 'hold', 'cancel_timer', 'persist', 'cancel_timer', 'query_outgoing']);
+    assert.deepEqual(types(effects), ['hold', 'start_timer', 'hold', 'cancel_timer', 'cancel_timer', 'query_outgoing', 'persist']);
     const persisted = of(effects, 'persist')[0]?.record as RelayRecord;
     assert.equal(persisted.state, 'gathered');
     assert.deepEqual(persisted.parts.map((p) => p.amountMsat), [msat(60_000_000n), msat(46_000_000n)]);
@@ -148,10 +148,10 @@ describe('rule 4: "gathered" is persisted before any outgoing payment', () => {
 });
 
 describe('rule 5: decide from the outgoing parts (listsendpays), one payment at a time', () => {
-  test('no outgoing parts: persist "paying" with the attempt, then pay', () => {
+  test('no outgoing parts: pay, then record the attempt ("gathered" is already durable)', () => {
     const { relay } = gatheredRelay();
     const { relay: after, effects } = run(relay, { type: 'outgoing_status', parts: [] });
-    assert.deepEqual(types(effects), ['cancel_timer', 'persist', 'pay']);
+    assert.deepEqual(types(effects), ['cancel_timer', 'pay', 'persist']);
     assert.equal((of(effects, 'persist')[0]?.record as RelayRecord).state, 'paying');
     assert.equal(after.record.attempts.length, 1);
     assert.equal(after.payInFlight, true);
@@ -279,13 +279,13 @@ describe('rule 7: never fail an incoming part while an outgoing part may still s
 });
 
 describe('rule 8: the outcome reaches every held part', () => {
-  test('on success the settled record (preimage, earnings) is written before the parts are resolved', () => {
+  test('on success every part is resolved, then the settled record (preimage, earnings) is written', () => {
     const a = makePart({ amountMsat: msat(70_000_000n) });
     const b = makePart({ amountMsat: msat(36_000_000n) });
     const gathered = run(makeRelay(), { type: 'htlc', part: a }, { type: 'htlc', part: b }).relay;
     const paying = run(gathered, { type: 'outgoing_status', parts: [] }).relay;
     const { relay, effects } = run(paying, { type: 'pay_result', result: { ok: true, preimage: PREIMAGE, amountSentMsat: msat(100_000_013n) } });
-    assert.deepEqual(types(effects), ['cancel_timer', 'cancel_timer', 'persist', 'resolve', 'resolve']);
+    assert.deepEqual(types(effects), ['cancel_timer', 'cancel_timer', 'resolve', 'resolve', 'persist']);
     const rec = of(effects, 'persist')[0]?.record as RelayRecord;
     assert.deepEqual([rec.state, rec.preimage, rec.receivedMsat, rec.sentMsat, rec.earnedMsat], ['settled', PREIMAGE, msat(106_000_000n), msat(100_000_013n), msat(5_999_987n)]);
     assert.equal(rec.attempts.at(-1)?.outcome, 'complete');
@@ -436,13 +436,23 @@ describe('persistence failures and expiry', () => {
     assert.equal(s.relay.queryInFlight, false);
   });
 
-  test('if "settled" cannot be written, the parts are still resolved (we hold the preimage)', () => {
+  test('the parts are resolved before "settled" is written, so a failed write cannot hold them back', () => {
     const { relay } = gatheredRelay();
     const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
     const settled = step(paying, { type: 'pay_result', result: { ok: true, preimage: PREIMAGE, amountSentMsat: msat(100_000_000n) } }, makeCtx());
+    assert.ok(settled.effects.findIndex((e) => e.type === 'resolve') < settled.effects.findIndex((e) => e.type === 'persist'));
     const skipped = settled.effects.slice(settled.effects.findIndex((e) => e.type === 'persist') + 1);
     const s = step(settled.relay, { type: 'persist_failed', error: 'x', skipped }, makeCtx());
-    assert.equal(of(s.effects, 'resolve').length, 1);
+    assert.equal(of(s.effects, 'fail').length, 0);
+  });
+
+  test('if the attempt cannot be written after xpay started, nothing is failed (the payment may succeed)', () => {
+    const { relay } = gatheredRelay();
+    const paying = run(relay, { type: 'outgoing_status', parts: [] });
+    assert.equal(paying.relay.payInFlight, true);
+    const s = step(paying.relay, { type: 'persist_failed', error: 'datastore busy', skipped: [] }, makeCtx());
+    assert.equal(of(s.effects, 'fail').length, 0);
+    assert.equal(s.relay.payInFlight, true);
   });
 
   test('an open relay with nothing held expires with the first block after its invoice expiry', () => {
