@@ -117,8 +117,10 @@ export interface NetworkOptions {
   dir?: string;
   /** The plugin executable nodes load (bin/rdv). */
   pluginPath?: string;
-  /** Passed to every plugin: rdv-mpp-timeout etc. */
+  /** Passed to every rdv plugin: rdv-mpp-timeout etc. */
   pluginOptions?: Record<string, unknown>;
+  /** Passed to every rdv-guard plugin: rdv-guard-quiet. */
+  guardOptions?: Record<string, unknown>;
   /** CLN's own MPP timeout for its invoices. */
   mppTimeoutMs?: number;
   /** Plugin log lines and stderr, for debugging. */

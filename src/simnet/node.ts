@@ -1,11 +1,13 @@
 /**
  * A fake lightningd: serves the RPC calls rdv makes on its own unix socket,
- * with replies shaped like CLN v26.06's (see ../shared/cln-fixtures), hosts a
- * plugin over stdio like lightningd (hooks, replay of held HTLCs at restart,
- * `continue` for pending hooks when an ordinary plugin dies), and takes part in
- * the network's HTLC traffic as sender, forwarder and final node.
+ * with replies shaped like CLN v26.06's (see ../shared/cln-fixtures), hosts
+ * plugins over stdio like lightningd (a hook chain; a dying plugin's pending
+ * calls go to the next plugin in the chain or to lightningd's own handling,
+ * and an important plugin's death then stops lightningd, as in CLN's
+ * plugin_hook.c; held HTLCs are replayed at restart), and takes part in the
+ * network's HTLC traffic as sender, forwarder and final node.
  */
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { msat } from '../chain/amount.js';
 import { resignInvoice, type RouteHintHop } from '../chain/bolt11.js';
 import { mppTimeout, unknownPaymentDetails } from '../chain/failure.js';
@@ -27,7 +29,9 @@ export interface SimNodeOptions {
   port: number;
   /** Load the network's plugin (bin/rdv) into this node. */
   plugin?: boolean;
-  /** Load it as important-plugin (lightningd stops when it dies). Default true. */
+  /** Also load rdv-guard after it (default: when `plugin`). */
+  guard?: boolean;
+  /** Load them as important-plugin (lightningd stops when one dies). Default true. */
   important?: boolean;
   /** CLN version to report (to test the plugin's version check). */
   version?: string;
@@ -36,6 +40,12 @@ export interface SimNodeOptions {
 }
 
 const BUILTIN_PLUGINS = ['autoclean', 'chanbackup', 'bcli', 'commando', 'funder', 'topology', 'keysend', 'offers', 'pay', 'cln-xpay', 'cln-askrene', 'sql', 'bookkeeper'];
+
+export interface LoadedPlugin {
+  path: string;
+  important: boolean;
+  host: PluginHost | undefined;
+}
 
 interface MppSet {
   parts: Array<{ h: Incoming; resolve: (o: HtlcOutcome) => void }>;
@@ -56,15 +66,17 @@ export class SimNode {
   readonly peers = new Set<NodeId>();
   readonly server: RpcServer;
   readonly version: string;
-  plugin: PluginHost | undefined;
-  pluginPath: string | undefined;
-  important: boolean;
+  /** Plugins in hook-chain order (rdv before rdv-guard). */
+  readonly plugins: LoadedPlugin[] = [];
   up = false;
   /** Lines the plugin logged (and wrote to stderr). */
   readonly log: string[] = [];
   private upGate: Promise<void>;
   private openGate: () => void = () => undefined;
   private readonly mpp = new Map<string, MppSet>();
+  /** Fault: hold payments to our invoices (a stalling payee) until releaseStalled(). */
+  stallFinal = false;
+  private stalled: Array<() => void> = [];
   private readonly mppTimeoutMs: number;
 
   constructor(
@@ -80,8 +92,12 @@ export class SimNode {
     this.socketPath = join(this.netDir, 'lightning-rpc');
     this.port = opts.port;
     this.version = opts.version ?? 'v26.06.6';
-    this.important = opts.important ?? true;
-    this.pluginPath = opts.plugin ? net.options.pluginPath : undefined;
+    const important = opts.important ?? true;
+    const rdvPath = net.options.pluginPath;
+    if (opts.plugin && rdvPath) {
+      this.plugins.push({ path: rdvPath, important, host: undefined });
+      if (opts.guard ?? true) this.plugins.push({ path: join(dirname(rdvPath), 'rdv-guard'), important, host: undefined });
+    }
     this.mppTimeoutMs = opts.mppTimeoutMs ?? net.options.mppTimeoutMs ?? 60_000;
     this.invoices = new InvoiceBook(this.privateKey, 'bcrt');
     this.payer = new Payer(this, net);
@@ -99,7 +115,7 @@ export class SimNode {
     return next;
   }
 
-  /** Start (or restart) lightningd: RPC socket, plugin (startup), then replays of held HTLCs. */
+  /** Start (or restart) lightningd: RPC socket, plugins (startup), then replays of held HTLCs. */
   start(): Promise<void> {
     return this.serially(() => this.doStart());
   }
@@ -107,12 +123,12 @@ export class SimNode {
   private async doStart(): Promise<void> {
     if (this.up) return;
     await this.server.start();
-    if (this.pluginPath) this.plugin = await this.startPlugin(this.pluginPath, true);
+    for (const p of this.plugins) await this.launch(p, true);
     this.up = true;
     this.openGate();
   }
 
-  /** lightningd stops: the plugin is killed, RPC connections drop, xpay commands die; held HTLCs stay held. */
+  /** lightningd stops: plugins are killed, RPC connections drop, xpay commands die; held HTLCs stay held. */
   crash(): Promise<void> {
     return this.serially(() => this.doCrash());
   }
@@ -123,10 +139,11 @@ export class SimNode {
     this.upGate = new Promise((resolve) => (this.openGate = resolve));
     this.payer.abortAll();
     await this.server.stop();
-    const plugin = this.plugin;
-    if (plugin?.alive) {
-      plugin.kill('SIGKILL');
-      await plugin.exited;
+    for (const p of this.plugins) {
+      if (p.host?.alive) {
+        p.host.kill('SIGKILL');
+        await p.host.exited;
+      }
     }
   }
 
@@ -136,14 +153,18 @@ export class SimNode {
     await this.start();
   }
 
-  /** kill -9 the plugin. With important-plugin lightningd stops too (restart it with start()). */
-  async killPlugin(): Promise<void> {
-    const plugin = this.plugin;
-    if (!plugin?.alive) return;
-    plugin.kill('SIGKILL');
-    await plugin.exited;
-    this.net.event('plugin_died', this.name, this.important ? 'important plugin died: lightningd stops' : 'plugin died');
-    if (this.important) await this.crash();
+  /** The rdv plugin's host (the first plugin), if loaded. */
+  get plugin(): PluginHost | undefined {
+    return this.plugins[0]?.host;
+  }
+
+  /** kill -9 a plugin (rdv by default). An important one takes lightningd down; start() brings it back. */
+  async killPlugin(name = 'rdv'): Promise<void> {
+    const p = this.plugins.find((x) => basename(x.path) === name);
+    if (!p?.host?.alive) return;
+    p.host.kill('SIGKILL');
+    await p.host.exited;
+    await this.lifecycle;
   }
 
   async stop(): Promise<void> {
@@ -151,19 +172,28 @@ export class SimNode {
     for (const set of this.mpp.values()) if (set.timer) clearTimeout(set.timer);
   }
 
-  private async startPlugin(path: string, startup: boolean): Promise<PluginHost> {
-    return PluginHost.start({
-      path,
+  private async launch(p: LoadedPlugin, startup: boolean): Promise<void> {
+    const host = await PluginHost.start({
+      path: p.path,
       netDir: this.netDir,
       rpcFile: 'lightning-rpc',
       network: 'regtest',
       startup,
-      options: this.net.options.pluginOptions ?? {},
+      options: basename(p.path) === 'rdv' ? (this.net.options.pluginOptions ?? {}) : (this.net.options.guardOptions ?? {}),
       onStderr: (line) => {
-        this.log.push(line);
-        this.net.options.onLog?.(this.name, line);
+        this.log.push(`${basename(p.path)}: ${line}`);
+        this.net.options.onLog?.(this.name, `${basename(p.path)}: ${line}`);
       },
     });
+    p.host = host;
+    void host.exited.then(() => this.onPluginExit(p, host));
+  }
+
+  /** A plugin exited: if lightningd is running and it was important, lightningd stops. */
+  private onPluginExit(p: LoadedPlugin, host: PluginHost): void {
+    if (p.host !== host || !this.up) return;
+    this.net.event('plugin_died', this.name, `${basename(p.path)} died${p.important ? ': important plugin, lightningd stops' : ''}`);
+    if (p.important) void this.crash();
   }
 
   private waitUp(): Promise<void> {
@@ -172,9 +202,8 @@ export class SimNode {
 
   onBlock(height: number, hash: string): void {
     this.invoices.refreshExpiry(Math.floor(Date.now() / 1000));
-    if (this.up && this.plugin?.alive && this.plugin.subscribes('block_added')) {
-      this.plugin.notify('block_added', { block_added: { hash, height } });
-    }
+    if (!this.up) return;
+    for (const p of this.plugins) if (p.host?.alive && p.host.subscribes('block_added')) p.host.notify('block_added', { block_added: { hash, height } });
   }
 
   // --- HTLCs ---------------------------------------------------------------------
@@ -190,28 +219,32 @@ export class SimNode {
   }
 
   /**
-   * Call a hook like lightningd: wait while the node is down; if the plugin dies
-   * with lightningd (restart, or an important plugin), call it again once the node
-   * is back (the startup replay); if an ordinary plugin dies, carry on as if it
-   * had answered `continue`. No plugin, or no such hook: `continue`.
+   * Call a hook like lightningd: each plugin in the chain in turn until one
+   * answers something other than `continue`. When a plugin dies with a call
+   * pending, the call goes on to the next plugin in the chain, or to
+   * lightningd's own handling (CLN plugin_hook.c) — unless lightningd itself
+   * went down, in which case the HTLC is still held and is replayed once the
+   * node is back. No plugin, or none with this hook: `continue`.
    */
   async callHook(name: string, params: () => Record<string, unknown>): Promise<Record<string, unknown>> {
-    for (;;) {
+    replay: for (;;) {
       await this.waitUp();
-      const plugin = this.plugin;
-      if (!plugin?.alive || !plugin.hasHook(name)) return { result: 'continue' };
-      try {
-        const reply = await plugin.request(name, params());
-        return isObject(reply) ? reply : { result: 'continue' };
-      } catch (e) {
-        if (!(e instanceof PluginDiedError)) throw e;
-        if (!this.up) continue;
-        if (this.important) {
-          await this.crash();
+      for (const p of this.plugins) {
+        const host = p.host;
+        if (!host?.alive || !host.hasHook(name)) continue;
+        let reply: unknown;
+        try {
+          reply = await host.request(name, params());
+        } catch (e) {
+          if (!(e instanceof PluginDiedError)) throw e;
+          if (!this.up) continue replay;
           continue;
         }
-        return { result: 'continue' };
+        const r = isObject(reply) ? reply : { result: 'continue' };
+        if (r.result !== 'continue') return r;
       }
+      if (!this.up) continue replay;
+      return { result: 'continue' };
     }
   }
 
@@ -271,11 +304,19 @@ export class SimNode {
       if (sum < total) return;
       clearTimeout(set.timer);
       this.mpp.delete(h.paymentHash);
-      void sleep(this.net.latency.finalSettleMs).then(() => {
+      void sleep(this.net.latency.finalSettleMs)
+        .then(() => (this.stallFinal ? new Promise<void>((release) => this.stalled.push(release)) : undefined))
+        .then(() => {
         this.invoices.markPaid(inv, msat(sum), Math.floor(Date.now() / 1000));
         for (const p of set.parts) p.resolve({ ok: true, preimage: inv.preimage });
       });
     });
+  }
+
+  /** Let stalled payments to our invoices settle. */
+  releaseStalled(): void {
+    this.stallFinal = false;
+    for (const release of this.stalled.splice(0)) release();
   }
 
   // --- peer messages -------------------------------------------------------------
@@ -417,17 +458,20 @@ export class SimNode {
         return this.pluginCommand(params);
       case 'listconfigs': {
         const configs: Record<string, unknown> = {};
-        if (this.pluginPath && (params.config === undefined || params.config === 'important-plugin') && this.important) {
-          configs['important-plugin'] = { values_str: [this.pluginPath], sources: ['cmdline'] };
+        const alive = this.plugins.filter((p) => p.host?.alive);
+        const important = alive.filter((p) => p.important).map((p) => p.path);
+        const plain = alive.filter((p) => !p.important).map((p) => p.path);
+        if (important.length > 0 && (params.config === undefined || params.config === 'important-plugin')) {
+          configs['important-plugin'] = { values_str: important, sources: important.map(() => 'cmdline') };
         }
-        if (this.pluginPath && (params.config === undefined || params.config === 'plugin') && !this.important) {
-          configs.plugin = { values_str: [this.pluginPath], sources: ['cmdline'] };
+        if (plain.length > 0 && (params.config === undefined || params.config === 'plugin')) {
+          configs.plugin = { values_str: plain, sources: plain.map(() => 'cmdline') };
         }
         return { configs };
       }
       default: {
-        const plugin = this.plugin;
-        if (plugin?.alive && plugin.hasMethod(method)) {
+        const plugin = this.plugins.find((p) => p.host?.alive && p.host.hasMethod(method))?.host;
+        if (plugin) {
           try {
             return await plugin.request(method, params, undefined, 'cli');
           } catch (e) {
@@ -500,28 +544,38 @@ export class SimNode {
   private async pluginCommand(params: Record<string, unknown>): Promise<Record<string, unknown>> {
     const list = (): Record<string, unknown>[] => [
       ...BUILTIN_PLUGINS.map((p) => ({ name: `/usr/local/libexec/c-lightning/plugins/${p}`, active: true, dynamic: !['bcli', 'topology', 'keysend', 'commando'].includes(p) })),
-      ...(this.plugin?.alive && this.pluginPath ? [{ name: this.pluginPath, active: true, dynamic: true }] : []),
+      ...this.plugins.filter((p) => p.host?.alive).map((p) => ({ name: p.path, active: true, dynamic: true })),
     ];
+    const find = (name: string): LoadedPlugin | undefined => this.plugins.find((p) => p.path === name || basename(p.path) === basename(name));
     switch (params.subcommand) {
       case 'list':
         return { command: 'list', plugins: list() };
       case 'start': {
         const path = String(params.plugin ?? '');
-        if (this.plugin?.alive) throw new SimRpcError(-32602, `${path}: already registered`);
-        this.pluginPath = path;
-        this.important = false;
-        this.plugin = await this.startPlugin(path, false);
+        const existing = find(path);
+        if (existing?.host?.alive) throw new SimRpcError(-32602, `${path}: already registered`);
+        const p: LoadedPlugin = existing ?? { path, important: false, host: undefined };
+        p.important = false;
+        if (!existing) {
+          // rdv-guard goes after rdv in the chain, as its hook registration asks.
+          if (basename(path) === 'rdv') this.plugins.unshift(p);
+          else this.plugins.push(p);
+        }
+        await this.launch(p, false);
         return { command: 'start', plugins: list() };
       }
       case 'stop': {
         const name = String(params.plugin ?? '');
-        if (!this.plugin?.alive || !this.pluginPath || !(name === this.pluginPath || this.pluginPath.endsWith(`/${name}`))) {
-          throw new SimRpcError(-32602, `Could not find plugin ${name}`);
-        }
-        this.plugin.notify('shutdown', {});
-        await Promise.race([this.plugin.exited, sleep(2000)]);
-        this.plugin.kill();
-        return { command: 'stop', result: `Successfully stopped ${name.split('/').at(-1) ?? name}.` };
+        const p = find(name);
+        if (!p?.host?.alive) throw new SimRpcError(-32602, `Could not find plugin ${name}`);
+        // `plugin stop` does not stop lightningd, even for an important plugin.
+        const host = p.host;
+        p.host = undefined;
+        host.notify('shutdown', {});
+        await Promise.race([host.exited, sleep(2000)]);
+        host.kill();
+        await host.exited;
+        return { command: 'stop', result: `Successfully stopped ${basename(p.path)}.` };
       }
       default:
         throw new SimRpcError(-32602, 'subcommand: unknown');
