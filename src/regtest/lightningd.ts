@@ -4,7 +4,7 @@
  * Restarts reuse the exact same arguments.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { NodeId } from '../chain/ids.js';
 import { LightningNode } from '../rpc/node.js';
 import type { Bitcoind } from './bitcoind.js';
@@ -53,7 +53,14 @@ export class RegtestNode {
     this.rdv = options.rdv ?? 'important';
     this.logFile = join(setup.dir, 'log');
     const btc = setup.bitcoind;
-    const plugin = this.rdv === 'important' ? [`--important-plugin=${setup.rdvPath}`] : this.rdv === 'plain' ? [`--plugin=${setup.rdvPath}`] : [];
+    // rdv-guard goes with rdv, loaded the same way (it must follow rdv in the htlc_accepted chain).
+    const guardPath = join(dirname(setup.rdvPath), 'rdv-guard');
+    const plugin =
+      this.rdv === 'important'
+        ? [`--important-plugin=${setup.rdvPath}`, `--important-plugin=${guardPath}`]
+        : this.rdv === 'plain'
+          ? [`--plugin=${setup.rdvPath}`, `--plugin=${guardPath}`]
+          : [];
     this.args = [
       // --developer must come before every --dev-* option.
       '--developer',

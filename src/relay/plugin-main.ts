@@ -15,7 +15,7 @@ import { PluginMethodError, runPlugin, type InitConfig, type LogLevel } from '..
 import { RDV_VERSION } from '../version.js';
 import { onCustomMsg } from './inbox.js';
 import { RelayRunner, systemClock, type RelayView } from './runner.js';
-import { loadAllRecords } from './store.js';
+import { loadAllRecords, loadGuardClaims, loadRecord } from './store.js';
 
 const CONTINUE: JsonObject = { result: 'continue' };
 
@@ -47,6 +47,8 @@ export function startPlugin(): void {
       hooks: [
         {
           name: 'htlc_accepted',
+          // rdv-guard must come after us: it takes over our calls if we die.
+          before: ['rdv-guard'],
           handler: (params) => ready.then(() => (state.runner ? state.runner.onHtlcAccepted(params) : CONTINUE)),
         },
         {
@@ -65,7 +67,7 @@ export function startPlugin(): void {
             if (typeof block.height === 'number') state.runner?.setHeight(block.height);
           },
         },
-        { name: 'shutdown', handler: () => shutdown(state, 'lightningd is shutting down') },
+        { name: 'shutdown', handler: () => shutdown(state, 'stopping (lightningd is shutting down, or plugin stop)') },
       ],
       rpcmethods: [
         {
@@ -81,9 +83,16 @@ export function startPlugin(): void {
           name: 'rdv-reload',
           usage: '[payment_hash]',
           description: 'Re-read rdv records from the datastore (rdv join calls this after storing one)',
-          handler: async () => {
+          handler: async (params) => {
             await ready;
             if (!state.node || !state.runner) throw new PluginMethodError(-1, state.notRelaying ?? 'not ready');
+            const hash = hashParam(params);
+            if (hash?.length === 64) {
+              // One record (what rdv join asks for): no need to read them all.
+              const stored = await loadRecord(state.node, hash);
+              if (stored) state.runner.adopt(stored);
+              return { loaded: stored ? 1 : 0, unreadable: 0 };
+            }
             const { records, problems } = await loadAllRecords(state.node);
             for (const s of records) state.runner.adopt(s);
             for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
@@ -122,8 +131,9 @@ async function setup(state: State, config: InitConfig, log: (level: LogLevel, me
     const runner = new RelayRunner({ node: state.node, log, clock: systemClock, config: relayConfig });
     runner.setHeight(info.blockheight);
     const { records, problems } = await loadAllRecords(state.node);
+    const claims = await loadGuardClaims(state.node);
     for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
-    for (const s of records) runner.adopt(s, { startup: true });
+    for (const s of records) runner.adopt(s, { startup: { guardClaims: claims.get(s.record.paymentHash) ?? [] } });
     state.runner = runner;
     state.notRelaying = undefined;
     const active = records.filter((s) => s.record.role === 'relay' && ['open', 'gathered', 'paying'].includes(s.record.state)).length;
@@ -177,7 +187,9 @@ function viewJson(v: RelayView, height: number): JsonObject {
 
 function shutdown(state: State, why: string): void {
   const held = state.runner?.heldCount() ?? 0;
-  if (held > 0) process.stderr.write(`rdv: ${why} while holding ${held} HTLC(s); lightningd replays them on restart\n`);
+  // On `plugin stop` lightningd keeps running: only rdv-guard (after us in the hook
+  // chain) then keeps these HTLCs from being failed while our payments may complete.
+  if (held > 0) process.stderr.write(`rdv: ${why}, holding ${held} HTLC(s): rdv-guard takes them over if it is loaded\n`);
   state.node?.close();
   process.exit(0);
 }

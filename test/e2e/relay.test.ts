@@ -259,9 +259,10 @@ describe('e2e: relaying on real CLN', () => {
 
   test(
     'crash: Bob\'s important rdv plugin is SIGKILLed while holding; lightningd stops; after a restart the payment completes and Bob is not out of pocket',
-    // Fails on real CLN v26.06.6: lightningd fails the held HTLC ("Plugin died from htlc_accepted hook call",
-    // "payment failed: Unknown invoice") BEFORE it exits for the important plugin, so nothing is replayed.
-    { skip, todo: 'an important plugin\'s death does not preserve the held HTLC (see the report: needs a guard hook after rdv)' },
+    // Without rdv-guard this fails on real CLN v26.06.6: lightningd fails the held HTLC ("Plugin died from
+    // htlc_accepted hook call", "payment failed: Unknown invoice") BEFORE it exits for the important plugin.
+    // rdv-guard, after rdv in the hook chain, holds it instead, so it is replayed after the restart.
+    { skip },
     async () => {
       await withLogs(() => rt, async () => {
         const [bob, carol] = [node('bob'), node('carol')];

@@ -20,7 +20,10 @@ export interface Fake {
   xpay: (params: Record<string, unknown>) => Promise<unknown>;
 }
 
-export async function withFakeLightningd<T>(fn: (f: Fake) => Promise<T>, options: NetworkOptions & { mppTimeoutSeconds?: number } = {}): Promise<T> {
+export async function withFakeLightningd<T>(
+  fn: (f: Fake) => Promise<T>,
+  options: NetworkOptions & { mppTimeoutSeconds?: number; important?: boolean; guard?: boolean } = {},
+): Promise<T> {
   const logs: string[] = [];
   const net = new SimNetwork({
     pluginPath: RDV_BIN,
@@ -29,7 +32,7 @@ export async function withFakeLightningd<T>(fn: (f: Fake) => Promise<T>, options
     ...options,
   });
   try {
-    const node = await net.addNode('bob', { plugin: true });
+    const node = await net.addNode('bob', { plugin: true, important: options.important ?? true, guard: options.guard ?? true });
     const fake: Fake = {
       net,
       node,
