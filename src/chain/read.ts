@@ -97,6 +97,14 @@ export class Reader {
     return this.has(key) ? this.msat(key) : undefined;
   }
 
+  /** A signed amount in msat, as records store earnings (a loss is negative). */
+  optSignedMsat(key: string): Msat | undefined {
+    if (!this.has(key)) return undefined;
+    const v = this.value[key];
+    if (typeof v === 'string' && /^-\d{1,19}$/.test(v)) return msat(BigInt(v));
+    return this.msat(key);
+  }
+
   obj(key: string): Reader {
     const v = this.value[key];
     if (!isObject(v)) this.fail(key, 'an object');

@@ -12,6 +12,8 @@ export const KEY_ROOT = ['rdv', 'v1'] as const;
 export const relayKey = (hash: string): string[] => [...KEY_ROOT, 'relay', hash];
 export const inboxKey = (hash: string): string[] => [...KEY_ROOT, 'inbox', hash];
 export const ackKey = (hash: string): string[] => [...KEY_ROOT, 'ack', hash];
+/** Parts rdv-guard resolved for a dead rdv (so rdv counts them as received). */
+export const guardClaimKey = (hash: string): string[] => [...KEY_ROOT, 'guard', hash];
 
 export type RelayState = 'open' | 'gathered' | 'paying' | 'settled' | 'failed' | 'expired';
 export const RELAY_STATES: readonly RelayState[] = ['open', 'gathered', 'paying', 'settled', 'failed', 'expired'];
@@ -63,6 +65,8 @@ export interface RelayRecord {
   earliestExpiry?: number;
   attempts: Attempt[];
   preimage?: Preimage;
+  /** Parts ("scid/id") whose HTLC was resolved with the preimage: what was really received. */
+  claimed?: string[];
   receivedMsat?: Msat;
   sentMsat?: Msat;
   earnedMsat?: Msat;
@@ -143,6 +147,7 @@ export function recordToJson(r: AnyRecord): JsonObject {
           }),
         ),
         preimage: r.preimage,
+        claimed_parts: r.claimed,
         received_msat: r.receivedMsat?.toString(),
         sent_msat: r.sentMsat?.toString(),
         earned_msat: r.earnedMsat?.toString(),
@@ -237,9 +242,10 @@ export function parseRecord(text: string, where = 'record'): AnyRecord {
     ...record,
     earliestExpiry: r.optInt('earliest_expiry'),
     preimage: r.optMatch<Preimage>('preimage', HASH_RE, '64 hex digits'),
+    claimed: r.has('claimed_parts') ? r.strings('claimed_parts') : undefined,
     receivedMsat: r.optMsat('received_msat'),
     sentMsat: r.optMsat('sent_msat'),
-    earnedMsat: r.optMsat('earned_msat'),
+    earnedMsat: r.optSignedMsat('earned_msat'),
     gatheredAt: r.optInt('gathered_at'),
     settledAt: r.optInt('settled_at'),
     lastError: r.optStr('last_error'),
@@ -287,4 +293,19 @@ export function parseInbox(text: string, where = 'inbox entry'): InboxEntry {
     receivedAt: r.int('received_at'),
     note: r.optStr('note'),
   });
+}
+
+/** The parts rdv-guard resolved for a hash, as stored at guardClaimKey(hash). */
+export function serializeGuardClaims(parts: string[]): string {
+  return JSON.stringify({ version: RECORD_VERSION, parts });
+}
+
+export function parseGuardClaims(text: string, where = 'guard claims'): string[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ShapeError(`${where}: not JSON`);
+  }
+  return Reader.of(raw, where).strings('parts');
 }

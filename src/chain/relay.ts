@@ -60,8 +60,8 @@ export type RelayEvent =
   | { type: 'outgoing_status'; parts: OutgoingPart[] }
   | { type: 'block'; height: number }
   | { type: 'requery' }
-  /** The plugin (re)started and found this record gathered or paying. */
-  | { type: 'startup' }
+  /** The plugin (re)started and found this record; `guardClaims`: parts rdv-guard resolved meanwhile. */
+  | { type: 'startup'; guardClaims: string[] }
   /** A persist effect failed; the effects after it were not run. */
   | { type: 'persist_failed'; error: string; skipped: Effect[] };
 
@@ -149,7 +149,7 @@ export function step(relay: Relay, event: RelayEvent, ctx: Ctx): Step {
     case 'requery':
       return query({ ...relay }, []);
     case 'startup':
-      return onStartup(relay, ctx);
+      return onStartup(relay, event.guardClaims, ctx);
     case 'persist_failed':
       return onPersistFailed(relay, event.error, event.skipped, ctx);
     default:
@@ -193,8 +193,8 @@ function onHtlc(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
   switch (record.state) {
     case 'settled':
       // Rule 10: a settled hash is resolved again with the stored preimage.
-      if (record.preimage) return { relay, effects: [{ type: 'resolve', part: key, preimage: record.preimage }] };
-      return { relay, effects: failUnknown(part, 'settled without a preimage') };
+      if (!record.preimage) return { relay, effects: failUnknown(part, 'settled without a preimage') };
+      return claimLate(relay, part, record.preimage, ctx);
     case 'open':
       return gather(relay, part, ctx);
     case 'gathered':
@@ -283,7 +283,9 @@ function query(relay: Relay, effects: Effect[]): Step {
   };
 }
 
-function onStartup(relay: Relay, ctx: Ctx): Step {
+function onStartup(relay0: Relay, guardClaims: string[], ctx: Ctx): Step {
+  const claimed = [...new Set([...(relay0.record.claimed ?? []), ...guardClaims])];
+  const relay = guardClaims.length > 0 ? { ...relay0, record: { ...relay0.record, claimed } } : relay0;
   const { state } = relay.record;
   if (state !== 'gathered' && state !== 'paying') return { relay, effects: [] };
   return query(relay, [
@@ -400,13 +402,42 @@ function onPayResult(relay0: Relay, result: PayResult, ctx: Ctx): Step {
   return query({ ...relay, record }, [{ type: 'log', level: 'info', message: `xpay failed: ${result.message}` }]);
 }
 
-/** Rule 8: resolve every held part with the preimage, after persisting it. */
+/** What the claimed parts of a set add up to: what the relay really received. */
+function receivedOf(parts: readonly Part[], claimed: readonly string[]): Msat {
+  return sumMsat(parts.filter((p) => claimed.includes(partKey(p))).map((p) => p.amountMsat));
+}
+
+/**
+ * A part of a settled relay arrives again (a replay after a restart, or a part
+ * still held when the payment completed): resolve it, and if it was not counted
+ * yet, count it as received.
+ */
+function claimLate(relay: Relay, part: IncomingPart, preimage: Preimage, ctx: Ctx): Step {
+  const key = partKey(part);
+  const resolve: Effect = { type: 'resolve', part: key, preimage };
+  const { record } = relay;
+  const claimed = record.claimed ?? [];
+  if (claimed.includes(key) || !record.parts.some((p) => partKey(p) === key)) return { relay, effects: [resolve] };
+  const nowClaimed = [...claimed, key];
+  const received = receivedOf(record.parts, nowClaimed);
+  const updated: RelayRecord = { ...record, claimed: nowClaimed, receivedMsat: received, earnedMsat: msat(received - (record.sentMsat ?? 0n)), updatedAt: ctx.now };
+  if (nowClaimed.length === record.parts.length) delete updated.lastError;
+  return { relay: { ...relay, record: updated }, effects: [resolve, { type: 'persist', record: updated }] };
+}
+
+/** Rule 8: resolve every held part with the preimage, then record the outcome. */
 function settle(relay: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, effects: Effect[]): Step {
-  const received = sumMsat(relay.record.parts.map((p) => p.amountMsat));
+  // Received is what was really claimed: parts held now, and any rdv-guard resolved.
+  // A part not held now (e.g. failed by lightningd when rdv died without rdv-guard)
+  // is not received; if lightningd replays it later, claimLate counts it.
+  const claimed = [...new Set([...(relay.record.claimed ?? []), ...relay.held.map(partKey)])];
+  const received = receivedOf(relay.record.parts, claimed);
+  const missing = relay.record.parts.length - claimed.length;
   const record: RelayRecord = {
     ...finishAttempt(relay.record, { outcome: 'complete', sentMsat }, ctx.now),
     state: 'settled',
     preimage,
+    claimed,
     receivedMsat: received,
     sentMsat,
     earnedMsat: msat(received - sentMsat),
@@ -414,6 +445,7 @@ function settle(relay: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, effe
     updatedAt: ctx.now,
   };
   delete record.lastError;
+  if (missing > 0) record.lastError = `${missing} of ${relay.record.parts.length} incoming part(s) were not held when the payment onward completed: not received (unless lightningd replays them)`;
   return {
     relay: { ...relay, record, held: [], requeries: 0 },
     effects: [
@@ -425,7 +457,9 @@ function settle(relay: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, effe
       // restart settles the record from listsendpays. The write is bookkeeping.
       ...relay.held.map((p): Effect => ({ type: 'resolve', part: partKey(p), preimage })),
       { type: 'persist', record },
-      { type: 'log', level: 'info', message: `settled: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}, earned ${formatAmount(record.earnedMsat ?? msat(0n))}` },
+      missing > 0
+        ? { type: 'log', level: 'error', message: `settled, but ${record.lastError ?? ''}: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}` }
+        : { type: 'log', level: 'info', message: `settled: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}, earned ${formatAmount(record.earnedMsat ?? msat(0n))}` },
     ],
   };
 }

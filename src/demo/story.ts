@@ -74,7 +74,7 @@ async function rdvJson(path: string, node: DemoNode, args: string[], o: StoryOpt
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const num = (v: unknown): bigint => (typeof v === 'number' || typeof v === 'bigint' ? BigInt(v) : typeof v === 'string' && /^\d+$/.test(v) ? BigInt(v) : 0n);
+const num = (v: unknown): bigint => (typeof v === 'number' || typeof v === 'bigint' ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : 0n);
 
 export async function tellStory(net: DemoNetwork, o: StoryOptions): Promise<StoryResult> {
   const steps: StoryStep[] = [];

@@ -84,8 +84,11 @@ export class RelayRunner {
     for (const [hash] of this.entries) this.enqueue(hash, { type: 'block', height });
   }
 
-  /** Add or refresh records (from the datastore at startup or on `rdv-reload`). */
-  adopt(stored: Stored, options: { startup?: boolean } = {}): void {
+  /**
+   * Add or refresh records (from the datastore at startup or on `rdv-reload`).
+   * At startup, `guardClaims` are the parts rdv-guard resolved while rdv was gone.
+   */
+  adopt(stored: Stored, options: { startup?: { guardClaims: string[] } } = {}): void {
     const { record, generation } = stored;
     if (record.role !== 'relay') {
       this.others.set(record.paymentHash, record);
@@ -105,7 +108,7 @@ export class RelayRunner {
       replies: new Map(),
       heldSince: undefined,
     });
-    if (options.startup) this.enqueue(record.paymentHash, { type: 'startup' });
+    if (options.startup) this.enqueue(record.paymentHash, { type: 'startup', guardClaims: options.startup.guardClaims });
   }
 
   /**

@@ -2,7 +2,7 @@
  * Records in the node's datastore, with their generations, for compare-and-swap
  * writes: the CLI and the plugin never overwrite each other's changes unseen.
  */
-import { KEY_ROOT, parseRecord, relayKey, serializeRecord, type AnyRecord } from '../chain/record.js';
+import { KEY_ROOT, parseGuardClaims, parseRecord, relayKey, serializeRecord, type AnyRecord } from '../chain/record.js';
 import { ShapeError } from '../chain/read.js';
 import type { LightningNode } from '../rpc/node.js';
 
@@ -67,4 +67,19 @@ export async function writeRecord(
     gen = current?.generation;
   }
   return { ok: false, error: 'the record kept changing under us' };
+}
+
+/** Parts rdv-guard resolved, by payment hash (unreadable entries are skipped). */
+export async function loadGuardClaims(node: LightningNode): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const e of await node.listdatastore([...KEY_ROOT, 'guard'])) {
+    const hash = e.key[3];
+    if (e.string === undefined || hash === undefined) continue;
+    try {
+      out.set(hash, parseGuardClaims(e.string));
+    } catch {
+      // a damaged claim list only makes earnings look lower; never fatal
+    }
+  }
+  return out;
 }

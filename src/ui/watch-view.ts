@@ -51,7 +51,7 @@ export function readSnapshot(reply: unknown): Snapshot {
         outgoing: live?.optStr('outgoing'),
         payInFlight: live?.optBool('pay_in_flight') ?? false,
         attempts: x.has('attempts') ? x.arr('attempts').length : 0,
-        earnedMsat: x.optMsat('earned_msat'),
+        earnedMsat: x.optSignedMsat('earned_msat'),
         lastError: x.optStr('last_error'),
       };
     }),

@@ -56,7 +56,7 @@ function relay(over: Partial<RelayRecord> = {}): RelayRecord {
 }
 
 /** The same relay after it settled: every optional field set. */
-function settled(): RelayRecord {
+function settled(over: Partial<RelayRecord> = {}): RelayRecord {
   return relay({
     state: 'settled',
     round: 2,
@@ -78,6 +78,8 @@ function settled(): RelayRecord {
     lastError: 'temporary channel failure',
     receivedFrom: CAROL,
     updatedAt: NOW + 13,
+    claimed: ['103x1x0/7', '119x1x0/11'],
+    ...over,
   });
 }
 
@@ -105,6 +107,7 @@ describe('serializeRecord -> parseRecord gives the same record back', () => {
     { description: 'a paying relay with an unfinished attempt', given: relay({ state: 'paying', round: 1, attempts: [{ round: 1, startedAt: NOW + 3, maxdelay: 46, maxfeeMsat: msat(1_007_000n) }] }) },
     { description: 'a failed relay with its last error', given: relay({ state: 'failed', lastError: 'no route to 02c3c3c3' }) },
     { description: 'an expired relay', given: relay({ state: 'expired' }) },
+    { description: 'a settled relay that lost money (a negative earning, parts not claimed)', given: settled({ claimed: [], receivedMsat: msat(0n), earnedMsat: msat(-100_004_011n), lastError: '2 of 2 incoming part(s) were not held' }) },
     { description: 'a relay whose downstream came through the inbox', given: relay({ receivedFrom: CAROL }) },
     { description: 'amounts past 2^53 msat stay exact', given: relay({ amountMsat: msat(2_000_000_000_000_000_001n), downstreamAmountMsat: msat(1_999_999_999_999_999_999n) }) },
     { description: "a last payee's record", given: last() },

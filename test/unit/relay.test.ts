@@ -355,7 +355,7 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
     const fresh = makeRelay(recordAfterCrash('gathered'));
     const { effects } = run(
       fresh,
-      { type: 'startup' },
+      { type: 'startup', guardClaims: [] },
       { type: 'htlc', part: a },
       { type: 'outgoing_status', parts: [] },
       { type: 'htlc', part: b },
@@ -401,7 +401,7 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
 
   test('parts that never come back after a restart are released once nothing was paid', () => {
     const fresh = makeRelay(recordAfterCrash('gathered'));
-    const { effects, relay } = run(fresh, { type: 'startup' }, { type: 'htlc', part: a }, { type: 'outgoing_status', parts: [] }, { type: 'mpp_timeout' });
+    const { effects, relay } = run(fresh, { type: 'startup', guardClaims: [] }, { type: 'htlc', part: a }, { type: 'outgoing_status', parts: [] }, { type: 'mpp_timeout' });
     assert.equal(of(effects, 'pay').length, 0);
     assert.deepEqual(of(effects, 'fail').map((f) => f.part), [partKey(a)]);
     assert.equal(relay.record.state, 'open');
