@@ -369,7 +369,7 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
       throw failedError(`could not store the record (${w.reason})`);
     }
     if (downstream.receivedFrom) await node.deldatastore(inboxKey(inv.paymentHash)).catch(() => false);
-    const plugin = await notifyPlugin(node);
+    const plugin = await notifyPlugin(node, record.paymentHash);
     const warnings = pluginWarnings(plugin);
     for (const warning of warnings) out.warn(warning);
     await report(out, g, opts, info, record, summary);

@@ -1,15 +1,15 @@
 /** `rdv status [hash]`: every record (or one), with what the node and the plugin say about it. */
 import { formatAmount, sumMsat, type Msat } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
-import { recordToJson, type AnyRecord, type RelayRecord } from '../chain/record.js';
+import { parseRecord, recordToJson, type AnyRecord, type RelayRecord } from '../chain/record.js';
 import { isObject, Reader, type JsonObject } from '../chain/read.js';
 import { summariseOutgoing } from '../chain/relay.js';
 import { formatDuration } from '../chain/units.js';
 import { inputError } from '../errors.js';
-import type { LightningNode, PluginState } from '../rpc/node.js';
+import type { LightningNode } from '../rpc/node.js';
 import type { Output } from '../ui/output.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
-import { pluginState, pluginWarnings } from './plugin-check.js';
+import { pluginsState, pluginWarnings, type Plugins } from './plugin-check.js';
 import { checkHashPrefix, listRecords } from './records.js';
 
 interface Live {
@@ -26,6 +26,8 @@ interface PluginStatus {
   reason: string | undefined;
   blockheight: number;
   live: Map<string, Live>;
+  /** The plugin's own copy of each record: newer than the datastore's for a moment after each step. */
+  records: Map<string, AnyRecord>;
 }
 
 /** The plugin's own view (rdv-status), when it is loaded. */
@@ -39,7 +41,15 @@ export async function pluginStatus(node: LightningNode): Promise<PluginStatus | 
   if (!isObject(reply)) return undefined;
   const r = new Reader(reply, 'rdv-status');
   const live = new Map<string, Live>();
+  const records = new Map<string, AnyRecord>();
   for (const relay of r.optObjects('relays')) {
+    try {
+      const { live: _live, ...stored } = relay.value;
+      void _live;
+      records.set(relay.str('payment_hash'), parseRecord(JSON.stringify(stored), 'rdv-status'));
+    } catch {
+      // a record the plugin shows oddly: the datastore's copy is used
+    }
     const l = relay.optObj('live');
     if (!l) continue;
     live.set(relay.str('payment_hash'), {
@@ -51,7 +61,7 @@ export async function pluginStatus(node: LightningNode): Promise<PluginStatus | 
       heldSince: l.optInt('held_since'),
     });
   }
-  return { relaying: r.optBool('relaying') ?? false, reason: r.optStr('not_relaying_because'), blockheight: r.optInt('blockheight') ?? 0, live };
+  return { relaying: r.optBool('relaying') ?? false, reason: r.optStr('not_relaying_because'), blockheight: r.optInt('blockheight') ?? 0, live, records };
 }
 
 interface NodeView {
@@ -78,9 +88,14 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, _opts: 
     const { records, problems } = await listRecords(node);
     const chosen = records.filter((r) => prefix === undefined || r.record.paymentHash.startsWith(prefix)).map((r) => r.record);
     if (prefix !== undefined && chosen.length === 0) throw inputError(`no rdv record on this node matches ${prefix}`);
-    const plugin = await pluginState(node);
-    const live = plugin?.loaded ? await pluginStatus(node) : undefined;
-    const views = await Promise.all(chosen.map(async (record) => ({ record, node: await nodeView(node, record), live: live?.live.get(record.paymentHash) })));
+    const plugin = await pluginsState(node);
+    const live = plugin?.rdv.loaded ? await pluginStatus(node) : undefined;
+    const views = await Promise.all(
+      chosen.map(async (stored) => {
+        const record = live?.records.get(stored.paymentHash) ?? stored;
+        return { record, node: await nodeView(node, record), live: live?.live.get(record.paymentHash) };
+      }),
+    );
 
     const warnings = [...pluginWarnings(plugin)];
     if (live && !live.relaying) warnings.push(`the rdv plugin is loaded but not relaying: ${live.reason ?? 'unknown reason'}`);
@@ -111,13 +126,14 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, _opts: 
   });
 }
 
-function pluginJson(plugin: PluginState | undefined, live: PluginStatus | undefined): JsonObject {
+function pluginJson(plugins: Plugins | undefined, live: PluginStatus | undefined): JsonObject {
   return {
-    loaded: plugin?.loaded ?? false,
-    important: plugin?.important ?? false,
+    loaded: plugins?.rdv.loaded ?? false,
+    important: plugins?.rdv.important ?? false,
     relaying: live?.relaying ?? false,
     ...(live?.reason ? { not_relaying_because: live.reason } : {}),
-    ...(plugin?.path ? { path: plugin.path } : {}),
+    ...(plugins?.rdv.path ? { path: plugins.rdv.path } : {}),
+    guard: { loaded: plugins?.guard.loaded ?? false, important: plugins?.guard.important ?? false },
   };
 }
 

@@ -5,12 +5,12 @@
  */
 import { ShapeError } from '../chain/read.js';
 import { failedError, inputError, RdvError } from '../errors.js';
-import type { LightningNode, PluginState } from '../rpc/node.js';
+import type { LightningNode } from '../rpc/node.js';
 import { inquirerPrompter } from '../prompts/prompter.js';
 import type { Output } from '../ui/output.js';
 import { changes, dashboardRows, DASHBOARD_HEADER, readSnapshot, type Snapshot } from '../ui/watch-view.js';
 import { connectNode, makeOutput, type GlobalOptions } from './context.js';
-import { ownExecutable, pluginState, pluginWarnings } from './plugin-check.js';
+import { guardExecutable, ownExecutable, pluginsState, pluginWarnings, type Plugins } from './plugin-check.js';
 
 export interface WatchOptions {
   start?: boolean;
@@ -25,28 +25,34 @@ export async function run(g: GlobalOptions, opts: WatchOptions): Promise<void> {
   const node = await connectNode(g);
   try {
     const plugin = await ensurePlugin(node, out, opts);
-    out.json({ event: 'plugin', loaded: plugin.loaded, important: plugin.important, path: plugin.path ?? null });
+    out.json({ event: 'plugin', loaded: plugin.rdv.loaded, important: plugin.rdv.important, path: plugin.rdv.path ?? null, guard: plugin.guard.loaded });
     await watch(node, out, g, opts, intervalMs);
   } finally {
     node.close();
   }
 }
 
-async function ensurePlugin(node: LightningNode, out: Output, opts: WatchOptions): Promise<PluginState> {
-  let state = (await pluginState(node)) ?? { loaded: false, active: false, path: undefined, important: false };
-  if (!state.loaded) {
-    const path = ownExecutable();
-    out.warn('the rdv plugin is not loaded in this lightningd: nothing relays payments to your rdv invoices');
-    const start = opts.start === true || (out.interactive && (await inquirerPrompter().confirm({ message: `Start it now (plugin start ${path})?`, default: true })));
+async function ensurePlugin(node: LightningNode, out: Output, opts: WatchOptions): Promise<Plugins> {
+  const none = { loaded: false, active: false, path: undefined, important: false };
+  let state: Plugins = (await pluginsState(node)) ?? { rdv: none, guard: none };
+  const missing = [...(state.rdv.loaded ? [] : [ownExecutable()]), ...(state.guard.loaded ? [] : [guardExecutable()])];
+  if (missing.length > 0) {
+    if (!state.rdv.loaded) out.warn('the rdv plugin is not loaded in this lightningd: nothing relays payments to your rdv invoices');
+    else out.warn('rdv-guard is not loaded: if rdv dies while holding HTLCs, lightningd fails them');
+    const ask = `Start ${missing.map((p) => `plugin start ${p}`).join(' and ')}?`;
+    const start = opts.start === true || (out.interactive && (await inquirerPrompter().confirm({ message: ask, default: true })));
     if (!start) {
-      throw failedError(`not started: load it with important-plugin=${path} in lightningd's config (safest), or run rdv watch --start`);
+      throw failedError(`not started: load them with important-plugin=${ownExecutable()} and important-plugin=${guardExecutable()} in lightningd's config (safest), or run rdv watch --start`);
     }
-    await node.startPlugin(path);
-    state = (await pluginState(node)) ?? state;
-    out.info(out.c.green(`started ${path}`));
+    // rdv first: rdv-guard must come after it in the htlc_accepted chain.
+    for (const path of missing) {
+      await node.startPlugin(path);
+      out.info(out.c.green(`started ${path}`));
+    }
+    state = (await pluginsState(node)) ?? state;
   }
   for (const w of pluginWarnings(state)) out.warn(w);
-  if (state.loaded && state.important) out.info(out.c.green(`rdv is loaded as an important plugin (${state.path ?? ''})`));
+  if (state.rdv.important && state.guard.loaded) out.info(out.c.green(`rdv is loaded as an important plugin (${state.rdv.path ?? ''}), with rdv-guard`));
   return state;
 }
 

@@ -14,18 +14,27 @@ describe('rdv watch', () => {
       const r = await runRdv([...at(bob), 'watch', '--once']);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /not loaded/);
-      assert.match(r.stderr, /rdv: not started: load it with important-plugin=.*bin\/rdv .*or run rdv watch --start/);
+      assert.match(r.stderr, /rdv: not started: load them with important-plugin=.*bin\/rdv and important-plugin=.*bin\/rdv-guard .*or run rdv watch --start/);
     });
   });
 
-  test('--start starts it, then warns that it is not an important plugin', async () => {
+  test('--start starts rdv and rdv-guard, then warns that rdv is not an important plugin', async () => {
     await withSimNet(async (net) => {
       const bob = await net.addNode('bob');
       const r = await runRdv([...at(bob), 'watch', '--once', '--start']);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /started .*bin\/rdv/);
-      assert.match(r.stderr, /loaded as an ordinary plugin: .*you lose that money; load it with important-plugin=/);
-      assert.equal(bob.plugin?.alive, true);
+      assert.match(r.stdout, /started .*bin\/rdv\n.*started .*bin\/rdv-guard/s);
+      assert.match(r.stderr, /rdv is loaded as an ordinary plugin: if it dies, lightningd goes on without it; load it with important-plugin=/);
+      assert.deepEqual(bob.plugins.map((p) => [p.path.split('/').at(-1), p.host?.alive]), [['rdv', true], ['rdv-guard', true]]);
+    });
+  });
+
+  test('rdv without rdv-guard: a clear warning that a crash can cost money', async () => {
+    await withSimNet(async (net) => {
+      const bob = await net.addNode('bob', { plugin: true, guard: false });
+      const r = await runRdv([...at(bob), 'status']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /rdv-guard is not loaded: if rdv dies while holding HTLCs, lightningd fails them .* you lose that money; add important-plugin=.*rdv-guard/);
     });
   });
 
@@ -35,7 +44,7 @@ describe('rdv watch', () => {
       const r = await runRdv([...at(chain.bob), 'watch', '--once']);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, '');
-      assert.match(r.stdout, /loaded as an important plugin/);
+      assert.match(r.stdout, /loaded as an important plugin .*with rdv-guard/);
       assert.match(r.stdout, new RegExp(`${chain.hash.slice(0, 8)}\\s+open\\s+106,000 sat\\s+-\\s+-\\s+-\\s+waiting for the payer`));
     });
   });
@@ -54,7 +63,7 @@ describe('rdv watch', () => {
       child.kill('SIGINT');
       assert.equal(await exited, 0);
       const events = stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; state?: string; payment_hash?: string });
-      assert.deepEqual(events[0], { event: 'plugin', loaded: true, important: true, path: RDV_BIN });
+      assert.deepEqual(events[0], { event: 'plugin', loaded: true, important: true, path: RDV_BIN, guard: true });
       const states = events.filter((e) => e.payment_hash === chain.hash).map((e) => e.state);
       assert.equal(states[0], 'open');
       assert.equal(states.at(-1), 'settled');

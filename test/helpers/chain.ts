@@ -29,6 +29,8 @@ export interface ChainOptions {
   amount?: string;
   aliceImportant?: boolean;
   bobImportant?: boolean;
+  /** Load rdv-guard on Bob's node (default true). */
+  bobGuard?: boolean;
   delayBudget?: string;
 }
 
@@ -41,7 +43,7 @@ async function rdvJson<T>(node: SimNode, args: string[]): Promise<T> {
 export async function buildChain(net: SimNetwork, o: ChainOptions = {}): Promise<Chain> {
   const payer = await net.addNode('payer');
   const alice = await net.addNode('alice', { plugin: true, important: o.aliceImportant ?? true });
-  const bob = await net.addNode('bob', { plugin: true, important: o.bobImportant ?? true });
+  const bob = await net.addNode('bob', { plugin: true, important: o.bobImportant ?? true, guard: o.bobGuard ?? true });
   const carol = await net.addNode('carol', { plugin: true });
   const channels = [
     ...(o.payerChannelsSat ?? [2_000_000n]).map((sat) => net.openChannel(payer, alice, sat)),
@@ -67,4 +69,17 @@ export async function pay(chain: Chain, opts: { retryFor?: number } = {}): Promi
 
 export function relayRecord(node: SimNode, hash: string): RelayRecord {
   return parseRecord(node.datastore.get(relayKey(hash)) ?? '{}') as RelayRecord;
+}
+
+/**
+ * The record once it reaches `state`: relays write "settled" just after resolving
+ * (and "paying" just after xpay starts), so a test may look a moment too early.
+ */
+export async function recordIn(node: SimNode, hash: string, state: RelayRecord['state'], timeoutMs = 5_000): Promise<RelayRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = relayRecord(node, hash);
+    if (r.state === state || Date.now() > deadline) return r;
+    await new Promise((res) => setTimeout(res, 20));
+  }
 }

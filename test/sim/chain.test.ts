@@ -5,8 +5,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { buildChain, pay, relayRecord } from '../helpers/chain.js';
+import { buildChain, pay, recordIn, relayRecord } from '../helpers/chain.js';
 import { eventually, withSimNet } from '../helpers/sim.js';
+import { at, runRdv } from '../helpers/rdv.js';
 import { stringifyJson } from '../../src/rpc/json.js';
 
 const sha256 = (hex: string): string => createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex');
@@ -20,8 +21,8 @@ describe('one payment pays three payees', () => {
       assert.ok(result.ok, stringifyJson(result));
       assert.equal(sha256(result.preimage), chain.hash);
       assert.equal(chain.carol.invoices.byHash(chain.hash)?.status, 'paid');
-      const alice = relayRecord(chain.alice, chain.hash);
-      const bob = relayRecord(chain.bob, chain.hash);
+      const alice = await recordIn(chain.alice, chain.hash, 'settled');
+      const bob = await recordIn(chain.bob, chain.hash, 'settled');
       // Direct channels: no routing fee is spent, so each keeps payout + the whole fee budget.
       assert.deepEqual([alice.state, alice.earnedMsat, bob.state, bob.earnedMsat], ['settled', 3_000_000n, 'settled', 6_000_000n]);
       assert.equal(payerAlice?.balance.get(chain.alice.id), 109_000_000n);
@@ -37,10 +38,10 @@ describe('one payment pays three payees', () => {
       const chain = await buildChain(net, { payerChannelsSat: [60_000n, 60_000n] });
       const result = await pay(chain);
       assert.ok(result.ok, stringifyJson(result));
-      const alice = relayRecord(chain.alice, chain.hash);
+      const alice = await recordIn(chain.alice, chain.hash, 'settled');
       assert.ok(alice.parts.length >= 2, `${alice.parts.length} parts`);
       assert.equal(alice.state, 'settled');
-      assert.equal(relayRecord(chain.bob, chain.hash).state, 'settled');
+      assert.equal((await recordIn(chain.bob, chain.hash, 'settled')).state, 'settled');
     });
   });
 });
@@ -73,7 +74,7 @@ describe('failures travel back and nothing is stuck', () => {
       bobCarol.enabled = true;
       const retry = await pay(chain);
       assert.ok(retry.ok, stringifyJson(retry));
-      assert.equal(relayRecord(chain.bob, chain.hash).attempts.length, 2);
+      assert.equal((await recordIn(chain.bob, chain.hash, 'settled')).attempts.length, 2);
     });
   });
 
@@ -105,7 +106,7 @@ describe('restarts while holding', () => {
       chain.carol.stallFinal = true;
       const paying = pay(chain);
       await eventually(() => net.heldBy(chain.carol).length > 0, 'Carol holds the HTLC');
-      assert.equal(relayRecord(chain.bob, chain.hash).state, 'paying');
+      assert.equal((await recordIn(chain.bob, chain.hash, 'paying')).state, 'paying');
       await chain.bob.restart();
       chain.carol.releaseStalled();
       const result = await paying;
@@ -113,7 +114,7 @@ describe('restarts while holding', () => {
       const bobPays = chain.bob.payer.sendpays.filter((s) => s.paymentHash === chain.hash);
       assert.equal(new Set(bobPays.map((s) => s.groupid)).size, 1, 'one payment group');
       assert.equal(bobPays.filter((s) => s.status === 'complete').length, bobPays.length);
-      assert.equal(relayRecord(chain.bob, chain.hash).state, 'settled');
+      assert.equal((await recordIn(chain.bob, chain.hash, 'settled')).state, 'settled');
     });
   });
 
@@ -133,6 +134,25 @@ describe('restarts while holding', () => {
     });
   });
 
+  test("without rdv-guard, Bob's crash makes lightningd fail his HTLC: he pays Carol for nothing, and his record says so", async () => {
+    await withSimNet(async (net) => {
+      const chain = await buildChain(net, { bobGuard: false });
+      chain.carol.stallFinal = true;
+      const paying = pay(chain, { retryFor: 1 });
+      await eventually(() => net.heldBy(chain.carol).length > 0, 'Carol holds the HTLC');
+      await chain.bob.killPlugin();
+      await chain.bob.start();
+      chain.carol.releaseStalled();
+      assert.equal((await paying).ok, false, 'the payer is refunded');
+      const bob = await recordIn(chain.bob, chain.hash, 'settled');
+      assert.equal(bob.receivedMsat, 0n);
+      assert.equal(bob.earnedMsat, -100_000_000n, 'Bob is out of pocket by what he paid Carol');
+      assert.match(bob.lastError ?? '', /1 of 1 incoming part\(s\) were not held/);
+      const status = await runRdv([...at(chain.bob), 'status', chain.hash.slice(0, 8)]);
+      assert.match(status.stdout, /earned\s+-100,000 sat/);
+    });
+  });
+
   test('Alice restarts after gathering, before Bob settles: the replayed parts are resolved with the preimage', async () => {
     await withSimNet(async (net) => {
       const chain = await buildChain(net, { payerChannelsSat: [60_000n, 60_000n] });
@@ -142,7 +162,7 @@ describe('restarts while holding', () => {
       await chain.alice.restart();
       chain.carol.releaseStalled();
       assert.ok((await paying).ok);
-      assert.equal(relayRecord(chain.alice, chain.hash).state, 'settled');
+      assert.equal((await recordIn(chain.alice, chain.hash, 'settled')).state, 'settled');
       assert.deepEqual(net.heldBy(chain.alice), []);
     });
   });
