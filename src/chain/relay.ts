@@ -27,7 +27,8 @@ export interface RelayConfig {
 export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   mppTimeoutMs: 60_000,
   requeryMs: 1_000,
-  requeryMaxMs: 30_000,
+  // Also asked again at once on sendpay_success/sendpay_failure notifications.
+  requeryMaxMs: 10_000,
   retryForSeconds: 60,
 };
 

@@ -213,13 +213,18 @@ async function estimateRoute(node: LightningNode, us: NodeId, inv: Invoice, amou
   return undefined;
 }
 
-/** Route hints for our invoice, chosen by CLN: make a throwaway invoice, copy its `r` fields, delete it. */
-async function ourRouteHints(node: LightningNode, amountMsat: Msat): Promise<RouteHintHop[][]> {
+/**
+ * Route hints for our invoice, chosen by CLN: make a throwaway invoice, copy its
+ * `r` fields, delete it. CLN's warnings about them (a dead-end or offline
+ * channel left out, too little inbound capacity) are passed on to the user.
+ */
+async function ourRouteHints(node: LightningNode, amountMsat: Msat, out: Output): Promise<RouteHintHop[][]> {
   const label = `rdv-hints-${randomBytes(6).toString('hex')}`;
   const tmp = await node.invoice({ amountMsat, label, description: 'rdv route hints (deleted at once)', expiry: 60 });
   try {
     const d = decodeBolt11(tmp.bolt11);
     if (!d.ok) throw failedError(`could not read the node's own invoice: ${d.error}`);
+    for (const w of tmp.warnings) out.warn(`lightningd about payments reaching this node: ${w}`);
     return d.value.routeHints;
   } finally {
     await node.delinvoice(label, 'unpaid').catch(() => undefined);
@@ -318,7 +323,7 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
     }
 
     const paymentSecret = asPaymentSecret(randomBytes(32).toString('hex')) as PaymentSecret;
-    const routeHints = await ourRouteHints(node, plan.amountMsat);
+    const routeHints = await ourRouteHints(node, plan.amountMsat, out);
     const fields = planOurInvoice({
       downstream: inv,
       plan,

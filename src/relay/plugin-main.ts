@@ -53,6 +53,8 @@ export function startPlugin(): void {
         },
         {
           name: 'custommsg',
+          // lightningd then calls us only for our message type (peer_storage etc. never reach us).
+          filters: [PASSBACK_MSG_TYPE],
           handler: async (params) => {
             if (!state.node) return CONTINUE;
             return onCustomMsg(params, { node: state.node, log, now: systemClock.now, self: () => state.self });
@@ -68,6 +70,9 @@ export function startPlugin(): void {
           },
         },
         { name: 'shutdown', handler: () => shutdown(state, 'stopping (lightningd is shutting down, or plugin stop)') },
+        // A part of an outgoing payment resolved: look again at once instead of waiting for the next poll.
+        { name: 'sendpay_success', handler: (params) => state.runner?.outgoingChanged(sendpayHash(params.sendpay_success)) },
+        { name: 'sendpay_failure', handler: (params) => state.runner?.outgoingChanged(sendpayHash(isObject(params.sendpay_failure) ? params.sendpay_failure.data : undefined)) },
       ],
       rpcmethods: [
         {
@@ -142,6 +147,10 @@ async function setup(state: State, config: InitConfig, log: (level: LogLevel, me
     state.notRelaying = `cannot use lightningd's RPC: ${(e as Error).message}`;
     log('error', state.notRelaying);
   }
+}
+
+function sendpayHash(v: unknown): string | undefined {
+  return isObject(v) && typeof v.payment_hash === 'string' ? v.payment_hash : undefined;
 }
 
 function hashParam(params: unknown): string | undefined {

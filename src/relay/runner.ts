@@ -183,6 +183,17 @@ export class RelayRunner {
     return out;
   }
 
+  /**
+   * lightningd says a part of an outgoing payment succeeded or failed. If the
+   * relay waits on listsendpays (no xpay of ours running), ask again now.
+   */
+  outgoingChanged(hash: string | undefined): void {
+    const entry = hash === undefined ? undefined : this.entries.get(hash);
+    if (!entry || !hash) return;
+    const { record, payInFlight, queryInFlight } = entry.relay;
+    if ((record.state === 'gathered' || record.state === 'paying') && !payInFlight && !queryInFlight) this.enqueue(hash, { type: 'requery' });
+  }
+
   /** Held hook calls across all relays. */
   heldCount(): number {
     let n = 0;

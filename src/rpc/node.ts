@@ -141,11 +141,15 @@ export class LightningNode {
     return info;
   }
 
-  invoice(p: { amountMsat: Msat; label: string; description: string; expiry?: number; cltv?: number }): Promise<{ paymentHash: PaymentHash; bolt11: string; expiresAt: number }> {
+  /** CLN's `invoice`; `warnings` are its warning_* texts (e.g. route hints it left out). */
+  invoice(p: { amountMsat: Msat; label: string; description: string; expiry?: number; cltv?: number }): Promise<{ paymentHash: PaymentHash; bolt11: string; expiresAt: number; warnings: string[] }> {
     return this.read('invoice', { amount_msat: p.amountMsat, label: p.label, description: p.description, expiry: p.expiry, cltv: p.cltv }, (r) => ({
       paymentHash: r.match<PaymentHash>('payment_hash', HASH_RE, 'a payment hash'),
       bolt11: r.str('bolt11'),
       expiresAt: r.int('expires_at'),
+      warnings: Object.entries(r.value)
+        .filter(([k, v]) => k.startsWith('warning_') && typeof v === 'string')
+        .map(([, v]) => String(v)),
     }));
   }
 

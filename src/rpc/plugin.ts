@@ -39,7 +39,7 @@ export class PluginMethodError extends Error {
 export interface PluginSpec {
   options?: PluginOption[];
   rpcmethods?: Array<{ name: string; usage: string; description: string; handler: (params: unknown) => Promise<unknown> }>;
-  hooks?: Array<{ name: string; before?: string[]; after?: string[]; handler: (params: JsonObject) => Promise<JsonObject> }>;
+  hooks?: Array<{ name: string; before?: string[]; after?: string[]; filters?: number[]; handler: (params: JsonObject) => Promise<JsonObject> }>;
   subscriptions?: Array<{ name: string; handler: (params: JsonObject) => void }>;
   customMessages?: number[];
   dynamic: boolean;
@@ -79,7 +79,9 @@ export function runPlugin(spec: PluginSpec, input: Readable, output: Writable): 
   const manifest = (): JsonObject => ({
     options: (spec.options ?? []).map((o) => ({ ...o })) as unknown as JsonObject[],
     rpcmethods: (spec.rpcmethods ?? []).map((m) => ({ name: m.name, usage: m.usage, description: m.description })),
-    hooks: (spec.hooks ?? []).map((h): JsonObject => ({ name: h.name, ...(h.before ? { before: h.before } : {}), ...(h.after ? { after: h.after } : {}) })),
+    hooks: (spec.hooks ?? []).map(
+      (h): JsonObject => ({ name: h.name, ...(h.before ? { before: h.before } : {}), ...(h.after ? { after: h.after } : {}), ...(h.filters ? { filters: h.filters } : {}) }),
+    ),
     subscriptions: (spec.subscriptions ?? []).map((s) => s.name),
     custommessages: spec.customMessages ?? [],
     nonnumericids: true,

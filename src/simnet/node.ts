@@ -202,8 +202,13 @@ export class SimNode {
 
   onBlock(height: number, hash: string): void {
     this.invoices.refreshExpiry(Math.floor(Date.now() / 1000));
+    this.notify('block_added', { block_added: { hash, height } });
+  }
+
+  /** Send a notification to every plugin subscribed to the topic (as lightningd does). */
+  notify(topic: string, params: Record<string, unknown>): void {
     if (!this.up) return;
-    for (const p of this.plugins) if (p.host?.alive && p.host.subscribes('block_added')) p.host.notify('block_added', { block_added: { hash, height } });
+    for (const p of this.plugins) if (p.host?.alive && p.host.subscribes(topic)) p.host.notify(topic, params);
   }
 
   // --- HTLCs ---------------------------------------------------------------------

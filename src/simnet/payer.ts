@@ -145,9 +145,11 @@ export class Payer {
           preimage = outcome.preimage;
           successfulParts++;
           sent += route.sentMsat;
+          this.node.notify('sendpay_success', { sendpay_success: sendpayJson(sp) });
           return;
         }
         sp.status = 'failed';
+        this.node.notify('sendpay_failure', { sendpay_failure: { code: 204, message: `failed: ${outcome.failureMessage.slice(0, 4)} (reply from remote)`, data: sendpayJson(sp) } });
         failedParts++;
         remaining += route.deliveredMsat;
         feesCommitted -= route.sentMsat - route.deliveredMsat;
