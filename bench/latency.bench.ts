@@ -15,7 +15,7 @@ import { REGTEST_LATENCY, SimNetwork } from '../src/simnet/network.js';
 import { RDV_BIN } from '../test/helpers/paths.js';
 import { hrms, median, percentile, report, round } from './lib.js';
 
-const RUNS = Number(process.env.RDV_BENCH_RUNS ?? 15);
+const RUNS = Number(process.env.RDV_BENCH_RUNS ?? 25);
 
 interface Node {
   name: string;

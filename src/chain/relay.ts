@@ -73,6 +73,8 @@ export type Effect =
   | { type: 'resolve'; part: string; preimage: Preimage }
   | { type: 'fail'; part: string; failureMessage: string; reason: string }
   | { type: 'persist'; record: RelayRecord }
+  /** Write the record soon, off the critical path: nothing that follows depends on it. */
+  | { type: 'checkpoint' }
   | { type: 'pay'; bolt11: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number }
   | { type: 'query_outgoing'; paymentHash: PaymentHash }
   | { type: 'start_timer'; timer: TimerName; ms: number }
@@ -363,11 +365,12 @@ function payIfPossible(relay: Relay, ctx: Ctx): Step {
         message: `paying ${formatAmount(record.downstreamAmountMsat)} downstream (attempt ${paying.attempts.length}, maxfee ${formatAmount(record.feeBudgetMsat)}, maxdelay ${maxdelay})`,
       },
       { type: 'pay', bolt11: record.downstreamBolt11, maxfeeMsat: record.feeBudgetMsat, maxdelay, retryForSeconds },
-      // Written after xpay starts, off the critical path. Crash safety does not need
+      // Written shortly after xpay starts, off the critical path (a write now would
+      // sit in lightningd's loop next to xpay's work). Crash safety does not need
       // it: "gathered" is durable, and after a restart listsendpays tells whether a
       // payment is pending, complete or failed (rule 5); an attempt lost here is
       // only paid again when nothing of it reached the network.
-      { type: 'persist', record: paying },
+      { type: 'checkpoint' },
     ],
   };
 }
@@ -423,7 +426,7 @@ function claimLate(relay: Relay, part: IncomingPart, preimage: Preimage, ctx: Ct
   const received = receivedOf(record.parts, nowClaimed);
   const updated: RelayRecord = { ...record, claimed: nowClaimed, receivedMsat: received, earnedMsat: msat(received - (record.sentMsat ?? 0n)), updatedAt: ctx.now };
   if (nowClaimed.length === record.parts.length) delete updated.lastError;
-  return { relay: { ...relay, record: updated }, effects: [resolve, { type: 'persist', record: updated }] };
+  return { relay: { ...relay, record: updated }, effects: [resolve, { type: 'checkpoint' }] };
 }
 
 /** Rule 8: resolve every held part with the preimage, then record the outcome. */
@@ -454,10 +457,11 @@ function settle(relay: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, effe
       { type: 'cancel_timer', timer: 'mpp' },
       { type: 'cancel_timer', timer: 'requery' },
       // Resolve first: the preimage is already durable in lightningd (listsendpays of
-      // our complete payment), so a crash before the write below loses nothing; a
-      // restart settles the record from listsendpays. The write is bookkeeping.
+      // our complete payment), so a crash before the record is written loses
+      // nothing; a restart settles it from listsendpays. The write is bookkeeping,
+      // made shortly after, when lightningd has settled the HTLCs.
       ...relay.held.map((p): Effect => ({ type: 'resolve', part: partKey(p), preimage })),
-      { type: 'persist', record },
+      { type: 'checkpoint' },
       missing > 0
         ? { type: 'log', level: 'error', message: `settled, but ${record.lastError ?? ''}: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}` }
         : { type: 'log', level: 'info', message: `settled: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}, earned ${formatAmount(record.earnedMsat ?? msat(0n))}` },

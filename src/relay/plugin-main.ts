@@ -170,6 +170,11 @@ function statusReply(state: State, hash: string | undefined): JsonObject {
     blockheight: runner?.blockheight ?? 0,
     held_htlcs: runner?.heldCount() ?? 0,
     memory_mb: memoryMb(),
+    timing: {
+      htlc_to_xpay_last_100: runner?.decisionTimes.summary(100) ?? null,
+      xpay_to_resolve_last_100: runner?.resolveTimes.summary(100) ?? null,
+      htlc_to_xpay_last_1000: runner?.decisionTimes.summary(1000) ?? null,
+    },
     relays: views.map((v) => viewJson(v, runner?.blockheight ?? 0)),
   };
 }

@@ -38,9 +38,35 @@ export const systemClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
+/** How long after a checkpoint effect the record is written. */
+const CHECKPOINT_MS = 250;
+
+/** Recent samples of how long the relay took to decide, for rdv-status. */
+class Samples {
+  private readonly values: number[] = [];
+  constructor(private readonly max = 1_000) {}
+  add(v: number): void {
+    this.values.push(v);
+    if (this.values.length > this.max) this.values.shift();
+  }
+  /** Percentiles of the last `n` samples. */
+  summary(n = this.max): { samples: number; p50_ms: number; p99_ms: number } | undefined {
+    if (this.values.length === 0) return undefined;
+    const sorted = this.values.slice(-n).sort((a, b) => a - b);
+    const at = (p: number): number => Math.round((sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0) * 1000) / 1000;
+    return { samples: sorted.length, p50_ms: at(0.5), p99_ms: at(0.99) };
+  }
+}
+
 interface Entry {
   relay: Relay;
+  /** performance.now() when the last HTLC arrived, and when the last xpay result arrived. */
+  lastHtlcAt: number;
+  lastPayResultAt: number;
   generation: number | undefined;
+  /** The record as last written (or read): a checkpoint writes only if it changed. */
+  written: RelayRecord;
+  checkpointTimer: unknown;
   queue: Promise<void>;
   timers: Map<TimerName, unknown>;
   /** Hook replies owed, by part key ("scid/id"). */
@@ -71,6 +97,9 @@ export class RelayRunner {
   private readonly others = new Map<string, AnyRecord>();
   private readonly loading = new Map<string, Promise<void>>();
   private height = 0;
+  /** HTLC in -> xpay out, and xpay result -> HTLCs resolved, inside the plugin. */
+  readonly decisionTimes = new Samples();
+  readonly resolveTimes = new Samples();
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -103,6 +132,10 @@ export class RelayRunner {
     this.entries.set(record.paymentHash, {
       relay: newRelay(record),
       generation,
+      written: record,
+      checkpointTimer: undefined,
+      lastHtlcAt: 0,
+      lastPayResultAt: 0,
       queue: Promise.resolve(),
       timers: new Map(),
       replies: new Map(),
@@ -134,6 +167,7 @@ export class RelayRunner {
     if (!entry || !isOurs(true, entry.relay.record)) return CONTINUE;
     const key = partKey(htlc.part);
     const t0 = performance.now();
+    entry.lastHtlcAt = t0;
     return new Promise<HookReply>((resolve) => {
       const waiting = entry.replies.get(key) ?? [];
       waiting.push((reply) => {
@@ -235,6 +269,10 @@ export class RelayRunner {
         case 'hold':
           break;
         case 'resolve':
+          if (entry.lastPayResultAt > 0) {
+            this.resolveTimes.add(performance.now() - entry.lastPayResultAt);
+            entry.lastPayResultAt = 0;
+          }
           if (!preimageMatches(effect.preimage, hash)) {
             // Never hand lightningd a wrong payment_key: it could get the channel closed.
             this.deps.log('error', `refusing to resolve ${effect.part} with a preimage that does not match ${hash}`);
@@ -259,7 +297,14 @@ export class RelayRunner {
           }
           break;
         }
+        case 'checkpoint':
+          entry.checkpointTimer ??= this.deps.clock.setTimeout(() => {
+            entry.checkpointTimer = undefined;
+            this.enqueueJob(entry, () => this.checkpoint(entry));
+          }, CHECKPOINT_MS);
+          break;
         case 'pay':
+          if (entry.lastHtlcAt > 0) this.decisionTimes.add(performance.now() - entry.lastHtlcAt);
           this.startPay(hash, effect);
           break;
         case 'query_outgoing':
@@ -303,12 +348,31 @@ export class RelayRunner {
     for (const resolve of waiting) resolve(reply);
   }
 
+  /** Write the current record if it changed since it was last written (bookkeeping; failures are retried). */
+  private async checkpoint(entry: Entry): Promise<void> {
+    const record = entry.relay.record;
+    if (record === entry.written) return;
+    const error = await this.persist(entry, record);
+    if (error === undefined) return;
+    this.deps.log('warn', `${record.paymentHash.slice(0, 8)}: could not write the record (${error}): trying again in 5 s`);
+    entry.checkpointTimer ??= this.deps.clock.setTimeout(() => {
+      entry.checkpointTimer = undefined;
+      this.enqueueJob(entry, () => this.checkpoint(entry));
+    }, 5_000);
+  }
+
+  /** Run a job in the entry's queue, between events. */
+  private enqueueJob(entry: Entry, job: () => Promise<void>): void {
+    entry.queue = entry.queue.then(job).catch((e: unknown) => this.deps.log('error', `relay ${entry.relay.record.paymentHash.slice(0, 8)}: ${e instanceof Error ? e.message : String(e)}`));
+  }
+
   /** Returns an error message, or undefined when written. */
   private async persist(entry: Entry, record: RelayRecord): Promise<string | undefined> {
     try {
       const w = await writeRecord(this.deps.node, record, entry.generation, (m) => this.deps.log('warn', m));
       if (w.ok) {
         entry.generation = w.generation;
+        entry.written = record;
         return undefined;
       }
       return w.error;
@@ -323,6 +387,8 @@ export class RelayRunner {
       .xpay({ invstring: effect.bolt11, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds })
       .then((result) => {
         this.deps.log('debug', `${hash.slice(0, 8)}: xpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
+        const entry = this.entries.get(hash);
+        if (entry && result.ok) entry.lastPayResultAt = performance.now();
         this.enqueue(hash, { type: 'pay_result', result });
       });
   }

@@ -148,11 +148,11 @@ describe('rule 4: "gathered" is persisted before any outgoing payment', () => {
 });
 
 describe('rule 5: decide from the outgoing parts (listsendpays), one payment at a time', () => {
-  test('no outgoing parts: pay, then record the attempt ("gathered" is already durable)', () => {
+  test('no outgoing parts: pay, then checkpoint the attempt ("gathered" is already durable)', () => {
     const { relay } = gatheredRelay();
     const { relay: after, effects } = run(relay, { type: 'outgoing_status', parts: [] });
-    assert.deepEqual(types(effects), ['cancel_timer', 'pay', 'persist']);
-    assert.equal((of(effects, 'persist')[0]?.record as RelayRecord).state, 'paying');
+    assert.deepEqual(types(effects), ['cancel_timer', 'pay', 'checkpoint']);
+    assert.equal(after.record.state, 'paying');
     assert.equal(after.record.attempts.length, 1);
     assert.equal(after.payInFlight, true);
   });
@@ -279,14 +279,14 @@ describe('rule 7: never fail an incoming part while an outgoing part may still s
 });
 
 describe('rule 8: the outcome reaches every held part', () => {
-  test('on success every part is resolved, then the settled record (preimage, earnings) is written', () => {
+  test('on success every part is resolved, then the settled record (preimage, earnings) is checkpointed', () => {
     const a = makePart({ amountMsat: msat(70_000_000n) });
     const b = makePart({ amountMsat: msat(36_000_000n) });
     const gathered = run(makeRelay(), { type: 'htlc', part: a }, { type: 'htlc', part: b }).relay;
     const paying = run(gathered, { type: 'outgoing_status', parts: [] }).relay;
     const { relay, effects } = run(paying, { type: 'pay_result', result: { ok: true, preimage: PREIMAGE, amountSentMsat: msat(100_000_013n) } });
-    assert.deepEqual(types(effects), ['cancel_timer', 'cancel_timer', 'resolve', 'resolve', 'persist']);
-    const rec = of(effects, 'persist')[0]?.record as RelayRecord;
+    assert.deepEqual(types(effects), ['cancel_timer', 'cancel_timer', 'resolve', 'resolve', 'checkpoint']);
+    const rec = relay.record;
     assert.deepEqual([rec.state, rec.preimage, rec.receivedMsat, rec.sentMsat, rec.earnedMsat], ['settled', PREIMAGE, msat(106_000_000n), msat(100_000_013n), msat(5_999_987n)]);
     assert.equal(rec.attempts.at(-1)?.outcome, 'complete');
     assert.equal(relay.held.length, 0);
@@ -422,6 +422,16 @@ describe('rule 10: late parts and settled hashes', () => {
     const { effects } = step(settled, { type: 'htlc', part }, makeCtx());
     assert.deepEqual(effects, [{ type: 'resolve', part: partKey(part), preimage: PREIMAGE }]);
   });
+
+  test('a replayed part not yet counted is resolved and then counted as received', () => {
+    const part = makePart({ amountMsat: msat(53_000_000n) });
+    const other = makePart({ amountMsat: msat(53_000_000n) });
+    const parts = [part, other].map(({ scid, id, amountMsat, cltvExpiry }) => ({ scid, id, amountMsat, cltvExpiry }));
+    const settled = makeRelay({ state: 'settled', preimage: PREIMAGE, parts, claimed: [partKey(other)], receivedMsat: msat(53_000_000n), sentMsat: msat(100_000_000n), earnedMsat: msat(-47_000_000n) });
+    const { relay, effects } = step(settled, { type: 'htlc', part }, makeCtx());
+    assert.deepEqual(types(effects), ['resolve', 'checkpoint']);
+    assert.deepEqual([relay.record.receivedMsat, relay.record.earnedMsat], [msat(106_000_000n), msat(6_000_000n)]);
+  });
 });
 
 describe('persistence failures and expiry', () => {
@@ -440,10 +450,8 @@ describe('persistence failures and expiry', () => {
     const { relay } = gatheredRelay();
     const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
     const settled = step(paying, { type: 'pay_result', result: { ok: true, preimage: PREIMAGE, amountSentMsat: msat(100_000_000n) } }, makeCtx());
-    assert.ok(settled.effects.findIndex((e) => e.type === 'resolve') < settled.effects.findIndex((e) => e.type === 'persist'));
-    const skipped = settled.effects.slice(settled.effects.findIndex((e) => e.type === 'persist') + 1);
-    const s = step(settled.relay, { type: 'persist_failed', error: 'x', skipped }, makeCtx());
-    assert.equal(of(s.effects, 'fail').length, 0);
+    assert.ok(settled.effects.findIndex((e) => e.type === 'resolve') < settled.effects.findIndex((e) => e.type === 'checkpoint'));
+    assert.equal(of(settled.effects, 'persist').length, 0, 'nothing is written before the parts are resolved');
   });
 
   test('if the attempt cannot be written after xpay started, nothing is failed (the payment may succeed)', () => {
