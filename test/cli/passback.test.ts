@@ -79,6 +79,18 @@ describe('pass-back over a peer message', () => {
     assert.match(r.stderr, /did not confirm within 1 s: is rdv loaded on their node\? \(or use --print/);
   });
 
+  test('a lost peer message is reported as unconfirmed, and sending again delivers it', async () => {
+    const inv = await lastInvoice(carol, '3000sat');
+    net.dropMessages = 1;
+    const lost = await runRdv([...at(carol), 'pass-back', inv.payment_hash, '--to', bob.id, '--timeout', '1']);
+    assert.equal(lost.code, 0, lost.stderr);
+    assert.match(lost.stderr, /did not confirm within 1 s/);
+    assert.equal(bob.datastore.get(inboxKey(inv.payment_hash)), undefined);
+    const again = await runRdv([...at(carol), 'pass-back', inv.payment_hash, '--to', bob.id]);
+    assert.match(again.stdout, /delivered invoice/);
+    assert.ok(bob.datastore.get(inboxKey(inv.payment_hash)));
+  });
+
   test('an unknown peer without an address cannot be reached: exit 1 and how to fix it', async () => {
     const inv = await lastInvoice(carol, '1000sat');
     const stranger = `03${'77'.repeat(32)}`;
