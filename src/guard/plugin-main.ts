@@ -61,7 +61,15 @@ export function startGuard(): void {
     log('warn', `rdv did not answer for HTLC ${key} of ${shortHash(hash)}: holding it so lightningd cannot fail it while the payment onward may still complete`);
     try {
       for (;;) {
-        const record = await loadRecord(client, hash).catch(() => undefined);
+        let record;
+        try {
+          record = await loadRecord(client, hash);
+        } catch (e) {
+          // We hold an HTLC rdv held: never let it go on a failed read, ask again.
+          log('warn', `${shortHash(hash)}: could not read the record (${(e as Error).message}): asking again`);
+          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+          continue;
+        }
         if (!record || record.record.role !== 'relay') return CONTINUE;
         let summary;
         try {
@@ -111,11 +119,21 @@ export function startGuard(): void {
     }
     if (!htlc.isFinalHop || !node) return CONTINUE;
     let stored;
-    try {
-      stored = await loadRecord(node, htlc.paymentHash);
-    } catch (e) {
-      if (!(e instanceof ShapeError)) log('warn', `could not read the record for ${shortHash(htlc.paymentHash)}: ${(e as Error).message}`);
-      return CONTINUE;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        stored = await loadRecord(node, htlc.paymentHash);
+        break;
+      } catch (e) {
+        // An unreadable record: rdv could not read it either and passed the HTLC on.
+        if (e instanceof ShapeError) return CONTINUE;
+        // lightningd's RPC failing: it may be an HTLC rdv held; keep it a while before
+        // deciding it is not ours (the RPC failing for long means lightningd is stopping).
+        if (attempt >= 10) {
+          log('error', `could not read the record for ${shortHash(htlc.paymentHash)} for 10 s (${(e as Error).message}): passing the HTLC on`);
+          return CONTINUE;
+        }
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
     }
     // rdv answers everything else itself; only what it holds can reach us unanswered.
     if (!isOurs(true, stored?.record)) return CONTINUE;

@@ -9,7 +9,9 @@ import { isNetworkName, type NetworkName } from '../chain/network.js';
 import { PASSBACK_MSG_TYPE } from '../chain/passback.js';
 import { recordToJson } from '../chain/record.js';
 import { isObject, type JsonObject } from '../chain/read.js';
-import { DEFAULT_RELAY_CONFIG, type RelayConfig } from '../chain/relay.js';
+import { unknownPaymentDetails } from '../chain/failure.js';
+import { DEFAULT_RELAY_CONFIG, isOurs, type RelayConfig } from '../chain/relay.js';
+import { parseHtlcAccepted } from '../rpc/hooks.js';
 import { isSupportedVersion, LightningNode, MIN_CLN_VERSION } from '../rpc/node.js';
 import { PluginMethodError, runPlugin, type InitConfig, type LogLevel } from '../rpc/plugin.js';
 import { RDV_VERSION } from '../version.js';
@@ -49,7 +51,7 @@ export function startPlugin(): void {
           name: 'htlc_accepted',
           // rdv-guard must come after us: it takes over our calls if we die.
           before: ['rdv-guard'],
-          handler: (params) => ready.then(() => (state.runner ? state.runner.onHtlcAccepted(params) : CONTINUE)),
+          handler: (params) => ready.then(() => (state.runner ? state.runner.onHtlcAccepted(params) : notRelaying(state, params))),
         },
         {
           name: 'custommsg',
@@ -146,6 +148,25 @@ async function setup(state: State, config: InitConfig, log: (level: LogLevel, me
   } catch (e) {
     state.notRelaying = `cannot use lightningd's RPC: ${(e as Error).message}`;
     log('error', state.notRelaying);
+  }
+}
+
+/**
+ * We do not relay (CLN too old, no RPC): an HTLC for one of our relay invoices
+ * is failed as lightningd would fail an unknown invoice. Answering `continue`
+ * would hand it to rdv-guard, which takes a continued relay HTLC for a sign
+ * that rdv died, and would hold it.
+ */
+async function notRelaying(state: State, params: JsonObject): Promise<JsonObject> {
+  if (!state.node) return CONTINUE;
+  try {
+    const htlc = parseHtlcAccepted(params);
+    if (!htlc.isFinalHop) return CONTINUE;
+    const stored = await loadRecord(state.node, htlc.paymentHash);
+    if (!isOurs(true, stored?.record)) return CONTINUE;
+    return { result: 'fail', failure_message: unknownPaymentDetails(htlc.part.amountMsat, htlc.part.height) };
+  } catch {
+    return CONTINUE;
   }
 }
 

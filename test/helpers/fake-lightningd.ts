@@ -22,7 +22,7 @@ export interface Fake {
 
 export async function withFakeLightningd<T>(
   fn: (f: Fake) => Promise<T>,
-  options: NetworkOptions & { mppTimeoutSeconds?: number; important?: boolean; guard?: boolean } = {},
+  options: NetworkOptions & { mppTimeoutSeconds?: number; important?: boolean; guard?: boolean; version?: string } = {},
 ): Promise<T> {
   const logs: string[] = [];
   const net = new SimNetwork({
@@ -32,7 +32,7 @@ export async function withFakeLightningd<T>(
     ...options,
   });
   try {
-    const node = await net.addNode('bob', { plugin: true, important: options.important ?? true, guard: options.guard ?? true });
+    const node = await net.addNode('bob', { plugin: true, important: options.important ?? true, guard: options.guard ?? true, ...(options.version ? { version: options.version } : {}) });
     const fake: Fake = {
       net,
       node,

@@ -257,6 +257,24 @@ describe('restarts: lightningd replays held HTLCs', () => {
   });
 });
 
+describe('node version', () => {
+  test('on a CLN older than v25.02 the plugin does not relay, says why, and fails its HTLCs like an unknown invoice (rdv-guard is not left holding them)', async () => {
+    await withFakeLightningd(
+      async (f) => {
+        seedRecord(f.node, makeRecord());
+        const p = part(f);
+        assert.deepEqual(await sendHtlc(f.node, p), { result: 'fail', failure_message: unknownPaymentDetails(p.amountMsat, f.net.height) });
+        assert.deepEqual(await sendHtlc(f.node, part(f, { paymentHash: 'cd'.repeat(32) })), { result: 'continue' });
+        assert.ok(f.node.plugin?.logs.some((l) => l.level === 'error' && /v24\.11\.2 is too old: rdv needs v25\.02 or newer; not relaying/.test(l.message)));
+        const status = (await f.node.plugin?.request('rdv-status', {})) as { relaying: boolean; not_relaying_because: string };
+        assert.deepEqual([status.relaying, /too old/.test(status.not_relaying_because)], [false, true]);
+        assert.equal(f.xpays.length, 0);
+      },
+      { version: 'v24.11.2' },
+    );
+  });
+});
+
 describe('rdv-status', () => {
   test('shows held parts and amounts live', async () => {
     await withFakeLightningd(async (f) => {
