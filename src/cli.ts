@@ -92,7 +92,7 @@ Examples:
     .command('inbox')
     .description('invoices other payees passed back to you')
     .option('--wait', 'wait until a new one arrives')
-    .option('--timeout <seconds>', 'with --wait: give up after this long')
+    .option('--timeout <duration>', 'with --wait: give up after this long (e.g. 30, 5m)')
     .addHelpText('after', '\nExamples:\n  rdv inbox\n  rdv inbox --wait --json')
     .action((opts: unknown) => run('inbox', [opts]));
 
@@ -116,7 +116,7 @@ Examples:
     .command('demo')
     .description('run a whole rendez-vous: payer -> payees, on a simulated network or real regtest')
     .option('--payees <n>', 'number of payees (1 to 8)', '3')
-    .addOption(new Option('--sim', 'use the simulated network (default when no lightningd is found)').conflicts('regtest'))
+    .addOption(new Option('--sim', 'use the simulated network (the default)').conflicts('regtest'))
     .option('--regtest', 'use real lightningd and bitcoind on regtest (RDV_LIGHTNINGD, RDV_BITCOIND or PATH)')
     .option('--keep', 'with --regtest: leave the nodes running and print how to reach them')
     .addHelpText('after', '\nExamples:\n  rdv demo\n  rdv demo --payees 4 --json\n  rdv demo --regtest')
@@ -173,7 +173,8 @@ function readGlobals(o: Record<string, unknown>): GlobalOptions {
     json,
     yes: o.yes === true,
     quiet: o.quiet === true,
-    color: o.color !== false && !json && process.env.NO_COLOR === undefined,
+    // no-color.org: NO_COLOR set to a non-empty value.
+    color: o.color !== false && !json && !process.env.NO_COLOR,
     debug: o.debug === true,
   };
 }

@@ -5,7 +5,7 @@
  * and how long each step took.
  */
 import { formatAmount, msat } from '../chain/amount.js';
-import { inputError, usageError } from '../errors.js';
+import { failedError, inputError, usageError } from '../errors.js';
 import { regtestNetwork, simulatedNetwork, type DemoNetwork } from '../demo/network.js';
 import { tellStory, type StoryResult } from '../demo/story.js';
 import type { Output } from '../ui/output.js';
@@ -30,7 +30,7 @@ export async function run(g: GlobalOptions, opts: DemoOptions): Promise<void> {
   let net: DemoNetwork;
   if (opts.regtest) {
     const r = await regtestNetwork(setup, (line) => out.info(out.c.dim(line)));
-    if (!r.ok) throw inputError(`cannot run on regtest: ${r.error} (or leave out --regtest to use the simulated network)`);
+    if (!r.ok) throw failedError(`cannot run on regtest: ${r.error} (or leave out --regtest to use the simulated network)`);
     net = r.value;
   } else {
     net = await simulatedNetwork(setup);
@@ -64,7 +64,7 @@ export async function run(g: GlobalOptions, opts: DemoOptions): Promise<void> {
     summary(out, result);
     if (opts.keep) out.info(`\nThe nodes keep running; reach them with rdv --lightning-dir <dir> --network regtest (see ${net.description}).`);
   }
-  if (!result.payeesSettled) throw inputError('the demo did not settle for every payee (see above)');
+  if (!result.payeesSettled) throw failedError('the demo did not settle for every payee (see above)');
 }
 
 function summary(out: Output, r: StoryResult): void {

@@ -373,7 +373,8 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
       if (w.reason === 'exists') throw inputError(`a record for payment hash ${inv.paymentHash} appeared meanwhile: see rdv status ${shortHash(inv.paymentHash)}`);
       throw failedError(`could not store the record (${w.reason})`);
     }
-    if (downstream.receivedFrom) await node.deldatastore(inboxKey(inv.paymentHash)).catch(() => false);
+    // Joined: the invoice leaves the inbox, however it was given.
+    await node.deldatastore(inboxKey(inv.paymentHash)).catch(() => false);
     const plugin = await notifyPlugin(node, record.paymentHash);
     const warnings = pluginWarnings(plugin);
     for (const warning of warnings) out.warn(warning);

@@ -173,7 +173,7 @@ function stateText(out: Output, r: AnyRecord, view: NodeView): string {
 
 export function detailText(r: AnyRecord, view: NodeView, live: Live | undefined, now: number): string {
   if (r.role === 'last') {
-    if (view.invoiceStatus === 'unpaid') return `waiting for payment, expires in ${formatDuration(r.expiresAt - now)}`;
+    if (view.invoiceStatus === 'unpaid') return r.expiresAt > now ? `waiting for payment, expires in ${formatDuration(r.expiresAt - now)}` : 'expired unpaid';
     return view.invoiceStatus === 'paid' ? 'paid' : '';
   }
   const relay: RelayRecord = r;
@@ -181,7 +181,8 @@ export function detailText(r: AnyRecord, view: NodeView, live: Live | undefined,
     case 'open': {
       const held = live && live.heldParts > 0 ? `holding ${live.heldParts} part(s), ${formatAmount(live.heldMsat as Msat)} of ${formatAmount(relay.amountMsat)}; ` : '';
       const last = relay.lastError ? `; last try failed: ${relay.lastError}` : '';
-      return `${held}expires in ${formatDuration(relay.expiresAt - now)}${last}`;
+      const expiry = relay.expiresAt > now ? `expires in ${formatDuration(relay.expiresAt - now)}` : `expired ${formatDuration(now - relay.expiresAt)} ago`;
+      return `${held}${expiry}${last}`;
     }
     case 'gathered':
     case 'paying': {

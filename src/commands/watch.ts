@@ -80,7 +80,7 @@ async function watch(node: LightningNode, out: Output, g: GlobalOptions, opts: W
   try {
     for (;;) {
       const s = await snapshot(node);
-      if (!s.relaying) out.warn(`the rdv plugin is loaded but not relaying: ${s.reason ?? 'unknown reason'}`);
+      if (!s.relaying && previous?.relaying !== false) out.warn(`the rdv plugin is loaded but not relaying: ${s.reason ?? 'unknown reason'}`);
       if (g.json) {
         for (const e of changes(previous, s)) out.json({ ...e, at: Math.floor(Date.now() / 1000) });
       } else if (opts.once || !out.tty) {

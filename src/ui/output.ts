@@ -105,7 +105,7 @@ export class Output {
 
   /** A QR code of the invoice (upper case: denser QR alphanumeric mode). Terminal only. */
   async qr(bolt11: string, force = false): Promise<void> {
-    if (this.options.json || (!this.tty && !force)) return;
+    if (this.options.json || (!force && (!this.tty || this.options.quiet))) return;
     const { default: QRCode } = await import('qrcode');
     const text = await QRCode.toString(bolt11.toUpperCase(), { type: 'terminal', small: true, errorCorrectionLevel: 'L' });
     this.streams.stdout.write(text);
