@@ -168,22 +168,27 @@ function dropUndefined(o: Record<string, unknown>): JsonObject {
 }
 
 /**
- * Parse a stored record. Throws ShapeError with the field at fault; a record
- * written by a newer rdv (higher version) is refused rather than misread.
+ * A stored JSON object of our version. Throws ShapeError; something written by
+ * a newer rdv (higher version) is refused rather than misread.
  */
-export function parseRecord(text: string, where = 'record'): AnyRecord {
+function readVersioned(text: string, where: string): Reader {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
     throw new ShapeError(`${where}: not JSON`);
   }
-  if (!isObject(raw)) throw new ShapeError(`${where}: expected an object`);
-  const r = new Reader(raw, where);
+  const r = Reader.of(raw, where);
   const version = r.int('version');
   if (version !== RECORD_VERSION) {
     throw new ShapeError(`${where}: version ${version} is not supported by this rdv (it knows version ${RECORD_VERSION}): upgrade rdv`);
   }
+  return r;
+}
+
+/** Parse a stored record. Throws ShapeError naming the field at fault. */
+export function parseRecord(text: string, where = 'record'): AnyRecord {
+  const r = readVersioned(text, where);
   const role = r.str('role');
   const base = {
     version: RECORD_VERSION as 1,
@@ -276,15 +281,7 @@ export function serializeInbox(e: InboxEntry): string {
 }
 
 export function parseInbox(text: string, where = 'inbox entry'): InboxEntry {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new ShapeError(`${where}: not JSON`);
-  }
-  const r = Reader.of(raw, where);
-  const version = r.int('version');
-  if (version !== RECORD_VERSION) throw new ShapeError(`${where}: version ${version} is not supported: upgrade rdv`);
+  const r = readVersioned(text, where);
   return stripUndefined<InboxEntry>({
     version: 1,
     paymentHash: r.match<PaymentHash>('payment_hash', HASH_RE, '64 hex digits'),
@@ -301,11 +298,5 @@ export function serializeGuardClaims(parts: string[]): string {
 }
 
 export function parseGuardClaims(text: string, where = 'guard claims'): string[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new ShapeError(`${where}: not JSON`);
-  }
-  return Reader.of(raw, where).strings('parts');
+  return readVersioned(text, where).strings('parts');
 }

@@ -1,8 +1,8 @@
 /** Finding this node's rdv records by payment hash or prefix (shared by pass-back and status). */
-import { KEY_ROOT, parseRecord, type AnyRecord } from '../chain/record.js';
-import { ShapeError } from '../chain/read.js';
+import type { AnyRecord } from '../chain/record.js';
 import { inputError } from '../errors.js';
 import type { LightningNode } from '../rpc/node.js';
+import { loadAllRecords } from '../rpc/records.js';
 
 export function checkHashPrefix(text: string): string {
   const p = text.trim().toLowerCase();
@@ -10,26 +10,13 @@ export function checkHashPrefix(text: string): string {
   return p;
 }
 
-export interface ListedRecord {
-  record: AnyRecord;
-  generation: number;
-}
+export type { Stored as ListedRecord } from '../rpc/records.js';
+import type { Stored as ListedRecord } from '../rpc/records.js';
 
-/** All records; unreadable ones are returned as problems (shown, never fatal). */
+/** All records, newest first; unreadable ones are returned as problems (shown, never fatal). */
 export async function listRecords(node: LightningNode): Promise<{ records: ListedRecord[]; problems: string[] }> {
-  const entries = await node.listdatastore([...KEY_ROOT, 'relay']);
-  const records: ListedRecord[] = [];
-  const problems: string[] = [];
-  for (const e of entries) {
-    if (e.string === undefined || e.generation === undefined) continue;
-    try {
-      records.push({ record: parseRecord(e.string, `record ${e.key[3]?.slice(0, 8) ?? '?'}`), generation: e.generation });
-    } catch (err) {
-      problems.push(err instanceof ShapeError ? err.message : String(err));
-    }
-  }
-  records.sort((a, b) => b.record.createdAt - a.record.createdAt);
-  return { records, problems };
+  const { records, problems } = await loadAllRecords(node);
+  return { records: records.sort((a, b) => b.record.createdAt - a.record.createdAt), problems: problems.map((p) => p.problem) };
 }
 
 /** The one record whose hash starts with `prefix`; a clear error when none or several match. */

@@ -13,7 +13,7 @@ import { isOurs, summariseOutgoing } from '../chain/relay.js';
 import { parseHtlcAccepted, type HtlcAccepted } from '../rpc/hooks.js';
 import { LightningNode } from '../rpc/node.js';
 import { runPlugin, type InitConfig, type LogLevel } from '../rpc/plugin.js';
-import { loadRecord } from '../relay/store.js';
+import { loadRecord } from '../rpc/records.js';
 import { RDV_VERSION } from '../version.js';
 
 const CONTINUE: JsonObject = { result: 'continue' };

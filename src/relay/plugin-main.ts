@@ -17,7 +17,7 @@ import { PluginMethodError, runPlugin, type InitConfig, type LogLevel } from '..
 import { RDV_VERSION } from '../version.js';
 import { onCustomMsg } from './inbox.js';
 import { RelayRunner, systemClock, type RelayView } from './runner.js';
-import { loadAllRecords, loadGuardClaims, loadRecord } from './store.js';
+import { loadAllRecords, loadGuardClaims, loadRecord } from '../rpc/records.js';
 
 const CONTINUE: JsonObject = { result: 'continue' };
 

@@ -20,7 +20,7 @@ import { assertNever } from '../errors.js';
 import { parseHtlcAccepted, type HtlcAccepted } from '../rpc/hooks.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
-import { loadRecord, writeRecord, type Stored } from './store.js';
+import { loadRecord, writeRecord, type Stored } from '../rpc/records.js';
 
 export type HookReply = JsonObject;
 const CONTINUE: HookReply = { result: 'continue' };

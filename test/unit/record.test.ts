@@ -222,7 +222,7 @@ describe('inbox entries: an invoice a peer passed back', () => {
   });
 
   const refused: Array<{ description: string; given: string; error: RegExp }> = [
-    { description: 'a newer version says to upgrade', given: JSON.stringify({ ...JSON.parse(serializeInbox(entry())), version: 2 }), error: /^inbox entry: version 2 is not supported: upgrade rdv$/ },
+    { description: 'a newer version says to upgrade', given: JSON.stringify({ ...JSON.parse(serializeInbox(entry())), version: 2 }), error: /^inbox entry: version 2 is not supported by this rdv \(it knows version 1\): upgrade rdv$/ },
     { description: 'a sender that is not a node id', given: JSON.stringify({ ...JSON.parse(serializeInbox(entry())), from: 'carol' }), error: /inbox entry\.from: expected a node id/ },
     { description: 'a bad payment hash', given: JSON.stringify({ ...JSON.parse(serializeInbox(entry())), payment_hash: '9f' }), error: /inbox entry\.payment_hash/ },
     { description: 'no invoice', given: JSON.stringify({ ...JSON.parse(serializeInbox(entry())), bolt11: undefined }), error: /inbox entry\.bolt11: expected a string, got nothing/ },

@@ -1,10 +1,11 @@
 /**
- * Records in the node's datastore, with their generations, for compare-and-swap
- * writes: the CLI and the plugin never overwrite each other's changes unseen.
+ * rdv's records in the node's datastore, with their generations, for
+ * compare-and-swap writes: the CLI and the plugin never overwrite each other's
+ * changes unseen. Used by the CLI, the relay and the guard.
  */
 import { KEY_ROOT, parseGuardClaims, parseRecord, relayKey, serializeRecord, type AnyRecord } from '../chain/record.js';
 import { ShapeError } from '../chain/read.js';
-import type { LightningNode } from '../rpc/node.js';
+import type { LightningNode } from './node.js';
 
 export interface Stored<R extends AnyRecord = AnyRecord> {
   record: R;
