@@ -449,7 +449,12 @@ function settle(relay: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, effe
     updatedAt: ctx.now,
   };
   delete record.lastError;
-  if (missing > 0) record.lastError = `${missing} of ${relay.record.parts.length} incoming part(s) were not held when the payment onward completed: not received (unless lightningd replays them)`;
+  // Counted as not received. If lightningd replays one, claimLate counts it. (If rdv
+  // resolved them and lightningd stopped before the record was written, they were
+  // received after all: lightningd does not say which, so the message says both.)
+  if (missing > 0) {
+    record.lastError = `${missing} of ${relay.record.parts.length} incoming part(s) were not held when the payment onward completed, so they count as not received: lightningd failed them (rdv stopped without rdv-guard), or rdv had resolved them just before lightningd stopped`;
+  }
   return {
     relay: { ...relay, record, held: [], requeries: 0 },
     effects: [

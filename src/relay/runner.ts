@@ -38,7 +38,12 @@ export const systemClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-/** How long after a checkpoint effect the record is written. */
+/**
+ * How long after a checkpoint effect the record is written: long enough to stay
+ * out of lightningd's way while it fulfils the HTLCs (the commitment dance with
+ * the previous hop takes tens of ms on regtest), short enough that a stop rarely
+ * falls between the resolve and the write (see settle() in relay.ts).
+ */
 const CHECKPOINT_MS = 250;
 
 /** Recent samples of how long the relay took to decide, for rdv-status. */
