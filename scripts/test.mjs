@@ -21,5 +21,10 @@ if (chosen.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(2);
 }
+if (chosen.some((f) => f.includes(`${join('test', 'e2e')}`))) {
+  const { missingBinariesReason } = await import(join(root, 'dist', 'src', 'regtest', 'binaries.js'));
+  const why = missingBinariesReason();
+  if (why) console.log(`e2e: skipped: ${why}`);
+}
 const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=4', ...chosen], { stdio: 'inherit', cwd: root });
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));

@@ -17,18 +17,14 @@ export const HOLD_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'hold-plugin.mj
 /** Keep the regtest dirs (logs, databases) after the run: RDV_E2E_KEEP=1. */
 export const KEEP = process.env.RDV_E2E_KEEP === '1';
 
-let announced = false;
-
-/** The binaries, or a skip reason (printed once, on one line). */
+/**
+ * The binaries, or a skip reason. scripts/test.mjs prints the one line that
+ * says why the real-CLN suite is skipped; each test only carries the reason.
+ */
 export function e2eBinaries(): { bins: Binaries | undefined; skip: string | false } {
   const bins = findBinaries();
   if (bins) return { bins, skip: false };
-  const reason = `e2e: skipped: ${missingBinariesReason() ?? 'no lightningd/bitcoind (set RDV_LIGHTNINGD and RDV_BITCOIND)'}`;
-  if (!announced) {
-    announced = true;
-    process.stdout.write(`${reason}\n`);
-  }
-  return { bins: undefined, skip: reason };
+  return { bins: undefined, skip: `no real CLN: ${missingBinariesReason() ?? 'set RDV_LIGHTNINGD and RDV_BITCOIND'}` };
 }
 
 /** Run bin/rdv against a node. */
