@@ -43,9 +43,6 @@ export const inputError = (message: string): RdvError => new RdvError('input', m
 export const failedError = (message: string, cause?: unknown): RdvError =>
   new RdvError('failed', message, { cause });
 
-export function exitCodeOf(kind: ErrorKind): number {
-  return EXIT_CODES[kind];
-}
 
 /** For exhaustive switches: the compiler proves this is unreachable. */
 export function assertNever(value: never, what = 'value'): never {

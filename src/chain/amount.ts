@@ -4,7 +4,6 @@ import { err, ok, type Result } from '../errors.js';
 export type Msat = bigint & { readonly __unit: 'msat' };
 
 export const msat = (value: bigint): Msat => value as Msat;
-export const ZERO_MSAT = msat(0n);
 
 export const MSAT_PER_SAT = 1_000n;
 export const MSAT_PER_BTC = 100_000_000_000n;
@@ -16,7 +15,6 @@ export const sumMsat = (values: Iterable<Msat>): Msat => {
   for (const v of values) total += v;
   return msat(total);
 };
-export const minMsat = (a: Msat, b: Msat): Msat => (a < b ? a : b);
 
 const UNITS = {
   msat: { scale: 1n, decimals: 0 },

@@ -2,7 +2,6 @@
  * DESIGN.md "Invoice building rules": checks on the downstream invoice, the fields
  * of our same-hash invoice, and the check of what the node signed. Pure.
  */
-import { formatAmount, type Msat } from './amount.js';
 import { FEATURE, hasFeature, unknownRequiredFeatures, type Invoice, type InvoiceFields, type RouteHintHop } from './bolt11.js';
 import type { BudgetPlan } from './budget.js';
 import { shortHash, type NodeId, type PaymentSecret } from './ids.js';
@@ -114,9 +113,4 @@ export function checkSigned(signed: Invoice, want: InvoiceFields, ourNodeId: Nod
 
 function bigintSafe(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
-}
-
-/** The amount the payer sees for our invoice, for summaries. */
-export function describeTotal(downstreamMsat: Msat, payoutMsat: Msat, feeMsat: Msat): string {
-  return `${formatAmount(downstreamMsat)} + ${formatAmount(payoutMsat)} payout + ${formatAmount(feeMsat)} fee budget`;
 }

@@ -1,6 +1,6 @@
 import type { Msat } from './amount.js';
 import type { NodeId, PaymentHash, PaymentSecret, Preimage } from './ids.js';
-import { Reader, ShapeError, isObject, type JsonObject } from './read.js';
+import { Reader, ShapeError, type JsonObject } from './read.js';
 import { assertNever } from '../errors.js';
 
 /**

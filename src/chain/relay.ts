@@ -192,7 +192,6 @@ function failUnknown(part: IncomingPart, reason: string): Effect[] {
 
 function onHtlc(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
   const { record } = relay;
-  const key = partKey(part);
   switch (record.state) {
     case 'settled':
       // Rule 10: a settled hash is resolved again with the stored preimage.
@@ -541,17 +540,10 @@ function onBlock(relay: Relay, height: number, ctx: Ctx): Step {
 function onPersistFailed(relay: Relay, error: string, skipped: Effect[], ctx: Ctx): Step {
   const log: Effect = { type: 'log', level: 'error', message: `could not write the record: ${error}` };
   switch (relay.record.state) {
-    case 'settled':
-      // We hold the preimage: claiming the incoming HTLCs is right even if the write failed.
-      return { relay, effects: [log, ...skipped.filter((e) => e.type === 'resolve')] };
     case 'open':
     case 'failed':
       // A fail-back: the outgoing payment is over, so failing the parts is still right.
       return { relay, effects: [log, ...skipped.filter((e) => e.type === 'fail')] };
-    case 'paying':
-      // Written after xpay started: an outgoing payment may succeed, so never fail
-      // the parts (rule 7). "gathered" is durable; listsendpays covers the rest.
-      return { relay, effects: [log, ...skipped] };
     case 'gathered': {
       // "gathered" could not be written, and nothing is paid before it is: release the parts.
       const reason = 'internal error before paying (could not write the record)';
@@ -566,7 +558,11 @@ function onPersistFailed(relay: Relay, error: string, skipped: Effect[], ctx: Ct
         ],
       };
     }
+    case 'paying':
+    case 'settled':
     case 'expired':
+      // "paying" and "settled" are only written as checkpoints (retried by the runner,
+      // never reported here); an "expired" write has nothing after it. Log only.
       return { relay, effects: [log] };
     default:
       return assertNever(relay.record.state, 'relay state');
