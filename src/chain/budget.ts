@@ -10,6 +10,14 @@ export const MAX_LOCKTIME_BLOCKS = 2016;
 export const DEFAULT_ROUTE_ALLOWANCE = 144;
 /** Extra blocks added to a suggested delay budget on top of route and margin. */
 export const SUGGESTED_DELAY_SLACK = 6;
+/** Blocks a relay lets xpay see found while it retries (after that, no new attempts). */
+export const RETRY_BLOCKS = 2;
+/**
+ * Blocks a relay keeps between maxdelay and the safety margin: xpay puts each
+ * attempt's expiry at blockheight + 1 + its route's delay, and blocks may be found
+ * while it retries (RETRY_BLOCKS).
+ */
+export const BLOCK_ALLOWANCE = 1 + RETRY_BLOCKS;
 
 export interface BudgetInput {
   downstreamMsat: Msat;
@@ -65,11 +73,11 @@ export function planBudget(input: BudgetInput): { plan: BudgetPlan } | { problem
   if (!Number.isInteger(delay) || delay < 0) {
     return { problem: { field: 'delay', message: 'delay budget must be a whole number of blocks' } };
   }
-  if (delay <= safety) {
+  if (delay <= safety + BLOCK_ALLOWANCE) {
     return {
       problem: {
         field: 'delay',
-        message: `delay budget ${delay} blocks does not exceed the safety margin (${safety}): it must cover the margin plus the route's CLTV deltas; raise it to at least ${safety + 1}`,
+        message: `delay budget ${delay} blocks does not exceed the safety margin (${safety}) plus ${BLOCK_ALLOWANCE} blocks for xpay's retries: it must cover those plus the route's CLTV deltas; raise it to at least ${safety + BLOCK_ALLOWANCE + 1}`,
       },
     };
   }
@@ -78,7 +86,7 @@ export function planBudget(input: BudgetInput): { plan: BudgetPlan } | { problem
   if (minFinalCltv > cltvLimit) {
     const room = cltvLimit - downstreamMinFinalCltv;
     const message =
-      room > safety
+      room > safety + BLOCK_ALLOWANCE
         ? `min_final_cltv would be ${minFinalCltv} blocks, over the limit of ${cltvLimit} (${MAX_LOCKTIME_BLOCKS} minus ${input.routeAllowanceBlocks} for the payer's route): lower your delay budget to at most ${room}`
         : `${input.downstreamName} already asks for min_final_cltv ${downstreamMinFinalCltv} blocks, leaving no room under the limit of ${cltvLimit}: ask them to lower their delay budget`;
     return { problem: { field: 'delay', message } };
@@ -91,9 +99,9 @@ export function planBudget(input: BudgetInput): { plan: BudgetPlan } | { problem
       }`,
     );
   }
-  if (input.routeDelayBlocks !== undefined && delay < safety + input.routeDelayBlocks) {
+  if (input.routeDelayBlocks !== undefined && delay < safety + BLOCK_ALLOWANCE + input.routeDelayBlocks) {
     warnings.push(
-      `delay budget ${delay} blocks is less than the safety margin (${safety}) plus the current route's CLTV deltas (${input.routeDelayBlocks}): the relay may have to fail payments back`,
+      `delay budget ${delay} blocks is less than the safety margin (${safety}), xpay's ${BLOCK_ALLOWANCE} blocks and the current route's CLTV deltas (${input.routeDelayBlocks}): the relay may have to fail payments back`,
     );
   }
   if (feeBudgetMsat * 20n > downstreamMsat) {
@@ -119,16 +127,17 @@ export function suggestFeeBudget(route: RouteEstimate | undefined, downstreamMsa
   return msat(route.feeMsat * 2n + 1_000n);
 }
 
-/** Suggested delay budget: route CLTV deltas + safety margin + a little slack. */
+/** Suggested delay budget: route CLTV deltas + safety margin + xpay's allowance + a little slack. */
 export function suggestDelayBudget(route: RouteEstimate | undefined, safetyMarginBlocks: number): number {
   const routeDelay = route?.delayBlocks ?? 40;
-  return routeDelay + safetyMarginBlocks + SUGGESTED_DELAY_SLACK;
+  return routeDelay + safetyMarginBlocks + BLOCK_ALLOWANCE + SUGGESTED_DELAY_SLACK;
 }
 
 /**
  * The maxdelay a relay may give xpay: blocks until our earliest incoming HTLC expires,
- * minus the safety margin. Negative or too small means "do not pay".
+ * minus `reserveBlocks` (the safety margin and xpay's block allowance). Negative or
+ * too small means "do not pay".
  */
-export function outgoingMaxDelay(earliestIncomingExpiry: number, blockheight: number, safetyMarginBlocks: number): number {
-  return earliestIncomingExpiry - blockheight - safetyMarginBlocks;
+export function outgoingMaxDelay(earliestIncomingExpiry: number, blockheight: number, reserveBlocks: number): number {
+  return earliestIncomingExpiry - blockheight - reserveBlocks;
 }

@@ -10,40 +10,87 @@
  * rdv would never `continue` only when rdv is gone: then it holds the HTLC so
  * lightningd cannot fail it (lightningd restarts and replays it to rdv), or,
  * if lightningd keeps running (an ordinary plugin died, or `plugin stop rdv`),
- * it finishes the HTLC from what lightningd knows of the outgoing payment. Pure.
+ * it finishes the HTLC from what lightningd knows of the outgoing payment.
+ *
+ * It applies rdv's own rules to what it may answer: only a part of the recorded
+ * set gets the preimage (never any HTLC that merely knows the hash), and an HTLC
+ * rdv would have refused is passed on, so lightningd gives it the same answer it
+ * gives any unknown hash. Pure.
  */
 import { temporaryNodeFailure } from './failure.js';
 import type { Preimage } from './ids.js';
+import { lightningdRefusal } from './localpay.js';
+import { looselySame, matchRecorded, partKey } from './parts.js';
 import type { RelayRecord } from './record.js';
-import type { OutgoingSummary } from './relay.js';
+import { DEFAULT_RELAY_CONFIG, partProblem, type IncomingPart, type OutgoingSummary } from './relay.js';
 
 export type GuardDecision =
-  | { action: 'resolve'; preimage: Preimage; why: string }
+  | { action: 'resolve'; preimage: Preimage; why: string; claim: string }
   | { action: 'fail'; failureMessage: string; why: string }
+  /** Not ours to answer: lightningd answers it as for any hash it has no invoice for. */
+  | { action: 'continue'; why: string }
   | { action: 'wait'; why: string };
 
 /**
  * How long the outgoing payment must look over (nothing pending, nothing
  * complete) before the guard fails the HTLC back: longer than xpay's retry_for
- * (rdv uses at most 60 s), because a dead rdv's xpay goes on inside lightningd.
+ * (rdv uses at most 60 s) plus rdv's second look, because a dead rdv's xpay goes
+ * on inside lightningd.
  */
 export const GUARD_QUIET_MS = 90_000;
+/** The shortest quiet period rdv-guard accepts (rdv-guard-quiet): xpay's longest retry_for, rdv's second look, and slack. */
+export const GUARD_QUIET_MIN_MS = DEFAULT_RELAY_CONFIG.retryForSeconds * 1000 + DEFAULT_RELAY_CONFIG.failConfirmMs + 13_000;
+/**
+ * When the record cannot be read at all, the guard holds on, but passes the HTLC
+ * on this many blocks before its expiry: an HTLC held to its expiry makes the
+ * upstream peer close the channel, and by then any outgoing HTLC of ours has
+ * expired (rdv keeps a safety margin of at least 6 blocks).
+ */
+export const GUARD_EXPIRY_BLOCKS = 3;
+
+/** The quiet period to use for a configured value in seconds, and a complaint if it had to change it. */
+export function guardQuietMs(configuredSeconds: unknown): { ms: number; problem?: string } {
+  if (typeof configuredSeconds !== 'number' || !Number.isFinite(configuredSeconds)) return { ms: GUARD_QUIET_MS };
+  const ms = Math.round(configuredSeconds * 1000);
+  if (ms >= GUARD_QUIET_MIN_MS) return { ms };
+  return {
+    ms: GUARD_QUIET_MIN_MS,
+    problem: `rdv-guard-quiet=${configuredSeconds} is shorter than xpay may keep retrying: using ${GUARD_QUIET_MIN_MS / 1000} s (the least that is safe)`,
+  };
+}
 
 /**
  * What to do with an HTLC rdv should have answered. `quietForMs`: how long
  * listsendpays has shown no pending and no complete part for the hash.
  */
-export function guardDecide(record: RelayRecord, outgoing: OutgoingSummary, quietForMs: number, quietLimitMs = GUARD_QUIET_MS): GuardDecision {
-  if (record.state === 'settled' && record.preimage) return { action: 'resolve', preimage: record.preimage, why: 'the relay had settled' };
+export function guardDecide(record: RelayRecord, part: IncomingPart, outgoing: OutgoingSummary, quietForMs: number, quietLimitMs = GUARD_QUIET_MS, cltvFinal?: number): GuardDecision {
+  const index = matchRecorded(record.parts, new Set(), part);
+  const recorded = record.parts[index];
+  const claim = recorded ? partKey(recorded) : partKey(part);
+  if (record.state === 'settled') {
+    if (record.preimage && recorded) return { action: 'resolve', preimage: record.preimage, why: 'a part of the settled set', claim };
+    return { action: 'continue', why: 'not a part of the settled set' };
+  }
+  if (!recorded) {
+    // rdv would have refused it: lightningd gives it the answer it gives any unknown hash.
+    const refusal = lightningdRefusal(part, cltvFinal)?.reason ?? partProblem(record, [], part);
+    if (refusal) return { action: 'continue', why: refusal };
+  }
   switch (outgoing.kind) {
     case 'complete':
-      return { action: 'resolve', preimage: outgoing.preimage, why: 'the outgoing payment completed' };
+      if (recorded) return { action: 'resolve', preimage: outgoing.preimage, why: 'the outgoing payment completed', claim };
+      // Not in the set: ours only if it is a recorded part whose channel was renamed.
+      if (record.parts.some((p) => looselySame({ ...p, peerId: undefined }, { ...part, peerId: undefined }))) {
+        return { action: 'resolve', preimage: outgoing.preimage, why: 'the outgoing payment completed (a recorded part, renamed channel)', claim };
+      }
+      return { action: 'continue', why: 'the outgoing payment completed, and this HTLC is not a part of its set' };
     case 'pending':
       return { action: 'wait', why: 'the outgoing payment is pending' };
     case 'none':
     case 'failed':
       if (quietForMs >= quietLimitMs) {
-        return { action: 'fail', failureMessage: temporaryNodeFailure(), why: `no outgoing payment pending or complete for ${Math.round(quietForMs / 1000)} s` };
+        const why = `no outgoing payment pending or complete for ${Math.round(quietForMs / 1000)} s`;
+        return recorded || record.state === 'open' ? { action: 'fail', failureMessage: temporaryNodeFailure(), why } : { action: 'continue', why };
       }
       return { action: 'wait', why: 'no outgoing payment yet: waiting in case a dying rdv started one' };
     default: {

@@ -1,5 +1,6 @@
 import type { Msat } from './amount.js';
 import type { NodeId, PaymentHash, PaymentSecret, Preimage } from './ids.js';
+import type { PartIdentity } from './parts.js';
 import { Reader, ShapeError, type JsonObject } from './read.js';
 import { assertNever } from '../errors.js';
 
@@ -18,19 +19,21 @@ export const guardClaimKey = (hash: string): string[] => [...KEY_ROOT, 'guard', 
 export type RelayState = 'open' | 'gathered' | 'paying' | 'settled' | 'failed' | 'expired';
 export const RELAY_STATES: readonly RelayState[] = ['open', 'gathered', 'paying', 'settled', 'failed', 'expired'];
 
-/** One incoming HTLC of a gathered set. Keyed by channel + htlc id so replays are idempotent. */
-export interface Part {
-  scid: string;
-  id: string;
-  amountMsat: Msat;
-  cltvExpiry: number;
-}
-export const partKey = (p: { scid: string; id: string }): string => `${p.scid}/${p.id}`;
+/**
+ * One incoming HTLC of a gathered set, named so that a replay after a restart is
+ * recognised even when its channel's scid changed (see parts.ts).
+ */
+export type Part = PartIdentity;
+export { partKey } from './parts.js';
 
 export interface Attempt {
   /** The gathering round (RelayRecord.round) this attempt paid for. */
   round: number;
   startedAt: number;
+  /** Block height when xpay was called: its attempts count maxdelay from there (plus blocks found meanwhile). */
+  startHeight?: number;
+  /** The askrene layer given to xpay: disabling the payee in it stops new attempts. */
+  layer?: string;
   maxdelay: number;
   maxfeeMsat: Msat;
   finishedAt?: number;
@@ -65,7 +68,7 @@ export interface RelayRecord {
   earliestExpiry?: number;
   attempts: Attempt[];
   preimage?: Preimage;
-  /** Parts ("scid/id") whose HTLC was resolved with the preimage: what was really received. */
+  /** Parts (partKey) whose HTLC was resolved with the preimage: what was really received. */
   claimed?: string[];
   receivedMsat?: Msat;
   sentMsat?: Msat;
@@ -132,12 +135,16 @@ export function recordToJson(r: AnyRecord): JsonObject {
         min_final_cltv: r.minFinalCltv,
         state: r.state,
         round: r.round,
-        parts: r.parts.map((p) => ({ scid: p.scid, id: p.id, amount_msat: p.amountMsat.toString(), cltv_expiry: p.cltvExpiry })),
+        parts: r.parts.map((p) =>
+          dropUndefined({ scid: p.scid, id: p.id, channel_id: p.channelId, peer_id: p.peerId, amount_msat: p.amountMsat.toString(), cltv_expiry: p.cltvExpiry }),
+        ),
         earliest_expiry: r.earliestExpiry,
         attempts: r.attempts.map((a) =>
           dropUndefined({
             round: a.round,
             started_at: a.startedAt,
+            start_height: a.startHeight,
+            layer: a.layer,
             maxdelay: a.maxdelay,
             maxfee_msat: a.maxfeeMsat.toString(),
             finished_at: a.finishedAt,
@@ -220,12 +227,17 @@ export function parseRecord(text: string, where = 'record'): AnyRecord {
     minFinalCltv: r.int('min_final_cltv'),
     state: state as RelayState,
     round: r.optInt('round') ?? 0,
-    parts: r.objects('parts').map((p) => ({
-      scid: p.str('scid'),
-      id: p.str('id'),
-      amountMsat: p.msat('amount_msat'),
-      cltvExpiry: p.int('cltv_expiry'),
-    })),
+    // rdv 0.1.0 wrote parts without channel_id and peer_id: they are matched by scid or by their HTLC's fields (parts.ts).
+    parts: r.objects('parts').map((p) =>
+      stripUndefined<Part>({
+        scid: p.str('scid'),
+        id: p.str('id'),
+        channelId: p.optMatch('channel_id', HASH_RE, '64 hex digits'),
+        peerId: p.optMatch<NodeId>('peer_id', NODE_RE, 'a node id'),
+        amountMsat: p.msat('amount_msat'),
+        cltvExpiry: p.int('cltv_expiry'),
+      }),
+    ),
     attempts: r.objects('attempts').map((a) => {
       const outcome = a.optStr('outcome');
       if (outcome !== undefined && outcome !== 'complete' && outcome !== 'failed') {
@@ -234,6 +246,8 @@ export function parseRecord(text: string, where = 'record'): AnyRecord {
       return stripUndefined<Attempt>({
         round: a.optInt('round') ?? 0,
         startedAt: a.int('started_at'),
+        startHeight: a.optInt('start_height'),
+        layer: a.optStr('layer'),
         maxdelay: a.int('maxdelay'),
         maxfeeMsat: a.msat('maxfee_msat'),
         finishedAt: a.optInt('finished_at'),

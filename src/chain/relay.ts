@@ -4,17 +4,24 @@
  * Pure and synchronous. The runner (src/relay/) feeds it events from lightningd
  * (htlc_accepted calls, xpay results, listsendpays answers, blocks, timers) and
  * executes the effects in order; a `persist` completes before anything after it.
- * The numbered rules are DESIGN.md's; each has a test in test/unit/relay.test.ts.
+ * The numbered rules are DESIGN.md's; each has a test in test/unit/relay.test.ts,
+ * and test/unit/relay-model.test.ts checks the invariants over random histories.
+ *
+ * Two promises hold after every step (see `keepPromises`): a record in
+ * `gathered`/`paying` always has something in flight or scheduled, and held
+ * HTLCs in `open` always have the mpp timer running.
  */
 import { formatAmount, msat, sumMsat, type Msat } from './amount.js';
-import { outgoingMaxDelay } from './budget.js';
-import { mppTimeout, temporaryNodeFailure, unknownPaymentDetails } from './failure.js';
-import { preimageMatches, type PaymentHash, type PaymentSecret, type Preimage } from './ids.js';
-import { partKey, type AnyRecord, type Attempt, type Part, type RelayRecord } from './record.js';
+import { outgoingMaxDelay, RETRY_BLOCKS } from './budget.js';
+import { mppTimeout, temporaryNodeFailure } from './failure.js';
+import { preimageMatches, type NodeId, type PaymentHash, type PaymentSecret, type Preimage } from './ids.js';
+import { DEFAULT_CLTV_FINAL, lightningdRefusal, unknownHashAnswer } from './localpay.js';
+import { isClaimed, looselySame, matchRecorded, pairParts, partKey } from './parts.js';
+import type { AnyRecord, Attempt, Part, RelayRecord } from './record.js';
 import { assertNever } from '../errors.js';
 
 export interface RelayConfig {
-  /** How long an incomplete multi-part set is held before mpp_timeout (rule 3). */
+  /** How long an incomplete multi-part set is held before mpp_timeout (rule 3); also how long replays are awaited after a restart. */
   mppTimeoutMs: number;
   /** First delay before asking listsendpays again while an outgoing part is pending. */
   requeryMs: number;
@@ -22,6 +29,16 @@ export interface RelayConfig {
   requeryMaxMs: number;
   /** Upper bound of xpay's retry_for. */
   retryForSeconds: number;
+  /** After xpay reports a failure and listsendpays shows nothing pending, look again after this long before failing back. */
+  failConfirmMs: number;
+  /**
+   * Blocks xpay may see found while it retries. Its attempts' expiry is
+   * blockheight + 1 + maxdelay at each attempt, so maxdelay leaves room for 1 +
+   * these; once that many blocks are found, rdv stops xpay routing new attempts.
+   */
+  retryBlocks: number;
+  /** lightningd's cltv-final (its own check of final-hop HTLCs, before any invoice). */
+  cltvFinal: number;
 }
 
 export const DEFAULT_RELAY_CONFIG: RelayConfig = {
@@ -30,7 +47,13 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   // Also asked again at once on sendpay_success/sendpay_failure notifications.
   requeryMaxMs: 10_000,
   retryForSeconds: 60,
+  failConfirmMs: 2_000,
+  retryBlocks: RETRY_BLOCKS,
+  cltvFinal: DEFAULT_CLTV_FINAL,
 };
+
+/** Blocks between our outgoing HTLCs' latest possible expiry and maxdelay: xpay's own +1 and the blocks it may see while retrying. */
+export const blockAllowance = (config: RelayConfig): number => 1 + config.retryBlocks;
 
 /** An incoming final-hop HTLC as the htlc_accepted hook describes it. */
 export interface IncomingPart extends Part {
@@ -40,6 +63,7 @@ export interface IncomingPart extends Part {
   totalMsat: Msat | undefined;
   forwardMsat: Msat | undefined;
   outgoingCltv: number | undefined;
+  paymentMetadata: string | undefined;
 }
 
 /** What listsendpays says about our outgoing parts for the hash (rule 5). */
@@ -54,19 +78,20 @@ export type PayResult =
   /** `definite`: xpay says the payment failed. Otherwise we do not know (still in progress, already paid, connection lost). */
   | { ok: false; definite: boolean; message: string };
 
+export type TimerName = 'mpp' | 'requery' | 'confirm';
+
 export type RelayEvent =
   | { type: 'htlc'; part: IncomingPart }
-  | { type: 'mpp_timeout' }
+  | { type: 'timer'; timer: TimerName }
   | { type: 'pay_result'; result: PayResult }
   | { type: 'outgoing_status'; parts: OutgoingPart[] }
   | { type: 'block'; height: number }
+  /** lightningd says an outgoing part changed (sendpay_success/failure): look again if nothing is asked. */
   | { type: 'requery' }
   /** The plugin (re)started and found this record; `guardClaims`: parts rdv-guard resolved meanwhile. */
   | { type: 'startup'; guardClaims: string[] }
   /** A persist effect failed; the effects after it were not run. */
   | { type: 'persist_failed'; error: string; skipped: Effect[] };
-
-export type TimerName = 'mpp' | 'requery';
 
 export type Effect =
   | { type: 'hold'; part: string }
@@ -75,17 +100,31 @@ export type Effect =
   | { type: 'persist'; record: RelayRecord }
   /** Write the record soon, off the critical path: nothing that follows depends on it. */
   | { type: 'checkpoint' }
-  | { type: 'pay'; bolt11: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number }
+  | { type: 'pay'; bolt11: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number; layer: string }
+  /** Let xpay start no new attempt: disable the payee in the attempt's askrene layer. */
+  | { type: 'close_route'; layer: string; node: NodeId }
   | { type: 'query_outgoing'; paymentHash: PaymentHash }
   | { type: 'start_timer'; timer: TimerName; ms: number }
   | { type: 'cancel_timer'; timer: TimerName }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 
+export type OutgoingSummary =
+  | { kind: 'none' }
+  | { kind: 'pending' }
+  | { kind: 'failed' }
+  | { kind: 'complete'; preimage: Preimage; sentMsat: Msat };
+
 export interface Relay {
   /** Durable: what the datastore holds (or is about to, after the pending persist). */
   record: RelayRecord;
-  /** Volatile: parts whose htlc_accepted call waits for our answer. */
+  /** Volatile: parts whose htlc_accepted call waits for our answer (the set being gathered, or the recorded set coming back). */
   held: IncomingPart[];
+  /**
+   * Volatile: HTLCs with our hash and payment secret that are not in the recorded
+   * set, held because an outgoing part may still succeed (never failed before the
+   * outgoing payment is over, whatever the key).
+   */
+  strays: IncomingPart[];
   /** Volatile: an xpay call of ours is running. */
   payInFlight: boolean;
   /** Volatile: a listsendpays query is running. */
@@ -94,6 +133,14 @@ export interface Relay {
   lastOutgoing: OutgoingSummary | undefined;
   /** Volatile: consecutive requeries, for backoff. */
   requeries: number;
+  /** Volatile: timers this machine started and that have not fired or been cancelled. */
+  timers: TimerName[];
+  /** Volatile: after a restart, the wait for the recorded parts to be replayed is over. */
+  replayWaitOver: boolean;
+  /** Volatile: a fail-back waits for a second look (`waiting`), which is now due (`due`). */
+  failLook: 'none' | 'waiting' | 'due';
+  /** Volatile: the current attempt's route was closed (close_route sent). */
+  routeClosed: boolean;
 }
 
 export interface Ctx {
@@ -103,14 +150,20 @@ export interface Ctx {
   config: RelayConfig;
 }
 
-export type OutgoingSummary =
-  | { kind: 'none' }
-  | { kind: 'pending' }
-  | { kind: 'failed' }
-  | { kind: 'complete'; preimage: Preimage; sentMsat: Msat };
-
 export function newRelay(record: RelayRecord): Relay {
-  return { record, held: [], payInFlight: false, queryInFlight: false, lastOutgoing: undefined, requeries: 0 };
+  return {
+    record,
+    held: [],
+    strays: [],
+    payInFlight: false,
+    queryInFlight: false,
+    lastOutgoing: undefined,
+    requeries: 0,
+    timers: [],
+    replayWaitOver: false,
+    failLook: 'none',
+    routeClosed: false,
+  };
 }
 
 /**
@@ -138,11 +191,15 @@ export function summariseOutgoing(parts: OutgoingPart[], hash: PaymentHash): Out
 type Step = { relay: Relay; effects: Effect[] };
 
 export function step(relay: Relay, event: RelayEvent, ctx: Ctx): Step {
+  return keepPromises(dispatch(relay, event, ctx), ctx);
+}
+
+function dispatch(relay: Relay, event: RelayEvent, ctx: Ctx): Step {
   switch (event.type) {
     case 'htlc':
       return onHtlc(relay, event.part, ctx);
-    case 'mpp_timeout':
-      return onMppTimeout(relay, ctx);
+    case 'timer':
+      return onTimer({ ...relay, timers: relay.timers.filter((t) => t !== event.timer) }, event.timer, ctx);
     case 'pay_result':
       return onPayResult(relay, event.result, ctx);
     case 'outgoing_status':
@@ -150,7 +207,7 @@ export function step(relay: Relay, event: RelayEvent, ctx: Ctx): Step {
     case 'block':
       return onBlock(relay, event.height, ctx);
     case 'requery':
-      return query({ ...relay }, []);
+      return active(relay) && !relay.payInFlight ? query(relay, []) : { relay, effects: [] };
     case 'startup':
       return onStartup(relay, event.guardClaims, ctx);
     case 'persist_failed':
@@ -160,7 +217,46 @@ export function step(relay: Relay, event: RelayEvent, ctx: Ctx): Step {
   }
 }
 
-/** Rule 2: why a part is not acceptable, or undefined. Reasons go to the log only. */
+const active = (relay: Relay): boolean => relay.record.state === 'gathered' || relay.record.state === 'paying';
+
+/**
+ * Rule 11, for every step whatever it did: a gathered/paying record always has
+ * something in flight or scheduled (else nothing would ever answer its held
+ * HTLCs, and a payer's retry would be refused forever); held HTLCs of an open
+ * record always have the mpp timer running. If a handler forgot, this arms the
+ * timer and logs it loudly: it is a bug, but not one that may cost a channel.
+ */
+function keepPromises(s: Step, ctx: Ctx): Step {
+  const { relay } = s;
+  if (active(relay) && !relay.payInFlight && !relay.queryInFlight && relay.timers.length === 0) {
+    return withTimer(s, 'requery', ctx.config.requeryMaxMs, `nothing in flight or scheduled for a ${relay.record.state} relay: asking again in ${ctx.config.requeryMaxMs} ms`);
+  }
+  if (relay.record.state === 'open' && relay.held.length > 0 && !relay.timers.includes('mpp')) {
+    return withTimer(s, 'mpp', ctx.config.mppTimeoutMs, 'held parts without an mpp timer: starting it');
+  }
+  return s;
+}
+
+function withTimer(s: Step, timer: TimerName, ms: number, why: string): Step {
+  return {
+    relay: { ...s.relay, timers: [...s.relay.timers.filter((t) => t !== timer), timer] },
+    effects: [...s.effects, { type: 'log', level: 'error', message: why }, { type: 'start_timer', timer, ms }],
+  };
+}
+
+function startTimer(relay: Relay, timer: TimerName, ms: number): { relay: Relay; effect: Effect } {
+  return { relay: { ...relay, timers: [...relay.timers.filter((t) => t !== timer), timer] }, effect: { type: 'start_timer', timer, ms } };
+}
+
+/** Cancel those of `names` that are running (the machine knows which: it started them). */
+function cancelTimers(relay: Relay, ...names: TimerName[]): { relay: Relay; effects: Effect[] } {
+  return {
+    relay: { ...relay, timers: relay.timers.filter((t) => !names.includes(t)) },
+    effects: names.filter((t) => relay.timers.includes(t)).map((timer): Effect => ({ type: 'cancel_timer', timer })),
+  };
+}
+
+/** Rule 2: why a part is not acceptable (our own checks, after lightningd's), or undefined. Reasons go to the log only. */
 export function partProblem(record: RelayRecord, held: readonly IncomingPart[], part: IncomingPart): string | undefined {
   const amount = record.amountMsat;
   if (part.paymentSecret !== record.paymentSecret) return 'wrong or missing payment_secret';
@@ -169,12 +265,6 @@ export function partProblem(record: RelayRecord, held: readonly IncomingPart[], 
   if (part.totalMsat > amount * 2n) return `total_msat ${part.totalMsat} is more than twice the invoice amount ${amount}`;
   const first = held[0];
   if (first && first.totalMsat !== part.totalMsat) return `total_msat ${part.totalMsat} differs from the set's ${first.totalMsat}`;
-  if (part.outgoingCltv !== undefined && part.outgoingCltv > part.cltvExpiry) {
-    return `outgoing_cltv_value ${part.outgoingCltv} is above cltv_expiry ${part.cltvExpiry}`;
-  }
-  if (part.forwardMsat !== undefined && part.forwardMsat > part.amountMsat) {
-    return `forward amount ${part.forwardMsat} is above the HTLC amount ${part.amountMsat}`;
-  }
   if (part.cltvExpiry - part.height < record.minFinalCltv) {
     return `cltv_expiry ${part.cltvExpiry} is only ${part.cltvExpiry - part.height} blocks away, below min_final_cltv ${record.minFinalCltv}`;
   }
@@ -183,20 +273,23 @@ export function partProblem(record: RelayRecord, held: readonly IncomingPart[], 
   return undefined;
 }
 
-function failUnknown(part: IncomingPart, reason: string): Effect[] {
+/** Fail a part exactly as lightningd fails an HTLC for a hash it has no invoice for (rule 2, rule 10). */
+function failUnknown(part: IncomingPart, reason: string, ctx: Ctx): Effect[] {
+  const answer = unknownHashAnswer(part, reason, ctx.config.cltvFinal);
   return [
-    { type: 'fail', part: partKey(part), failureMessage: unknownPaymentDetails(part.amountMsat, part.height), reason },
-    { type: 'log', level: 'debug', message: `failed part ${partKey(part)}: ${reason}` },
+    { type: 'fail', part: partKey(part), failureMessage: answer.failureMessage, reason: answer.reason },
+    { type: 'log', level: 'debug', message: `failed part ${partKey(part)}: ${answer.reason}` },
   ];
 }
 
 function onHtlc(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
   const { record } = relay;
+  const key = partKey(part);
+  // The same HTLC again (a second call for a part we already hold): one more waiter, same answer.
+  if ([...relay.held, ...relay.strays].some((p) => partKey(p) === key)) return { relay, effects: [{ type: 'hold', part: key }] };
   switch (record.state) {
     case 'settled':
-      // Rule 10: a settled hash is resolved again with the stored preimage.
-      if (!record.preimage) return { relay, effects: failUnknown(part, 'settled without a preimage') };
-      return claimLate(relay, part, record.preimage, ctx);
+      return onSettledPart(relay, part, ctx);
     case 'open':
       return gather(relay, part, ctx);
     case 'gathered':
@@ -204,116 +297,162 @@ function onHtlc(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
       return onReplayedPart(relay, part, ctx);
     case 'failed':
     case 'expired':
-      return { relay, effects: failUnknown(part, `relay is ${record.state}`) };
+      return { relay, effects: failUnknown(part, `relay is ${record.state}`, ctx) };
     default:
       return assertNever(record.state, 'relay state');
   }
 }
 
 /** Rules 2–4: validate, hold, and when the set is complete persist "gathered" before anything else. */
-function gather(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
-  const { record } = relay;
+function gather(relay0: Relay, part: IncomingPart, ctx: Ctx): Step {
+  const { record } = relay0;
   const key = partKey(part);
-  if (relay.held.some((p) => partKey(p) === key)) return { relay, effects: [{ type: 'hold', part: key }] };
-  if (relay.held.length === 0 && ctx.now >= record.expiresAt) {
-    return { relay, effects: failUnknown(part, 'our invoice has expired') };
-  }
-  const problem = partProblem(record, relay.held, part);
-  if (problem) return { relay, effects: failUnknown(part, problem) };
+  if (relay0.held.length === 0 && ctx.now >= record.expiresAt) return { relay: relay0, effects: failUnknown(part, 'our invoice has expired', ctx) };
+  const problem = lightningdRefusal(part, ctx.config.cltvFinal)?.reason ?? partProblem(record, relay0.held, part);
+  if (problem) return { relay: relay0, effects: failUnknown(part, problem, ctx) };
 
-  const held = [...relay.held, part];
+  let relay: Relay = { ...relay0, held: [...relay0.held, part] };
   const effects: Effect[] = [{ type: 'hold', part: key }];
-  if (held.length === 1) effects.push({ type: 'start_timer', timer: 'mpp', ms: ctx.config.mppTimeoutMs });
-  const sum = sumMsat(held.map((p) => p.amountMsat));
-  const total = held[0]?.totalMsat ?? record.amountMsat;
+  if (relay.held.length === 1) {
+    const t = startTimer(relay, 'mpp', ctx.config.mppTimeoutMs);
+    relay = t.relay;
+    effects.push(t.effect);
+  }
+  const sum = sumMsat(relay.held.map((p) => p.amountMsat));
+  const total = relay.held[0]?.totalMsat ?? record.amountMsat;
   if (sum < total) {
-    effects.push({ type: 'log', level: 'debug', message: `holding ${held.length} part(s): ${formatAmount(sum)} of ${formatAmount(total)}` });
-    return { relay: { ...relay, held }, effects };
+    effects.push({ type: 'log', level: 'debug', message: `holding ${relay.held.length} part(s): ${formatAmount(sum)} of ${formatAmount(total)}` });
+    return { relay, effects };
   }
   const gathered: RelayRecord = {
     ...record,
     state: 'gathered',
     round: record.round + 1,
-    parts: held.map(({ scid, id, amountMsat, cltvExpiry }) => ({ scid, id, amountMsat, cltvExpiry })),
-    earliestExpiry: Math.min(...held.map((p) => p.cltvExpiry)),
+    parts: relay.held.map(toPart),
+    earliestExpiry: Math.min(...relay.held.map((p) => p.cltvExpiry)),
     gatheredAt: ctx.now,
     updatedAt: ctx.now,
   };
   delete gathered.lastError;
-  effects.push(
-    { type: 'cancel_timer', timer: 'mpp' },
-    { type: 'log', level: 'info', message: `gathered ${held.length} part(s), ${formatAmount(sum)}: checking outgoing payments` },
-  );
+  const cancelled = cancelTimers(relay, 'mpp');
+  effects.push(...cancelled.effects, { type: 'log', level: 'info', message: `gathered ${relay.held.length} part(s), ${formatAmount(sum)}: checking outgoing payments` });
   // The listsendpays check is a read: it may start before "gathered" is written. Its
   // answer is an event, handled only after this step's effects, so after the write.
-  const checked = query({ ...relay, record: gathered, held, lastOutgoing: undefined }, effects);
+  const checked = query({ ...cancelled.relay, record: gathered, lastOutgoing: undefined, failLook: 'none' }, effects);
   return { relay: checked.relay, effects: [...checked.effects, { type: 'persist', record: gathered }] };
 }
 
-/** Rule 9: after a restart lightningd replays held HTLCs; they skip gathering. Rule 10: others are refused. */
-function onReplayedPart(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
+function toPart(p: IncomingPart): Part {
+  const part: Part = { scid: p.scid, id: p.id, amountMsat: p.amountMsat, cltvExpiry: p.cltvExpiry };
+  if (p.channelId) part.channelId = p.channelId;
+  if (p.peerId) part.peerId = p.peerId;
+  return part;
+}
+
+/** Could an outgoing part still succeed (or have succeeded)? Unknown counts as yes. */
+function mayStillSucceed(relay: Relay): boolean {
+  const o = relay.lastOutgoing;
+  return relay.payInFlight || o === undefined || o.kind === 'pending' || o.kind === 'complete';
+}
+
+/**
+ * Rule 9: after a restart lightningd replays held HTLCs; they skip gathering.
+ * A part that is not in the recorded set but carries our secret is held while
+ * the outgoing payment may still succeed; anything else is refused (rule 10).
+ */
+function onReplayedPart(relay0: Relay, part: IncomingPart, ctx: Ctx): Step {
+  const { record } = relay0;
   const key = partKey(part);
-  if (!relay.record.parts.some((p) => partKey(p) === key)) {
-    return { relay, effects: failUnknown(part, 'the set for this hash is already complete') };
-  }
-  if (relay.held.some((p) => partKey(p) === key)) return { relay, effects: [{ type: 'hold', part: key }] };
-  const next = { ...relay, held: [...relay.held, part] };
+  const pairing = pairParts(record.parts, relay0.held);
+  const index = matchRecorded(record.parts, new Set(pairing.flatMap((h, i) => (h >= 0 ? [i] : []))), part);
+  if (index < 0) return onStray(relay0, part, ctx);
+
   const effects: Effect[] = [{ type: 'hold', part: key }];
-  if (next.held.length === 1) {
+  let relay: Relay = { ...relay0, held: [...relay0.held, part], record: learnIdentity(record, index, part, ctx) };
+  if (relay.record !== record) effects.push({ type: 'checkpoint' });
+  if (relay.held.length === 1 && !relay.replayWaitOver && !relay.timers.includes('mpp')) {
     // Bound the wait for the other replays; see onMppTimeout.
-    effects.push({ type: 'start_timer', timer: 'mpp', ms: ctx.config.mppTimeoutMs });
+    const t = startTimer(relay, 'mpp', ctx.config.mppTimeoutMs);
+    relay = t.relay;
+    effects.push(t.effect);
   }
-  const outgoing = next.lastOutgoing;
-  if (outgoing?.kind === 'complete') return settle(next, outgoing.preimage, outgoing.sentMsat, ctx, effects);
-  if (next.queryInFlight || next.payInFlight) return { relay: next, effects };
+  const outgoing = relay.lastOutgoing;
+  if (outgoing?.kind === 'complete') return settle(relay, outgoing.preimage, outgoing.sentMsat, ctx, effects);
+  if (relay.queryInFlight || relay.payInFlight) return { relay, effects };
   // Ask once on the first replay; ask again when the last missing part is back and nothing is paid.
-  const readyToPay = covered(next) && (outgoing?.kind === 'none' || outgoing?.kind === 'failed');
-  if (outgoing === undefined || readyToPay) return query(next, effects);
-  return { relay: next, effects };
+  const readyToPay = covered(relay) && (outgoing?.kind === 'none' || outgoing?.kind === 'failed');
+  if (outgoing === undefined || readyToPay) return query(relay, effects);
+  return { relay, effects };
+}
+
+/** A recorded part written without channel_id (rdv 0.1.0) learns it from its replay: migrate on read. */
+function learnIdentity(record: RelayRecord, index: number, part: IncomingPart, ctx: Ctx): RelayRecord {
+  const recorded = record.parts[index];
+  if (!recorded || recorded.channelId || !part.channelId) return record;
+  const parts = [...record.parts];
+  parts[index] = { ...recorded, channelId: part.channelId, ...(part.peerId ? { peerId: part.peerId } : {}) };
+  return { ...record, parts, updatedAt: ctx.now };
+}
+
+function onStray(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
+  const problem = lightningdRefusal(part, ctx.config.cltvFinal)?.reason ?? strayProblem(relay.record, part);
+  if (problem) return { relay, effects: failUnknown(part, problem, ctx) };
+  if (!mayStillSucceed(relay)) return { relay, effects: failUnknown(part, 'the set for this hash is already complete', ctx) };
+  return {
+    relay: { ...relay, strays: [...relay.strays, part] },
+    effects: [
+      { type: 'hold', part: partKey(part) },
+      { type: 'log', level: 'warn', message: `part ${partKey(part)} carries our payment secret but is not in the recorded set: holding it until the outgoing payment is over` },
+    ],
+  };
+}
+
+/** Would this part have been acceptable for our invoice at all (our secret, a sane total, enough CLTV)? */
+function strayProblem(record: RelayRecord, part: IncomingPart): string | undefined {
+  return partProblem(record, [], part);
 }
 
 /** Every part of the gathered set is held again (after a restart). */
 function covered(relay: Relay): boolean {
-  return relay.record.parts.every((p) => relay.held.some((h) => partKey(h) === partKey(p)));
+  return pairParts(relay.record.parts, relay.held).every((h) => h >= 0);
 }
 
 function query(relay: Relay, effects: Effect[]): Step {
   if (relay.queryInFlight) return { relay, effects };
+  const cancelled = cancelTimers(relay, 'requery');
   return {
-    relay: { ...relay, queryInFlight: true },
-    effects: [...effects, { type: 'cancel_timer', timer: 'requery' }, { type: 'query_outgoing', paymentHash: relay.record.paymentHash }],
+    relay: { ...cancelled.relay, queryInFlight: true },
+    effects: [...effects, ...cancelled.effects, { type: 'query_outgoing', paymentHash: relay.record.paymentHash }],
   };
 }
 
 function onStartup(relay0: Relay, guardClaims: string[], ctx: Ctx): Step {
   const claimed = [...new Set([...(relay0.record.claimed ?? []), ...guardClaims])];
   const relay = guardClaims.length > 0 ? { ...relay0, record: { ...relay0.record, claimed } } : relay0;
-  const { state } = relay.record;
-  if (state !== 'gathered' && state !== 'paying') return { relay, effects: [] };
-  return query(relay, [
-    { type: 'log', level: 'info', message: `found ${state} relay at startup: checking outgoing payments` },
+  if (!active(relay)) return { relay, effects: [] };
+  const t = startTimer(relay, 'mpp', ctx.config.mppTimeoutMs);
+  return query(t.relay, [
+    { type: 'log', level: 'info', message: `found ${relay.record.state} relay at startup: checking outgoing payments` },
     // If lightningd replays none of its parts in time, they are gone: see onMppTimeout.
-    { type: 'start_timer', timer: 'mpp', ms: ctx.config.mppTimeoutMs },
+    t.effect,
   ]);
 }
 
 /** Rule 5: decide from the outgoing parts. */
 function onOutgoing(relay0: Relay, outgoing: OutgoingSummary, ctx: Ctx): Step {
-  const relay = { ...relay0, queryInFlight: false, lastOutgoing: outgoing };
-  const { state } = relay.record;
-  if (state !== 'gathered' && state !== 'paying') return { relay, effects: [] };
+  const relay: Relay = { ...relay0, queryInFlight: false, lastOutgoing: outgoing };
+  if (!active(relay)) return { relay, effects: [] };
   switch (outgoing.kind) {
     case 'complete':
       return settle(relay, outgoing.preimage, outgoing.sentMsat, ctx, []);
     case 'pending':
       // Rule 7: an outgoing part may still succeed: never fail back now.
-      return relay.payInFlight ? { relay, effects: [] } : requeryLater(relay, ctx, 'outgoing payment pending');
+      return relay.payInFlight ? { relay, effects: [] } : requeryLater({ ...relay, failLook: 'none' }, ctx, 'outgoing payment pending');
     case 'failed':
     case 'none': {
       if (relay.payInFlight) return { relay, effects: [] }; // xpay is still working on it
       const last = currentAttempt(relay.record);
-      // xpay said it failed and nothing outgoing can still succeed: fail back.
-      if (last?.outcome === 'failed') return failBack(relay, `downstream payment failed: ${last.error ?? 'unknown error'}`, ctx);
+      if (last?.outcome === 'failed') return confirmFailure(relay, `downstream payment failed: ${last.error ?? 'unknown error'}`, ctx);
       // Never paid, or the attempt was cut short by a restart before xpay answered: pay.
       return payIfPossible(relay, ctx);
     }
@@ -322,48 +461,65 @@ function onOutgoing(relay0: Relay, outgoing: OutgoingSummary, ctx: Ctx): Step {
   }
 }
 
+/**
+ * Rule 7 after xpay said the payment failed: xpay may still inject an attempt it
+ * had routed before it answered, so one look at listsendpays is not enough. Look
+ * again after failConfirmMs; fail back only if that look shows nothing pending too.
+ */
+function confirmFailure(relay: Relay, reason: string, ctx: Ctx): Step {
+  if (relay.failLook === 'due') return failBack(relay, reason, ctx);
+  if (relay.failLook === 'waiting' && relay.timers.includes('confirm')) return { relay, effects: [] };
+  const t = startTimer({ ...relay, failLook: 'waiting' }, 'confirm', ctx.config.failConfirmMs);
+  return { relay: t.relay, effects: [t.effect, { type: 'log', level: 'debug', message: `nothing pending after xpay failed: looking again in ${ctx.config.failConfirmMs} ms before failing back` }] };
+}
+
 function requeryLater(relay: Relay, ctx: Ctx, why: string): Step {
   const ms = Math.min(ctx.config.requeryMs * 2 ** Math.min(relay.requeries, 10), ctx.config.requeryMaxMs);
-  return {
-    relay: { ...relay, requeries: relay.requeries + 1 },
-    effects: [
-      { type: 'log', level: relay.requeries === 0 ? 'info' : 'debug', message: `${why}: asking again in ${ms} ms` },
-      { type: 'start_timer', timer: 'requery', ms },
-    ],
-  };
+  const t = startTimer({ ...relay, requeries: relay.requeries + 1 }, 'requery', ms);
+  return { relay: t.relay, effects: [{ type: 'log', level: relay.requeries === 0 ? 'info' : 'debug', message: `${why}: asking again in ${ms} ms` }, t.effect] };
 }
 
 /** Rule 6: pay with xpay within the fee budget and a maxdelay that keeps the safety margin. */
 function payIfPossible(relay: Relay, ctx: Ctx): Step {
   const { record } = relay;
-  if (!covered(relay)) {
-    // Never pay for parts we do not hold: wait for the remaining replays (bounded by the mpp timer).
-    return { relay, effects: [{ type: 'log', level: 'info', message: `holding ${relay.held.length} of ${record.parts.length} parts: waiting for the rest before paying` }] };
-  }
   const earliest = record.earliestExpiry ?? Math.min(...record.parts.map((p) => p.cltvExpiry));
-  const maxdelay = outgoingMaxDelay(earliest, ctx.height, record.safetyMargin);
+  const allowance = blockAllowance(ctx.config);
+  const maxdelay = outgoingMaxDelay(earliest, ctx.height, record.safetyMargin + allowance);
+  if (!covered(relay)) {
+    // Never pay for parts we do not hold. Once the wait for replays is over, they
+    // are gone; and once too few blocks are left to pay, waiting is pointless: release the rest.
+    if (relay.replayWaitOver || maxdelay < record.downstreamMinFinalCltv) {
+      return failBack(relay, `only ${relay.held.length} of ${record.parts.length} parts came back after a restart`, ctx);
+    }
+    const effects: Effect[] = [{ type: 'log', level: 'info', message: `holding ${relay.held.length} of ${record.parts.length} parts: waiting for the rest before paying` }];
+    if (relay.timers.includes('mpp')) return { relay, effects };
+    const t = startTimer(relay, 'mpp', ctx.config.mppTimeoutMs);
+    return { relay: t.relay, effects: [...effects, t.effect] };
+  }
   if (maxdelay < record.downstreamMinFinalCltv) {
     return failBack(
       relay,
-      `only ${earliest - ctx.height} blocks left before our incoming HTLCs expire: not enough for the safety margin (${record.safetyMargin}) and the downstream min_final_cltv (${record.downstreamMinFinalCltv})`,
+      `only ${earliest - ctx.height} blocks left before our incoming HTLCs expire: not enough for the safety margin (${record.safetyMargin}), xpay's block allowance (${allowance}) and the downstream min_final_cltv (${record.downstreamMinFinalCltv})`,
       ctx,
     );
   }
   const spare = maxdelay - record.downstreamMinFinalCltv;
   // Bounded by the blocks left, counting a conservative 30 s a block.
   const retryForSeconds = Math.max(10, Math.min(ctx.config.retryForSeconds, spare * 30));
-  const attempt: Attempt = { round: record.round, startedAt: ctx.now, maxdelay, maxfeeMsat: record.feeBudgetMsat };
+  const layer = `rdv-${record.paymentHash.slice(0, 16)}-${record.attempts.length + 1}-${ctx.now}`;
+  const attempt: Attempt = { round: record.round, startedAt: ctx.now, startHeight: ctx.height, layer, maxdelay, maxfeeMsat: record.feeBudgetMsat };
   const paying: RelayRecord = { ...record, state: 'paying', attempts: [...record.attempts, attempt], updatedAt: ctx.now };
+  const cancelled = cancelTimers(relay, 'mpp', 'confirm');
   return {
-    relay: { ...relay, record: paying, payInFlight: true, requeries: 0 },
+    relay: { ...cancelled.relay, record: paying, payInFlight: true, requeries: 0, failLook: 'none', routeClosed: false },
     effects: [
-      { type: 'cancel_timer', timer: 'mpp' },
+      ...cancelled.effects,
       {
         type: 'log',
         level: 'info',
         message: `paying ${formatAmount(record.downstreamAmountMsat)} downstream (attempt ${paying.attempts.length}, maxfee ${formatAmount(record.feeBudgetMsat)}, maxdelay ${maxdelay})`,
       },
-      { type: 'pay', bolt11: record.downstreamBolt11, maxfeeMsat: record.feeBudgetMsat, maxdelay, retryForSeconds },
+      { type: 'pay', bolt11: record.downstreamBolt11, maxfeeMsat: record.feeBudgetMsat, maxdelay, retryForSeconds, layer },
       // Written shortly after xpay starts, off the critical path (a write now would
       // sit in lightningd's loop next to xpay's work). Crash safety does not need
       // it: "gathered" is durable, and after a restart listsendpays tells whether a
@@ -400,44 +556,64 @@ function onPayResult(relay0: Relay, result: PayResult, ctx: Ctx): Step {
     // Rule 7: "still in progress", "already paid", a lost connection: not a failure.
     return query(relay, [{ type: 'log', level: 'info', message: `xpay did not finish (${result.message}): checking outgoing parts` }]);
   }
-  // Rule 7 again: confirm with listsendpays that nothing may still succeed before failing back.
+  // Rule 7 again: confirm with listsendpays (twice, see confirmFailure) that nothing may still succeed before failing back.
   const record = finishAttempt(relay.record, { outcome: 'failed', error: result.message }, ctx.now);
-  return query({ ...relay, record }, [{ type: 'log', level: 'info', message: `xpay failed: ${result.message}` }]);
+  return query({ ...relay, record, failLook: 'none' }, [{ type: 'log', level: 'info', message: `xpay failed: ${result.message}` }]);
 }
 
 /** What the claimed parts of a set add up to: what the relay really received. */
 function receivedOf(parts: readonly Part[], claimed: readonly string[]): Msat {
-  return sumMsat(parts.filter((p) => claimed.includes(partKey(p))).map((p) => p.amountMsat));
+  return sumMsat(parts.filter((p) => isClaimed(p, claimed)).map((p) => p.amountMsat));
 }
 
 /**
- * A part of a settled relay arrives again (a replay after a restart, or a part
- * still held when the payment completed): resolve it, and if it was not counted
- * yet, count it as received.
+ * Rule 10: an HTLC for a settled hash. A part of the recorded set (a replay after
+ * a restart, or a part still held when the payment completed) is resolved again
+ * and, if it was not counted yet, counted as received. Anything else gets the
+ * unknown-hash answer: the preimage is the payer's proof, never sold for an HTLC
+ * that is not ours to take.
  */
-function claimLate(relay: Relay, part: IncomingPart, preimage: Preimage, ctx: Ctx): Step {
-  const key = partKey(part);
-  const resolve: Effect = { type: 'resolve', part: key, preimage };
+function onSettledPart(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
   const { record } = relay;
+  const preimage = record.preimage;
+  const index = matchRecorded(record.parts, new Set(), part);
+  if (!preimage || index < 0) return { relay, effects: failUnknown(part, preimage ? 'not a part of the settled set' : 'settled without a preimage', ctx) };
+  const resolve: Effect = { type: 'resolve', part: partKey(part), preimage };
+  const recorded = record.parts[index];
   const claimed = record.claimed ?? [];
-  if (claimed.includes(key) || !record.parts.some((p) => partKey(p) === key)) return { relay, effects: [resolve] };
-  const nowClaimed = [...claimed, key];
+  if (!recorded || isClaimed(recorded, claimed)) return { relay, effects: [resolve] };
+  const nowClaimed = [...claimed, partKey(recorded)];
   const received = receivedOf(record.parts, nowClaimed);
   const updated: RelayRecord = { ...record, claimed: nowClaimed, receivedMsat: received, earnedMsat: msat(received - (record.sentMsat ?? 0n)), updatedAt: ctx.now };
-  if (nowClaimed.length === record.parts.length) delete updated.lastError;
+  if (record.parts.every((p) => isClaimed(p, nowClaimed))) delete updated.lastError;
   return { relay: { ...relay, record: updated }, effects: [resolve, { type: 'checkpoint' }] };
 }
 
 /** Rule 8: resolve every held part with the preimage, then record the outcome. */
-function settle(relay: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, effects: Effect[]): Step {
+function settle(relay0: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, effects: Effect[]): Step {
+  const { record: before } = relay0;
   // Received is what was really claimed: parts held now, and any rdv-guard resolved.
   // A part not held now (e.g. failed by lightningd when rdv died without rdv-guard)
-  // is not received; if lightningd replays it later, claimLate counts it.
-  const claimed = [...new Set([...(relay.record.claimed ?? []), ...relay.held.map(partKey)])];
-  const received = receivedOf(relay.record.parts, claimed);
-  const missing = relay.record.parts.length - claimed.length;
+  // is not received; if lightningd replays it later, onSettledPart counts it.
+  const pairing = pairParts(before.parts, relay0.held);
+  const claimed = [...new Set([...(before.claimed ?? []), ...before.parts.filter((_, i) => (pairing[i] ?? -1) >= 0).map(partKey)])];
+  // A stray that is the HTLC of a recorded part not otherwise accounted for (its
+  // channel renamed in a way we could not follow) is resolved too; others are not ours.
+  const strayEffects: Effect[] = [];
+  for (const stray of relay0.strays) {
+    const i = before.parts.findIndex((p, j) => (pairing[j] ?? -1) < 0 && !isClaimed(p, claimed) && looselySame({ ...p, peerId: undefined }, { ...stray, peerId: undefined }));
+    const recorded = before.parts[i];
+    if (recorded) {
+      claimed.push(partKey(recorded));
+      strayEffects.push({ type: 'resolve', part: partKey(stray), preimage });
+    } else {
+      strayEffects.push(...failUnknown(stray, 'not a part of the settled set', ctx));
+    }
+  }
+  const received = receivedOf(before.parts, claimed);
+  const missing = before.parts.filter((p) => !isClaimed(p, claimed)).length;
   const record: RelayRecord = {
-    ...finishAttempt(relay.record, { outcome: 'complete', sentMsat }, ctx.now),
+    ...finishAttempt(before, { outcome: 'complete', sentMsat }, ctx.now),
     state: 'settled',
     preimage,
     claimed,
@@ -448,23 +624,24 @@ function settle(relay: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, effe
     updatedAt: ctx.now,
   };
   delete record.lastError;
-  // Counted as not received. If lightningd replays one, claimLate counts it. (If rdv
+  // Counted as not received. If lightningd replays one, onSettledPart counts it. (If rdv
   // resolved them and lightningd stopped before the record was written, they were
   // received after all: lightningd does not say which, so the message says both.)
   if (missing > 0) {
-    record.lastError = `${missing} of ${relay.record.parts.length} incoming part(s) were not held when the payment onward completed, so they count as not received: lightningd failed them (rdv stopped without rdv-guard), or rdv had resolved them just before lightningd stopped`;
+    record.lastError = `${missing} of ${before.parts.length} incoming part(s) were not held when the payment onward completed, so they count as not received: lightningd failed them (rdv stopped without rdv-guard), or rdv had resolved them just before lightningd stopped`;
   }
+  const cancelled = cancelTimers(relay0, 'mpp', 'requery', 'confirm');
   return {
-    relay: { ...relay, record, held: [], requeries: 0 },
+    relay: { ...cancelled.relay, record, held: [], strays: [], requeries: 0, failLook: 'none' },
     effects: [
       ...effects,
-      { type: 'cancel_timer', timer: 'mpp' },
-      { type: 'cancel_timer', timer: 'requery' },
+      ...cancelled.effects,
       // Resolve first: the preimage is already durable in lightningd (listsendpays of
       // our complete payment), so a crash before the record is written loses
       // nothing; a restart settles it from listsendpays. The write is bookkeeping,
       // made shortly after, when lightningd has settled the HTLCs.
-      ...relay.held.map((p): Effect => ({ type: 'resolve', part: partKey(p), preimage })),
+      ...relay0.held.map((p): Effect => ({ type: 'resolve', part: partKey(p), preimage })),
+      ...strayEffects,
       { type: 'checkpoint' },
       missing > 0
         ? { type: 'log', level: 'error', message: `settled, but ${record.lastError ?? ''}: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}` }
@@ -478,26 +655,41 @@ function settle(relay: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, effe
  * called when no outgoing part may succeed (rule 7). While the invoice is unexpired
  * the record returns to `open` so the payer may retry.
  */
-function failBack(relay: Relay, reason: string, ctx: Ctx): Step {
+function failBack(relay0: Relay, reason: string, ctx: Ctx): Step {
   const record: RelayRecord = {
-    ...relay.record,
-    state: ctx.now < relay.record.expiresAt ? 'open' : 'failed',
+    ...relay0.record,
+    state: ctx.now < relay0.record.expiresAt ? 'open' : 'failed',
     parts: [],
     lastError: reason,
     updatedAt: ctx.now,
   };
   delete record.earliestExpiry;
   delete record.gatheredAt;
+  const cancelled = cancelTimers(relay0, 'mpp', 'requery', 'confirm');
   return {
-    relay: { ...relay, record, held: [], lastOutgoing: undefined, requeries: 0 },
+    relay: { ...cancelled.relay, record, held: [], strays: [], lastOutgoing: undefined, requeries: 0, replayWaitOver: false, failLook: 'none' },
     effects: [
-      { type: 'cancel_timer', timer: 'mpp' },
-      { type: 'cancel_timer', timer: 'requery' },
+      ...cancelled.effects,
       { type: 'persist', record },
-      ...relay.held.map((p): Effect => ({ type: 'fail', part: partKey(p), failureMessage: temporaryNodeFailure(), reason })),
-      { type: 'log', level: 'warn', message: `failed back ${relay.held.length} part(s): ${reason}` },
+      ...relay0.held.map((p): Effect => ({ type: 'fail', part: partKey(p), failureMessage: temporaryNodeFailure(), reason })),
+      ...relay0.strays.flatMap((p) => failUnknown(p, 'not a part of the set, and the payment onward failed', ctx)),
+      { type: 'log', level: 'warn', message: `failed back ${relay0.held.length} part(s): ${reason}` },
     ],
   };
+}
+
+function onTimer(relay: Relay, timer: TimerName, ctx: Ctx): Step {
+  switch (timer) {
+    case 'mpp':
+      return onMppTimeout(relay, ctx);
+    case 'requery':
+      return active(relay) && !relay.payInFlight ? query(relay, []) : { relay, effects: [] };
+    case 'confirm':
+      if (!active(relay) || relay.failLook !== 'waiting') return { relay, effects: [] };
+      return query({ ...relay, failLook: 'due' }, []);
+    default:
+      return assertNever(timer, 'timer');
+  }
 }
 
 function onMppTimeout(relay: Relay, ctx: Ctx): Step {
@@ -514,27 +706,78 @@ function onMppTimeout(relay: Relay, ctx: Ctx): Step {
       ],
     };
   }
-  const nothingOut = relay.lastOutgoing?.kind === 'none' || relay.lastOutgoing?.kind === 'failed';
-  if ((state === 'gathered' || state === 'paying') && !covered(relay) && nothingOut && !relay.payInFlight) {
-    // After a restart some parts never came back and nothing was paid: release the rest.
-    return failBack(relay, `only ${relay.held.length} of ${relay.record.parts.length} parts came back after a restart`, ctx);
-  }
-  return { relay, effects: [] };
+  if (!active(relay)) return { relay, effects: [] };
+  // After a restart: the replays that have not come by now will not come.
+  const over: Relay = { ...relay, replayWaitOver: true };
+  if (covered(over)) return { relay: over, effects: [] };
+  // Nothing that could succeed is out: release what came back. Otherwise the
+  // outgoing payment's end (a query answer) decides, in payIfPossible or settle.
+  const nothingOut = (over.lastOutgoing?.kind === 'none' || over.lastOutgoing?.kind === 'failed') && !over.payInFlight && !over.queryInFlight;
+  if (nothingOut) return failBack(over, `only ${over.held.length} of ${over.record.parts.length} parts came back after a restart`, ctx);
+  return { relay: over, effects: [{ type: 'log', level: 'info', message: `${over.held.length} of ${over.record.parts.length} parts came back after a restart; the rest will not: waiting for the outgoing payment to end` }] };
 }
 
-function onBlock(relay: Relay, height: number, ctx: Ctx): Step {
-  const { record } = relay;
-  if (record.state === 'open' && relay.held.length === 0 && ctx.now >= record.expiresAt) {
+/**
+ * Blocks drive three things: an unused open relay expires; an active relay looks
+ * at its outgoing payment again (so a payment that ended is noticed before the
+ * held HTLCs run out of blocks); and once xpay has seen as many blocks as its
+ * maxdelay left room for, rdv stops it routing new attempts (rule 6's margin).
+ * Strays are let go before they expire.
+ */
+function onBlock(relay0: Relay, height: number, ctx: Ctx): Step {
+  const { record } = relay0;
+  if (record.state === 'open' && relay0.held.length === 0 && ctx.now >= record.expiresAt) {
     const expired: RelayRecord = { ...record, state: 'expired', updatedAt: ctx.now };
-    return { relay: { ...relay, record: expired }, effects: [{ type: 'persist', record: expired }, { type: 'log', level: 'info', message: 'invoice expired' }] };
+    return { relay: { ...relay0, record: expired }, effects: [{ type: 'persist', record: expired }, { type: 'log', level: 'info', message: 'invoice expired' }] };
   }
-  if ((record.state === 'gathered' || record.state === 'paying') && record.earliestExpiry !== undefined) {
+  if (record.state === 'open' && relay0.held.length > 0) return releaseUnpayable(relay0, height, ctx);
+  if (!active(relay0)) return { relay: relay0, effects: [] };
+  const effects: Effect[] = [];
+  let relay = relay0;
+  // The second look after a failure waits failConfirmMs; blocks found meanwhile
+  // count too once the held HTLCs near their deadline (blocks are their real clock).
+  if (relay.failLook === 'waiting' && record.earliestExpiry !== undefined && record.earliestExpiry - height <= record.safetyMargin + blockAllowance(ctx.config)) {
+    relay = { ...relay, failLook: 'due' };
+  }
+  const late = relay.strays.filter((p) => p.cltvExpiry - height <= record.safetyMargin);
+  if (late.length > 0) {
+    relay = { ...relay, strays: relay.strays.filter((p) => !late.includes(p)) };
+    for (const p of late) effects.push(...failUnknown(p, 'not a part of the set, and close to its expiry', ctx));
+  }
+  const attempt = currentAttempt(record);
+  if (relay.payInFlight && !relay.routeClosed && attempt?.layer && attempt.startHeight !== undefined && height >= attempt.startHeight + ctx.config.retryBlocks) {
+    relay = { ...relay, routeClosed: true };
+    effects.push(
+      { type: 'close_route', layer: attempt.layer, node: record.downstreamPayee },
+      { type: 'log', level: 'info', message: `${height - attempt.startHeight} blocks found since xpay started: no new attempts, so the outgoing HTLCs keep the safety margin` },
+    );
+  }
+  if (record.earliestExpiry !== undefined && relay.held.length > 0) {
     const left = record.earliestExpiry - height;
-    if (left <= record.safetyMargin && relay.held.length > 0) {
-      return { relay, effects: [{ type: 'log', level: 'warn', message: `incoming HTLCs expire in ${left} blocks and the outgoing payment is not resolved` }] };
-    }
+    if (left <= record.safetyMargin) effects.push({ type: 'log', level: 'warn', message: `incoming HTLCs expire in ${left} blocks and the outgoing payment is not resolved` });
   }
-  return { relay, effects: [] };
+  if (!relay.payInFlight && !relay.queryInFlight) return query(relay, effects);
+  return { relay, effects };
+}
+
+/**
+ * A set still being gathered whose earliest part has too few blocks left to be
+ * paid onward once complete: fail it now (mpp_timeout, so the payer tries again)
+ * instead of holding it towards its expiry.
+ */
+function releaseUnpayable(relay: Relay, height: number, ctx: Ctx): Step {
+  const { record } = relay;
+  const earliest = Math.min(...relay.held.map((p) => p.cltvExpiry));
+  if (outgoingMaxDelay(earliest, height, record.safetyMargin + blockAllowance(ctx.config)) >= record.downstreamMinFinalCltv) return { relay, effects: [] };
+  const cancelled = cancelTimers(relay, 'mpp');
+  return {
+    relay: { ...cancelled.relay, held: [] },
+    effects: [
+      ...cancelled.effects,
+      ...relay.held.map((p): Effect => ({ type: 'fail', part: partKey(p), failureMessage: mppTimeout(), reason: 'too few blocks left to pay onward' })),
+      { type: 'log', level: 'info', message: `released ${relay.held.length} part(s) of an incomplete set: ${earliest - height} blocks left is too few to pay onward` },
+    ],
+  };
 }
 
 function onPersistFailed(relay: Relay, error: string, skipped: Effect[], ctx: Ctx): Step {
@@ -549,12 +792,14 @@ function onPersistFailed(relay: Relay, error: string, skipped: Effect[], ctx: Ct
       const reason = 'internal error before paying (could not write the record)';
       const record: RelayRecord = { ...relay.record, state: 'open', parts: [], lastError: reason, updatedAt: ctx.now };
       delete record.earliestExpiry;
+      const cancelled = cancelTimers(relay, 'mpp');
       return {
-        relay: { ...relay, record, held: [], payInFlight: false, queryInFlight: false, lastOutgoing: undefined },
+        relay: { ...cancelled.relay, record, held: [], payInFlight: false, queryInFlight: false, lastOutgoing: undefined },
         effects: [
           log,
-          { type: 'cancel_timer', timer: 'mpp' },
+          ...cancelled.effects,
           ...relay.held.map((p): Effect => ({ type: 'fail', part: partKey(p), failureMessage: temporaryNodeFailure(), reason })),
+          ...relay.strays.flatMap((p) => failUnknown(p, reason, ctx)),
         ],
       };
     }

@@ -5,19 +5,24 @@
  * See src/chain/guard.ts for why it exists.
  */
 import { isAbsolute, join } from 'node:path';
-import { GUARD_QUIET_MS, guardDecide } from '../chain/guard.js';
+import { GUARD_EXPIRY_BLOCKS, GUARD_QUIET_MS, guardDecide, guardQuietMs } from '../chain/guard.js';
 import { preimageMatches, shortHash } from '../chain/ids.js';
+import { DEFAULT_CLTV_FINAL } from '../chain/localpay.js';
+import { partKey } from '../chain/parts.js';
 import { guardClaimKey, parseGuardClaims, serializeGuardClaims } from '../chain/record.js';
-import { ShapeError, type JsonObject } from '../chain/read.js';
-import { isOurs, summariseOutgoing } from '../chain/relay.js';
+import { isObject, ShapeError, type JsonObject } from '../chain/read.js';
+import { isOurs, summariseOutgoing, type OutgoingSummary } from '../chain/relay.js';
+import { ChannelIds } from '../rpc/channels.js';
 import { parseHtlcAccepted, type HtlcAccepted } from '../rpc/hooks.js';
 import { LightningNode } from '../rpc/node.js';
 import { runPlugin, type InitConfig, type LogLevel } from '../rpc/plugin.js';
-import { loadRecord } from '../rpc/records.js';
+import { loadRecord, type Stored } from '../rpc/records.js';
 import { RDV_VERSION } from '../version.js';
 
 const CONTINUE: JsonObject = { result: 'continue' };
 const POLL_MS = 1_000;
+const CONNECT_TRIES = 15;
+const CONNECT_RETRY_MS = 2_000;
 
 /** Remember a part we resolved, so a restarted rdv counts it as received. */
 async function recordClaim(node: LightningNode, hash: string, part: string): Promise<void> {
@@ -41,6 +46,9 @@ interface Held {
 
 export function startGuard(): void {
   let node: LightningNode | undefined;
+  let channels: ChannelIds | undefined;
+  let cltvFinal = DEFAULT_CLTV_FINAL;
+  let height = 0;
   let log: (level: LogLevel, message: string) => void = () => undefined;
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
@@ -52,58 +60,88 @@ export function startGuard(): void {
   const poke = (): void => {
     for (const wake of [...wakers]) wake();
   };
+  const nap = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, POLL_MS);
+      wakers.add(wake);
+    });
+
+  /**
+   * The record for the hash, asking again for as long as lightningd's RPC fails:
+   * this may be an HTLC rdv held, and letting go of it could cost the relay its
+   * payment. Only an HTLC about to expire is passed on (see GUARD_EXPIRY_BLOCKS).
+   */
+  const readRecord = async (htlc: HtlcAccepted, client: LightningNode): Promise<{ stored: Stored | undefined } | 'unreadable' | 'expiring'> => {
+    for (let warned = false; ; ) {
+      try {
+        return { stored: await loadRecord(client, htlc.paymentHash) };
+      } catch (e) {
+        // An unreadable record: rdv could not read it either and passed the HTLC on.
+        if (e instanceof ShapeError) return 'unreadable';
+        if (height > 0 && htlc.part.cltvExpiry - height <= GUARD_EXPIRY_BLOCKS) return 'expiring';
+        if (!warned) log('warn', `could not read the record for ${shortHash(htlc.paymentHash)} (${(e as Error).message}): holding the HTLC and asking again`);
+        warned = true;
+        await nap();
+      }
+    }
+  };
 
   const finish = async (htlc: HtlcAccepted, client: LightningNode): Promise<JsonObject> => {
-    const key = `${htlc.part.scid}/${htlc.part.id}`;
+    const key = partKey(htlc.part);
     const hash = htlc.paymentHash;
     let quietSince: number | undefined;
     held.set(key, { hash, part: key, since: Date.now(), why: 'starting' });
     log('warn', `rdv did not answer for HTLC ${key} of ${shortHash(hash)}: holding it so lightningd cannot fail it while the payment onward may still complete`);
     try {
       for (;;) {
-        let record;
-        try {
-          record = await loadRecord(client, hash);
-        } catch (e) {
-          // We hold an HTLC rdv held: never let it go on a failed read, ask again.
-          log('warn', `${shortHash(hash)}: could not read the record (${(e as Error).message}): asking again`);
-          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-          continue;
+        const read = await readRecord(htlc, client);
+        if (read === 'unreadable') return CONTINUE;
+        if (read === 'expiring') {
+          log('error', `${shortHash(hash)}: HTLC ${key} expires in ${htlc.part.cltvExpiry - height} blocks and the record cannot be read: passing it on`);
+          return CONTINUE;
         }
-        if (!record || record.record.role !== 'relay') return CONTINUE;
-        let summary;
+        const record = read.stored?.record;
+        if (!record || record.role !== 'relay') return CONTINUE;
+        let summary: OutgoingSummary;
         try {
           summary = summariseOutgoing(await client.listsendpays(hash), hash);
         } catch (e) {
           log('warn', `${shortHash(hash)}: listsendpays failed (${(e as Error).message}): asking again`);
-          summary = { kind: 'pending' as const };
+          summary = { kind: 'pending' };
         }
         const quiet = summary.kind === 'none' || summary.kind === 'failed';
         quietSince = quiet ? (quietSince ?? Date.now()) : undefined;
-        const decision = guardDecide(record.record, summary, quiet ? Date.now() - (quietSince ?? Date.now()) : 0, quietLimitMs);
+        const decision = guardDecide(record, htlc.part, summary, quiet ? Date.now() - (quietSince ?? Date.now()) : 0, quietLimitMs, cltvFinal);
         const entry = held.get(key);
         if (entry) entry.why = decision.why;
-        if (decision.action === 'resolve') {
-          if (!preimageMatches(decision.preimage, hash)) {
-            log('error', `${shortHash(hash)}: a preimage that does not match the hash: not resolving, asking again`);
-          } else {
+        switch (decision.action) {
+          case 'resolve':
+            if (!preimageMatches(decision.preimage, hash)) {
+              log('error', `${shortHash(hash)}: a preimage that does not match the hash: not resolving, asking again`);
+              break;
+            }
             log('warn', `${shortHash(hash)}: resolved HTLC ${key} for rdv (${decision.why})`);
-            claims = claims.then(() => recordClaim(client, hash, key)).catch((e: unknown) => log('error', `${shortHash(hash)}: could not record the claim: ${(e as Error).message}`));
+            claims = claims.then(() => recordClaim(client, hash, decision.claim)).catch((e: unknown) => log('error', `${shortHash(hash)}: could not record the claim: ${(e as Error).message}`));
             return { result: 'resolve', payment_key: decision.preimage };
+          case 'fail':
+            log('warn', `${shortHash(hash)}: failed HTLC ${key} back for rdv (${decision.why})`);
+            return { result: 'fail', failure_message: decision.failureMessage };
+          case 'continue':
+            log('info', `${shortHash(hash)}: passed HTLC ${key} on to lightningd (${decision.why})`);
+            return CONTINUE;
+          case 'wait':
+            break;
+          default: {
+            const never: never = decision;
+            return never;
           }
-        } else if (decision.action === 'fail') {
-          log('warn', `${shortHash(hash)}: failed HTLC ${key} back for rdv (${decision.why})`);
-          return { result: 'fail', failure_message: decision.failureMessage };
         }
-        await new Promise<void>((resolve) => {
-          const wake = (): void => {
-            clearTimeout(timer);
-            wakers.delete(wake);
-            resolve();
-          };
-          const timer = setTimeout(wake, POLL_MS);
-          wakers.add(wake);
-        });
+        await nap();
       }
     } finally {
       held.delete(key);
@@ -117,26 +155,14 @@ export function startGuard(): void {
     } catch {
       return CONTINUE;
     }
-    if (!htlc.isFinalHop || !node) return CONTINUE;
-    let stored;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        stored = await loadRecord(node, htlc.paymentHash);
-        break;
-      } catch (e) {
-        // An unreadable record: rdv could not read it either and passed the HTLC on.
-        if (e instanceof ShapeError) return CONTINUE;
-        // lightningd's RPC failing: it may be an HTLC rdv held; keep it a while before
-        // deciding it is not ours (the RPC failing for long means lightningd is stopping).
-        if (attempt >= 10) {
-          log('error', `could not read the record for ${shortHash(htlc.paymentHash)} for 10 s (${(e as Error).message}): passing the HTLC on`);
-          return CONTINUE;
-        }
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
-    }
+    if (!htlc.isFinalHop || !htlc.decoded || htlc.blinded || !node) return CONTINUE;
+    height = Math.max(height, htlc.part.height);
+    const read = await readRecord(htlc, node);
+    if (read === 'unreadable' || read === 'expiring') return CONTINUE;
     // rdv answers everything else itself; only what it holds can reach us unanswered.
-    if (!isOurs(true, stored?.record)) return CONTINUE;
+    if (!isOurs(true, read.stored?.record)) return CONTINUE;
+    const channel = await channels?.lookup(htlc.part.scid);
+    if (channel) htlc.part.channelId = channel.channelId;
     return finish(htlc, node);
   };
 
@@ -148,13 +174,21 @@ export function startGuard(): void {
           name: 'rdv-guard-quiet',
           type: 'int',
           default: GUARD_QUIET_MS / 1000,
-          description: 'Seconds rdv-guard waits, with no outgoing payment pending or complete, before failing back an HTLC a dead rdv left',
+          description: `Seconds rdv-guard waits, with no outgoing payment pending or complete, before failing back an HTLC a dead rdv left (at least ${Math.ceil(guardQuietMs(0).ms / 1000)})`,
         },
       ],
       hooks: [{ name: 'htlc_accepted', after: ['rdv'], handler: (params) => ready.then(() => onHtlc(params)) }],
       subscriptions: [
         { name: 'sendpay_success', handler: poke },
         { name: 'sendpay_failure', handler: poke },
+        {
+          name: 'block_added',
+          handler: (params) => {
+            const block = isObject(params.block_added) ? params.block_added : params;
+            if (typeof block.height === 'number') height = Math.max(height, block.height);
+            poke();
+          },
+        },
         { name: 'shutdown', handler: () => process.exit(0) },
       ],
       rpcmethods: [
@@ -164,20 +198,35 @@ export function startGuard(): void {
           description: 'HTLCs rdv-guard holds because rdv stopped while holding them',
           handler: async () => ({
             rdv_version: RDV_VERSION,
+            quiet_s: quietLimitMs / 1000,
             holding: [...held.values()].map((h) => ({ payment_hash: h.hash, part: h.part, held_for_s: Math.round((Date.now() - h.since) / 1000), why: h.why })),
           }),
         },
       ],
       onInit: async (config: InitConfig) => {
-        const quiet = config.options['rdv-guard-quiet'];
-        if (typeof quiet === 'number' && quiet >= 1) quietLimitMs = quiet * 1000;
+        const quiet = guardQuietMs(config.options['rdv-guard-quiet']);
+        quietLimitMs = quiet.ms;
+        if (quiet.problem) setImmediate(() => log('error', quiet.problem ?? ''));
         const socketPath = isAbsolute(config.rpcFile) ? config.rpcFile : join(config.lightningDir, config.rpcFile);
-        void LightningNode.connect(socketPath, 'rdv-guard')
-          .then((n) => {
-            node = n;
-          })
-          .catch((e: unknown) => log('error', `cannot use lightningd's RPC: ${(e as Error).message}; not guarding`))
-          .finally(markReady);
+        void (async () => {
+          // Reply to init at once (an important plugin slow to init stops lightningd); HTLCs wait for `ready`.
+          for (let attempt = 1; ; attempt++) {
+            try {
+              const n = await LightningNode.connect(socketPath, 'rdv-guard', { reconnect: true });
+              node = n;
+              channels = new ChannelIds(n, (m) => log('warn', m));
+              cltvFinal = (await n.configInt('cltv-final').catch(() => undefined)) ?? DEFAULT_CLTV_FINAL;
+              height = Math.max(height, (await n.getinfo().catch(() => undefined))?.blockheight ?? 0);
+              return;
+            } catch (e) {
+              if (attempt >= CONNECT_TRIES) {
+                log('error', `cannot use lightningd's RPC: ${(e as Error).message}; not guarding`);
+                return;
+              }
+              await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_MS));
+            }
+          }
+        })().finally(markReady);
         return undefined;
       },
       onStdinClosed: () => process.exit(0),

@@ -9,7 +9,7 @@ import { isNetworkName, type NetworkName } from '../chain/network.js';
 import { PASSBACK_MSG_TYPE } from '../chain/passback.js';
 import { recordToJson } from '../chain/record.js';
 import { isObject, type JsonObject } from '../chain/read.js';
-import { unknownPaymentDetails } from '../chain/failure.js';
+import { DEFAULT_CLTV_FINAL, unknownHashAnswer } from '../chain/localpay.js';
 import { DEFAULT_RELAY_CONFIG, isOurs, type RelayConfig } from '../chain/relay.js';
 import { parseHtlcAccepted } from '../rpc/hooks.js';
 import { isSupportedVersion, LightningNode, MIN_CLN_VERSION } from '../rpc/node.js';
@@ -121,22 +121,44 @@ export function startPlugin(): void {
   log = host.log;
 }
 
+/** How long setup keeps trying lightningd's RPC before it gives up (held HTLCs wait meanwhile). */
+const SETUP_TRIES = 15;
+const SETUP_RETRY_MS = 2_000;
+
 async function setup(state: State, config: InitConfig, log: (level: LogLevel, message: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const why = await trySetup(state, config, log);
+    if (why === undefined) return;
+    if (attempt >= SETUP_TRIES) {
+      state.notRelaying = why;
+      log('error', `${why}; not relaying (HTLCs of relays already paying are left to rdv-guard)`);
+      return;
+    }
+    log('warn', `${why}: trying again in ${SETUP_RETRY_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, SETUP_RETRY_MS));
+  }
+}
+
+/** Connect, check the version, load the records. Returns why it could not, or undefined. */
+async function trySetup(state: State, config: InitConfig, log: (level: LogLevel, message: string) => void): Promise<string | undefined> {
   const socketPath = isAbsolute(config.rpcFile) ? config.rpcFile : join(config.lightningDir, config.rpcFile);
   try {
-    state.node = await LightningNode.connect(socketPath, 'rdv-plugin');
+    state.node ??= await LightningNode.connect(socketPath, 'rdv-plugin', { reconnect: true });
     const info = await state.node.getinfo();
     if (!isSupportedVersion(info.version)) {
       state.notRelaying = `Core Lightning ${info.version} is too old: rdv needs v${MIN_CLN_VERSION.major}.0${MIN_CLN_VERSION.minor} or newer; not relaying`;
       log('error', state.notRelaying);
-      return;
+      return undefined;
     }
     const network = isNetworkName(config.network) ? config.network : info.network;
     state.self = { id: info.id, network, version: info.version };
     const mppSeconds = typeof config.options['rdv-mpp-timeout'] === 'number' ? config.options['rdv-mpp-timeout'] : 60;
-    const relayConfig: RelayConfig = { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: Math.max(1, mppSeconds) * 1000 };
+    const cltvFinal = (await state.node.configInt('cltv-final')) ?? DEFAULT_CLTV_FINAL;
+    const relayConfig: RelayConfig = { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: Math.max(1, mppSeconds) * 1000, cltvFinal };
     const runner = new RelayRunner({ node: state.node, log, clock: systemClock, config: relayConfig });
     runner.setHeight(info.blockheight);
+    await runner.removeStaleLayers();
+    void runner.channels.refresh();
     const { records, problems } = await loadAllRecords(state.node);
     const claims = await loadGuardClaims(state.node);
     for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
@@ -145,26 +167,28 @@ async function setup(state: State, config: InitConfig, log: (level: LogLevel, me
     state.notRelaying = undefined;
     const active = records.filter((s) => s.record.role === 'relay' && ['open', 'gathered', 'paying'].includes(s.record.state)).length;
     log('info', `rdv ${RDV_VERSION} relaying on ${info.version} (${network}): ${records.length} record(s), ${active} active`);
+    return undefined;
   } catch (e) {
-    state.notRelaying = `cannot use lightningd's RPC: ${(e as Error).message}`;
-    log('error', state.notRelaying);
+    return `cannot use lightningd's RPC: ${(e as Error).message}`;
   }
 }
 
 /**
- * We do not relay (CLN too old, no RPC): an HTLC for one of our relay invoices
- * is failed as lightningd would fail an unknown invoice. Answering `continue`
- * would hand it to rdv-guard, which takes a continued relay HTLC for a sign
- * that rdv died, and would hold it.
+ * We do not relay (CLN too old, or no RPC). An HTLC of an `open` relay (nothing
+ * paid for it) is failed as lightningd fails an unknown invoice: answering
+ * `continue` would hand it to rdv-guard, which takes a continued relay HTLC for
+ * a sign that rdv died, and would hold it. An HTLC of a relay that gathered,
+ * paid or settled is exactly what rdv-guard is for: its payment onward may have
+ * succeeded, so it must not be failed here.
  */
 async function notRelaying(state: State, params: JsonObject): Promise<JsonObject> {
   if (!state.node) return CONTINUE;
   try {
     const htlc = parseHtlcAccepted(params);
-    if (!htlc.isFinalHop) return CONTINUE;
+    if (!htlc.isFinalHop || !htlc.decoded || htlc.blinded) return CONTINUE;
     const stored = await loadRecord(state.node, htlc.paymentHash);
-    if (!isOurs(true, stored?.record)) return CONTINUE;
-    return { result: 'fail', failure_message: unknownPaymentDetails(htlc.part.amountMsat, htlc.part.height) };
+    if (!isOurs(true, stored?.record) || stored.record.state !== 'open') return CONTINUE;
+    return { result: 'fail', failure_message: unknownHashAnswer(htlc.part, 'rdv is not relaying').failureMessage };
   } catch {
     return CONTINUE;
   }

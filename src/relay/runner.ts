@@ -3,8 +3,9 @@
  * serial event queue per payment hash, effects executed in order, a persist
  * finished before the next effect, hook replies kept until the machine decides.
  */
-import { preimageMatches, type PaymentHash } from '../chain/ids.js';
-import { partKey, type AnyRecord, type RelayRecord } from '../chain/record.js';
+import { preimageMatches, type NodeId, type PaymentHash } from '../chain/ids.js';
+import { partKey } from '../chain/parts.js';
+import type { AnyRecord, RelayRecord } from '../chain/record.js';
 import { ShapeError, type JsonObject } from '../chain/read.js';
 import {
   isOurs,
@@ -16,11 +17,12 @@ import {
   type RelayEvent,
   type TimerName,
 } from '../chain/relay.js';
-import { assertNever } from '../errors.js';
+import { assertNever, RdvError } from '../errors.js';
 import { parseHtlcAccepted, type HtlcAccepted } from '../rpc/hooks.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
 import { loadRecord, writeRecord, type Stored } from '../rpc/records.js';
+import { ChannelIds } from '../rpc/channels.js';
 
 export type HookReply = JsonObject;
 const CONTINUE: HookReply = { result: 'continue' };
@@ -74,7 +76,9 @@ interface Entry {
   checkpointTimer: unknown;
   queue: Promise<void>;
   timers: Map<TimerName, unknown>;
-  /** Hook replies owed, by part key ("scid/id"). */
+  /** Bumped when a timer is started or cancelled, so a fire that waited in the queue can tell it is stale. */
+  timerGeneration: Map<TimerName, number>;
+  /** Hook replies owed, by part key (partKey: "channel_id/id", or "scid/id" when the channel is unknown). */
   replies: Map<string, Array<(reply: HookReply) => void>>;
   heldSince: number | undefined;
 }
@@ -105,8 +109,12 @@ export class RelayRunner {
   /** HTLC in -> xpay out, and xpay result -> HTLCs resolved, inside the plugin. */
   readonly decisionTimes = new Samples();
   readonly resolveTimes = new Samples();
+  /** scid or alias -> channel_id, for parts whose channel lightningd renames (parts.ts). */
+  readonly channels: ChannelIds;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.channels = new ChannelIds(deps.node, (m) => deps.log('warn', m));
+  }
 
   get blockheight(): number {
     return this.height;
@@ -143,6 +151,7 @@ export class RelayRunner {
       lastPayResultAt: 0,
       queue: Promise.resolve(),
       timers: new Map(),
+      timerGeneration: new Map(),
       replies: new Map(),
       heldSince: undefined,
     });
@@ -161,8 +170,10 @@ export class RelayRunner {
       this.deps.log('warn', `htlc_accepted payload not understood, letting lightningd handle it: ${(e as Error).message}`);
       return Promise.resolve(CONTINUE);
     }
-    // Rule 1: forwards (and anything with a next hop) are not ours.
-    if (!htlc.isFinalHop) return Promise.resolve(CONTINUE);
+    // Rule 1: forwards (and anything with a next hop) are not ours; nor is a payload
+    // lightningd could not decode (it fails that itself) or a blinded one (our
+    // invoices have no blinded paths): lightningd answers those as for any hash.
+    if (!htlc.isFinalHop || !htlc.decoded || htlc.blinded) return Promise.resolve(CONTINUE);
     return this.onFinalHtlc(htlc);
   }
 
@@ -170,6 +181,9 @@ export class RelayRunner {
     this.setHeight(htlc.part.height);
     const entry = await this.entryFor(htlc.paymentHash);
     if (!entry || !isOurs(true, entry.relay.record)) return CONTINUE;
+    // Name the part by its channel_id, which survives alias -> real scid and splices.
+    const channel = this.channels.cached(htlc.part.scid) ?? (await this.channels.lookup(htlc.part.scid));
+    if (channel) htlc.part.channelId = channel.channelId;
     const key = partKey(htlc.part);
     const t0 = performance.now();
     entry.lastHtlcAt = t0;
@@ -312,15 +326,21 @@ export class RelayRunner {
           if (entry.lastHtlcAt > 0) this.decisionTimes.add(performance.now() - entry.lastHtlcAt);
           this.startPay(hash, effect);
           break;
+        case 'close_route':
+          this.closeRoute(hash, effect.layer, effect.node);
+          break;
         case 'query_outgoing':
           this.startQuery(hash);
           break;
         case 'start_timer': {
           this.cancelTimer(entry, effect.timer);
-          const event: RelayEvent = effect.timer === 'mpp' ? { type: 'mpp_timeout' } : { type: 'requery' };
+          const event: RelayEvent = { type: 'timer', timer: effect.timer };
+          const generation = entry.timerGeneration.get(effect.timer) ?? 0;
           const handle = this.deps.clock.setTimeout(() => {
             entry.timers.delete(effect.timer);
-            this.enqueue(hash, event);
+            // A timer cancelled or started again after it fired (while the event
+            // waited in the queue) is stale: the machine must not see it.
+            this.enqueueJob(entry, () => (entry.timerGeneration.get(effect.timer) === generation ? this.process(entry, event) : Promise.resolve()));
           }, effect.ms);
           entry.timers.set(effect.timer, handle);
           break;
@@ -338,6 +358,7 @@ export class RelayRunner {
   }
 
   private cancelTimer(entry: Entry, timer: TimerName): void {
+    entry.timerGeneration.set(timer, (entry.timerGeneration.get(timer) ?? 0) + 1);
     const handle = entry.timers.get(timer);
     if (handle !== undefined) this.deps.clock.clearTimeout(handle);
     entry.timers.delete(timer);
@@ -386,16 +407,64 @@ export class RelayRunner {
     }
   }
 
+  /**
+   * xpay over a fresh askrene layer of our own: nothing is in it, so routing is
+   * xpay's usual, until close_route disables the payee in it. If the layer cannot
+   * be made, xpay runs without it (the margin then rests on maxdelay's allowance alone).
+   */
   private startPay(hash: string, effect: Extract<Effect, { type: 'pay' }>): void {
     const t0 = performance.now();
-    void this.deps.node
-      .xpay({ invstring: effect.bolt11, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds })
-      .then((result) => {
-        this.deps.log('debug', `${hash.slice(0, 8)}: xpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
-        const entry = this.entries.get(hash);
-        if (entry && result.ok) entry.lastPayResultAt = performance.now();
-        this.enqueue(hash, { type: 'pay_result', result });
-      });
+    const node = this.deps.node;
+    void (async () => {
+      let layers: string[] | undefined = [effect.layer];
+      try {
+        await node.createLayer(effect.layer);
+      } catch (e) {
+        this.deps.log('warn', `${hash.slice(0, 8)}: could not create askrene layer ${effect.layer} (${(e as Error).message}): paying without it`);
+        layers = undefined;
+      }
+      const result = await node.xpay({ invstring: effect.bolt11, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds, layers });
+      this.deps.log('debug', `${hash.slice(0, 8)}: xpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
+      const entry = this.entries.get(hash);
+      if (entry && result.ok) entry.lastPayResultAt = performance.now();
+      this.enqueue(hash, { type: 'pay_result', result });
+      if (layers) void node.removeLayer(effect.layer).catch(() => undefined);
+    })();
+  }
+
+  /** Disable the payee in the attempt's layer: xpay's next getroutes finds nothing, so no new attempt starts. */
+  private closeRoute(hash: string, layer: string, payee: NodeId): void {
+    const attempt = (delayMs: number): void => {
+      this.deps.node.disableNode(layer, payee).then(
+        () => this.deps.log('info', `${hash.slice(0, 8)}: xpay may start no new attempt (layer ${layer} closed)`),
+        (e: unknown) => {
+          // lightningd said no (the layer is gone because xpay finished, or there is
+          // no askrene): nothing to close. Only a lost connection is worth a retry.
+          if (e instanceof RdvError && e.kind === 'failed') {
+            this.deps.log('debug', `${hash.slice(0, 8)}: did not close layer ${layer}: ${e.message}`);
+            return;
+          }
+          this.deps.log('warn', `${hash.slice(0, 8)}: could not close layer ${layer} (${(e as Error).message}): retrying`);
+          if (this.entries.get(hash)?.relay.payInFlight) this.deps.clock.setTimeout(() => attempt(Math.min(delayMs * 2, 10_000)), delayMs);
+        },
+      );
+    };
+    attempt(500);
+  }
+
+  /**
+   * At startup: layers named rdv-* belong to xpay calls of an rdv that is gone.
+   * Removing them makes such an xpay's next getroutes fail, so it starts no
+   * attempt this rdv cannot watch the blocks for.
+   */
+  async removeStaleLayers(): Promise<void> {
+    try {
+      const stale = (await this.deps.node.listLayers()).filter((l) => l.startsWith('rdv-'));
+      for (const l of stale) await this.deps.node.removeLayer(l);
+      if (stale.length > 0) this.deps.log('info', `removed ${stale.length} askrene layer(s) left by an earlier rdv`);
+    } catch (e) {
+      this.deps.log('debug', `askrene-listlayers: ${(e as Error).message}`);
+    }
   }
 
   /** listsendpays, retried every second until lightningd answers (the machine waits meanwhile). */

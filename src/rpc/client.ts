@@ -42,7 +42,7 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
 }
 
-export class RpcClient {
+export class RpcClient implements Rpc {
   private nextId = 1;
   private readonly pending = new Map<string, Pending>();
   private closed = false;
@@ -115,6 +115,11 @@ export class RpcClient {
     this.socket.destroy();
   }
 
+  /** The connection dropped or was closed: every call now fails. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   private onMessage(text: string): void {
     let msg: unknown;
     try {
@@ -176,4 +181,69 @@ function dropUndefined(params: Record<string, unknown>): Record<string, unknown>
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(params)) if (v !== undefined) out[k] = v;
   return out;
+}
+
+/** What LightningNode needs of a connection: RpcClient, or a ReconnectingRpc for long-lived plugins. */
+export interface Rpc {
+  readonly socketPath: string;
+  call(method: string, params?: Record<string, unknown>, options?: { timeoutMs?: number }): Promise<unknown>;
+  close(): void;
+}
+
+/**
+ * A connection that comes back: when lightningd's socket drops (lightningd
+ * restarting, a socket error), the next call connects again instead of failing
+ * forever. Calls that were waiting when it dropped fail with an `unreachable`
+ * error, as before, and their callers retry. For the plugins, which live as long
+ * as lightningd and must keep answering held HTLCs; the CLI uses RpcClient,
+ * which fails at once (exit 3).
+ */
+export class ReconnectingRpc implements Rpc {
+  private current: Promise<RpcClient> | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly socketPath: string,
+    private readonly options: RpcClientOptions,
+    first: RpcClient,
+  ) {
+    this.current = Promise.resolve(first);
+  }
+
+  static async connect(socketPath: string, options: RpcClientOptions = {}): Promise<ReconnectingRpc> {
+    return new ReconnectingRpc(socketPath, options, await RpcClient.connect(socketPath, options));
+  }
+
+  /** How many times the connection was made again (for logs and tests). */
+  reconnects = 0;
+
+  async call(method: string, params: Record<string, unknown> = {}, options: { timeoutMs?: number } = {}): Promise<unknown> {
+    if (this.closed) throw unreachable('the RPC connection is closed');
+    const client = await this.client();
+    return client.call(method, params, options);
+  }
+
+  private async client(): Promise<RpcClient> {
+    const current = this.current;
+    if (current) {
+      const client = await current.catch(() => undefined);
+      if (client && !client.isClosed) return client;
+      if (this.current === current) this.current = undefined;
+    }
+    if (!this.current) {
+      const next = RpcClient.connect(this.socketPath, this.options);
+      this.current = next;
+      this.reconnects++;
+      next.catch(() => {
+        if (this.current === next) this.current = undefined;
+      });
+    }
+    return this.current;
+  }
+
+  close(): void {
+    this.closed = true;
+    void this.current?.then((c) => c.close(), () => undefined);
+    this.current = undefined;
+  }
 }

@@ -9,7 +9,7 @@ import { isNetworkName, type NetworkName } from '../chain/network.js';
 import { Reader, ShapeError } from '../chain/read.js';
 import type { OutgoingPart, PayResult } from '../chain/relay.js';
 import { RdvError } from '../errors.js';
-import { RpcClient, RpcError } from './client.js';
+import { ReconnectingRpc, RpcClient, RpcError, type Rpc } from './client.js';
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 const NODE_RE = /^0[23][0-9a-f]{64}$/;
@@ -49,6 +49,15 @@ export interface RouteSummary {
   hops: number;
 }
 
+/** How lightningd names one of our channels. */
+export interface ChannelNames {
+  channelId: string;
+  peerId: NodeId;
+  state: string;
+  scid: string | undefined;
+  localAlias: string | undefined;
+}
+
 export type DatastoreWrite = { ok: true; generation: number } | { ok: false; reason: 'exists' | 'wrong-generation' | 'missing' };
 
 export interface PluginState {
@@ -86,9 +95,11 @@ export function classifyPayError(e: unknown): PayResult {
 }
 
 export class LightningNode {
-  constructor(readonly rpc: RpcClient) {}
+  constructor(readonly rpc: Rpc) {}
 
-  static async connect(socketPath: string, idPrefix = 'rdv'): Promise<LightningNode> {
+  /** `reconnect`: a plugin's connection, made again whenever lightningd's socket drops (see ReconnectingRpc). */
+  static async connect(socketPath: string, idPrefix = 'rdv', options: { reconnect?: boolean } = {}): Promise<LightningNode> {
+    if (options.reconnect) return new LightningNode(await ReconnectingRpc.connect(socketPath, { idPrefix }));
     return new LightningNode(await RpcClient.connect(socketPath, { idPrefix }));
   }
 
@@ -296,11 +307,11 @@ export class LightningNode {
     }
   }
 
-  /** xpay, never throwing: the result says whether the failure is definite. */
-  async xpay(p: { invstring: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number }): Promise<PayResult> {
+  /** xpay, never throwing: the result says whether the failure is definite. `layers`: askrene layers for its routes. */
+  async xpay(p: { invstring: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number; layers?: string[] }): Promise<PayResult> {
     let result: unknown;
     try {
-      result = await this.rpc.call('xpay', { invstring: p.invstring, maxfee: p.maxfeeMsat, maxdelay: p.maxdelay, retry_for: p.retryForSeconds });
+      result = await this.rpc.call('xpay', { invstring: p.invstring, maxfee: p.maxfeeMsat, maxdelay: p.maxdelay, retry_for: p.retryForSeconds, layers: p.layers });
     } catch (e) {
       return classifyPayError(e);
     }
@@ -313,6 +324,63 @@ export class LightningNode {
       };
     } catch (e) {
       return { ok: false, definite: false, message: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  // --- askrene layers (rdv's handle on xpay's routing) ---------------------
+
+  /** A fresh, non-persistent layer. Throws a `failed` RdvError if askrene refuses (e.g. it exists). */
+  async createLayer(layer: string): Promise<void> {
+    await this.call('askrene-create-layer', { layer });
+  }
+
+  /** Remove a layer; false if there was none. */
+  async removeLayer(layer: string): Promise<boolean> {
+    try {
+      await this.rpc.call('askrene-remove-layer', { layer });
+      return true;
+    } catch (e) {
+      if (e instanceof RpcError) return false;
+      throw e;
+    }
+  }
+
+  /** Routes using `layer` avoid every channel of `node`. */
+  async disableNode(layer: string, node: NodeId): Promise<void> {
+    await this.call('askrene-disable-node', { layer, node });
+  }
+
+  /** Names of askrene's layers. */
+  listLayers(): Promise<string[]> {
+    return this.read('askrene-listlayers', {}, (r) => r.objects('layers').map((l) => l.str('layer')));
+  }
+
+  // --- channels ----------------------------------------------------------
+
+  /** Our channels, with every name lightningd may give one in a hook (real scid, local alias). */
+  listPeerChannels(): Promise<ChannelNames[]> {
+    return this.read('listpeerchannels', {}, (r) =>
+      r.objects('channels').map((c) => {
+        const alias = c.optObj('alias');
+        return {
+          channelId: c.match('channel_id', HASH_RE, 'a channel id'),
+          peerId: c.match<NodeId>('peer_id', NODE_RE, 'a node id'),
+          state: c.str('state'),
+          scid: c.optStr('short_channel_id'),
+          localAlias: alias?.optStr('local'),
+        };
+      }),
+    );
+  }
+
+  /** A numeric config value (e.g. cltv-final), or undefined if lightningd does not say. */
+  async configInt(name: string): Promise<number | undefined> {
+    try {
+      const configs = Reader.of(await this.rpc.call('listconfigs', { config: name }), 'listconfigs').optObj('configs');
+      return configs?.optObj(name)?.optInt('value_int');
+    } catch (e) {
+      if (e instanceof RpcError || e instanceof ShapeError) return undefined;
+      throw e;
     }
   }
 

@@ -102,7 +102,7 @@ describe('interactive join on a terminal', () => {
       [
         { expect: /Your payout \(downstream is 50,000 sat\)/, send: '3000sat\r' },
         { expect: /Fee budget .*route fee now 0 sat.*\(1sat\)/, send: "\r" },
-        { expect: /Delay budget in blocks \(route needs 0, plus the safety margin\).*\(40\)/, send: '60\r' },
+        { expect: /Delay budget in blocks \(route needs 0, plus the safety margin\).*\(43\)/, send: '60\r' },
         { expect: /Create and store this invoice\?/, send: 'y\r' },
       ],
     );

@@ -55,6 +55,7 @@ export function makePart(over: Partial<IncomingPart> = {}): IncomingPart {
     totalMsat: msat(106_000_000n),
     forwardMsat: amountMsat,
     outgoingCltv: HEIGHT + 81,
+    paymentMetadata: undefined,
     ...over,
   };
 }

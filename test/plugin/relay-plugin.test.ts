@@ -78,7 +78,7 @@ describe('holding, gathering and settling', () => {
       assert.equal(stateWhenPaying, 'gathered');
       assert.equal(f.xpays.length, 1);
       assert.equal(f.xpays[0]?.maxfee, 1_000_000);
-      assert.equal(f.xpays[0]?.maxdelay, 81 - 34);
+      assert.equal(f.xpays[0]?.maxdelay, 81 - 34 - 3);
       // "settled" is written just after the parts are resolved.
       await eventually(() => storedRecord(f).state === 'settled', 'settled record');
       assert.equal(storedRecord(f).earnedMsat, 5_999_989n); // 106,000,000 in - 100,000,011 out
@@ -248,10 +248,14 @@ describe('restarts: lightningd replays held HTLCs', () => {
     });
   });
 
-  test('a settled hash replayed is resolved again with the stored preimage', async () => {
+  test('a replayed part of a settled set is resolved again with the stored preimage; another HTLC for the hash is not', async () => {
     await withFakeLightningd(async (f) => {
-      seedRecord(f.node, { ...makeRecord(), state: 'settled', preimage: PREIMAGE });
-      assert.deepEqual(await sendHtlc(f.node, part(f)), { result: 'resolve', payment_key: PREIMAGE });
+      const p = part(f);
+      const recorded = { scid: '110x1x0', id: String(p.id), amountMsat: p.amountMsat, cltvExpiry: p.cltvExpiry };
+      seedRecord(f.node, { ...makeRecord(), state: 'settled', preimage: PREIMAGE, parts: [recorded] });
+      assert.deepEqual(await sendHtlc(f.node, p), { result: 'resolve', payment_key: PREIMAGE });
+      const stranger = part(f, { id: p.id + 1, amountMsat: sat(1) });
+      assert.deepEqual(await sendHtlc(f.node, stranger), { result: 'fail', failure_message: unknownPaymentDetails(stranger.amountMsat, f.net.height) });
       assert.equal(f.xpays.length, 0);
     });
   });

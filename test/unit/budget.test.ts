@@ -55,12 +55,12 @@ describe('planBudget: the amount and min_final_cltv of our invoice', () => {
     { description: 'msat amounts add exactly', given: { downstreamMsat: msat(100_003_001n), payoutMsat: msat(5_000_003n), feeBudgetMsat: msat(7n) }, expected: { amountMsat: 105_003_011n, minFinalCltv: 80, cltvLimit: 1_872 } },
     { description: 'a zero fee budget (a direct channel) is allowed', given: { feeBudgetMsat: msat(0n) }, expected: { amountMsat: 105_006_000n, minFinalCltv: 80, cltvLimit: 1_872 } },
     { description: 'a fee budget equal to the downstream amount is allowed', given: { feeBudgetMsat: msat(100_003_000n) }, expected: { amountMsat: 205_009_000n, minFinalCltv: 80, cltvLimit: 1_872 } },
-    { description: 'the smallest delay budget is one block over the margin', given: { delayBudgetBlocks: 35 }, expected: { amountMsat: 106_013_000n, minFinalCltv: 54, cltvLimit: 1_872 } },
+    { description: "the smallest delay budget is one block over the margin and xpay's 3-block allowance", given: { delayBudgetBlocks: 38 }, expected: { amountMsat: 106_013_000n, minFinalCltv: 57, cltvLimit: 1_872 } },
     { description: 'min_final_cltv exactly at the limit is allowed', given: { delayBudgetBlocks: 1_853 }, expected: { amountMsat: 106_013_000n, minFinalCltv: 1_872, cltvLimit: 1_872 } },
     { description: 'a smaller route allowance raises the limit', given: { routeAllowanceBlocks: 17 }, expected: { amountMsat: 106_013_000n, minFinalCltv: 80, cltvLimit: 1_999 } },
     { description: "a downstream without a c field counts BOLT 11's 18", given: { downstreamMinFinalCltv: 18 }, expected: { amountMsat: 106_013_000n, minFinalCltv: 79, cltvLimit: 1_872 } },
-    { description: 'the widest safety margin (1000) with a delay over it', given: { safetyMarginBlocks: 1_000, delayBudgetBlocks: 1_001, cltvWarnBlocks: 2_016 }, expected: { amountMsat: 106_013_000n, minFinalCltv: 1_020, cltvLimit: 1_872 } },
-    { description: 'the narrowest safety margin (6)', given: { safetyMarginBlocks: 6, delayBudgetBlocks: 7 }, expected: { amountMsat: 106_013_000n, minFinalCltv: 26, cltvLimit: 1_872 } },
+    { description: 'the widest safety margin (1000) with a delay over it', given: { safetyMarginBlocks: 1_000, delayBudgetBlocks: 1_004, cltvWarnBlocks: 2_016 }, expected: { amountMsat: 106_013_000n, minFinalCltv: 1_023, cltvLimit: 1_872 } },
+    { description: 'the narrowest safety margin (6)', given: { safetyMarginBlocks: 6, delayBudgetBlocks: 10 }, expected: { amountMsat: 106_013_000n, minFinalCltv: 29, cltvLimit: 1_872 } },
   ];
   for (const c of cases) {
     test(c.description, () => {
@@ -81,11 +81,11 @@ describe('planBudget: refusals say which budget is wrong and what to do', () => 
       error: { field: 'fee', message: /fee budget 100,003\.001 sat is more than the downstream amount 100,003 sat: lower it/ },
     },
     {
-      description: 'a delay budget equal to the safety margin is refused and says the smallest that works',
-      given: { delayBudgetBlocks: 34 },
-      error: { field: 'delay', message: /delay budget 34 blocks does not exceed the safety margin \(34\).*raise it to at least 35/ },
+      description: "a delay budget equal to the safety margin plus xpay's allowance is refused and says the smallest that works",
+      given: { delayBudgetBlocks: 37 },
+      error: { field: 'delay', message: /delay budget 37 blocks does not exceed the safety margin \(34\) plus 3 blocks for xpay's retries.*raise it to at least 38/ },
     },
-    { description: 'a delay budget below the safety margin is refused', given: { delayBudgetBlocks: 9 }, error: { field: 'delay', message: /raise it to at least 35/ } },
+    { description: 'a delay budget below the safety margin is refused', given: { delayBudgetBlocks: 9 }, error: { field: 'delay', message: /raise it to at least 38/ } },
     { description: 'a zero delay budget is refused', given: { delayBudgetBlocks: 0 }, error: { field: 'delay', message: /does not exceed the safety margin/ } },
     { description: 'a fractional delay budget is refused', given: { delayBudgetBlocks: 60.5 }, error: { field: 'delay', message: /whole number of blocks/ } },
     { description: 'a negative delay budget is refused', given: { delayBudgetBlocks: -61 }, error: { field: 'delay', message: /whole number of blocks/ } },
@@ -99,13 +99,13 @@ describe('planBudget: refusals say which budget is wrong and what to do', () => 
     },
     {
       description: 'when the downstream leaves no room for a valid delay budget, the message names that payee',
-      given: { downstreamMinFinalCltv: 1_839, delayBudgetBlocks: 35 },
+      given: { downstreamMinFinalCltv: 1_839, delayBudgetBlocks: 38 },
       error: { field: 'delay', message: /^Carol's invoice already asks for min_final_cltv 1839 blocks, leaving no room under the limit of 1872: ask them to lower their delay budget$/ },
     },
     {
-      description: 'one block more room than the margin is still ours to fix',
-      given: { downstreamMinFinalCltv: 1_837, delayBudgetBlocks: 61 },
-      error: { field: 'delay', message: /lower your delay budget to at most 35/ },
+      description: "one block more room than the margin and xpay's allowance is still ours to fix",
+      given: { downstreamMinFinalCltv: 1_834, delayBudgetBlocks: 61 },
+      error: { field: 'delay', message: /lower your delay budget to at most 38/ },
     },
     {
       description: 'the payee is named as given (a node id when the invoice came from elsewhere)',
@@ -148,10 +148,10 @@ describe('planBudget: warnings do not refuse, but say what may go wrong', () => 
     },
     {
       description: 'a delay budget below margin + the route delay warns that payments may fail back',
-      given: { routeDelayBlocks: 28 },
-      expected: [/^delay budget 61 blocks is less than the safety margin \(34\) plus the current route's CLTV deltas \(28\): the relay may have to fail payments back$/],
+      given: { routeDelayBlocks: 25 },
+      expected: [/^delay budget 61 blocks is less than the safety margin \(34\), xpay's 3 blocks and the current route's CLTV deltas \(25\): the relay may have to fail payments back$/],
     },
-    { description: 'a delay budget exactly covering margin + route delay does not warn', given: { routeDelayBlocks: 27 }, expected: [] },
+    { description: "a delay budget exactly covering margin + xpay's allowance + route delay does not warn", given: { routeDelayBlocks: 24 }, expected: [] },
     { description: 'an unknown route delay does not warn', given: { routeDelayBlocks: undefined }, expected: [] },
     {
       description: 'a fee budget over 5% of the downstream amount warns',
@@ -191,9 +191,9 @@ describe('suggestFeeBudget', () => {
 
 describe('suggestDelayBudget', () => {
   const cases: Array<{ description: string; given: { routeDelay: number | undefined; margin: number }; expected: number }> = [
-    { description: 'without a route: 40 blocks assumed + margin + 6', given: { routeDelay: undefined, margin: 34 }, expected: 80 },
-    { description: 'with a route: its CLTV deltas + margin + 6', given: { routeDelay: 47, margin: 34 }, expected: 87 },
-    { description: 'a direct channel: margin + 6', given: { routeDelay: 0, margin: 13 }, expected: 19 },
+    { description: "without a route: 40 blocks assumed + margin + xpay's 3 + 6", given: { routeDelay: undefined, margin: 34 }, expected: 83 },
+    { description: "with a route: its CLTV deltas + margin + xpay's 3 + 6", given: { routeDelay: 47, margin: 34 }, expected: 90 },
+    { description: "a direct channel: margin + xpay's 3 + 6", given: { routeDelay: 0, margin: 13 }, expected: 22 },
   ];
   for (const c of cases) {
     test(`${c.description}: ${c.expected} blocks`, () => {

@@ -1,0 +1,100 @@
+/**
+ * Which incoming HTLC is which, across restarts.
+ *
+ * lightningd names the channel of an incoming HTLC by its real short_channel_id,
+ * or by its local alias until it has one (zero-conf and JIT channels), and a
+ * splice gives it a new scid (lightningd/peer_htlcs.c, channel_scid_or_local_alias).
+ * So `scid/id` is not a stable name: a part gathered under an alias comes back
+ * under the real scid. The channel_id never changes, so a part is named
+ * `channel_id/htlc_id` when the runner could map the scid to a channel_id
+ * (listpeerchannels lists both), else `scid/htlc_id`. Records written by rdv
+ * 0.1.0 have no channel_id: their parts are matched by scid, or by what never
+ * changes in a replayed HTLC (htlc id, amount, cltv_expiry, peer). Pure.
+ */
+import type { Msat } from './amount.js';
+import type { NodeId } from './ids.js';
+
+/** What names one incoming HTLC. */
+export interface PartIdentity {
+  /** How lightningd named the channel when the HTLC arrived (real scid or local alias). */
+  scid: string;
+  /** The HTLC's id on that channel (from the peer's side; never changes). */
+  id: string;
+  /** The channel's permanent id, when known (not in records written by rdv 0.1.0). */
+  channelId?: string | undefined;
+  /** The upstream peer, when known. */
+  peerId?: NodeId | undefined;
+  amountMsat: Msat;
+  cltvExpiry: number;
+}
+
+/** The key rdv uses for a part: `channel_id/id` when the channel is known, else `scid/id`. */
+export function partKey(p: { scid: string; id: string; channelId?: string | undefined }): string {
+  return p.channelId ? `${p.channelId}/${p.id}` : `${p.scid}/${p.id}`;
+}
+
+/** Every key a part may have been recorded under (a claim list may hold either). */
+export function keysOf(p: { scid: string; id: string; channelId?: string | undefined }): string[] {
+  return p.channelId ? [`${p.channelId}/${p.id}`, `${p.scid}/${p.id}`] : [`${p.scid}/${p.id}`];
+}
+
+/** Is `claimed` (a list of keys) naming this part? */
+export function isClaimed(p: PartIdentity, claimed: readonly string[]): boolean {
+  return keysOf(p).some((k) => claimed.includes(k));
+}
+
+/**
+ * Is `incoming` the HTLC recorded as `recorded`? By channel_id when both know it
+ * (exact); otherwise by scid, or by the fields a replay never changes.
+ */
+export function sameHtlc(recorded: PartIdentity, incoming: PartIdentity): boolean {
+  if (recorded.id !== incoming.id) return false;
+  if (recorded.channelId && incoming.channelId) return recorded.channelId === incoming.channelId;
+  if (recorded.scid === incoming.scid) return true;
+  return looselySame(recorded, incoming);
+}
+
+/** Same htlc id, amount and cltv_expiry (and peer, when both are known): a renamed channel's HTLC. */
+export function looselySame(recorded: PartIdentity, incoming: PartIdentity): boolean {
+  if (recorded.id !== incoming.id || recorded.amountMsat !== incoming.amountMsat || recorded.cltvExpiry !== incoming.cltvExpiry) return false;
+  return !recorded.peerId || !incoming.peerId || recorded.peerId === incoming.peerId;
+}
+
+/**
+ * The index of the recorded part `incoming` is, skipping parts already matched
+ * to another held HTLC (`taken`), or -1. Exact matches win over loose ones.
+ */
+export function matchRecorded(recorded: readonly PartIdentity[], taken: ReadonlySet<number>, incoming: PartIdentity): number {
+  let loose = -1;
+  for (let i = 0; i < recorded.length; i++) {
+    const r = recorded[i];
+    if (!r || taken.has(i)) continue;
+    if (r.id !== incoming.id) continue;
+    if (r.channelId && incoming.channelId) {
+      if (r.channelId === incoming.channelId) return i;
+      continue;
+    }
+    if (r.scid === incoming.scid) return i;
+    if (loose < 0 && looselySame(r, incoming)) loose = i;
+  }
+  return loose;
+}
+
+/**
+ * Pair held HTLCs with recorded parts, one to one. Returns, for each recorded
+ * part, the index of the held HTLC that is it (or -1).
+ */
+export function pairParts(recorded: readonly PartIdentity[], held: readonly PartIdentity[]): number[] {
+  const pairing = recorded.map(() => -1);
+  const taken = new Set<number>();
+  for (let h = 0; h < held.length; h++) {
+    const part = held[h];
+    if (!part) continue;
+    const i = matchRecorded(recorded, taken, part);
+    if (i >= 0) {
+      taken.add(i);
+      pairing[i] = h;
+    }
+  }
+  return pairing;
+}
