@@ -48,14 +48,17 @@ export const GUARD_QUIET_MIN_MS = DEFAULT_RELAY_CONFIG.retryForSeconds * 1000 + 
  */
 export const GUARD_EXPIRY_BLOCKS = 3;
 
-/** The quiet period to use for a configured value in seconds, and a complaint if it had to change it. */
-export function guardQuietMs(configuredSeconds: unknown): { ms: number; problem?: string } {
-  if (typeof configuredSeconds !== 'number' || !Number.isFinite(configuredSeconds)) return { ms: GUARD_QUIET_MS };
+/**
+ * The quiet period to use for a configured value in seconds, and a complaint if
+ * it had to change it. `floorMs` is GUARD_QUIET_MIN_MS except in rdv's own tests.
+ */
+export function guardQuietMs(configuredSeconds: unknown, floorMs = GUARD_QUIET_MIN_MS): { ms: number; problem?: string } {
+  if (typeof configuredSeconds !== 'number' || !Number.isFinite(configuredSeconds)) return { ms: Math.max(GUARD_QUIET_MS, floorMs) };
   const ms = Math.round(configuredSeconds * 1000);
-  if (ms >= GUARD_QUIET_MIN_MS) return { ms };
+  if (ms >= floorMs) return { ms };
   return {
-    ms: GUARD_QUIET_MIN_MS,
-    problem: `rdv-guard-quiet=${configuredSeconds} is shorter than xpay may keep retrying: using ${GUARD_QUIET_MIN_MS / 1000} s (the least that is safe)`,
+    ms: floorMs,
+    problem: `rdv-guard-quiet=${configuredSeconds} is shorter than xpay may keep retrying: using ${floorMs / 1000} s (the least that is safe)`,
   };
 }
 

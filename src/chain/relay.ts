@@ -14,7 +14,7 @@
 import { formatAmount, msat, sumMsat, type Msat } from './amount.js';
 import { outgoingMaxDelay, RETRY_BLOCKS } from './budget.js';
 import { mppTimeout, temporaryNodeFailure } from './failure.js';
-import { preimageMatches, type NodeId, type PaymentHash, type PaymentSecret, type Preimage } from './ids.js';
+import { preimageMatches, type PaymentHash, type PaymentSecret, type Preimage } from './ids.js';
 import { DEFAULT_CLTV_FINAL, lightningdRefusal, unknownHashAnswer } from './localpay.js';
 import { isClaimed, looselySame, matchRecorded, pairParts, partKey } from './parts.js';
 import type { AnyRecord, Attempt, Part, RelayRecord } from './record.js';
@@ -101,8 +101,12 @@ export type Effect =
   /** Write the record soon, off the critical path: nothing that follows depends on it. */
   | { type: 'checkpoint' }
   | { type: 'pay'; bolt11: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number; layer: string }
-  /** Let xpay start no new attempt: disable the payee in the attempt's askrene layer. */
-  | { type: 'close_route'; layer: string; node: NodeId }
+  /**
+   * Let xpay start no new attempt: remove the attempt's askrene layer. Every retry
+   * of xpay asks getroutes with its layers, and getroutes fails on an unknown one,
+   * so xpay gives up (plugins/xpay/xpay.c getroutes_done_err); parts in flight go on.
+   */
+  | { type: 'close_route'; layer: string }
   | { type: 'query_outgoing'; paymentHash: PaymentHash }
   | { type: 'start_timer'; timer: TimerName; ms: number }
   | { type: 'cancel_timer'; timer: TimerName }
@@ -748,7 +752,7 @@ function onBlock(relay0: Relay, height: number, ctx: Ctx): Step {
   if (relay.payInFlight && !relay.routeClosed && attempt?.layer && attempt.startHeight !== undefined && height >= attempt.startHeight + ctx.config.retryBlocks) {
     relay = { ...relay, routeClosed: true };
     effects.push(
-      { type: 'close_route', layer: attempt.layer, node: record.downstreamPayee },
+      { type: 'close_route', layer: attempt.layer },
       { type: 'log', level: 'info', message: `${height - attempt.startHeight} blocks found since xpay started: no new attempts, so the outgoing HTLCs keep the safety margin` },
     );
   }

@@ -3,7 +3,7 @@
  * serial event queue per payment hash, effects executed in order, a persist
  * finished before the next effect, hook replies kept until the machine decides.
  */
-import { preimageMatches, type NodeId, type PaymentHash } from '../chain/ids.js';
+import { preimageMatches, type PaymentHash } from '../chain/ids.js';
 import { partKey } from '../chain/parts.js';
 import type { AnyRecord, RelayRecord } from '../chain/record.js';
 import { ShapeError, type JsonObject } from '../chain/read.js';
@@ -17,7 +17,7 @@ import {
   type RelayEvent,
   type TimerName,
 } from '../chain/relay.js';
-import { assertNever, RdvError } from '../errors.js';
+import { assertNever } from '../errors.js';
 import { parseHtlcAccepted, type HtlcAccepted } from '../rpc/hooks.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
@@ -327,7 +327,7 @@ export class RelayRunner {
           this.startPay(hash, effect);
           break;
         case 'close_route':
-          this.closeRoute(hash, effect.layer, effect.node);
+          this.closeRoute(hash, effect.layer);
           break;
         case 'query_outgoing':
           this.startQuery(hash);
@@ -409,8 +409,8 @@ export class RelayRunner {
 
   /**
    * xpay over a fresh askrene layer of our own: nothing is in it, so routing is
-   * xpay's usual, until close_route disables the payee in it. If the layer cannot
-   * be made, xpay runs without it (the margin then rests on maxdelay's allowance alone).
+   * xpay's usual, until close_route removes it. If the layer cannot be made, xpay
+   * runs without it (the margin then rests on maxdelay's allowance alone).
    */
   private startPay(hash: string, effect: Extract<Effect, { type: 'pay' }>): void {
     const t0 = performance.now();
@@ -432,19 +432,14 @@ export class RelayRunner {
     })();
   }
 
-  /** Disable the payee in the attempt's layer: xpay's next getroutes finds nothing, so no new attempt starts. */
-  private closeRoute(hash: string, layer: string, payee: NodeId): void {
+  /** Remove the attempt's layer: xpay's next getroutes fails on it, so no new attempt starts. */
+  private closeRoute(hash: string, layer: string): void {
     const attempt = (delayMs: number): void => {
-      this.deps.node.disableNode(layer, payee).then(
-        () => this.deps.log('info', `${hash.slice(0, 8)}: xpay may start no new attempt (layer ${layer} closed)`),
+      this.deps.node.removeLayer(layer).then(
+        (removed) => this.deps.log('info', `${hash.slice(0, 8)}: xpay may start no new attempt (layer ${layer} ${removed ? 'removed' : 'already gone'})`),
         (e: unknown) => {
-          // lightningd said no (the layer is gone because xpay finished, or there is
-          // no askrene): nothing to close. Only a lost connection is worth a retry.
-          if (e instanceof RdvError && e.kind === 'failed') {
-            this.deps.log('debug', `${hash.slice(0, 8)}: did not close layer ${layer}: ${e.message}`);
-            return;
-          }
-          this.deps.log('warn', `${hash.slice(0, 8)}: could not close layer ${layer} (${(e as Error).message}): retrying`);
+          // Only a lost connection gets here (lightningd's refusals mean the layer is gone).
+          this.deps.log('warn', `${hash.slice(0, 8)}: could not remove layer ${layer} (${(e as Error).message}): retrying`);
           if (this.entries.get(hash)?.relay.payInFlight) this.deps.clock.setTimeout(() => attempt(Math.min(delayMs * 2, 10_000)), delayMs);
         },
       );

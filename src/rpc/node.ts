@@ -345,11 +345,6 @@ export class LightningNode {
     }
   }
 
-  /** Routes using `layer` avoid every channel of `node`. */
-  async disableNode(layer: string, node: NodeId): Promise<void> {
-    await this.call('askrene-disable-node', { layer, node });
-  }
-
   /** Names of askrene's layers. */
   listLayers(): Promise<string[]> {
     return this.read('askrene-listlayers', {}, (r) => r.objects('layers').map((l) => l.str('layer')));
