@@ -34,6 +34,8 @@ export interface SimNodeOptions {
   port: number;
   /** Load the network's plugin (bin/rdv) into this node. */
   plugin?: boolean;
+  /** Load this executable instead of the network's plugin (e.g. a test plugin; set `guard: false`). */
+  pluginPath?: string;
   /** Also load rdv-guard after it (default: when `plugin`). */
   guard?: boolean;
   /** Load them as important-plugin (lightningd stops when one dies). Default true. */
@@ -110,7 +112,7 @@ export class SimNode {
     this.port = opts.port;
     this.version = opts.version ?? 'v26.06.6';
     const important = opts.important ?? true;
-    const rdvPath = net.options.pluginPath;
+    const rdvPath = opts.pluginPath ?? net.options.pluginPath;
     if (opts.plugin && rdvPath) {
       this.plugins.push({ path: rdvPath, important, host: undefined });
       if (opts.guard ?? true) this.plugins.push({ path: join(dirname(rdvPath), 'rdv-guard'), important, host: undefined });

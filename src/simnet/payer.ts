@@ -335,6 +335,10 @@ function failureName(code: string): string {
     '1007': 'temporary_channel_failure',
     '400a': 'unknown_next_peer',
     '4015': 'htlc_expired',
+    '4008': 'permanent_channel_failure',
+    '4016': 'invalid_onion_payload',
+    '0012': 'final_incorrect_cltv_expiry',
+    '0013': 'final_incorrect_htlc_amount',
   };
   return names[code] ?? `failure ${code}`;
 }
