@@ -4,8 +4,10 @@
  * plugins over stdio like lightningd (a hook chain; a dying plugin's pending
  * calls go to the next plugin in the chain or to lightningd's own handling,
  * and an important plugin's death then stops lightningd, as in CLN's
- * plugin_hook.c; held HTLCs are replayed at restart), and takes part in the
- * network's HTLC traffic as sender, forwarder and final node.
+ * plugin_hook.c; held HTLCs are replayed at restart, under the channel's name
+ * at that time, unless the channel is closing), and takes part in the
+ * network's HTLC traffic as sender, forwarder and final node, with
+ * lightningd's own final-hop checks (final-hop.ts).
  */
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';

@@ -1,9 +1,12 @@
 /**
- * The simulated `xpay`: routes (splitting when one path cannot carry the
- * amount), sends parts hop by hop, retries around failing channels until
- * retry_for, and records every part as listsendpays shows it. Error codes and
- * messages are CLN's (203 destination refused, 209 gave up, 219 already paid,
- * -3 still in progress, 207 expired).
+ * The simulated `xpay` (plugins/xpay/xpay.c): routes (splitting when one path
+ * cannot carry the amount) through askrene's layers as they are at each
+ * (re)route, sends parts hop by hop with CLTVs from the height at that moment,
+ * retries around failing channels until retry_for, and records every part as
+ * listsendpays shows it. Like xpay without xpay-slow-mode, it answers at the
+ * first success or as soon as it gives up, with other parts possibly still in
+ * flight. Error codes and messages are CLN's (203 destination refused, 205 no
+ * route, 209 gave up, 219 already paid, -3 still in progress, 207 expired).
  */
 import { randomBytes } from 'node:crypto';
 import { decodeBolt11 } from '../chain/bolt11.js';
