@@ -4,7 +4,7 @@
  * bin/rdv as its plugin), channels with balances, fees and CLTV deltas, blocks,
  * HTLCs moved hop by hop with latency, peer messages, and faults on demand.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import type { NodeId } from '../chain/ids.js';
 import type { HopPayload } from './onion.js';
 import { SimNode, type SimNodeOptions } from './node.js';
 import type { Edge } from './routing.js';
+import { aliasFromCounter, DEFAULT_POLICY, SimChannel, type ChannelMint, type ChannelPolicy } from './channel.js';
 
 export interface Latency {
   /** Per hop, adding an HTLC (update_add + commitment dance). */
@@ -35,51 +36,7 @@ export const NO_LATENCY: Latency = { hopAddMs: 0, hopSettleMs: 0, xpaySetupMs: 0
  */
 export const REGTEST_LATENCY: Latency = { hopAddMs: 13, hopSettleMs: 14, xpaySetupMs: 6, finalSettleMs: 99, messageMs: 3 };
 
-export interface ChannelPolicy {
-  feeBaseMsat: bigint;
-  feePpm: bigint;
-  cltvDelta: number;
-}
-
-export const DEFAULT_POLICY: ChannelPolicy = { feeBaseMsat: 1000n, feePpm: 10n, cltvDelta: 34 };
-
-export class SimChannel {
-  readonly balance = new Map<NodeId, bigint>();
-  readonly policy = new Map<NodeId, ChannelPolicy>();
-  private readonly nextId = new Map<NodeId, bigint>();
-  enabled = true;
-  readonly channelId: string;
-
-  constructor(
-    readonly scid: string,
-    readonly a: SimNode,
-    readonly b: SimNode,
-    readonly capacityMsat: bigint,
-    readonly isPrivate: boolean,
-  ) {
-    this.channelId = createHash('sha256').update(scid).digest('hex');
-  }
-
-  other(n: SimNode | NodeId): SimNode {
-    const id = typeof n === 'string' ? n : n.id;
-    return id === this.a.id ? this.b : this.a;
-  }
-
-  has(n: SimNode | NodeId): boolean {
-    const id = typeof n === 'string' ? n : n.id;
-    return id === this.a.id || id === this.b.id;
-  }
-
-  spendable(from: NodeId): bigint {
-    return this.enabled ? (this.balance.get(from) ?? 0n) : 0n;
-  }
-
-  takeHtlcId(from: NodeId): bigint {
-    const id = this.nextId.get(from) ?? 0n;
-    this.nextId.set(from, id + 1n);
-    return id;
-  }
-}
+export { DEFAULT_POLICY, SimChannel, type ChannelPolicy, type ChannelState } from './channel.js';
 
 export type HtlcOutcome =
   | { ok: true; preimage: string }
@@ -101,6 +58,10 @@ export interface Incoming {
   paymentHash: string;
   payload: HopPayload;
   rest: HopPayload[];
+  /** Set while the receiving lightningd waits for a plugin's htlc_accepted answer (listpeerchannels `status`). */
+  status?: string;
+  /** The onion's shared secret, fixed per HTLC like lightningd's. */
+  sharedSecret?: string;
 }
 
 interface Pending {
@@ -136,6 +97,16 @@ export class SimNetwork {
   readonly dir: string;
   private readonly ownDir: boolean;
   private scidCounter = 0;
+  private channelCounter = 0;
+  private aliasCounter = 0;
+  /** Fresh real scids (at the current height) and aliases for channels. */
+  private readonly mint: ChannelMint = {
+    realScid: () => {
+      this.scidCounter++;
+      return `${this.height - 6 + this.scidCounter}x${this.scidCounter}x0`;
+    },
+    alias: () => aliasFromCounter(++this.aliasCounter),
+  };
   private portCounter = 19_846;
   /** HTLCs accepted by a node and not yet settled or failed. */
   private readonly pending = new Set<Pending>();
@@ -171,17 +142,20 @@ export class SimNetwork {
     return undefined;
   }
 
-  /** Open a channel funded by `a`; `pushMsat` goes to `b`. Announced unless `private`. */
+  /**
+   * Open a channel funded by `a`; `pushMsat` goes to `b`. Announced unless
+   * `private`. A `zeroConf` channel is usable at once but has no real scid
+   * (each side names it by its local alias) until `channel.confirm()`.
+   */
   openChannel(
     a: SimNode,
     b: SimNode,
     capacitySat: bigint,
-    opts: { pushMsat?: bigint; private?: boolean; policyA?: Partial<ChannelPolicy>; policyB?: Partial<ChannelPolicy> } = {},
+    opts: { pushMsat?: bigint; private?: boolean; zeroConf?: boolean; policyA?: Partial<ChannelPolicy>; policyB?: Partial<ChannelPolicy> } = {},
   ): SimChannel {
-    this.scidCounter++;
-    const scid = `${this.height - 6 + this.scidCounter}x${this.scidCounter}x0`;
+    const scid = opts.zeroConf ? undefined : this.mint.realScid();
     const capacity = capacitySat * 1000n;
-    const ch = new SimChannel(scid, a, b, capacity, opts.private ?? false);
+    const ch = new SimChannel(scid, a, b, capacity, opts.private ?? false, ++this.channelCounter, this.mint);
     const push = opts.pushMsat ?? 0n;
     ch.balance.set(a.id, capacity - push);
     ch.balance.set(b.id, push);
@@ -193,24 +167,47 @@ export class SimNetwork {
     return ch;
   }
 
+  /** The channel any node calls `scid` (real, old public, or either side's alias). */
   channelByScid(scid: string): SimChannel | undefined {
-    return this.channels.find((c) => c.scid === scid);
+    return this.channels.find((c) => c.anyName(scid));
   }
 
-  /** Routing graph as `viewer` sees it: public channels, its own, and the given hinted ones. */
-  edges(viewer: NodeId, hinted: ReadonlyMap<string, ChannelPolicy & { from: NodeId }> = new Map()): Edge[] {
+  /** The channel `node`'s lightningd finds by `scid`, like any_channel_by_scid: its real scid, an old public one, or its own local alias. */
+  channelFor(node: SimNode | NodeId, scid: string): SimChannel | undefined {
+    return this.channels.find((c) => c.knownAs(node, scid));
+  }
+
+  /** `node`'s channels with `peer`. */
+  channelsBetween(node: SimNode | NodeId, peer: SimNode | NodeId): SimChannel[] {
+    const peerId = typeof peer === 'string' ? peer : peer.id;
+    return this.channels.filter((c) => c.has(node) && c.other(node).id === peerId);
+  }
+
+  /**
+   * Routing graph as `viewer` sees it: announced channels (those with a real
+   * scid), its own, and the hinted ones, each named as the forwarding side
+   * knows it (real scid, else its local alias; a hinted one by the hint's
+   * scid). Channels that cannot take HTLCs (closing) are not in the graph.
+   * `isDisabled(from)`: askrene layers that disable a node drop its outgoing
+   * directions (plugins/askrene/layer.c).
+   */
+  edges(viewer: NodeId, hinted: ReadonlyMap<string, ChannelPolicy & { from: NodeId }> = new Map(), isDisabled: (from: NodeId) => boolean = () => false): Edge[] {
     const out: Edge[] = [];
     for (const ch of this.channels) {
+      if (!ch.canAddHtlc()) continue;
       for (const [from, to] of [
         [ch.a, ch.b],
         [ch.b, ch.a],
       ] as const) {
-        const hint = hinted.get(ch.scid);
-        const visible = !ch.isPrivate || from.id === viewer || to.id === viewer || (hint !== undefined && hint.from === from.id);
+        if (isDisabled(from.id)) continue;
+        const hint = [...hinted].find(([scid, h]) => h.from === from.id && ch.knownAs(from, scid));
+        const announced = !ch.isPrivate && ch.scid !== undefined;
+        const visible = announced || from.id === viewer || to.id === viewer || hint !== undefined;
         if (!visible || !from.up || !to.up) continue;
-        const policy = hint && hint.from === from.id ? hint : ch.policy.get(from.id);
+        const policy = hint ? hint[1] : ch.policy.get(from.id);
         if (!policy) continue;
-        out.push({ scid: ch.scid, from: from.id, to: to.id, spendableMsat: ch.spendable(from.id), feeBaseMsat: policy.feeBaseMsat, feePpm: policy.feePpm, cltvDelta: policy.cltvDelta });
+        const scid = hint ? hint[0] : ch.scidFor(from);
+        out.push({ scid, from: from.id, to: to.id, spendableMsat: ch.spendable(from.id), feeBaseMsat: policy.feeBaseMsat, feePpm: policy.feePpm, cltvDelta: policy.cltvDelta });
       }
     }
     return out;
@@ -223,8 +220,10 @@ export class SimNetwork {
   async sendHtlc(from: SimNode, channel: SimChannel, amountMsat: bigint, cltvExpiry: number, paymentHash: string, onion: HopPayload[]): Promise<HtlcOutcome> {
     const to = channel.other(from);
     const [payload, ...rest] = onion;
-    const localFail = (code: string): HtlcOutcome => ({ ok: false, failureMessage: code, failingNode: from.id, failingScid: channel.scid });
+    const localFail = (code: string): HtlcOutcome => ({ ok: false, failureMessage: code, failingNode: from.id, failingScid: channel.scidFor(from) });
     if (!payload) return localFail('2002');
+    // send_htlc_out (lightningd/peer_htlcs.c): a channel that is not normal takes no new HTLC.
+    if (!channel.canAddHtlc()) return localFail('400a');
     if (!to.up || !from.up) return localFail('1007'); // temporary_channel_failure: peer offline
     if (channel.spendable(from.id) < amountMsat) return localFail('1007');
     channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) - amountMsat);
@@ -247,19 +246,11 @@ export class SimNetwork {
 
   private decide(p: Pending, o: HtlcOutcome): void {
     if (p.decided) {
-      this.event('late_resolution', p.to.name, `${o.ok ? 'resolved' : 'failed'} HTLC ${p.incoming.channel.scid}/${p.incoming.id} after it had expired`);
+      this.event('late_resolution', p.to.name, `${o.ok ? 'resolved' : 'failed'} HTLC ${p.incoming.channel.label}/${p.incoming.id} after it had expired`);
       return;
     }
     p.decided = true;
     this.pending.delete(p);
-    if (o.ok) {
-      const hash = createHash('sha256').update(Buffer.from(o.preimage, 'hex')).digest('hex');
-      if (hash !== p.incoming.paymentHash) {
-        this.event('wrong_preimage', p.to.name, `HTLC ${p.incoming.channel.scid}/${p.incoming.id} resolved with a wrong preimage: the channel would be closed`);
-        p.settle({ ok: false, failureMessage: '2002', failingNode: p.to.id, failingScid: undefined });
-        return;
-      }
-    }
     p.settle(o);
   }
 
@@ -268,16 +259,21 @@ export class SimNetwork {
     return [...this.pending].filter((p) => p.to === node).map((p) => p.incoming);
   }
 
+  /** HTLCs pending on `channel` (added, not yet settled or failed), each with the node it was offered to. */
+  htlcsOn(channel: SimChannel): Array<{ incoming: Incoming; to: SimNode }> {
+    return [...this.pending].filter((p) => p.incoming.channel === channel).map((p) => ({ incoming: p.incoming, to: p.to }));
+  }
+
   /** Mine blocks: notify plugins, and expire HTLCs whose cltv_expiry has passed (the upstream peer goes on chain). */
   async mine(n = 1): Promise<void> {
     for (let i = 0; i < n; i++) {
       this.height++;
       for (const p of [...this.pending]) {
         if (p.incoming.cltvExpiry <= this.height) {
-          this.event('htlc_expired', p.to.name, `HTLC ${p.incoming.channel.scid}/${p.incoming.id} (${p.incoming.amountMsat} msat) expired at block ${this.height} while held`);
+          this.event('htlc_expired', p.to.name, `HTLC ${p.incoming.channel.label}/${p.incoming.id} (${p.incoming.amountMsat} msat) expired at block ${this.height} while held`);
           p.decided = true;
           this.pending.delete(p);
-          p.settle({ ok: false, failureMessage: '4015', failingNode: p.to.id, failingScid: p.incoming.channel.scid });
+          p.settle({ ok: false, failureMessage: '4015', failingNode: p.to.id, failingScid: p.incoming.channel.scidFor(p.to) });
         }
       }
       const hash = randomBytes(32).toString('hex');

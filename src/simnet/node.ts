@@ -4,20 +4,27 @@
  * plugins over stdio like lightningd (a hook chain; a dying plugin's pending
  * calls go to the next plugin in the chain or to lightningd's own handling,
  * and an important plugin's death then stops lightningd, as in CLN's
- * plugin_hook.c; held HTLCs are replayed at restart), and takes part in the
- * network's HTLC traffic as sender, forwarder and final node.
+ * plugin_hook.c; held HTLCs are replayed at restart, under the channel's name
+ * at that time, unless the channel is closing), and takes part in the
+ * network's HTLC traffic as sender, forwarder and final node, with
+ * lightningd's own final-hop checks (final-hop.ts).
  */
+import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { msat } from '../chain/amount.js';
 import { resignInvoice, type RouteHintHop } from '../chain/bolt11.js';
 import { mppTimeout, unknownPaymentDetails } from '../chain/failure.js';
 import type { NodeId } from '../chain/ids.js';
 import { isObject } from '../chain/read.js';
+import { Askrene } from './askrene.js';
+import type { SimChannel } from './channel.js';
 import { Datastore } from './datastore.js';
+import { bareUnknownPaymentDetails, finalIncorrectHtlcAmount, invalidOnionPayload, invoiceAccepts, localpayFailure, permanentChannelFailure, unknownNextPeer } from './final-hop.js';
 import { decodeJson, InvoiceBook, invoiceJson, msatParam } from './invoices.js';
 import { nodeKeyFromSeed } from './keys.js';
 import { sleep, type HtlcOutcome, type Incoming, type SimNetwork } from './network.js';
-import { encodeHopPayload, nextOnionHex, sharedSecretHex } from './onion.js';
+import { decodeHopPayload, encodeHopPayload, nextOnionHex, sharedSecretHex, type DecodedPayload } from './onion.js';
+import { listPeerChannels } from './peer-channels.js';
 import { Payer } from './payer.js';
 import { PluginDiedError, PluginHost } from './plugin-host.js';
 import { cheapestRoute } from './routing.js';
@@ -29,6 +36,8 @@ export interface SimNodeOptions {
   port: number;
   /** Load the network's plugin (bin/rdv) into this node. */
   plugin?: boolean;
+  /** Load this executable instead of the network's plugin (e.g. a test plugin; set `guard: false`). */
+  pluginPath?: string;
   /** Also load rdv-guard after it (default: when `plugin`). */
   guard?: boolean;
   /** Load them as important-plugin (lightningd stops when one dies). Default true. */
@@ -37,6 +46,10 @@ export interface SimNodeOptions {
   version?: string;
   /** Seconds before CLN fails an incomplete MPP set for its own invoice. */
   mppTimeoutMs?: number;
+  /** lightningd's cltv-final: the fewest blocks a final HTLC may have left (18 on mainnet; CLN uses 10 on regtest). */
+  cltvFinal?: number;
+  /** lightningd runs with --developer: bad-parameter errors quote the token. */
+  developer?: boolean;
 }
 
 const BUILTIN_PLUGINS = ['autoclean', 'chanbackup', 'bcli', 'commando', 'funder', 'topology', 'keysend', 'offers', 'pay', 'cln-xpay', 'cln-askrene', 'sql', 'bookkeeper'];
@@ -50,6 +63,10 @@ export interface LoadedPlugin {
 interface MppSet {
   parts: Array<{ h: Incoming; resolve: (o: HtlcOutcome) => void }>;
   timer: NodeJS.Timeout | undefined;
+  /** The first part's total_msat: every later part must say the same. */
+  totalMsat: bigint;
+  /** Sum of the parts' HTLC amounts (not their amt_to_forward), as htlc_set.c counts. */
+  soFarMsat: bigint;
 }
 
 export class SimNode {
@@ -78,6 +95,10 @@ export class SimNode {
   stallFinal = false;
   private stalled: Array<() => void> = [];
   private readonly mppTimeoutMs: number;
+  readonly cltvFinal: number;
+  readonly developer: boolean;
+  /** askrene's layers, used by this node's xpay and getroutes. */
+  readonly askrene: Askrene;
 
   constructor(
     readonly net: SimNetwork,
@@ -93,12 +114,15 @@ export class SimNode {
     this.port = opts.port;
     this.version = opts.version ?? 'v26.06.6';
     const important = opts.important ?? true;
-    const rdvPath = net.options.pluginPath;
+    const rdvPath = opts.pluginPath ?? net.options.pluginPath;
     if (opts.plugin && rdvPath) {
       this.plugins.push({ path: rdvPath, important, host: undefined });
       if (opts.guard ?? true) this.plugins.push({ path: join(dirname(rdvPath), 'rdv-guard'), important, host: undefined });
     }
     this.mppTimeoutMs = opts.mppTimeoutMs ?? net.options.mppTimeoutMs ?? 60_000;
+    this.cltvFinal = opts.cltvFinal ?? 18;
+    this.developer = opts.developer ?? false;
+    this.askrene = new Askrene(() => this.developer);
     this.invoices = new InvoiceBook(this.privateKey, 'bcrt');
     this.payer = new Payer(this, net);
     this.server = new RpcServer(this.socketPath, (method, params) => this.dispatch(method, params));
@@ -122,6 +146,7 @@ export class SimNode {
 
   private async doStart(): Promise<void> {
     if (this.up) return;
+    this.askrene.restart();
     await this.server.start();
     for (const p of this.plugins) await this.launch(p, true);
     this.up = true;
@@ -213,14 +238,40 @@ export class SimNode {
 
   // --- HTLCs ---------------------------------------------------------------------
 
-  /** An HTLC arrives: plugin hook first (held until it answers), then lightningd's own handling. */
+  /**
+   * An HTLC arrives: plugin hook first (held until it answers), then
+   * lightningd's own handling. Like peer_accepted_htlc (lightningd/peer_htlcs.c),
+   * at first sight and again at each replay after a restart (htlcs_resubmit),
+   * an HTLC on a channel that can no longer add HTLCs (shutting down, closing,
+   * on chain) is failed with permanent_channel_failure without calling the
+   * hook: a part held across a restart whose channel went on chain meanwhile
+   * is never replayed, and lightningd can no longer fulfill it.
+   */
   async acceptHtlc(h: Incoming): Promise<HtlcOutcome> {
-    const r = await this.callHook('htlc_accepted', () => this.hookParams(h));
-    if (r.result === 'resolve' && typeof r.payment_key === 'string') return { ok: true, preimage: r.payment_key };
-    if (r.result === 'fail') {
-      return { ok: false, failureMessage: typeof r.failure_message === 'string' ? r.failure_message : '2002', failingNode: this.id, failingScid: undefined };
+    const final = h.rest.length === 0;
+    const decoded = decodeHopPayload(h.payload, final);
+    const fail = (failureMessage: string, failingScid?: string): HtlcOutcome => ({ ok: false, failureMessage, failingNode: this.id, failingScid });
+    let r: Record<string, unknown>;
+    try {
+      r = await this.callHook('htlc_accepted', () => this.hookParams(h), {
+        gate: () => (h.channel.canAddHtlc() ? undefined : { result: 'fail', failure_message: permanentChannelFailure() }),
+        onCall: (plugin) => (h.status = `Waiting for the htlc_accepted hook of plugin ${plugin}`),
+      });
+    } finally {
+      h.status = undefined;
     }
-    return h.payload.nextScid ? this.forward(h) : this.receiveFinal(h);
+    if (r.result === 'resolve' && typeof r.payment_key === 'string') {
+      // htlc_accepted_hook_try_resolve: lightningd checks the key and fails the HTLC with a bare 0x400f if it is wrong.
+      if (createHash('sha256').update(Buffer.from(r.payment_key, 'hex')).digest('hex') !== h.paymentHash) {
+        this.net.event('wrong_preimage', this.name, `HTLC ${h.channel.label}/${h.id} resolved with a wrong preimage: lightningd failed it`);
+        return fail(bareUnknownPaymentDetails());
+      }
+      return { ok: true, preimage: r.payment_key };
+    }
+    if (r.result === 'fail') return fail(typeof r.failure_message === 'string' ? r.failure_message : '2002');
+    // htlc_accepted_hook_final: only now does an undecodable payload fail.
+    if (!decoded.ok) return fail(invalidOnionPayload(decoded.failTlvType, decoded.failTlvPos));
+    return final ? this.receiveFinal(h, decoded.payload) : this.forward(h, decoded.payload);
   }
 
   /**
@@ -229,16 +280,25 @@ export class SimNode {
    * pending, the call goes on to the next plugin in the chain, or to
    * lightningd's own handling (CLN plugin_hook.c) — unless lightningd itself
    * went down, in which case the HTLC is still held and is replayed once the
-   * node is back. No plugin, or none with this hook: `continue`.
+   * node is back. No plugin, or none with this hook: `continue`. `gate` runs
+   * before the chain at first and at each replay, and may answer instead of it;
+   * `onCall` says which plugin is being waited for.
    */
-  async callHook(name: string, params: () => Record<string, unknown>): Promise<Record<string, unknown>> {
+  async callHook(
+    name: string,
+    params: () => Record<string, unknown>,
+    opts: { gate?: () => Record<string, unknown> | undefined; onCall?: (plugin: string) => void } = {},
+  ): Promise<Record<string, unknown>> {
     replay: for (;;) {
       await this.waitUp();
+      const gated = opts.gate?.();
+      if (gated) return gated;
       for (const p of this.plugins) {
         const host = p.host;
         if (!host?.alive || !host.hasHook(name)) continue;
         let reply: unknown;
         try {
+          opts.onCall?.(basename(p.path));
           reply = await host.request(name, params());
         } catch (e) {
           if (!(e instanceof PluginDiedError)) throw e;
@@ -253,24 +313,36 @@ export class SimNode {
     }
   }
 
+  /**
+   * htlc_accepted_hook_serialize: built at each call, so a replayed HTLC shows
+   * the channel's name at that moment (channel_scid_or_local_alias: the real
+   * scid, else this node's local alias). An undecodable payload gets only
+   * `payload`, `next_onion` and `shared_secret` in `onion`.
+   */
   hookParams(h: Incoming): Record<string, unknown> {
-    const onion: Record<string, unknown> = { payload: encodeHopPayload(h.payload), type: 'tlv' };
-    if (h.payload.nextScid) onion.short_channel_id = h.payload.nextScid;
-    onion.forward_msat = h.payload.forwardMsat;
-    onion.outgoing_cltv_value = h.payload.outgoingCltv;
-    if (h.payload.paymentSecret !== undefined) {
-      onion.total_msat = h.payload.totalMsat ?? h.payload.forwardMsat;
-      onion.payment_secret = h.payload.paymentSecret;
+    const decoded = decodeHopPayload(h.payload, h.rest.length === 0);
+    const onion: Record<string, unknown> = { payload: encodeHopPayload(h.payload) };
+    if (decoded.ok) {
+      const p = decoded.payload;
+      onion.type = 'tlv';
+      if (p.nextScid) onion.short_channel_id = p.nextScid;
+      onion.forward_msat = p.forwardMsat;
+      onion.outgoing_cltv_value = p.outgoingCltv;
+      if (p.paymentSecret !== undefined) {
+        onion.total_msat = p.totalMsat;
+        onion.payment_secret = p.paymentSecret;
+      }
+      if (p.paymentMetadata !== undefined) onion.payment_metadata = p.paymentMetadata;
     }
     onion.next_onion = nextOnionHex();
-    onion.shared_secret = sharedSecretHex();
+    onion.shared_secret = (h.sharedSecret ??= sharedSecretHex());
     const params: Record<string, unknown> = { peer_id: h.from.id, onion };
-    if (h.payload.nextScid) {
-      const next = this.net.channelByScid(h.payload.nextScid);
+    if (decoded.ok && decoded.payload.nextScid) {
+      const next = this.forwardChannel(decoded.payload.nextScid);
       if (next) params.forward_to = next.channelId;
     }
     params.htlc = {
-      short_channel_id: h.channel.scid,
+      short_channel_id: h.channel.scidFor(this),
       id: h.id,
       amount_msat: h.amountMsat,
       cltv_expiry: h.cltvExpiry,
@@ -280,41 +352,78 @@ export class SimNode {
     return params;
   }
 
-  private async forward(h: Incoming): Promise<HtlcOutcome> {
-    const next = h.payload.nextScid ? this.net.channelByScid(h.payload.nextScid) : undefined;
-    if (!next || !next.has(this)) return { ok: false, failureMessage: '400a', failingNode: this.id, failingScid: h.channel.scid };
-    return this.net.sendHtlc(this, next, h.payload.forwardMsat, h.payload.outgoingCltv, h.paymentHash, h.rest);
+  /**
+   * calc_forwarding_channel: the channel our lightningd knows by `scid`
+   * (real, old public, or our local alias), then best_channel: of our
+   * channels to that peer that can take HTLCs and charge the same fees, the
+   * one with the most to spend.
+   */
+  private forwardChannel(scid: string): SimChannel | undefined {
+    const named = this.net.channelFor(this, scid);
+    if (!named) return undefined;
+    const policy = named.policy.get(this.id);
+    let best = named;
+    let bestSpendable = 0n;
+    for (const c of this.net.channelsBetween(this, named.other(this))) {
+      const p = c.policy.get(this.id);
+      if (!c.canAddHtlc() || p?.feeBaseMsat !== policy?.feeBaseMsat || p?.feePpm !== policy?.feePpm) continue;
+      if (c.spendable(this.id) > bestSpendable) {
+        best = c;
+        bestSpendable = c.spendable(this.id);
+      }
+    }
+    return best;
   }
 
-  /** lightningd's own final-hop handling: an invoice of ours, with MPP gathering. */
-  private receiveFinal(h: Incoming): Promise<HtlcOutcome> {
+  private async forward(h: Incoming, p: DecodedPayload): Promise<HtlcOutcome> {
+    const next = p.nextScid ? this.forwardChannel(p.nextScid) : undefined;
+    if (!next || !next.canAddHtlc()) return { ok: false, failureMessage: unknownNextPeer(), failingNode: this.id, failingScid: h.channel.scidFor(this) };
+    return this.net.sendHtlc(this, next, p.forwardMsat, p.outgoingCltv, h.paymentHash, h.rest);
+  }
+
+  /**
+   * lightningd's own final-hop handling (no plugin claimed the HTLC):
+   * handle_localpay's checks, then htlc_set_add: an invoice of ours, MPP
+   * gathering by total_msat, all parts failed together on a mismatched total
+   * or on timeout.
+   */
+  private receiveFinal(h: Incoming, p: DecodedPayload): Promise<HtlcOutcome> {
     const height = this.net.height;
-    const reject = (): Promise<HtlcOutcome> =>
-      Promise.resolve({ ok: false, failureMessage: unknownPaymentDetails(msat(h.amountMsat), height), failingNode: this.id, failingScid: undefined });
+    const fail = (failureMessage: string): Promise<HtlcOutcome> => Promise.resolve({ ok: false, failureMessage, failingNode: this.id, failingScid: undefined });
+    const local = localpayFailure(h, p, height, this.cltvFinal);
+    if (local) return fail(local);
     const inv = this.invoices.byHash(h.paymentHash);
-    const now = Math.floor(Date.now() / 1000);
-    const total = h.payload.totalMsat ?? h.payload.forwardMsat;
-    if (!inv || inv.status !== 'unpaid' || inv.expiresAt <= now) return reject();
-    if (h.payload.paymentSecret !== inv.paymentSecret) return reject();
-    if (h.cltvExpiry - height < inv.minFinalCltv || total < inv.amountMsat) return reject();
+    if (!invoiceAccepts(inv, p, Math.floor(Date.now() / 1000))) return fail(unknownPaymentDetails(msat(h.amountMsat), height));
+    const total = p.totalMsat ?? p.forwardMsat;
     return new Promise((resolve) => {
-      const set = this.mpp.get(h.paymentHash) ?? { parts: [], timer: undefined };
-      this.mpp.set(h.paymentHash, set);
-      set.parts.push({ h, resolve });
-      set.timer ??= setTimeout(() => {
+      let set = this.mpp.get(h.paymentHash);
+      if (!set) {
+        set = { parts: [], timer: undefined, totalMsat: total, soFarMsat: 0n };
+        this.mpp.set(h.paymentHash, set);
+      }
+      const thisSet = set;
+      thisSet.parts.push({ h, resolve });
+      const failSet = (message: (part: Incoming) => string): void => {
+        if (thisSet.timer) clearTimeout(thisSet.timer);
         this.mpp.delete(h.paymentHash);
-        for (const p of set.parts) p.resolve({ ok: false, failureMessage: mppTimeout(), failingNode: this.id, failingScid: undefined });
-      }, this.mppTimeoutMs);
-      const sum = set.parts.reduce((s, p) => s + p.h.amountMsat, 0n);
-      if (sum < total) return;
-      clearTimeout(set.timer);
+        for (const part of thisSet.parts) part.resolve({ ok: false, failureMessage: message(part.h), failingNode: this.id, failingScid: undefined });
+      };
+      // htlc_set_add: every part must carry the set's total_msat.
+      if (total !== thisSet.totalMsat) {
+        failSet(() => finalIncorrectHtlcAmount(h.amountMsat));
+        return;
+      }
+      thisSet.soFarMsat += h.amountMsat;
+      thisSet.timer ??= setTimeout(() => failSet(() => mppTimeout()), this.mppTimeoutMs);
+      if (thisSet.soFarMsat < total) return;
+      clearTimeout(thisSet.timer);
       this.mpp.delete(h.paymentHash);
       void sleep(this.net.latency.finalSettleMs)
         .then(() => (this.stallFinal ? new Promise<void>((release) => this.stalled.push(release)) : undefined))
         .then(() => {
-        this.invoices.markPaid(inv, msat(sum), Math.floor(Date.now() / 1000));
-        for (const p of set.parts) p.resolve({ ok: true, preimage: inv.preimage });
-      });
+          this.invoices.markPaid(inv, msat(thisSet.soFarMsat), Math.floor(Date.now() / 1000));
+          for (const part of thisSet.parts) part.resolve({ ok: true, preimage: inv.preimage });
+        });
     });
   }
 
@@ -333,16 +442,24 @@ export class SimNode {
 
   // --- RPC -------------------------------------------------------------------------
 
+  /**
+   * Route hints as CLN's invoice makes them (lightningd/routehint.c), for the
+   * channels a payer cannot find in gossip: unannounced ones and announced
+   * ones still without a real scid (zero-conf). The hint names the channel as
+   * the peer knows it: our remote alias (the peer's local alias) for those,
+   * the real scid otherwise. Only channels that can take HTLCs, with the peer
+   * online.
+   */
   private routeHints(): RouteHintHop[][] {
     return this.net.channels
-      .filter((c) => c.isPrivate && c.has(this) && c.enabled)
+      .filter((c) => c.has(this) && c.enabled && c.canAddHtlc() && c.other(this).up && (c.isPrivate || c.scid === undefined))
       .map((c) => {
         const peer = c.other(this);
         const policy = c.policy.get(peer.id);
         return [
           {
             pubkey: peer.id,
-            shortChannelId: c.scid,
+            shortChannelId: c.isPrivate || c.scid === undefined ? c.remoteAlias(this) : c.scid,
             feeBaseMsat: Number(policy?.feeBaseMsat ?? 1000n),
             feeProportionalMillionths: Number(policy?.feePpm ?? 10n),
             cltvExpiryDelta: policy?.cltvDelta ?? 34,
@@ -385,7 +502,7 @@ export class SimNode {
           label: String(params.label),
           description: params.description,
           expiry: typeof params.expiry === 'number' ? params.expiry : 604_800,
-          cltv: typeof params.cltv === 'number' ? params.cltv : 18,
+          cltv: typeof params.cltv === 'number' ? params.cltv : this.cltvFinal,
           now,
           routeHints: this.routeHints(),
         });
@@ -425,6 +542,16 @@ export class SimNode {
         return this.payer.listsendpays(params);
       case 'getroutes':
         return this.getroutes(params);
+      case 'askrene-create-layer':
+        return this.askrene.createLayer(params);
+      case 'askrene-remove-layer':
+        return this.askrene.removeLayer(params);
+      case 'askrene-disable-node':
+        return this.askrene.disableNode(params);
+      case 'askrene-listlayers':
+        return this.askrene.listLayers(params);
+      case 'listpeerchannels':
+        return listPeerChannels(this.net, this, params);
       case 'getroute':
         throw new SimRpcError(-32601, 'Command "getroute" is deprecated');
       case 'connect':
@@ -520,9 +647,11 @@ export class SimNode {
     const destination = String(params.destination);
     const amount = msatParam(params.amount_msat, 'amount_msat');
     const finalCltv = Number(params.final_cltv ?? 18);
-    const layers = Array.isArray(params.layers) ? params.layers.map(String) : [];
+    if (params.layers === undefined) throw new SimRpcError(-32602, 'missing required parameter: layers');
+    const layers = this.askrene.checkLayerNames(params.layers);
     const sourceFree = layers.includes('auto.sourcefree');
-    const edges = this.net.edges(this.id).map((e) => (sourceFree && e.from === source ? { ...e, feeBaseMsat: 0n, feePpm: 0n, cltvDelta: 0 } : e));
+    const disabled = this.askrene.disabledNodes(layers);
+    const edges = this.net.edges(this.id, new Map(), (n) => disabled.has(n)).map((e) => (sourceFree && e.from === source ? { ...e, feeBaseMsat: 0n, feePpm: 0n, cltvDelta: 0 } : e));
     const route = cheapestRoute(edges, source as NodeId, destination as NodeId, amount, finalCltv);
     const maxfee = params.maxfee_msat === undefined ? undefined : msatParam(params.maxfee_msat, 'maxfee_msat');
     if (!route || (maxfee !== undefined && route.sentMsat - route.deliveredMsat > maxfee)) {

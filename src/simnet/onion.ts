@@ -1,15 +1,41 @@
 /** Hop payloads as real BOLT 4 TLV bytes, so hook payloads look like lightningd's. */
 import { randomBytes } from 'node:crypto';
 
+/**
+ * What one hop's onion payload says. xpay always sets `forwardMsat` and
+ * `outgoingCltv`; a hand-made onion (test/helpers) may leave them out, and
+ * then lightningd cannot decode it (common/onion_decode.c).
+ */
 export interface HopPayload {
   /** Next channel, for a hop that forwards. */
   nextScid?: string;
-  forwardMsat: bigint;
-  outgoingCltv: number;
-  /** Final hop only. */
+  forwardMsat?: bigint;
+  outgoingCltv?: number;
+  /** Final hop only (payment_data, TLV 8): both or neither. */
   totalMsat?: bigint;
   paymentSecret?: string;
+  /** TLV 16, hex. lightningd passes it to the hook, then rejects it at a final hop. */
+  paymentMetadata?: string;
 }
+
+/** A payload lightningd could decode (onion_decode succeeded). */
+export interface DecodedPayload {
+  nextScid: string | undefined;
+  forwardMsat: bigint;
+  outgoingCltv: number;
+  /** total_msat, or (final hop) amt_to_forward when payment_data is absent (BOLT 4). */
+  totalMsat: bigint | undefined;
+  paymentSecret: string | undefined;
+  paymentMetadata: string | undefined;
+}
+
+export type DecodeResult = { ok: true; payload: DecodedPayload } | { ok: false; failTlvType: number; failTlvPos: number; explanation: string };
+
+export const TLV_AMT_TO_FORWARD = 2;
+export const TLV_OUTGOING_CLTV_VALUE = 4;
+export const TLV_SHORT_CHANNEL_ID = 6;
+export const TLV_PAYMENT_DATA = 8;
+export const TLV_PAYMENT_METADATA = 16;
 
 function truncated(n: bigint): Buffer {
   let hex = n.toString(16);
@@ -18,12 +44,28 @@ function truncated(n: bigint): Buffer {
   return Buffer.from(hex, 'hex');
 }
 
-function bigsize(n: number): Buffer {
+export function bigsize(n: number): Buffer {
   if (n < 0xfd) return Buffer.from([n]);
-  const b = Buffer.alloc(3);
-  b[0] = 0xfd;
-  b.writeUInt16BE(n, 1);
+  if (n <= 0xffff) {
+    const b = Buffer.alloc(3);
+    b[0] = 0xfd;
+    b.writeUInt16BE(n, 1);
+    return b;
+  }
+  const b = Buffer.alloc(5);
+  b[0] = 0xfe;
+  b.writeUInt32BE(n, 1);
   return b;
+}
+
+/** Read a bigsize at `off`: [value, bytes used], or undefined past the end. */
+function readBigsize(buf: Buffer, off: number): [number, number] | undefined {
+  const first = buf[off];
+  if (first === undefined) return undefined;
+  if (first < 0xfd) return [first, 1];
+  if (first === 0xfd) return off + 3 <= buf.length ? [buf.readUInt16BE(off + 1), 3] : undefined;
+  if (first === 0xfe) return off + 5 <= buf.length ? [buf.readUInt32BE(off + 1), 5] : undefined;
+  return off + 9 <= buf.length ? [Number(buf.readBigUInt64BE(off + 1)), 9] : undefined;
 }
 
 function tlv(type: number, value: Buffer): Buffer {
@@ -41,13 +83,64 @@ function scidBytes(scid: string): Buffer {
 
 /** The length-prefixed TLV payload lightningd passes as onion.payload. */
 export function encodeHopPayload(p: HopPayload): string {
-  const recs = [tlv(2, truncated(p.forwardMsat)), tlv(4, truncated(BigInt(p.outgoingCltv)))];
-  if (p.nextScid) recs.push(tlv(6, scidBytes(p.nextScid)));
+  const recs: Buffer[] = [];
+  if (p.forwardMsat !== undefined) recs.push(tlv(TLV_AMT_TO_FORWARD, truncated(p.forwardMsat)));
+  if (p.outgoingCltv !== undefined) recs.push(tlv(TLV_OUTGOING_CLTV_VALUE, truncated(BigInt(p.outgoingCltv))));
+  if (p.nextScid) recs.push(tlv(TLV_SHORT_CHANNEL_ID, scidBytes(p.nextScid)));
   if (p.paymentSecret !== undefined) {
-    recs.push(tlv(8, Buffer.concat([Buffer.from(p.paymentSecret, 'hex'), truncated(p.totalMsat ?? p.forwardMsat)])));
+    recs.push(tlv(TLV_PAYMENT_DATA, Buffer.concat([Buffer.from(p.paymentSecret, 'hex'), truncated(p.totalMsat ?? p.forwardMsat ?? 0n)])));
   }
+  if (p.paymentMetadata !== undefined) recs.push(tlv(TLV_PAYMENT_METADATA, Buffer.from(p.paymentMetadata, 'hex')));
   const body = Buffer.concat(recs);
   return Buffer.concat([bigsize(body.length), body]).toString('hex');
+}
+
+/**
+ * tlv_field_offset (wire/tlvstream.c) as onion_decode calls it: on the raw
+ * payload INCLUDING its length prefix, so the walk starts by reading that
+ * prefix as a type. Returns the byte offset of the first record of `type`, or
+ * the payload length when there is none.
+ */
+export function tlvFieldOffset(raw: Buffer, type: number): number {
+  let off = 0;
+  while (off < raw.length) {
+    const t = readBigsize(raw, off);
+    if (!t) break;
+    const l = readBigsize(raw, off + t[1]);
+    if (!l) break;
+    if (t[0] === type) return off;
+    const next = off + t[1] + l[1] + l[0];
+    if (next > raw.length) break;
+    off = next;
+  }
+  return raw.length;
+}
+
+/**
+ * lightningd's reading of a (non-blinded) hop payload, in onion_decode's
+ * order: amt_to_forward and outgoing_cltv_value must be there, and a
+ * forwarding hop needs short_channel_id. A failure names the missing TLV and
+ * its offset, for invalid_onion_payload.
+ */
+export function decodeHopPayload(p: HopPayload, final: boolean): DecodeResult {
+  const raw = Buffer.from(encodeHopPayload(p), 'hex');
+  const fail = (type: number, explanation: string): DecodeResult => ({ ok: false, failTlvType: type, failTlvPos: tlvFieldOffset(raw, type), explanation });
+  if (p.forwardMsat === undefined) return fail(TLV_AMT_TO_FORWARD, 'missing amt_to_forward');
+  if (p.outgoingCltv === undefined) return fail(TLV_OUTGOING_CLTV_VALUE, 'missing outgoing_cltv_value');
+  if (!final && !p.nextScid) return fail(TLV_SHORT_CHANNEL_ID, 'missing short_channel_id');
+  const hasData = p.paymentSecret !== undefined;
+  return {
+    ok: true,
+    payload: {
+      nextScid: final ? undefined : p.nextScid,
+      forwardMsat: p.forwardMsat,
+      outgoingCltv: p.outgoingCltv,
+      // payment_data sets total_msat at any hop; a final hop without it treats total as amt_to_forward.
+      totalMsat: hasData ? (p.totalMsat ?? p.forwardMsat) : final ? p.forwardMsat : undefined,
+      paymentSecret: p.paymentSecret,
+      paymentMetadata: p.paymentMetadata,
+    },
+  };
 }
 
 /** A stand-in for the next onion (1366 bytes, as on the wire). */

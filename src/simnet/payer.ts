@@ -1,9 +1,12 @@
 /**
- * The simulated `xpay`: routes (splitting when one path cannot carry the
- * amount), sends parts hop by hop, retries around failing channels until
- * retry_for, and records every part as listsendpays shows it. Error codes and
- * messages are CLN's (203 destination refused, 209 gave up, 219 already paid,
- * -3 still in progress, 207 expired).
+ * The simulated `xpay` (plugins/xpay/xpay.c): routes (splitting when one path
+ * cannot carry the amount) through askrene's layers as they are at each
+ * (re)route, sends parts hop by hop with CLTVs from the height at that moment,
+ * retries around failing channels until retry_for, and records every part as
+ * listsendpays shows it. Like xpay without xpay-slow-mode, it answers at the
+ * first success or as soon as it gives up, with other parts possibly still in
+ * flight. Error codes and messages are CLN's (203 destination refused, 205 no
+ * route, 209 gave up, 219 already paid, -3 still in progress, 207 expired).
  */
 import { randomBytes } from 'node:crypto';
 import { decodeBolt11 } from '../chain/bolt11.js';
@@ -34,12 +37,51 @@ interface Context {
   aborted: boolean;
 }
 
+/** What one xpay command routes: the invoice and its limits. */
+interface PaymentParams {
+  bolt11: string;
+  hash: string;
+  payee: NodeId;
+  amount: bigint;
+  secret: string;
+  minFinalCltv: number;
+  maxfee: bigint;
+  maxdelay: number;
+  deadline: number;
+  /** askrene layers given to xpay (checked at each getroutes, as askrene does). */
+  layers: string[];
+  hints: Array<Array<{ pubkey: NodeId; shortChannelId: string; feeBaseMsat: number; feeProportionalMillionths: number; cltvExpiryDelta: number }>>;
+}
+
+/** The payment group an xpay command owns; a late part joins it. */
+interface Group {
+  groupid: bigint;
+  partid: number;
+}
+
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** xpay errors that do not say the payment failed (rdv's classifyPayError): no late part follows them. */
+const NOT_DEFINITE = new Set([-3, -4, -5, 200, 219]);
 
 export class Payer {
   readonly sendpays: Sendpay[] = [];
   private readonly contexts = new Set<Context>();
   private index = 30;
+  /**
+   * xpay-slow-mode (default false, as in CLN): when false, xpay answers as
+   * soon as one part succeeds or it gives up, while other parts may still be
+   * in flight (plugins/xpay/xpay.c should_finish_command). When true, it
+   * waits for every part first.
+   */
+  slowMode = false;
+  /**
+   * Fault: the next xpay that fails definitely leaves one more part that
+   * shows up in listsendpays as pending `afterMs` after xpay's error reply,
+   * then resolves like any part (it may succeed). This is an attempt xpay had
+   * routed whose injectpaymentonion was still on its way when it answered.
+   */
+  lateInject: { afterMs: number } | undefined;
 
   constructor(
     private readonly node: SimNode,
@@ -66,6 +108,9 @@ export class Payer {
     const inv = d.value;
     if (inv.amountMsat === undefined) throw new SimRpcError(-32602, 'amount_msat: required for invoices without an amount');
     const amount = inv.amountMsat as bigint;
+    if (params.layers !== undefined && (!Array.isArray(params.layers) || params.layers.some((l) => typeof l !== 'string'))) {
+      throw new SimRpcError(-32602, 'layers: should be an array of strings: invalid token (see logs for details)');
+    }
     if (inv.expiresAt <= nowSeconds()) throw new SimRpcError(207, 'Invoice expired');
     const maxfee = params.maxfee === undefined ? (amount / 200n > 5000n ? amount / 200n : 5000n) : msatParam(params.maxfee, 'maxfee');
     const maxdelay = typeof params.maxdelay === 'number' ? params.maxdelay : 2016;
@@ -77,87 +122,133 @@ export class Payer {
     }
     const ctx: Context = { aborted: false };
     this.contexts.add(ctx);
+    const p: PaymentParams = {
+      bolt11: inv.bolt11,
+      hash: inv.paymentHash,
+      payee: inv.payee,
+      amount,
+      secret: inv.paymentSecret ?? '',
+      minFinalCltv: inv.minFinalCltv,
+      maxfee,
+      maxdelay,
+      deadline: Date.now() + retryFor * 1000,
+      layers: Array.isArray(params.layers) ? (params.layers as string[]) : [],
+      hints: inv.routeHints,
+    };
+    const group: Group = { groupid: randomBytes(8).readBigUInt64BE(), partid: 0 };
     try {
       await sleep(this.net.latency.xpaySetupMs);
-      return await this.run(ctx, { bolt11: inv.bolt11, hash: inv.paymentHash, payee: inv.payee, amount, secret: inv.paymentSecret ?? '', minFinalCltv: inv.minFinalCltv, maxfee, maxdelay, deadline: Date.now() + retryFor * 1000, hints: inv.routeHints });
+      return await this.run(ctx, p, group);
+    } catch (e) {
+      if (e instanceof SimRpcError && !NOT_DEFINITE.has(e.code) && this.lateInject) {
+        const { afterMs } = this.lateInject;
+        this.lateInject = undefined;
+        setTimeout(() => this.injectLate(p, group), afterMs);
+      }
+      throw e;
     } finally {
       this.contexts.delete(ctx);
     }
   }
 
-  private async run(
-    ctx: Context,
-    p: {
-      bolt11: string;
-      hash: string;
-      payee: NodeId;
-      amount: bigint;
-      secret: string;
-      minFinalCltv: number;
-      maxfee: bigint;
-      maxdelay: number;
-      deadline: number;
-      hints: Array<Array<{ pubkey: NodeId; shortChannelId: string; feeBaseMsat: number; feeProportionalMillionths: number; cltvExpiryDelta: number }>>;
-    },
-  ): Promise<Record<string, unknown>> {
-    const groupid = randomBytes(8).readBigUInt64BE();
+  /** Route hints as askrene layer channels: the hinted channels, by the scid the hint gives. */
+  private hinted(p: PaymentParams): Map<string, ChannelPolicy & { from: NodeId }> {
     const hinted = new Map<string, ChannelPolicy & { from: NodeId }>();
     for (const route of p.hints) {
       for (const h of route) hinted.set(h.shortChannelId, { from: h.pubkey, feeBaseMsat: BigInt(h.feeBaseMsat), feePpm: BigInt(h.feeProportionalMillionths), cltvDelta: h.cltvExpiryDelta });
     }
+    return hinted;
+  }
+
+  /**
+   * getroutes as xpay calls it, with the graph and the layers as they are NOW
+   * (a node disabled in a layer mid-payment is avoided from the next attempt
+   * on). Throws askrene's error for a layer that does not exist (any more).
+   */
+  private route(p: PaymentParams, amount: bigint, exclude: ReadonlySet<string>): Route[] | undefined {
+    this.node.askrene.checkLayerNames(p.layers);
+    const disabled = this.node.askrene.disabledNodes(p.layers);
+    return splitRoutes(this.net.edges(this.node.id, this.hinted(p), (n) => disabled.has(n)), this.node.id, p.payee, amount, p.minFinalCltv, exclude);
+  }
+
+  /** Record a part in listsendpays (pending) and send it; `onDone` sees its outcome after its record is updated. */
+  private startPart(p: PaymentParams, group: Group, route: Route, onDone: (outcome: HtlcOutcome) => void): { sp: Sendpay; done: Promise<void> } {
+    const sp: Sendpay = {
+      createdIndex: ++this.index,
+      paymentHash: p.hash,
+      groupid: group.groupid,
+      partid: ++group.partid,
+      destination: p.payee,
+      amountMsat: route.deliveredMsat,
+      amountSentMsat: route.sentMsat,
+      createdAt: nowSeconds(),
+      completedAt: undefined,
+      status: 'pending',
+      preimage: undefined,
+      bolt11: p.bolt11,
+    };
+    this.sendpays.push(sp);
+    const done = this.sendPart(route, p.hash, p.secret, p.amount, p.minFinalCltv).then((outcome) => {
+      sp.completedAt = nowSeconds();
+      if (outcome.ok) {
+        sp.status = 'complete';
+        sp.preimage = outcome.preimage;
+        this.node.notify('sendpay_success', { sendpay_success: sendpayJson(sp) });
+      } else {
+        sp.status = 'failed';
+        this.node.notify('sendpay_failure', { sendpay_failure: { code: 204, message: `failed: ${outcome.failureMessage.slice(0, 4)} (reply from remote)`, data: sendpayJson(sp) } });
+      }
+      onDone(outcome);
+    });
+    return { sp, done };
+  }
+
+  /** The late part of the lateInject fault: the whole amount, routed now, in the failed command's group. */
+  private injectLate(p: PaymentParams, group: Group): void {
+    let routes: Route[] | undefined;
+    try {
+      routes = this.route(p, p.amount, new Set());
+    } catch {
+      routes = undefined;
+    }
+    const route = routes?.length === 1 ? routes[0] : undefined;
+    if (!route || !this.node.up) {
+      this.net.event('late_resolution', this.node.name, `late xpay part for ${p.hash.slice(0, 8)} found no route and was not sent`);
+      return;
+    }
+    this.startPart(p, group, route, () => undefined);
+  }
+
+  private async run(ctx: Context, p: PaymentParams, group: Group): Promise<Record<string, unknown>> {
     const exclude = new Set<string>();
     let remaining = p.amount;
     let feesCommitted = 0n;
     let attempts = 0;
     let failedParts = 0;
-    let successfulParts = 0;
-    let sent = 0n;
     let preimage: string | undefined;
     let giveUp: SimRpcError | undefined;
-    let lastError = '';
-    let partid = 0;
+    let prior = '';
     const inflight = new Set<Promise<void>>();
+    const sentBy = new Map<Sendpay, bigint>();
 
     const launch = (route: Route): void => {
       attempts++;
-      const sp: Sendpay = {
-        createdIndex: ++this.index,
-        paymentHash: p.hash,
-        groupid,
-        partid: ++partid,
-        destination: p.payee,
-        amountMsat: route.deliveredMsat,
-        amountSentMsat: route.sentMsat,
-        createdAt: nowSeconds(),
-        completedAt: undefined,
-        status: 'pending',
-        preimage: undefined,
-        bolt11: p.bolt11,
-      };
-      this.sendpays.push(sp);
       remaining -= route.deliveredMsat;
       feesCommitted += route.sentMsat - route.deliveredMsat;
-      const task = this.sendPart(route, p.hash, p.secret, p.amount, p.minFinalCltv).then((outcome) => {
-        sp.completedAt = nowSeconds();
+      const { sp, done } = this.startPart(p, group, route, (outcome) => {
         if (outcome.ok) {
-          sp.status = 'complete';
-          sp.preimage = outcome.preimage;
           preimage = outcome.preimage;
-          successfulParts++;
-          sent += route.sentMsat;
-          this.node.notify('sendpay_success', { sendpay_success: sendpayJson(sp) });
           return;
         }
-        sp.status = 'failed';
-        this.node.notify('sendpay_failure', { sendpay_failure: { code: 204, message: `failed: ${outcome.failureMessage.slice(0, 4)} (reply from remote)`, data: sendpayJson(sp) } });
+        sentBy.delete(sp);
         failedParts++;
         remaining += route.deliveredMsat;
         feesCommitted -= route.sentMsat - route.deliveredMsat;
         const code = outcome.failureMessage.slice(0, 4);
         const fromFinal = outcome.failingNode === p.payee;
-        lastError = `${failureName(code)} from ${fromFinal ? 'destination' : outcome.failingNode.slice(0, 8)}`;
+        prior += `${failureName(code)} from ${fromFinal ? 'destination' : outcome.failingNode.slice(0, 8)}. `;
         if (fromFinal && code === '400f') {
-          giveUp = new SimRpcError(203, "Destination said it doesn't know invoice: incorrect_or_unknown_payment_details");
+          giveUp ??= new SimRpcError(203, "Destination said it doesn't know invoice: incorrect_or_unknown_payment_details");
         } else if (fromFinal && code === '0017') {
           // mpp_timeout: not an error, try again
         } else if (fromFinal) {
@@ -168,59 +259,72 @@ export class Payer {
           exclude.add(hop?.scid ?? outcome.failingScid);
         }
       });
-      const tracked = task.finally(() => inflight.delete(tracked));
+      // A part not failed counts as sent (xpay's total_sent: successes and parts in flight).
+      sentBy.set(sp, route.sentMsat);
+      const tracked = done.finally(() => inflight.delete(tracked));
       inflight.add(tracked);
     };
+    const settled = (): boolean => !this.slowMode || inflight.size === 0;
 
     for (;;) {
-      if (preimage !== undefined && inflight.size === 0 && remaining <= 0n) {
-        return { payment_preimage: preimage, amount_msat: p.amount, amount_sent_msat: sent, failed_parts: failedParts, successful_parts: successfulParts };
+      if (preimage !== undefined && settled()) {
+        const sent = [...sentBy.values()].reduce((s, v) => s + v, 0n);
+        return { payment_preimage: preimage, amount_msat: p.amount, amount_sent_msat: sent, failed_parts: failedParts, successful_parts: attempts - failedParts };
       }
-      if (giveUp) {
-        if (inflight.size > 0) {
-          await Promise.race(inflight);
-          continue;
+      if (giveUp && settled()) throw giveUp;
+      if (remaining > 0n && !ctx.aborted && preimage === undefined && !giveUp) {
+        let routes: Route[] | undefined;
+        let why: string;
+        let code = 205;
+        try {
+          routes = this.route(p, remaining, exclude);
+          why = 'We could not find a usable set of paths';
+        } catch (e) {
+          if (!(e instanceof SimRpcError)) throw e;
+          why = e.message;
+          code = e.code;
         }
-        if (preimage !== undefined) continue;
-        throw giveUp;
-      }
-      if (remaining > 0n && !ctx.aborted && preimage === undefined) {
-        const routes =
-          Date.now() < p.deadline || attempts === 0
-            ? splitRoutes(this.net.edges(this.node.id, hinted), this.node.id, p.payee, remaining, p.minFinalCltv, exclude)
-            : undefined;
         const usable = routes?.filter((r) => r.totalDelay <= p.maxdelay);
         const fees = usable?.reduce((s, r) => s + r.sentMsat - r.deliveredMsat, 0n) ?? 0n;
-        if (usable && usable.length > 0 && usable.length === routes?.length && feesCommitted + fees <= p.maxfee) {
+        if (routes && usable?.length !== routes.length) why = `Could not find route without excessive cost or delay (maxdelay ${p.maxdelay})`;
+        else if (routes && feesCommitted + fees > p.maxfee) why = `Could not find route without excessive cost (maxfee ${p.maxfee}msat)`;
+        else if (routes && usable && usable.length > 0) {
+          // getroutes_done: even a slow xpay makes one attempt, but none after retry_for.
+          if (attempts > 0 && Date.now() >= p.deadline) {
+            giveUp = new SimRpcError(209, `Timed out after after ${attempts} attempts. ${prior}`);
+            continue;
+          }
           for (const r of usable) launch(r);
           continue;
         }
-        if (inflight.size === 0) {
-          const why = !routes
-            ? 'no route with enough capacity'
-            : usable?.length !== routes.length
-              ? `routes need more than maxdelay ${p.maxdelay} blocks`
-              : `routes cost more than maxfee ${p.maxfee}msat`;
-          throw new SimRpcError(209, `Failed after ${attempts} attempts. ${lastError ? `Last: ${lastError}. ` : ''}Then routing failed: ${why}`);
-        }
+        // getroutes_done_err: the first routing failure keeps askrene's code; later ones are 209.
+        giveUp =
+          attempts === 0
+            ? new SimRpcError(code, `Failed: ${why}`)
+            : new SimRpcError(209, `Failed after ${attempts} attempts. ${prior}${remaining === p.amount ? 'Then routing failed' : `Then routing for remaining ${remaining}msat failed`}: ${why}`);
+        continue;
       }
       if (inflight.size === 0) {
-        throw ctx.aborted ? new SimRpcError(-5, 'lightningd is shutting down') : new SimRpcError(209, `Failed after ${attempts} attempts. ${lastError}`);
+        throw ctx.aborted ? new SimRpcError(-5, 'lightningd is shutting down') : new SimRpcError(209, `Failed after ${attempts} attempts. ${prior}`);
       }
       await Promise.race(inflight);
     }
   }
 
-  /** One part: build the per-hop payloads and send the first HTLC. */
+  /**
+   * One part: build the per-hop payloads and send the first HTLC. CLTVs count
+   * from the block height at this moment plus one (xpay do_inject:
+   * "In case a block comes in, we give CLTVs an extra 1").
+   */
   private sendPart(route: Route, hash: string, secret: string, total: bigint, minFinalCltv: number): Promise<HtlcOutcome> {
-    const base = this.net.height + 1; // like xpay: "in case a block comes in, we give CLTVs an extra 1"
+    const base = this.net.height + 1;
     const payloads: HopPayload[] = route.hops.map((hop, i) => {
       const next = route.hops[i + 1];
       if (!next) return { forwardMsat: hop.amountMsat, outgoingCltv: base + minFinalCltv, totalMsat: total, paymentSecret: secret };
       return { nextScid: next.scid, forwardMsat: next.amountMsat, outgoingCltv: base + next.delay };
     });
     const first = route.hops[0];
-    const channel = first ? this.net.channelByScid(first.scid) : undefined;
+    const channel = first ? this.net.channelFor(this.node, first.scid) : undefined;
     if (!first || !channel) return Promise.resolve({ ok: false, failureMessage: '2002', failingNode: this.node.id, failingScid: undefined });
     return this.net.sendHtlc(this.node, channel, first.amountMsat, base + first.delay, hash, payloads);
   }
@@ -234,6 +338,10 @@ function failureName(code: string): string {
     '1007': 'temporary_channel_failure',
     '400a': 'unknown_next_peer',
     '4015': 'htlc_expired',
+    '4008': 'permanent_channel_failure',
+    '4016': 'invalid_onion_payload',
+    '0012': 'final_incorrect_cltv_expiry',
+    '0013': 'final_incorrect_htlc_amount',
   };
   return names[code] ?? `failure ${code}`;
 }

@@ -26,6 +26,8 @@ export interface Chain {
 export interface ChainOptions {
   /** Channels from the payer to Alice (several small ones force multi-part payments). */
   payerChannelsSat?: bigint[];
+  /** Open the payer's channels to Alice zero-conf: no real scid until `channel.confirm()`. */
+  payerZeroConf?: boolean;
   amount?: string;
   aliceImportant?: boolean;
   bobImportant?: boolean;
@@ -46,7 +48,7 @@ export async function buildChain(net: SimNetwork, o: ChainOptions = {}): Promise
   const bob = await net.addNode('bob', { plugin: true, important: o.bobImportant ?? true, guard: o.bobGuard ?? true });
   const carol = await net.addNode('carol', { plugin: true });
   const channels = [
-    ...(o.payerChannelsSat ?? [2_000_000n]).map((sat) => net.openChannel(payer, alice, sat)),
+    ...(o.payerChannelsSat ?? [2_000_000n]).map((sat) => net.openChannel(payer, alice, sat, { zeroConf: o.payerZeroConf ?? false })),
     net.openChannel(alice, bob, 2_000_000n),
     net.openChannel(bob, carol, 2_000_000n),
   ];

@@ -190,6 +190,18 @@ describe('simulated RPC replies have the shape of CLN v26.06.6 replies', () => {
     assert.deepEqual(await rpcError(b.call('waitblockheight', { blockheight: net.height + 9, timeout: 1 })), fixture('rpc-waitblockheight-timeout-error.json'));
   });
 
+  test('listpeerchannels (a public channel with a real scid, and its aliases)', async () => {
+    const reply = (await b.call('listpeerchannels', { id: carol.id })) as { channels: Array<Record<string, unknown>> };
+    // Fields that would need real transactions are not simulated.
+    const optional = ['scratch_txid', 'last_tx_fee_msat', 'close_to_addr', 'close_to', 'ignore_fee_limits', 'funding.psbt', 'funding.withheld'].map((f) => `$.channels[].${f}`);
+    sameShape(reply, 'rpc-listpeerchannels.json', optional);
+    const real = (fixture('rpc-listpeerchannels.json') as { channels: Array<Record<string, unknown>> }).channels[0];
+    const [sim] = reply.channels;
+    assert.deepEqual([sim?.state, sim?.private, sim?.opener], [real?.state, real?.private, real?.opener]);
+    assert.equal(sim?.direction, bob.id < carol.id ? 0 : 1, 'node_id_idx: 0 when our id sorts first');
+    assert.match(String((sim?.alias as { local: string }).local), /^\d+x\d+x\d+$/);
+  });
+
   test('plugin list, unknown commands', async () => {
     sameShape(await c.call('plugin', { subcommand: 'list' }), 'rpc-plugin-list.json');
     assert.deepEqual(await rpcError(b.call('notacommand')), fixture('rpc-unknown-method-error.json'));
