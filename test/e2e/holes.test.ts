@@ -18,16 +18,16 @@
  *   prober --(1M)-- bob        (carol has no channel: she only makes the invoice)
  */
 import assert from 'node:assert/strict';
-// import { randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Reader } from '../../src/chain/read.js';
-// RPCERR
+import { RpcError } from '../../src/rpc/client.js';
 import { Regtest, type ZeroConfChannel } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { poll } from '../../src/regtest/process.js';
 import { htlcsInChannels, listPeerChannels } from '../../src/regtest/queries.js';
 import { buildChain, e2eBinaries, HOLD_PLUGIN, HTLC_SPY_PLUGIN, KEEP, sha256hex, statusRecord, withLogs, ZEROCONF_PLUGIN, type ChainPayee } from './lib.js';
-// ONION
+import { finalHopPayload, type FinalHopFields } from './onion.js';
 
 const { bins, skip } = e2eBinaries();
 
@@ -193,6 +193,159 @@ describe('e2e hole 1: a part gathered under a zero-conf alias is replayed under 
       assert.equal(afterIn.inFulfilledMsat, (before.inFulfilledMsat ?? 0n) + amountMsat, 'in_fulfilled_msat');
       // ...and over all his channels Bob is up by exactly what he earned.
       assert.equal((await balance(bob)) - bobBefore, earned, 'Bob\'s balance change');
+    });
+  });
+});
+
+/** What the sender of a hand-made onion learns from its failure (waitsendpay's error). */
+interface ProbeAnswer {
+  code: number;
+  failcode: number | undefined;
+  failcodename: string | undefined;
+  rawMessage: string | undefined;
+  erringIndex: number | undefined;
+  erringNode: string | undefined;
+  /** From sendonion to waitsendpay's answer. */
+  ms: number;
+}
+
+interface Probe {
+  name: string;
+  /** The HTLC's amount and CLTV delay over the prober-Bob channel. */
+  htlcMsat: bigint;
+  delay: number;
+  /** The final-hop payload, given the HTLC's cltv_expiry. */
+  payload: (cltvExpiry: number) => FinalHopFields | string;
+  /** The failure code lightningd gives a hash it has no invoice for (checked for H' and H alike). */
+  failcode: number;
+}
+
+test('the hand-made final-hop payload is BOLT 4 TLV: length-prefixed, tu64/tu32 truncated, types in order', () => {
+  const secret = '11'.repeat(32);
+  assert.equal(
+    finalHopPayload({ amtToForward: 1000n, outgoingCltv: 108, paymentSecret: secret, totalMsat: 1000n }),
+    `2b020203e804016c0822${secret}03e8`,
+  );
+  // amt_to_forward 0 is an empty tu64; payment_metadata is type 16 (0x10).
+  assert.equal(finalHopPayload({ amtToForward: 0n, outgoingCltv: 0x01_00_00, paymentMetadata: 'dead' }), '0b0200040301000010' + '02dead');
+  assert.equal(finalHopPayload({ outgoingCltv: 5 }), '03040105');
+});
+
+describe('e2e hole 4: hand-made onions get the same failure for a relay hash as for an unknown hash', () => {
+  let rt: Regtest | undefined;
+  const { net, node } = network(() => rt);
+
+  before(async () => {
+    if (!bins) return;
+    const started = await Regtest.start({
+      binaries: bins,
+      nodes: [{ name: 'prober', rdv: 'none' }, { name: 'bob' }, { name: 'carol' }],
+      keep: KEEP,
+    });
+    if (!started.ok) throw new Error(started.error);
+    rt = started.value;
+    await rt.fund(['prober'], { btc: 0.05, utxos: 1 });
+    await rt.openChannels([{ from: 'prober', to: 'bob', amountSat: 1_000_000 }]);
+  });
+
+  after(async () => {
+    await rt?.stop();
+  });
+
+  /** createonion for Bob alone, sendonion over the prober-Bob channel, waitsendpay: the failure. */
+  async function probe(hash: string, htlcMsat: bigint, delay: number, payload: string, groupid: number): Promise<ProbeAnswer> {
+    const [prober, bob] = [node('prober'), node('bob')];
+    const onion = Reader.of(await prober.rpc.call('createonion', { hops: [{ pubkey: bob.id, payload }], assocdata: hash }), 'createonion');
+    const started = Date.now();
+    await prober.rpc.call('sendonion', {
+      onion: onion.str('onion'),
+      first_hop: { id: bob.id, amount_msat: htlcMsat, delay },
+      payment_hash: hash,
+      shared_secrets: onion.strings('shared_secrets'),
+      groupid,
+      partid: 0,
+    });
+    try {
+      await prober.rpc.rpc.call('waitsendpay', { payment_hash: hash, groupid, partid: 0, timeout: 30 });
+    } catch (e) {
+      if (!(e instanceof RpcError)) throw e;
+      const d = e.data === undefined || e.data === null ? undefined : Reader.of(e.data, 'waitsendpay error');
+      return {
+        code: e.code,
+        failcode: d?.optInt('failcode'),
+        failcodename: d?.optStr('failcodename'),
+        rawMessage: d?.optStr('raw_message'),
+        erringIndex: d?.optInt('erring_index'),
+        erringNode: d?.optStr('erring_node'),
+        ms: Date.now() - started,
+      };
+    }
+    assert.fail(`the probe for ${hash.slice(0, 8)} was paid`);
+  }
+
+  test('nine bad payloads: failcode, failcodename and raw_message are the same for Bob\'s relay hash H and a random H\'', { skip }, async () => {
+    await withLogs(() => rt, async () => {
+      const [prober, bob] = [node('prober'), node('bob')];
+      const chain = await buildChain(net(), { name: 'carol', amountSat: 50_000 }, [BOB]);
+      const H = chain.hash;
+      const unknown = randomBytes(32).toString('hex');
+      // The prober decodes Bob's invoice: it knows H, Bob's payment secret, amount and min_final_cltv.
+      const inv = Reader.of(await prober.rpc.call('decode', { string: chain.first }), 'decode');
+      const amount = inv.msat('amount_msat');
+      const secret = inv.str('payment_secret');
+      const minFinal = inv.int('min_final_cltv_expiry');
+      // Bob's own cltv-final (10 on regtest, 18 on mainnet): lightningd's floor for any final HTLC.
+      const cltvFinal = (await bob.rpc.configInt('cltv-final')) ?? 18;
+      assert.ok(minFinal > cltvFinal + 10);
+      const good = (cltvExpiry: number): FinalHopFields => ({ amtToForward: amount, outgoingCltv: cltvExpiry, paymentSecret: secret, totalMsat: amount });
+      const enough = minFinal + 10;
+
+      // Each payload is right for Bob's invoice but for one thing, so only that one thing can make rdv refuse it.
+      const probes: Probe[] = [
+        { name: 'amt_to_forward above the HTLC amount', htlcMsat: amount, delay: enough, payload: (e) => ({ ...good(e), amtToForward: amount + 1n }), failcode: 0x0013 },
+        { name: 'outgoing_cltv_value above cltv_expiry', htlcMsat: amount, delay: enough, payload: (e) => ({ ...good(e), outgoingCltv: e + 1 }), failcode: 0x0012 },
+        { name: `cltv_expiry below cltv-final (${cltvFinal})`, htlcMsat: amount, delay: cltvFinal - 3, payload: good, failcode: 0x400f },
+        { name: 'cltv_expiry above cltv-final, below the invoice\'s min_final_cltv', htlcMsat: amount, delay: minFinal - 10, payload: good, failcode: 0x400f },
+        { name: 'wrong payment_secret', htlcMsat: amount, delay: enough, payload: (e) => ({ ...good(e), paymentSecret: randomBytes(32).toString('hex') }), failcode: 0x400f },
+        { name: 'full amount, no payment_data (no secret)', htlcMsat: amount, delay: enough, payload: (e) => ({ amtToForward: amount, outgoingCltv: e }), failcode: 0x400f },
+        { name: 'total_msat below the invoice amount', htlcMsat: amount - 1000n, delay: enough, payload: (e) => ({ ...good(e), amtToForward: amount - 1000n, totalMsat: amount - 1000n }), failcode: 0x400f },
+        { name: 'payment_metadata present', htlcMsat: amount, delay: enough, payload: (e) => ({ ...good(e), paymentMetadata: 'deadbeef' }), failcode: 0x4016 },
+        { name: 'undecodable: no amt_to_forward', htlcMsat: amount, delay: enough, payload: (e) => ({ outgoingCltv: e, paymentSecret: secret, totalMsat: amount }), failcode: 0x4016 },
+      ];
+
+      const seen: Array<{ p: Probe; forH: ProbeAnswer; forUnknown: ProbeAnswer }> = [];
+      let groupid = 1;
+      for (const p of probes) {
+        // sendonion sets cltv_expiry = blockheight + 1 + delay (lightningd/pay.c base_expiry).
+        const height = (await prober.rpc.getinfo()).blockheight;
+        const fields = p.payload(height + 1 + p.delay);
+        const payload = typeof fields === 'string' ? fields : finalHopPayload(fields);
+        const forH = await probe(H, p.htlcMsat, p.delay, payload, groupid++);
+        const forUnknown = await probe(unknown, p.htlcMsat, p.delay, payload, groupid++);
+        seen.push({ p, forH, forUnknown });
+      }
+      const show = (a: ProbeAnswer): string => `${a.code} ${a.failcodename ?? '-'} ${a.rawMessage ?? '-'} (${a.ms} ms)`;
+      process.stdout.write(`${seen.map(({ p, forH, forUnknown }) => `# ${p.name}: H ${show(forH)} | H' ${show(forUnknown)}`).join('\n')}\n`);
+      for (const { p, forH, forUnknown } of seen) {
+        const { ms: _h, ...answerH } = forH;
+        const { ms: _u, ...answerUnknown } = forUnknown;
+        assert.deepEqual(answerH, answerUnknown, `${p.name}: Bob's relay hash and an unknown hash get different failures`);
+        assert.equal(forUnknown.failcode, p.failcode, `${p.name}: lightningd's own answer for an unknown hash`);
+        // The final node (Bob, hop 1) sent the failure.
+        assert.equal(forUnknown.erringIndex, 1, `${p.name}: erring_index`);
+      }
+
+      // rdv answered every probe for H itself (lightningd's answers are mimicked, not deferred to),
+      // except the payload lightningd could not decode, which it fails itself after rdv's `continue`.
+      const refused = bob.rdvLog().filter((l) => l.includes(`${H.slice(0, 8)}: failed part`));
+      assert.equal(refused.length, probes.length - 1, `rdv's refusals:\n${refused.join('\n')}`);
+
+      // Nothing was gathered, paid or held for H.
+      await noHtlcsLeft(net());
+      const r = await statusRecord(bob, H);
+      assert.equal(r.str('state'), 'open');
+      assert.equal(r.objects('parts').length, 0);
+      assert.equal(r.objects('attempts').length, 0);
     });
   });
 });
