@@ -5,6 +5,11 @@
  * zero-conf channel, so lightningd named it by the channel's local alias; Bob
  * stops, the channel confirms, and lightningd replays the HTLC under the real
  * scid. Bob must still know it is the part he gathered (and resolve it).
+ * CLN v26.06.6 fact: the replay right after a start still uses the alias
+ * (htlcs_resubmit runs before begin_topology processes the blocks missed while
+ * down); the real scid is used from the next restart on, so Bob restarts twice.
+ * (Before channel_id naming, rdv failed that second replay as "already
+ * complete" while its payment to Carol was pending.)
  *
  *   payer ~~(zero-conf, unannounced)~~ bob --(1M)-- carol
  *   (Bob runs zeroconf-plugin.mjs and htlc-spy.mjs, before rdv in the hook chain;
@@ -13,7 +18,9 @@
  * Hole 4, "a probe oracle": a node that knows Bob's relay hash H sends Bob
  * hand-made onions (createonion + sendonion) with bad final-hop payloads; the
  * failure it gets back must be exactly what it gets for a random hash H' that
- * Bob has never heard of, or probing tells a relay from a stranger.
+ * Bob has never heard of, or probing tells a relay from a stranger. (A part that
+ * is right in every way, with Bob's payment secret, is of course treated
+ * differently: only who has Bob's invoice can send that.)
  *
  *   prober --(1M)-- bob        (carol has no channel: she only makes the invoice)
  */
@@ -34,7 +41,7 @@ const { bins, skip } = e2eBinaries();
 const BOB: ChainPayee = { name: 'bob', payoutSat: 5_000, feeBudgetSat: 1_000, delayBudget: 60 };
 const SAT = 1000n;
 
-/** `net` once started, for the failure logs. */
+/** The network once started (asserting it did), and its nodes by name. */
 function network(get: () => Regtest | undefined): { net: () => Regtest; node: (name: string) => RegtestNode } {
   const net = (): Regtest => {
     const rt = get();
