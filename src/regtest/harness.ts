@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Reader } from '../chain/read.js';
 import { err, ok, type Result } from '../errors.js';
 import type { Binaries } from './binaries.js';
 import { Bitcoind } from './bitcoind.js';
@@ -45,6 +46,19 @@ export interface Channel {
   to: string;
   scid: string;
   channelId: string;
+}
+
+/** A zero-conf channel as openZeroConf leaves it: no real scid yet (unless a block came). */
+export interface ZeroConfChannel {
+  from: string;
+  to: string;
+  channelId: string;
+  /** fundchannel's channel_type names (e.g. zeroconf/even). */
+  channelType: string[];
+  /** Each side's own local alias for the channel. */
+  fromAlias: string;
+  toAlias: string;
+  scid: string | undefined;
 }
 
 /** bin/rdv of this package: dist/src/regtest/harness.js -> ../../../bin/rdv. */
@@ -194,6 +208,42 @@ export class Regtest {
       await this.waitGossip(options.gossipTo, publicScids);
     }
     return channels;
+  }
+
+  /**
+   * Open a zero-conf channel (`fundchannel ... mindepth=0`, as CLN's
+   * tests/test_opening.py test_zeroconf_open does). The peer must accept it as
+   * zero-conf: its openchannel hook answers `mindepth: 0` (see
+   * test/e2e/fixtures/zeroconf-plugin.mjs). Nothing is mined: the funding
+   * transaction stays in the mempool and the channel is named by its local
+   * aliases until it confirms. Waits until both sides are CHANNELD_NORMAL and
+   * have each other's channel_update; returns both sides' local alias.
+   */
+  async openZeroConf(spec: Omit<ChannelSpec, 'announce'> & { announce?: boolean }, timeoutMs = 60_000): Promise<ZeroConfChannel> {
+    const [a, b] = this.pick([spec.from, spec.to]);
+    if (!a || !b) throw new Error('a channel needs two nodes');
+    await a.rpc.connect(b.id, '127.0.0.1', b.port);
+    const result = await a.rpc.call('fundchannel', {
+      id: b.id,
+      amount: spec.amountSat,
+      announce: spec.announce ?? false,
+      mindepth: 0,
+      ...(spec.pushMsat !== undefined ? { push_msat: spec.pushMsat } : {}),
+    });
+    const r = Reader.of(result, 'fundchannel');
+    const channelId = r.str('channel_id');
+    const channelType = r.optObj('channel_type')?.arr('names').map(String) ?? [];
+    return poll(
+      `zero-conf channel ${a.name}-${b.name} CHANNELD_NORMAL`,
+      async () => {
+        const mine = (await listPeerChannels(a.rpc, b.id)).find((c) => c.channelId === channelId);
+        const theirs = (await listPeerChannels(b.rpc, a.id)).find((c) => c.channelId === channelId);
+        if (mine?.state !== 'CHANNELD_NORMAL' || theirs?.state !== 'CHANNELD_NORMAL') return undefined;
+        if (!mine.remoteUpdate || !theirs.remoteUpdate || mine.localAlias === undefined || theirs.localAlias === undefined) return undefined;
+        return { from: a.name, to: b.name, channelId, channelType, fromAlias: mine.localAlias, toAlias: theirs.localAlias, scid: mine.scid };
+      },
+      timeoutMs,
+    );
   }
 
   /**

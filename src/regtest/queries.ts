@@ -20,6 +20,12 @@ export interface PeerChannel {
   htlcs: number;
   /** We have the peer's channel_update (fees, CLTV delta): needed for route hints in our invoices. */
   remoteUpdate: boolean;
+  /** Our local alias for the channel (what lightningd calls it until it has a real scid). */
+  localAlias: string | undefined;
+  /** Incoming HTLCs we fulfilled over the channel's life: count and total. */
+  inPaymentsFulfilled: number | undefined;
+  inFulfilledMsat: Msat | undefined;
+  channelType: string[] | undefined;
 }
 
 export async function listPeerChannels(node: LightningNode, peerId?: string): Promise<PeerChannel[]> {
@@ -37,6 +43,10 @@ export async function listPeerChannels(node: LightningNode, peerId?: string): Pr
       spendableMsat: c.optMsat('spendable_msat'),
       htlcs: c.has('htlcs') ? c.arr('htlcs').length : 0,
       remoteUpdate: c.optObj('updates')?.has('remote') ?? false,
+      localAlias: c.optObj('alias')?.optStr('local'),
+      inPaymentsFulfilled: c.optInt('in_payments_fulfilled'),
+      inFulfilledMsat: c.optMsat('in_fulfilled_msat'),
+      channelType: c.optObj('channel_type')?.has('names') ? c.obj('channel_type').arr('names').map(String) : undefined,
     }));
 }
 

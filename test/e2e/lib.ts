@@ -13,6 +13,10 @@ import { at, runRdv, type RdvRun } from '../helpers/rdv.js';
 import { ROOT } from '../helpers/paths.js';
 
 export const HOLD_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'hold-plugin.mjs');
+/** Accepts every incoming channel as zero-conf (openchannel hook: mindepth 0). */
+export const ZEROCONF_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'zeroconf-plugin.mjs');
+/** Records each htlc_accepted call (as lightningd named the HTLC) before rdv sees it. */
+export const HTLC_SPY_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'htlc-spy.mjs');
 
 /** Keep the regtest dirs (logs, databases) after the run: RDV_E2E_KEEP=1. */
 export const KEEP = process.env.RDV_E2E_KEEP === '1';
