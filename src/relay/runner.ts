@@ -206,12 +206,21 @@ export class RelayRunner {
     let loading = this.loading.get(hash);
     if (!loading) {
       loading = (async () => {
-        try {
-          const stored = await loadRecord(this.deps.node, hash);
-          if (stored) this.adopt(stored);
-        } catch (e) {
-          const why = e instanceof ShapeError ? e.message : (e as Error).message;
-          this.deps.log('error', `cannot read the record for ${hash.slice(0, 8)}: ${why}`);
+        // An RPC failure says nothing about whether the hash is ours: ask again (the
+        // HTLC waits) rather than pass on an HTLC we may have to relay.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const stored = await loadRecord(this.deps.node, hash);
+            if (stored) this.adopt(stored);
+            return;
+          } catch (e) {
+            if (e instanceof ShapeError) {
+              this.deps.log('error', `cannot read the record for ${hash.slice(0, 8)}: ${e.message}`);
+              return;
+            }
+            if (attempt === 0) this.deps.log('warn', `could not read the record for ${hash.slice(0, 8)} (${(e as Error).message}): asking again`);
+            await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
+          }
         }
       })().finally(() => this.loading.delete(hash));
       this.loading.set(hash, loading);

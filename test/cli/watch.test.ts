@@ -56,7 +56,9 @@ describe('rdv watch', () => {
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await new Promise((r) => setTimeout(r, 800));
+      // Pay once watch has shown the relay open (a fixed wait was too short on a busy machine).
+      const shown = Date.now() + 10_000;
+      while (!stdout.includes(chain.hash) && Date.now() < shown) await new Promise((r) => setTimeout(r, 50));
       assert.ok((await pay(chain)).ok);
       const deadline = Date.now() + 10_000;
       while (!stdout.includes('"settled"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -79,6 +79,7 @@ describe('holding, gathering and settling', () => {
       assert.equal(f.xpays.length, 1);
       assert.equal(f.xpays[0]?.maxfee, 1_000_000);
       assert.equal(f.xpays[0]?.maxdelay, 81 - 34 - 3);
+      assert.match(String((f.xpays[0]?.layers as string[] | undefined)?.[0]), /^rdv-/, 'xpay routes over a layer of our own');
       // "settled" is written just after the parts are resolved.
       await eventually(() => storedRecord(f).state === 'settled', 'settled record');
       assert.equal(storedRecord(f).earnedMsat, 5_999_989n); // 106,000,000 in - 100,000,011 out

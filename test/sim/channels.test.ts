@@ -269,13 +269,12 @@ describe('a held HTLC whose channel is closing', () => {
 });
 
 describe('rdv across a change of channel name (DESIGN rule 9)', () => {
-  // rdv keys a held part by "scid/id"; after the restart lightningd replays it under the channel's new
-  // name, rdv takes it for an unknown part of a record it is paying, fails it with 0x400f, and its
-  // payment onward still completes: Alice pays Bob 106,000 sat and receives nothing.
+  // rdv 0.1.0 keyed a held part by "scid/id"; after the restart lightningd replays it under the channel's
+  // new name, and 0.1.0 took it for an unknown part, failed it with 0x400f, and its payment onward still
+  // completed: Alice paid Bob 106,000 sat and received nothing. Parts are now named by channel_id.
   for (const change of ['confirm', 'splice'] as const) {
     test(
       `Alice restarts while paying; the payer's channels got ${change === 'confirm' ? 'their real scids (zero-conf)' : 'new scids (splice)'} meanwhile: the replayed parts are resolved, nothing is lost`,
-      { todo: 'rdv fails the replayed parts: Alice earns -106,000 sat' },
       async () => {
         await withSimNet(async (net) => {
           const chain = await buildChain(net, { payerChannelsSat: [60_000n, 60_000n], payerZeroConf: change === 'confirm' });

@@ -2,14 +2,12 @@
  * Probing a relay learns nothing (DESIGN rules 2 and 10): for hand-made final
  * HTLCs, Bob's rdv answers a relay hash exactly as his lightningd answers a
  * hash it has no invoice for. Both answers come from the same simulated node.
- * The `todo` tests are what rdv does not do yet (they run, and say so, but
- * do not fail the suite); make them plain tests once rdv follows.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SimNetwork } from '../../src/simnet/network.js';
 import type { HopPayload } from '../../src/simnet/onion.js';
-import { buildChain, relayRecord, type Chain } from '../helpers/chain.js';
+import { buildChain, recordIn, relayRecord, type Chain } from '../helpers/chain.js';
 import { failureOf, sendFinalHtlc } from '../helpers/raw-htlc.js';
 import { withSimNet } from '../helpers/sim.js';
 
@@ -56,7 +54,6 @@ describe('a relay hash answers bad parts like an unknown hash', () => {
 
   test(
     "handle_localpay's own codes and an undecodable payload",
-    { todo: 'rdv answers 0x400f where lightningd answers 0x0013, 0x0012 or 0x4016, and holds a part with payment_metadata' },
     async () => {
       await withSimNet(async (net) => {
         const chain = await buildChain(net);
@@ -72,13 +69,13 @@ describe('a relay hash answers bad parts like an unknown hash', () => {
     },
   );
 
-  test('after the relay settled, a new part for its hash is failed like an unknown hash (rule 10)', { todo: 'rdv resolves any new HTLC for a settled hash, even with a wrong secret' }, async () => {
+  test('after the relay settled, a new part for its hash is failed like an unknown hash (rule 10)', async () => {
     await withSimNet(async (net) => {
       const chain = await buildChain(net);
       // A whole, good part from Alice: Bob relays it and settles.
       const first = await differences(net, chain, (good) => [{ description: 'a good part', payload: good() }]);
       assert.match(first.join(''), /a good part: relay resolved/);
-      assert.equal(relayRecord(chain.bob, chain.hash).state, 'settled');
+      assert.equal((await recordIn(chain.bob, chain.hash, 'settled')).state, 'settled');
       const found = await differences(net, chain, (good) => [{ description: 'wrong payment_secret, after settling', payload: { ...good(), paymentSecret: '11'.repeat(32) } }]);
       assert.deepEqual(found, []);
     });
