@@ -4,6 +4,7 @@ import { shortHash } from '../chain/ids.js';
 import { parseRecord, recordToJson, type AnyRecord, type RelayRecord } from '../chain/record.js';
 import { isObject, Reader, type JsonObject } from '../chain/read.js';
 import { summariseOutgoing } from '../chain/relay.js';
+import { closingUpstreamWarnings } from '../chain/upstream.js';
 import { formatDuration } from '../chain/units.js';
 import { inputError } from '../errors.js';
 import type { LightningNode } from '../rpc/node.js';
@@ -99,6 +100,8 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, _opts: 
 
     const warnings = [...pluginWarnings(plugin)];
     if (live && !live.relaying) warnings.push(`the rdv plugin is loaded but not relaying: ${live.reason ?? 'unknown reason'}`);
+    const holding = views.map((v) => v.record).filter((r): r is RelayRecord => r.role === 'relay' && (r.state === 'gathered' || r.state === 'paying'));
+    if (holding.length > 0) warnings.push(...(await node.listPeerChannels().then((channels) => closingUpstreamWarnings(holding, channels), () => [])));
     if (g.json) {
       out.json({
         plugin: pluginJson(plugin, live),

@@ -13,6 +13,7 @@ import type { SimNode } from '../../src/simnet/node.js';
 import { eventually, withSimNet } from '../helpers/sim.js';
 import { failureOf, HOLD_PLUGIN, wire } from '../helpers/raw-htlc.js';
 import { buildChain, pay, recordIn, relayRecord } from '../helpers/chain.js';
+import { at, runRdv } from '../helpers/rdv.js';
 
 interface Invoice {
   bolt11: string;
@@ -306,4 +307,26 @@ describe('rdv across a change of channel name (DESIGN rule 9)', () => {
       },
     );
   }
+});
+
+describe('what rdv cannot protect: a held part whose channel is closing', () => {
+  test('Alice pays Bob while her incoming channel goes on chain: rdv status warns not to restart lightningd; without a restart the payment still settles', async () => {
+    await withSimNet(async (net) => {
+      const chain = await buildChain(net);
+      chain.carol.stallFinal = true;
+      const paying = pay(chain);
+      await eventually(() => relayRecord(chain.alice, chain.hash).state === 'paying', 'Alice pays Bob');
+      const upstream = chain.channels[0];
+      assert.ok(upstream);
+      upstream.state = 'AWAITING_UNILATERAL';
+      const status = await runRdv([...at(chain.alice), 'status']);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stderr, /relay [0-9a-f]{8}: the channel of incoming part \S+ is AWAITING_UNILATERAL: do not restart lightningd until the payment onward is resolved/);
+      const json = JSON.parse((await runRdv([...at(chain.alice), '--json', 'status'])).stdout) as { warnings: string[] };
+      assert.ok(json.warnings.some((w) => /AWAITING_UNILATERAL/.test(w)));
+      chain.carol.releaseStalled();
+      assert.equal((await paying).ok, true);
+      assert.equal((await recordIn(chain.alice, chain.hash, 'settled')).receivedMsat, relayRecord(chain.alice, chain.hash).amountMsat);
+    });
+  });
 });
