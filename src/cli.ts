@@ -53,6 +53,7 @@ export function buildProgram(run: (name: string, args: unknown[]) => Promise<voi
     .option('--expiry <duration>', 'invoice lifetime, e.g. 3600, 30m, 1d (relays: capped by the downstream invoice)')
     .option('--invoice <bolt11>', 'the next payee\'s invoice, to relay to')
     .option('--from-inbox <hash>', 'take the next payee\'s invoice from the inbox (hash or prefix)')
+    .option('--from <node_id>', 'with --from-inbox: the sender to take, when several nodes passed back an invoice for the hash')
     .option('--payout <amount>', 'what you keep (e.g. 5000sat)')
     .option('--fee-budget <amount>', 'routing fees you allow for paying the next payee; unused fee is yours')
     .option('--delay-budget <blocks>', 'CLTV blocks you add for your hop (must exceed --safety-margin)')
@@ -97,6 +98,15 @@ Examples:
     .action((opts: unknown) => run('inbox', [opts]));
 
   program
+    .command('trust')
+    .description('nodes besides your channel peers that may pass invoices back to you')
+    .argument('<action>', 'add, remove or list')
+    .argument('[node_id]', 'the node (for add and remove)')
+    .option('--note <text>', 'with add: why you trust it')
+    .addHelpText('after', '\nExamples:\n  rdv trust add 035f62c3095b02db6d4ad65f3fdcd591d92a2aaa3cf1dccb1f37abdb72ba76bf61 --note "Carol, shop"\n  rdv trust list')
+    .action((action: string, nodeId: string | undefined, opts: unknown) => run('trust', [action, nodeId, opts]));
+
+  program
     .command('status')
     .description('every rdv record on this node, or one, with what the node says about it')
     .argument('[hash]', 'payment hash (or prefix)')
@@ -129,6 +139,7 @@ const COMMANDS: Record<string, () => Promise<{ run: (globals: GlobalOptions, ...
   join: () => import('./commands/join.js'),
   'pass-back': () => import('./commands/pass-back.js'),
   inbox: () => import('./commands/inbox.js'),
+  trust: () => import('./commands/trust.js'),
   status: () => import('./commands/status.js'),
   watch: () => import('./commands/watch.js'),
   demo: () => import('./commands/demo.js'),

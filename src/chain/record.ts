@@ -11,7 +11,16 @@ import { assertNever } from '../errors.js';
 export const RECORD_VERSION = 1;
 export const KEY_ROOT = ['rdv', 'v1'] as const;
 export const relayKey = (hash: string): string[] => [...KEY_ROOT, 'relay', hash];
-export const inboxKey = (hash: string): string[] => [...KEY_ROOT, 'inbox', hash];
+/**
+ * An inbox entry: one per payment hash and sender, so a peer that learned the hash
+ * first cannot pre-empt the real next payee. rdv 0.1.0 wrote `inbox/<hash>`; both
+ * are read (the value names the sender).
+ */
+export const inboxKey = (hash: string, from?: string): string[] => [...KEY_ROOT, 'inbox', from === undefined ? hash : `${hash}-${from}`];
+/** A node the operator trusts to pass invoices back (rdv trust add). */
+export const trustKey = (node: string): string[] => [...KEY_ROOT, 'trust', node];
+/** Whom we passed our invoice for a hash to: only that node's acknowledgement is stored. */
+export const passedKey = (hash: string): string[] => [...KEY_ROOT, 'passed', hash];
 export const ackKey = (hash: string): string[] => [...KEY_ROOT, 'ack', hash];
 /** Parts rdv-guard resolved for a dead rdv (so rdv counts them as received). */
 export const guardClaimKey = (hash: string): string[] => [...KEY_ROOT, 'guard', hash];

@@ -1,52 +1,23 @@
-/** `rdv inbox [--wait]`: invoices passed back to us by the next payees. */
+/** `rdv inbox [--wait]`: invoices passed back to us by the next payees, with who sent each. */
 import { formatAmount } from '../chain/amount.js';
-import { decodeBolt11 } from '../chain/bolt11.js';
 import { shortHash } from '../chain/ids.js';
-import { KEY_ROOT, parseInbox, type InboxEntry } from '../chain/record.js';
 import { formatDuration, parseDuration } from '../chain/units.js';
 import { failedError, inputError } from '../errors.js';
-import type { LightningNode } from '../rpc/node.js';
 import type { Output } from '../ui/output.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
+import { readInbox, senderName, TRUST_TEXT, type InboxItem } from './inbox-read.js';
 
 export interface InboxOptions {
   wait?: boolean;
   timeout?: string;
 }
 
-interface Item {
-  entry: InboxEntry;
-  amountMsat: bigint | undefined;
-  description: string | undefined;
-  expiresAt: number | undefined;
-}
-
-async function readInbox(node: LightningNode): Promise<Item[]> {
-  const entries = await node.listdatastore([...KEY_ROOT, 'inbox']);
-  const items: Item[] = [];
-  for (const e of entries) {
-    if (!e.string) continue;
-    let entry: InboxEntry;
-    try {
-      entry = parseInbox(e.string);
-    } catch {
-      continue;
-    }
-    const d = decodeBolt11(entry.bolt11);
-    items.push({
-      entry,
-      amountMsat: d.ok ? d.value.amountMsat : undefined,
-      description: d.ok ? d.value.description : undefined,
-      expiresAt: d.ok ? d.value.expiresAt : undefined,
-    });
-  }
-  return items.sort((a, b) => a.entry.receivedAt - b.entry.receivedAt);
-}
-
-function itemJson(i: Item): Record<string, unknown> {
+function itemJson(i: InboxItem): Record<string, unknown> {
   return {
     payment_hash: i.entry.paymentHash,
     from: i.entry.from,
+    from_alias: i.alias,
+    from_trust: i.trust,
     bolt11: i.entry.bolt11,
     received_at: i.entry.receivedAt,
     amount_msat: i.amountMsat,
@@ -56,19 +27,30 @@ function itemJson(i: Item): Record<string, unknown> {
   };
 }
 
-function render(out: Output, items: Item[]): void {
+function render(out: Output, items: InboxItem[]): void {
   const now = Math.floor(Date.now() / 1000);
   out.table(
-    ['HASH', 'AMOUNT', 'FROM', 'RECEIVED', 'EXPIRES', 'NOTE'],
+    ['HASH', 'AMOUNT', 'FROM', 'SENDER', 'RECEIVED', 'EXPIRES', 'NOTE'],
     items.map((i) => [
       shortHash(i.entry.paymentHash),
       i.amountMsat === undefined ? '?' : formatAmount(i.amountMsat as never),
-      `${shortHash(i.entry.from)}…`,
+      senderName(i.entry.from, i.alias),
+      i.trust === 'stranger' ? out.c.red(TRUST_TEXT.stranger) : TRUST_TEXT[i.trust],
       `${formatDuration(now - i.entry.receivedAt)} ago`,
       i.expiresAt === undefined ? '?' : i.expiresAt <= now ? out.c.red('expired') : `in ${formatDuration(i.expiresAt - now)}`,
       i.entry.note ?? i.description ?? '',
     ]),
   );
+  const hashes = new Map<string, number>();
+  for (const i of items) hashes.set(i.entry.paymentHash, (hashes.get(i.entry.paymentHash) ?? 0) + 1);
+  for (const [hash, n] of hashes) if (n > 1) out.warn(`${n} nodes passed back an invoice for ${shortHash(hash)}: only one is the next payee; join with --from <node id>`);
+  if (items.some((i) => i.trust === 'stranger')) out.warn('STRANGER: neither a channel peer nor a node you trust (rdv trust add); make sure it is the next payee before joining');
+}
+
+/** The command to join an entry, for a trusted or channel-peer sender only. */
+function suggestion(items: InboxItem[], i: InboxItem): string {
+  const several = items.filter((x) => x.entry.paymentHash === i.entry.paymentHash).length > 1;
+  return `rdv join --from-inbox ${shortHash(i.entry.paymentHash)}${several ? ` --from ${i.entry.from}` : ''}`;
 }
 
 export async function run(g: GlobalOptions, opts: InboxOptions): Promise<void> {
@@ -90,23 +72,34 @@ export async function run(g: GlobalOptions, opts: InboxOptions): Promise<void> {
       }
       return;
     }
-    const known = new Set(items.map((i) => i.entry.paymentHash));
+    const known = new Set(items.map((i) => i.key.join('/')));
     const spinner = await out.spinner('Waiting for an invoice to be passed back… (Ctrl-C to stop)');
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    const strangers: InboxItem[] = [];
     for (;;) {
-      const fresh = (await readInbox(node)).filter((i) => !known.has(i.entry.paymentHash));
-      if (fresh.length > 0) {
-        spinner.succeed(`${fresh.length} new invoice(s) arrived`);
-        if (g.json) out.json({ invoices: fresh.map(itemJson) });
+      const all = await readInbox(node);
+      const fresh = all.filter((i) => !known.has(i.key.join('/')));
+      // A stranger's invoice is shown, never suggested: waiting goes on for one we can trust.
+      for (const s of fresh.filter((i) => i.trust === 'stranger')) {
+        known.add(s.key.join('/'));
+        strangers.push(s);
+        spinner.stop();
+        out.warn(`an invoice for ${shortHash(s.entry.paymentHash)} arrived from ${senderName(s.entry.from, s.alias)}, a STRANGER (neither a channel peer nor trusted): not suggested; still waiting`);
+      }
+      const trusted = fresh.filter((i) => i.trust !== 'stranger');
+      if (trusted.length > 0) {
+        spinner.succeed(`${trusted.length} new invoice(s) arrived`);
+        if (g.json) out.json({ invoices: trusted.map(itemJson), strangers: strangers.map(itemJson) });
         else {
-          render(out, fresh);
-          out.info(`\nJoin it with: rdv join --from-inbox ${shortHash(fresh[0]?.entry.paymentHash ?? '')}`);
+          render(out, trusted);
+          const first = trusted[0];
+          if (first) out.info(`\nJoin it with: ${suggestion(all, first)}`);
         }
         return;
       }
       if (deadline !== undefined && Date.now() >= deadline) {
         spinner.fail('nothing arrived');
-        throw failedError(`no invoice arrived within ${opts.timeout}`);
+        throw failedError(`no invoice from a channel peer or trusted node arrived within ${opts.timeout}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 300));
     }

@@ -16,9 +16,10 @@ import {
   type BudgetPlan,
   type RouteEstimate,
 } from '../chain/budget.js';
-import { asPaymentSecret, shortHash, type NodeId, type PaymentHash, type PaymentSecret } from '../chain/ids.js';
+import { asNodeId, asPaymentSecret, shortHash, type NodeId, type PaymentHash, type PaymentSecret } from '../chain/ids.js';
 import { checkDownstream, checkSigned, DEFAULT_EXPIRY_MARGIN_SECONDS, planOurInvoice } from '../chain/invoice.js';
-import { inboxKey, parseInbox, relayKey, serializeRecord, KEY_ROOT, type LastRecord, type RelayRecord } from '../chain/record.js';
+import { relayKey, serializeRecord, KEY_ROOT, type LastRecord, type RelayRecord } from '../chain/record.js';
+import { readInbox, senderName, TRUST_TEXT } from './inbox-read.js';
 import { addLegs, hintLegs } from '../chain/route.js';
 import { parseBlocks, parseDuration } from '../chain/units.js';
 import { failedError, inputError, RdvError, usageError } from '../errors.js';
@@ -36,6 +37,8 @@ export interface JoinOptions {
   expiry?: string;
   invoice?: string;
   fromInbox?: string;
+  /** With --from-inbox: the sender to take, when several nodes passed back an invoice for the hash. */
+  from?: string;
   payout?: string;
   feeBudget?: string;
   delayBudget?: string;
@@ -148,36 +151,55 @@ interface Downstream {
   receivedFrom: NodeId | undefined;
 }
 
-async function findInboxEntry(node: LightningNode, prefix: string): Promise<{ bolt11: string; from: NodeId }> {
+/**
+ * The inbox entry to join: by hash prefix, and when several nodes passed back an
+ * invoice for that hash (only one can be the next payee), the one `--from` names
+ * or, on a terminal, the one the user picks; otherwise refuse, naming them.
+ */
+async function findInboxEntry(node: LightningNode, prefix: string, from: string | undefined, out: Output, prompter: Prompter): Promise<{ bolt11: string; from: NodeId }> {
   const p = prefix.toLowerCase();
   if (!/^[0-9a-f]{4,64}$/.test(p)) throw inputError(`--from-inbox "${prefix}" is not a payment hash or a prefix of at least 4 hex digits`);
-  const entries = (await node.listdatastore([...KEY_ROOT, 'inbox'])).filter((e) => e.key[3]?.startsWith(p) && e.string !== undefined);
-  if (entries.length === 0) throw inputError(`no invoice in the inbox matches ${p}: see rdv inbox`);
-  if (entries.length > 1) throw inputError(`${entries.length} inbox invoices match ${p}: give more digits`);
-  const entry = parseInbox(entries[0]?.string ?? '');
-  return { bolt11: entry.bolt11, from: entry.from };
+  const wanted = from === undefined ? undefined : asNodeId(from);
+  if (from !== undefined && !wanted) throw inputError(`--from "${from}" is not a node id (66 hex digits)`);
+  const matching = (await readInbox(node)).filter((i) => i.entry.paymentHash.startsWith(p));
+  const hashes = new Set(matching.map((i) => i.entry.paymentHash));
+  if (hashes.size === 0) throw inputError(`no invoice in the inbox matches ${p}: see rdv inbox`);
+  if (hashes.size > 1) throw inputError(`${hashes.size} inbox invoices match ${p}: give more digits`);
+  const candidates = wanted ? matching.filter((i) => i.entry.from === wanted) : matching;
+  if (candidates.length === 0) throw inputError(`no invoice for ${p} from ${wanted ?? ''} in the inbox; it came from ${matching.map((i) => i.entry.from).join(', ')}`);
+  let chosen = candidates[0];
+  if (candidates.length > 1) {
+    const names = candidates.map((i) => `${senderName(i.entry.from, i.alias)} [${TRUST_TEXT[i.trust]}]`);
+    if (!out.interactive) {
+      throw inputError(`${candidates.length} nodes passed back an invoice for ${shortHash(p)}: ${names.join(', ')}; only one is the next payee: choose it with --from <node id>`);
+    }
+    const picked = await prompter.select({
+      message: `${candidates.length} nodes passed back an invoice for ${shortHash(p)}. Which is the next payee?`,
+      choices: candidates.map((i, n) => ({ value: String(n), name: `${names[n] ?? ''}  ${i.amountMsat === undefined ? '?' : formatAmount(i.amountMsat as Msat)}` })),
+    });
+    chosen = candidates[Number(picked)];
+  }
+  if (!chosen) throw inputError(`no invoice in the inbox matches ${p}: see rdv inbox`);
+  if (chosen.trust === 'stranger') out.warn(`${senderName(chosen.entry.from, chosen.alias)} is neither a channel peer nor a node you trust: make sure it is the next payee`);
+  return { bolt11: chosen.entry.bolt11, from: chosen.entry.from };
 }
 
 async function chooseDownstream(node: LightningNode, opts: JoinOptions, out: Output, prompter: Prompter): Promise<{ bolt11: string; from: NodeId | undefined }> {
   if (opts.invoice !== undefined) return { bolt11: opts.invoice, from: undefined };
-  if (opts.fromInbox !== undefined) return findInboxEntry(node, opts.fromInbox);
+  if (opts.fromInbox !== undefined) return findInboxEntry(node, opts.fromInbox, opts.from, out, prompter);
   if (!out.interactive) throw usageError('say which invoice to relay to: --invoice <bolt11> or --from-inbox <hash>');
-  const inbox = await node.listdatastore([...KEY_ROOT, 'inbox']);
-  const choices: Array<{ value: string; name: string }> = [];
-  for (const e of inbox) {
-    if (!e.string) continue;
-    try {
-      const entry = parseInbox(e.string);
-      const dec = decodeBolt11(entry.bolt11);
-      const amount = dec.ok && dec.value.amountMsat !== undefined ? formatAmount(dec.value.amountMsat) : '?';
-      choices.push({ value: entry.paymentHash, name: `${shortHash(entry.paymentHash)}  ${amount}  from ${shortHash(entry.from)}…` });
-    } catch {
-      // an unreadable entry is not offered
-    }
-  }
+  const inbox = await readInbox(node);
+  const choices = inbox.map((i, n) => ({
+    value: String(n),
+    name: `${shortHash(i.entry.paymentHash)}  ${i.amountMsat === undefined ? '?' : formatAmount(i.amountMsat as Msat)}  from ${senderName(i.entry.from, i.alias)} [${TRUST_TEXT[i.trust]}]`,
+  }));
   if (choices.length > 0) {
     const picked = await prompter.select({ message: 'Which invoice do you relay to?', choices: [...choices, { value: '', name: 'paste an invoice' }] });
-    if (picked !== '') return findInboxEntry(node, picked);
+    const item = picked === '' ? undefined : inbox[Number(picked)];
+    if (item) {
+      if (item.trust === 'stranger') out.warn(`${senderName(item.entry.from, item.alias)} is neither a channel peer nor a node you trust: make sure it is the next payee`);
+      return { bolt11: item.entry.bolt11, from: item.entry.from };
+    }
   }
   const pasted = await prompter.text({
     message: "Next payee's invoice (bolt11):",
@@ -187,6 +209,12 @@ async function chooseDownstream(node: LightningNode, opts: JoinOptions, out: Out
     },
   });
   return { bolt11: pasted, from: undefined };
+}
+
+/** The inbox keys of every entry for `hash` (rdv 0.1.0's one-per-hash key and the per-sender ones). */
+async function inboxKeysFor(node: LightningNode, hash: string): Promise<string[][]> {
+  const entries = await node.listdatastore([...KEY_ROOT, 'inbox']);
+  return entries.filter((e) => e.key[3] === hash || e.key[3]?.startsWith(`${hash}-`)).map((e) => e.key);
 }
 
 async function hashInUse(node: LightningNode, hash: PaymentHash): Promise<boolean> {
@@ -373,8 +401,8 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
       if (w.reason === 'exists') throw inputError(`a record for payment hash ${inv.paymentHash} appeared meanwhile: see rdv status ${shortHash(inv.paymentHash)}`);
       throw failedError(`could not store the record (${w.reason})`);
     }
-    // Joined: the invoice leaves the inbox, however it was given.
-    await node.deldatastore(inboxKey(inv.paymentHash)).catch(() => false);
+    // Joined: every invoice passed back for this hash leaves the inbox, however it was given.
+    for (const key of await inboxKeysFor(node, inv.paymentHash)) await node.deldatastore(key).catch(() => false);
     const plugin = await notifyPlugin(node, record.paymentHash);
     const warnings = pluginWarnings(plugin);
     for (const warning of warnings) out.warn(warning);

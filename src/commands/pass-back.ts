@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { asNodeId, shortHash, type NodeId } from '../chain/ids.js';
 import { encodePassback, MAX_PASSBACK_BYTES } from '../chain/passback.js';
-import { ackKey } from '../chain/record.js';
+import { ackKey, passedKey } from '../chain/record.js';
 import { Reader } from '../chain/read.js';
 import { failedError, inputError, RdvError, usageError } from '../errors.js';
 import type { LightningNode } from '../rpc/node.js';
@@ -101,6 +101,9 @@ async function sendToPeer(
       }
     }
     await node.deldatastore(ackKey(hash));
+    // Only this node's acknowledgement will be believed (src/relay/inbox.ts).
+    const passed = await node.datastoreUpsert(passedKey(hash), JSON.stringify({ version: 1, to: peer.id, at: Math.floor(Date.now() / 1000) }));
+    if (!passed.ok) throw failedError('could not record whom the invoice goes to: nothing was sent');
     spinner.update(`Sending the invoice to ${shortHash(peer.id)}…`);
     await node.sendcustommsg(peer.id, msg);
     const plugin = await pluginState(node);

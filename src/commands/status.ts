@@ -29,6 +29,8 @@ interface PluginStatus {
   live: Map<string, Live>;
   /** The plugin's own copy of each record: newer than the datastore's for a moment after each step. */
   records: Map<string, AnyRecord>;
+  /** A bad rdv-inbox-* option the plugin replaced by its default. */
+  inboxProblem: string | undefined;
 }
 
 /** The plugin's own view (rdv-status), when it is loaded. */
@@ -62,7 +64,8 @@ export async function pluginStatus(node: LightningNode): Promise<PluginStatus | 
       heldSince: l.optInt('held_since'),
     });
   }
-  return { relaying: r.optBool('relaying') ?? false, reason: r.optStr('not_relaying_because'), blockheight: r.optInt('blockheight') ?? 0, live, records };
+  const inboxProblem = r.optObj('inbox')?.optStr('option_problem');
+  return { relaying: r.optBool('relaying') ?? false, reason: r.optStr('not_relaying_because'), blockheight: r.optInt('blockheight') ?? 0, live, records, inboxProblem };
 }
 
 interface NodeView {
@@ -100,6 +103,7 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, _opts: 
 
     const warnings = [...pluginWarnings(plugin)];
     if (live && !live.relaying) warnings.push(`the rdv plugin is loaded but not relaying: ${live.reason ?? 'unknown reason'}`);
+    if (live?.inboxProblem) warnings.push(`plugin option: ${live.inboxProblem}`);
     const holding = views.map((v) => v.record).filter((r): r is RelayRecord => r.role === 'relay' && (r.state === 'gathered' || r.state === 'paying'));
     if (holding.length > 0) warnings.push(...(await node.listPeerChannels().then((channels) => closingUpstreamWarnings(holding, channels), () => [])));
     if (g.json) {

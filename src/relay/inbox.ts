@@ -1,113 +1,274 @@
 /**
- * The custommsg hook: pass-back messages from peers. Anything not ours gets
- * `continue` at once (peers send other custom messages, e.g. peer_storage).
+ * The custommsg hook: pass-back messages from peers.
+ *
+ * Any connected peer can send them, with or without a channel, as fast as it
+ * likes. So the hook only looks at the message type and queues the message
+ * (a few per peer, a bounded number in all; the rest are dropped and counted),
+ * then answers `continue` at once; a single worker takes the queues in turn, so
+ * one flooding peer neither stalls lightningd nor delays another peer's
+ * message. What may be stored is decided by src/chain/inbox.ts (trust, bounds);
+ * refusals are logged and acknowledged at most once a minute per peer.
+ * Acknowledgements are stored only from the node we passed the invoice to.
  */
 import { decodeBolt11 } from '../chain/bolt11.js';
-import type { NodeId } from '../chain/ids.js';
-import { judgePassedInvoice } from '../chain/inbox.js';
+import { isNodeId, shortHash, type NodeId, type PaymentHash } from '../chain/ids.js';
+import { admit, judgePassedInvoice, senderTrust, type IndexedEntry, type InboxLimits, type InboxPolicy, type SenderTrust } from '../chain/inbox.js';
 import type { NetworkName } from '../chain/network.js';
-import { decodePassback, encodePassback, isPassbackPayload } from '../chain/passback.js';
-import { ackKey, inboxKey, parseInbox, relayKey, serializeInbox } from '../chain/record.js';
-import type { JsonObject } from '../chain/read.js';
-import { parseCustomMsg } from '../rpc/hooks.js';
+import { decodePassback, encodePassback, isPassbackPayload, MAX_PASSBACK_BYTES } from '../chain/passback.js';
+import { ackKey, inboxKey, KEY_ROOT, parseInbox, passedKey, serializeInbox } from '../chain/record.js';
+import { isObject, Reader, type JsonObject } from '../chain/read.js';
+import type { ChannelIds } from '../rpc/channels.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
 
 export interface InboxDeps {
   node: LightningNode;
   log: (level: LogLevel, message: string) => void;
+  /** Unix seconds. */
   now: () => number;
+  /** Milliseconds, for rate limits. */
+  nowMs: () => number;
   self: () => { id: NodeId; network: NetworkName } | undefined;
+  channels: ChannelIds;
+  /** A relay (or last-payee) record exists for the hash: it was joined. */
+  isJoined: (hash: PaymentHash) => Promise<boolean>;
+  policy: InboxPolicy;
+  limits: InboxLimits;
 }
 
 const CONTINUE: JsonObject = { result: 'continue' };
+/** Messages waiting per peer, and in all: what a flood can occupy. */
+const QUEUE_PER_PEER = 4;
+const QUEUE_TOTAL = 64;
+/** One refusal log line and acknowledgement per peer per this long. */
+const NOTICE_MS = 60_000;
+/** Peers whose last notice we remember (beyond that the oldest are forgotten). */
+const NOTICE_PEERS = 4_096;
+/** How stale the trust list and the inbox index may be before a decision that depends on them. */
+const TRUST_TTL_MS = 5_000;
+const INDEX_TTL_MS = 5_000;
 
-export async function onCustomMsg(params: JsonObject, deps: InboxDeps): Promise<JsonObject> {
-  const payload = typeof params.payload === 'string' ? params.payload : '';
-  if (!isPassbackPayload(payload)) return CONTINUE;
-  let msg;
-  try {
-    msg = parseCustomMsg(params);
-  } catch (e) {
-    deps.log('warn', `pass-back message not understood: ${(e as Error).message}`);
-    return CONTINUE;
-  }
-  const self = deps.self();
-  if (!self) {
-    deps.log('warn', `pass-back from ${msg.peerId.slice(0, 8)} ignored: not initialised yet`);
-    return CONTINUE;
-  }
-  const decoded = decodePassback(msg.payload);
-  if (!decoded.ok) {
-    deps.log('warn', `bad pass-back message from ${msg.peerId}: ${decoded.error}`);
-    return CONTINUE;
-  }
-  const m = decoded.value;
-  // Answer lightningd at once; storing and acknowledging happen after.
-  const work =
-    m.kind === 'ack'
-      ? storeAck(msg.peerId, m.paymentHash, m.accepted, m.reason, deps)
-      : receiveInvoice(msg.peerId, m.bolt11, m.note, self, deps);
-  work.catch((e: unknown) => deps.log('error', `pass-back from ${msg.peerId}: ${(e as Error).message}`));
-  return CONTINUE;
+interface Indexed extends IndexedEntry {
+  key: string[];
 }
 
-async function receiveInvoice(
-  from: NodeId,
-  bolt11: string,
-  note: string | undefined,
-  self: { id: NodeId; network: NetworkName },
-  deps: InboxDeps,
-): Promise<void> {
-  const { node, log } = deps;
-  // Look up an existing entry only once we know the hash.
-  const pre = decodeBolt11(bolt11);
-  let existing;
-  if (pre.ok) {
-    const found = (await node.listdatastore(inboxKey(pre.value.paymentHash))).find((e) => e.key.length === 4);
-    if (found?.string) {
-      try {
-        existing = parseInbox(found.string);
-      } catch {
-        existing = undefined;
+export interface InboxStats {
+  received: number;
+  dropped: number;
+  bad: number;
+  stored: number;
+  refused: number;
+  acks_stored: number;
+  acks_dropped: number;
+  queued: number;
+  entries: number;
+}
+
+export class PassbackInbox {
+  private readonly queues = new Map<NodeId, string[]>();
+  private queued = 0;
+  private working = false;
+  private index: Indexed[] = [];
+  private indexAt = -Infinity;
+  private trusted = new Set<string>();
+  private trustedAt = -Infinity;
+  private readonly notices = new Map<string, number>();
+  private readonly counters = { received: 0, dropped: 0, bad: 0, stored: 0, refused: 0, acks_stored: 0, acks_dropped: 0 };
+
+  constructor(private readonly deps: InboxDeps) {}
+
+  stats(): InboxStats {
+    return { ...this.counters, queued: this.queued, entries: this.index.length };
+  }
+
+  /** The hook: queue our messages, answer at once. */
+  onCustomMsg(params: JsonObject): JsonObject {
+    const payload = typeof params.payload === 'string' ? params.payload : '';
+    const peer = typeof params.peer_id === 'string' ? params.peer_id.toLowerCase() : '';
+    if (!isPassbackPayload(payload) || !isNodeId(peer)) return CONTINUE;
+    this.counters.received++;
+    const queue = this.queues.get(peer) ?? [];
+    if (payload.length > 2 * MAX_PASSBACK_BYTES || queue.length >= QUEUE_PER_PEER || this.queued >= QUEUE_TOTAL) {
+      this.counters.dropped++;
+      this.notice(`drop:${peer}`, () => this.deps.log('warn', `dropping pass-back messages from ${peer}: too many at once (${QUEUE_PER_PEER} queued per peer, ${QUEUE_TOTAL} in all)`));
+      return CONTINUE;
+    }
+    queue.push(payload.toLowerCase());
+    this.queues.set(peer, queue);
+    this.queued++;
+    if (!this.working) void this.work();
+    return CONTINUE;
+  }
+
+  /** Drain the queues, one message per peer in turn. */
+  private async work(): Promise<void> {
+    this.working = true;
+    try {
+      while (this.queued > 0) {
+        for (const [peer, queue] of [...this.queues]) {
+          const payload = queue.shift();
+          if (queue.length === 0) this.queues.delete(peer);
+          if (payload === undefined) continue;
+          this.queued--;
+          try {
+            await this.handle(peer, payload);
+          } catch (e) {
+            this.deps.log('error', `pass-back from ${peer}: ${(e as Error).message}`);
+          }
+        }
       }
+    } finally {
+      this.working = false;
     }
   }
-  const judged = judgePassedInvoice(bolt11, from, note, { network: self.network, ourNodeId: self.id, now: deps.now(), existing });
-  const hash = pre.ok ? pre.value.paymentHash : undefined;
-  if (!judged.ok) {
-    log('warn', `refused an invoice passed back by ${from}: ${judged.error}`);
-    if (hash) await sendAck(node, from, hash, false, judged.error, log);
-    return;
+
+  private async handle(from: NodeId, payload: string): Promise<void> {
+    const self = this.deps.self();
+    if (!self) {
+      this.deps.log('warn', `pass-back from ${shortHash(from)} ignored: not initialised yet`);
+      return;
+    }
+    const decoded = decodePassback(payload);
+    if (!decoded.ok) {
+      this.counters.bad++;
+      this.notice(`bad:${from}`, () => this.deps.log('warn', `bad pass-back message from ${from}: ${decoded.error}`));
+      return;
+    }
+    const m = decoded.value;
+    if (m.kind === 'ack') await this.storeAck(from, m.paymentHash, m.accepted, m.reason);
+    else await this.receiveInvoice(from, m.bolt11, m.note, self);
   }
-  const { entry } = judged.value;
-  const w = await node.datastoreUpsert(inboxKey(entry.paymentHash), serializeInbox(entry));
-  if (!w.ok) {
-    log('error', `could not store the invoice from ${from} in the inbox`);
-    await sendAck(node, from, entry.paymentHash, false, 'receiver could not store it', log);
-    return;
+
+  private async receiveInvoice(from: NodeId, bolt11: string, note: string | undefined, self: { id: NodeId; network: NetworkName }): Promise<void> {
+    const now = this.deps.now();
+    const judged = judgePassedInvoice(bolt11, from, note, { network: self.network, ourNodeId: self.id, now });
+    const pre = decodeBolt11(bolt11);
+    const hash = pre.ok ? pre.value.paymentHash : undefined;
+    if (!judged.ok) return this.refuse(from, hash, judged.error);
+    const { entry, invoice } = judged.value;
+    if (await this.deps.isJoined(entry.paymentHash)) return this.refuse(from, hash, 'we already joined this payment hash');
+    const trust = await this.trustOf(from);
+    const candidate: Indexed = { paymentHash: entry.paymentHash, from, receivedAt: now, expiresAt: invoice.expiresAt, key: inboxKey(entry.paymentHash, from) };
+    let admission = admit(await this.entries(), candidate, trust, this.deps.policy, this.deps.limits, now);
+    if (!admission.ok && trust !== 'stranger') {
+      // The index may count entries joined or removed meanwhile: read it again before refusing.
+      admission = admit(await this.entries(true), candidate, trust, this.deps.policy, this.deps.limits, now);
+    }
+    await this.prune(admission.prune);
+    if (!admission.ok) return this.refuse(from, hash, admission.reason);
+    const w = await this.deps.node.datastoreUpsert(candidate.key, serializeInbox(entry));
+    if (!w.ok) {
+      this.deps.log('error', `could not store the invoice from ${from} in the inbox`);
+      await this.sendAck(from, entry.paymentHash, false, 'receiver could not store it');
+      return;
+    }
+    this.index = [...this.index.filter((e) => e.key.join('/') !== candidate.key.join('/')), candidate];
+    this.counters.stored++;
+    const flag = trust === 'stranger' ? ' (NOT a channel peer or trusted node: check before joining)' : '';
+    this.deps.log('info', `inbox: invoice ${shortHash(entry.paymentHash)} from ${from}${flag} stored; join it with: rdv join --from-inbox ${shortHash(entry.paymentHash)}`);
+    await this.sendAck(from, entry.paymentHash, true, undefined);
   }
-  log('info', `inbox: invoice ${entry.paymentHash.slice(0, 8)} from ${from} stored; join it with: rdv join --from-inbox ${entry.paymentHash.slice(0, 8)}`);
-  await sendAck(node, from, entry.paymentHash, true, undefined, log);
+
+  private async refuse(from: NodeId, hash: string | undefined, reason: string): Promise<void> {
+    this.counters.refused++;
+    // A flood gets one log line and one answer a minute, not one per message.
+    const first = this.notice(`refuse:${from}`, () => this.deps.log('warn', `refused an invoice passed back by ${from}: ${reason} (further refusals of this peer are not logged for a minute)`));
+    if (first && hash) await this.sendAck(from, hash, false, reason);
+  }
+
+  /** Run `say` unless it ran for this key less than a minute ago. Returns whether it ran. */
+  private notice(key: string, say: () => void): boolean {
+    const now = this.deps.nowMs();
+    const last = this.notices.get(key);
+    if (last !== undefined && now - last < NOTICE_MS) return false;
+    this.notices.delete(key);
+    this.notices.set(key, now);
+    if (this.notices.size > NOTICE_PEERS) {
+      const oldest = this.notices.keys().next().value;
+      if (oldest !== undefined) this.notices.delete(oldest);
+    }
+    say();
+    return true;
+  }
+
+  private async trustOf(from: NodeId): Promise<SenderTrust> {
+    if (this.deps.nowMs() - this.trustedAt > TRUST_TTL_MS) await this.loadTrusted();
+    const channelPeers = (await this.deps.channels.isPeer(from)) ? new Set([from]) : new Set<string>();
+    return senderTrust(from, channelPeers, this.trusted);
+  }
+
+  private async loadTrusted(): Promise<void> {
+    const entries = await this.deps.node.listdatastore([...KEY_ROOT, 'trust']);
+    this.trusted = new Set(entries.map((e) => e.key[3]).filter((k): k is string => k !== undefined && isNodeId(k)));
+    this.trustedAt = this.deps.nowMs();
+  }
+
+  /** The inbox as stored (cached; `fresh` reads it again). */
+  private async entries(fresh = false): Promise<Indexed[]> {
+    if (fresh || this.deps.nowMs() - this.indexAt > INDEX_TTL_MS) await this.load();
+    return this.index;
+  }
+
+  /** Read the inbox index from the datastore (at startup, on rdv-reload, and when stale). */
+  async load(): Promise<void> {
+    const out: Indexed[] = [];
+    for (const e of await this.deps.node.listdatastore([...KEY_ROOT, 'inbox'])) {
+      if (e.string === undefined) continue;
+      try {
+        const entry = parseInbox(e.string);
+        const d = decodeBolt11(entry.bolt11);
+        out.push({ paymentHash: entry.paymentHash, from: entry.from, receivedAt: entry.receivedAt, expiresAt: d.ok ? d.value.expiresAt : 0, key: e.key });
+      } catch {
+        // an unreadable entry counts for nothing (rdv inbox shows it)
+      }
+    }
+    this.index = out;
+    this.indexAt = this.deps.nowMs();
+  }
+
+  private async prune(entries: readonly Indexed[]): Promise<void> {
+    if (entries.length === 0) return;
+    for (const e of entries) await this.deps.node.deldatastore(e.key).catch(() => false);
+    const gone = new Set(entries.map((e) => e.key.join('/')));
+    this.index = this.index.filter((e) => !gone.has(e.key.join('/')));
+    this.deps.log('info', `inbox: removed ${entries.length} expired invoice(s)`);
+  }
+
+  private async sendAck(to: NodeId, paymentHash: string, accepted: boolean, reason: string | undefined): Promise<void> {
+    const msg = encodePassback(reason === undefined ? { kind: 'ack', paymentHash, accepted } : { kind: 'ack', paymentHash, accepted, reason });
+    try {
+      await this.deps.node.sendcustommsg(to, msg);
+    } catch (e) {
+      this.deps.log('info', `could not acknowledge to ${to}: ${(e as Error).message}`);
+    }
+  }
+
+  /** An ack for a hash we passed back, stored only if it comes from the node we passed it to. */
+  private async storeAck(from: NodeId, paymentHash: string, accepted: boolean, reason: string | undefined): Promise<void> {
+    const passed = (await this.deps.node.listdatastore(passedKey(paymentHash))).find((e) => e.key.length === 4)?.string;
+    const to = passedTo(passed);
+    if (to !== from) {
+      this.counters.acks_dropped++;
+      const why = to === undefined ? `we passed no invoice for ${shortHash(paymentHash)} to anyone` : `we passed ${shortHash(paymentHash)} to ${to}, not to it`;
+      this.notice(`ack:${from}`, () => this.deps.log('warn', `dropped an acknowledgement from ${from}: ${why}`));
+      return;
+    }
+    const value = JSON.stringify({ version: 1, from, accepted, reason, at: this.deps.now() });
+    await this.deps.node.datastoreUpsert(ackKey(paymentHash), value);
+    this.counters.acks_stored++;
+    this.deps.log('info', `${from} ${accepted ? 'stored' : 'refused'} our invoice ${shortHash(paymentHash)}${reason ? `: ${reason}` : ''}`);
+  }
 }
 
-async function sendAck(node: LightningNode, to: NodeId, paymentHash: string, accepted: boolean, reason: string | undefined, log: InboxDeps['log']): Promise<void> {
-  const msg = encodePassback(reason === undefined ? { kind: 'ack', paymentHash, accepted } : { kind: 'ack', paymentHash, accepted, reason });
+/** The node a `passed` record names, if it reads. */
+export function passedTo(text: string | undefined): NodeId | undefined {
+  if (text === undefined) return undefined;
   try {
-    await node.sendcustommsg(to, msg);
-  } catch (e) {
-    log('info', `could not acknowledge to ${to}: ${(e as Error).message}`);
+    const v: unknown = JSON.parse(text);
+    if (!isObject(v)) return undefined;
+    const to = Reader.of(v, 'passed').str('to');
+    return isNodeId(to) ? to : undefined;
+  } catch {
+    return undefined;
   }
-}
-
-/** An ack for a hash we passed back. Acks for flows we do not know are ignored. */
-async function storeAck(from: NodeId, paymentHash: string, accepted: boolean, reason: string | undefined, deps: InboxDeps): Promise<void> {
-  const ours = (await deps.node.listdatastore(relayKey(paymentHash))).some((e) => e.key.length === 4);
-  if (!ours) {
-    deps.log('info', `ignored an acknowledgement from ${from} for unknown payment hash ${paymentHash.slice(0, 8)}`);
-    return;
-  }
-  const value = JSON.stringify({ version: 1, from, accepted, reason, at: deps.now() });
-  await deps.node.datastoreUpsert(ackKey(paymentHash), value);
-  deps.log('info', `${from} ${accepted ? 'stored' : 'refused'} our invoice ${paymentHash.slice(0, 8)}${reason ? `: ${reason}` : ''}`);
 }

@@ -15,7 +15,8 @@ import { parseHtlcAccepted } from '../rpc/hooks.js';
 import { isSupportedVersion, LightningNode, MIN_CLN_VERSION } from '../rpc/node.js';
 import { PluginMethodError, runPlugin, type InitConfig, type LogLevel } from '../rpc/plugin.js';
 import { RDV_VERSION } from '../version.js';
-import { onCustomMsg } from './inbox.js';
+import { PassbackInbox } from './inbox.js';
+import { inboxOptions, type InboxLimits, type InboxPolicy } from '../chain/inbox.js';
 import { RelayRunner, systemClock, type RelayView } from './runner.js';
 import { loadAllRecords, loadGuardClaims, loadRecord } from '../rpc/records.js';
 
@@ -24,13 +25,17 @@ const CONTINUE: JsonObject = { result: 'continue' };
 interface State {
   node: LightningNode | undefined;
   runner: RelayRunner | undefined;
+  inbox: PassbackInbox | undefined;
+  inboxConfig: { policy: InboxPolicy; limits: InboxLimits };
+  /** A bad inbox option, replaced by the default. */
+  inboxProblem: string | undefined;
   self: { id: NodeId; network: NetworkName; version: string } | undefined;
   /** Why we do not relay (old CLN, no RPC), if we do not. */
   notRelaying: string | undefined;
 }
 
 export function startPlugin(): void {
-  const state: State = { node: undefined, runner: undefined, self: undefined, notRelaying: 'starting' };
+  const state: State = { node: undefined, runner: undefined, inbox: undefined, inboxConfig: { policy: 'peers', limits: { perPeer: 20, total: 200 } }, inboxProblem: undefined, self: undefined, notRelaying: 'starting' };
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   let log: (level: LogLevel, message: string) => void = () => undefined;
@@ -45,6 +50,14 @@ export function startPlugin(): void {
           default: 60,
           description: 'Seconds rdv holds an incomplete multi-part payment before failing it (mpp_timeout)',
         },
+        {
+          name: 'rdv-inbox-from',
+          type: 'string',
+          default: 'peers',
+          description: 'Who may pass invoices back into our inbox: peers (channel peers and nodes added with rdv trust add) or anyone',
+        },
+        { name: 'rdv-inbox-per-peer', type: 'int', default: 20, description: 'Unjoined invoices one peer may hold in our inbox' },
+        { name: 'rdv-inbox-max', type: 'int', default: 200, description: 'Unjoined invoices the inbox holds in all' },
       ],
       hooks: [
         {
@@ -57,10 +70,8 @@ export function startPlugin(): void {
           name: 'custommsg',
           // lightningd then calls us only for our message type (peer_storage etc. never reach us).
           filters: [PASSBACK_MSG_TYPE],
-          handler: async (params) => {
-            if (!state.node) return CONTINUE;
-            return onCustomMsg(params, { node: state.node, log, now: systemClock.now, self: () => state.self });
-          },
+          // Queued, answered at once: a flood never stalls lightningd (see src/relay/inbox.ts).
+          handler: async (params) => state.inbox?.onCustomMsg(params) ?? CONTINUE,
         },
       ],
       subscriptions: [
@@ -98,17 +109,28 @@ export function startPlugin(): void {
               // One record (what rdv join asks for): no need to read them all.
               const stored = await loadRecord(state.node, hash);
               if (stored) state.runner.adopt(stored);
+              await state.inbox?.load();
               return { loaded: stored ? 1 : 0, unreadable: 0 };
             }
             const { records, problems } = await loadAllRecords(state.node);
             for (const s of records) state.runner.adopt(s);
             for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
+            await state.inbox?.load();
             return { loaded: records.length, unreadable: problems.length };
           },
         },
       ],
       customMessages: [PASSBACK_MSG_TYPE],
       onInit: async (config) => {
+        // A bad inbox option must not disable rdv: lightningd drops even an important
+        // plugin that disables itself at init, quietly (plugin_config_cb), and the
+        // relays would go with it. Use the safe defaults and say so loudly instead.
+        const inbox = inboxOptions(config.options['rdv-inbox-from'], config.options['rdv-inbox-per-peer'], config.options['rdv-inbox-max']);
+        if (inbox.ok) state.inboxConfig = inbox.value;
+        else {
+          state.inboxProblem = `${inbox.error}; using rdv-inbox-from=peers, rdv-inbox-per-peer=20, rdv-inbox-max=200`;
+          setImmediate(() => log('error', state.inboxProblem ?? ''));
+        }
         // Reply at once: an important plugin that is slow to init stops lightningd.
         void setup(state, config, log).finally(markReady);
         return undefined;
@@ -164,6 +186,19 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
     for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
     for (const s of records) runner.adopt(s, { startup: { guardClaims: claims.get(s.record.paymentHash) ?? [] } });
     state.runner = runner;
+    const node = state.node;
+    const inbox = new PassbackInbox({
+      node,
+      log,
+      now: systemClock.now,
+      nowMs: () => Date.now(),
+      self: () => state.self,
+      channels: runner.channels,
+      isJoined: async (hash) => runner.knows(hash) || (await loadRecord(node, hash)) !== undefined,
+      ...state.inboxConfig,
+    });
+    await inbox.load();
+    state.inbox = inbox;
     state.notRelaying = undefined;
     const active = records.filter((s) => s.record.role === 'relay' && ['open', 'gathered', 'paying'].includes(s.record.state)).length;
     log('info', `rdv ${RDV_VERSION} relaying on ${info.version} (${network}): ${records.length} record(s), ${active} active`);
@@ -214,6 +249,9 @@ function statusReply(state: State, hash: string | undefined): JsonObject {
     ...(state.notRelaying ? { not_relaying_because: state.notRelaying } : {}),
     blockheight: runner?.blockheight ?? 0,
     held_htlcs: runner?.heldCount() ?? 0,
+    inbox: state.inbox
+      ? { ...state.inbox.stats(), from: state.inboxConfig.policy, per_peer: state.inboxConfig.limits.perPeer, max: state.inboxConfig.limits.total, ...(state.inboxProblem ? { option_problem: state.inboxProblem } : {}) }
+      : null,
     memory_mb: memoryMb(),
     timing: {
       htlc_to_xpay_last_100: runner?.decisionTimes.summary(100) ?? null,

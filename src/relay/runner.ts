@@ -229,6 +229,11 @@ export class RelayRunner {
     return this.entries.get(hash);
   }
 
+  /** A record for this hash is loaded (relay or last payee). */
+  knows(hash: string): boolean {
+    return this.entries.has(hash) || this.others.has(hash);
+  }
+
   views(): RelayView[] {
     const out: RelayView[] = [];
     for (const e of this.entries.values()) {

@@ -8,10 +8,18 @@ import type { ChannelNames, LightningNode } from './node.js';
 
 /** After a name listpeerchannels did not know, do not ask again for it for this long. */
 const MISS_TTL_MS = 10_000;
+/** How long a node found not to be a channel peer is taken as such without asking again. */
+const PEER_REFRESH_MS = 10_000;
+const PEER_MISSES = 4_096;
+/** Channel states that no longer make a peer a channel peer. */
+const CLOSED = new Set(['CLOSINGD_COMPLETE', 'AWAITING_UNILATERAL', 'FUNDING_SPEND_SEEN', 'ONCHAIN', 'CLOSED']);
 
 export class ChannelIds {
   private readonly byName = new Map<string, ChannelNames>();
   private readonly misses = new Map<string, number>();
+  private readonly peers = new Set<string>();
+  /** Nodes found not to be channel peers, and when (bounded). */
+  private readonly peerMisses = new Map<string, number>();
   private refreshing: Promise<void> | undefined;
 
   constructor(
@@ -35,6 +43,26 @@ export class ChannelIds {
     return found;
   }
 
+  /**
+   * Do we have a channel (open, opening or closing) with `peer`? A node found not
+   * to be one is not asked about again for 10 s, so a stream of messages from a
+   * stranger costs one listpeerchannels now and then, not one each.
+   */
+  async isPeer(peer: string): Promise<boolean> {
+    if (this.peers.has(peer)) return true;
+    const checkedAt = this.peerMisses.get(peer);
+    if (checkedAt !== undefined && this.nowMs() - checkedAt < PEER_REFRESH_MS) return false;
+    await this.refresh();
+    if (this.peers.has(peer)) return true;
+    this.peerMisses.delete(peer);
+    this.peerMisses.set(peer, this.nowMs());
+    if (this.peerMisses.size > PEER_MISSES) {
+      const oldest = this.peerMisses.keys().next().value;
+      if (oldest !== undefined) this.peerMisses.delete(oldest);
+    }
+    return false;
+  }
+
   /** What we last learned of the channel behind `name`, without asking lightningd. */
   cached(name: string): ChannelNames | undefined {
     return this.byName.get(name);
@@ -44,7 +72,10 @@ export class ChannelIds {
   refresh(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        for (const c of await this.node.listPeerChannels()) {
+        const channels = await this.node.listPeerChannels();
+        this.peers.clear();
+        for (const c of channels) {
+          if (!CLOSED.has(c.state)) this.peers.add(c.peerId);
           for (const name of [c.scid, c.localAlias]) {
             if (name === undefined) continue;
             this.byName.set(name, c);

@@ -368,6 +368,18 @@ export class LightningNode {
     );
   }
 
+  /** A node's alias from gossip, or undefined when it has announced none (or is unknown). */
+  async nodeAlias(id: NodeId): Promise<string | undefined> {
+    try {
+      const nodes = Reader.of(await this.rpc.call('listnodes', { id }), 'listnodes').objects('nodes');
+      const alias = nodes[0]?.optStr('alias');
+      return alias === undefined || alias === '' ? undefined : alias;
+    } catch (e) {
+      if (e instanceof RpcError || e instanceof ShapeError) return undefined;
+      throw e;
+    }
+  }
+
   /** A numeric config value (e.g. cltv-final), or undefined if lightningd does not say. */
   async configInt(name: string): Promise<number | undefined> {
     try {

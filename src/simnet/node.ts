@@ -211,6 +211,11 @@ export class SimNode {
       },
     });
     p.host = host;
+    if (host.disabled !== undefined) {
+      p.important = false;
+      this.log.push(`${basename(p.path)}: disabled itself at init: ${host.disabled}`);
+      return;
+    }
     void host.exited.then(() => this.onPluginExit(p, host));
   }
 

@@ -92,7 +92,7 @@ export class PluginHost {
     const options: Record<string, unknown> = {};
     for (const o of host.manifest.options) if (o.default !== undefined) options[o.name] = o.default;
     Object.assign(options, opts.options);
-    await host.request(
+    const init = await host.request(
       'init',
       {
         options,
@@ -106,8 +106,18 @@ export class PluginHost {
       },
       60_000,
     );
+    // A plugin may disable itself at init: lightningd kills it, and (plugin_config_cb)
+    // no longer counts it as important, so it carries on without it.
+    if (isObject(init) && typeof init.disable === 'string') {
+      host.disabled = init.disable;
+      host.kill();
+      await host.exited;
+    }
     return host;
   }
+
+  /** Why the plugin disabled itself at init, if it did. */
+  disabled: string | undefined;
 
   get alive(): boolean {
     return !this.dead;

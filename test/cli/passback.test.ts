@@ -44,7 +44,7 @@ describe('pass-back over a peer message', () => {
     const r = await runRdv([...at(carol), 'pass-back', inv.payment_hash.slice(0, 8), '--to', `${bob.id}@127.0.0.1:${bob.port}`, '--note', 'order 42']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`delivered invoice ${inv.payment_hash.slice(0, 8)} to ${bob.id}`));
-    const entry = parseInbox(bob.datastore.get(inboxKey(inv.payment_hash)) ?? '{}');
+    const entry = parseInbox(bob.datastore.get(inboxKey(inv.payment_hash, carol.id)) ?? '{}');
     assert.deepEqual([entry.from, entry.bolt11, entry.note], [carol.id, inv.bolt11, 'order 42']);
     assert.match(carol.datastore.get(ackKey(inv.payment_hash)) ?? '', /"accepted":true/);
   });
@@ -59,7 +59,7 @@ describe('pass-back over a peer message', () => {
     assert.equal(joined.code, 0, joined.stderr);
     const rec = parseRecord(bob.datastore.get(relayKey(inv.payment_hash)) ?? '{}') as RelayRecord;
     assert.deepEqual([rec.receivedFrom, rec.amountMsat], [carol.id, 84_500_000n]);
-    assert.equal(bob.datastore.get(inboxKey(inv.payment_hash)), undefined);
+    assert.equal(bob.datastore.get(inboxKey(inv.payment_hash, carol.id)), undefined);
   });
 
   test('inbox --wait returns when an invoice arrives', async () => {
@@ -85,10 +85,10 @@ describe('pass-back over a peer message', () => {
     const lost = await runRdv([...at(carol), 'pass-back', inv.payment_hash, '--to', bob.id, '--timeout', '1']);
     assert.equal(lost.code, 0, lost.stderr);
     assert.match(lost.stderr, /did not confirm within 1 s/);
-    assert.equal(bob.datastore.get(inboxKey(inv.payment_hash)), undefined);
+    assert.equal(bob.datastore.get(inboxKey(inv.payment_hash, carol.id)), undefined);
     const again = await runRdv([...at(carol), 'pass-back', inv.payment_hash, '--to', bob.id]);
     assert.match(again.stdout, /delivered invoice/);
-    assert.ok(bob.datastore.get(inboxKey(inv.payment_hash)));
+    assert.ok(bob.datastore.get(inboxKey(inv.payment_hash, carol.id)));
   });
 
   test('an unknown peer without an address cannot be reached: exit 1 and how to fix it', async () => {
@@ -112,26 +112,35 @@ describe('pass-back over a peer message', () => {
 });
 
 describe('bad pass-back messages change nothing', () => {
-  const send = (from: SimNode, payloadHex: string): Promise<Record<string, unknown>> =>
-    bob.callHook('custommsg', () => ({ payload: payloadHex, peer_id: from.id }));
+  const send = (from: string, payloadHex: string): Promise<Record<string, unknown>> =>
+    bob.callHook('custommsg', () => ({ payload: payloadHex, peer_id: from }));
   const type = PASSBACK_MSG_TYPE.toString(16);
+  const inboxStats = async (): Promise<Record<string, number>> => ((await bob.plugin?.request('rdv-status', {})) as { inbox: Record<string, number> }).inbox;
 
-  const cases: Array<{ description: string; from: () => SimNode; payload: () => string; logs: RegExp }> = [
-    { description: 'an oversized message', from: () => carol, payload: () => `${type}00${'00'.repeat(5000)}`, logs: /over the 4096-byte limit/ },
-    { description: 'a truncated TLV', from: () => carol, payload: () => `${type}000101020101040a6c6e`, logs: /TLV 4 is truncated/ },
-    { description: 'a message from a newer rdv (unknown even field)', from: () => carol, payload: () => `${type}000101020101080100`, logs: /unknown required field 8/ },
-    { description: "someone else's invoice", from: () => dave, payload: () => encodePassback({ kind: 'invoice', bolt11: makeInvoice('carol') }), logs: /not payable to the peer that sent it/ },
-    { description: 'a mainnet invoice on regtest', from: () => carol, payload: () => encodePassback({ kind: 'invoice', bolt11: makeInvoice('carol', { currency: 'bc' }) }), logs: /this node runs on regtest/ },
-    { description: 'garbage instead of a bolt11', from: () => carol, payload: () => encodePassback({ kind: 'invoice', bolt11: 'lnbcrt1garbage' }), logs: /refused an invoice passed back/ },
-    { description: 'an acknowledgement for a flow we do not know', from: () => carol, payload: () => encodePassback({ kind: 'ack', paymentHash: 'ab'.repeat(32), accepted: true }), logs: /unknown payment hash abababab/ },
+  const cases: Array<{ description: string; from: () => string; payload: () => string; counts: string }> = [
+    { description: 'an oversized message', from: () => carol.id, payload: () => `${type}00${'00'.repeat(5000)}`, counts: 'dropped' },
+    { description: 'a truncated TLV', from: () => carol.id, payload: () => `${type}000101020101040a6c6e`, counts: 'bad' },
+    { description: 'a message from a newer rdv (unknown even field)', from: () => carol.id, payload: () => `${type}000101020101080100`, counts: 'bad' },
+    { description: "someone else's invoice", from: () => dave.id, payload: () => encodePassback({ kind: 'invoice', bolt11: makeInvoice('carol') }), counts: 'refused' },
+    { description: 'a mainnet invoice on regtest', from: () => carol.id, payload: () => encodePassback({ kind: 'invoice', bolt11: makeInvoice('carol', { currency: 'bc' }) }), counts: 'refused' },
+    { description: 'garbage instead of a bolt11', from: () => carol.id, payload: () => encodePassback({ kind: 'invoice', bolt11: 'lnbcrt1garbage' }), counts: 'refused' },
+    { description: 'an acknowledgement for a flow we do not know', from: () => carol.id, payload: () => encodePassback({ kind: 'ack', paymentHash: 'ab'.repeat(32), accepted: true }), counts: 'acks_dropped' },
   ];
   for (const c of cases) {
-    test(c.description, async () => {
+    test(`${c.description}: counted as ${c.counts}, nothing written`, async () => {
       const before = bob.datastore.snapshot();
-      const logged = bob.log.length;
+      const counted = (await inboxStats())[c.counts] ?? 0;
       assert.deepEqual(await send(c.from(), c.payload()), { result: 'continue' });
-      await eventually(() => bob.log.slice(logged).some((l) => c.logs.test(l)), `bob logs ${String(c.logs)}`);
+      await eventually(async () => ((await inboxStats())[c.counts] ?? 0) > counted, `bob counts it as ${c.counts}`);
       assert.equal(bob.datastore.snapshot(), before);
     });
   }
+
+  test('each kind of problem is logged, but at most once a minute per peer', async () => {
+    const mallory = `02${'5a'.repeat(32)}`;
+    const logged = bob.log.length;
+    for (let i = 0; i < 5; i++) await send(mallory, `${type}000101020101040a6c6e`);
+    await eventually(async () => ((await inboxStats()).bad ?? 0) >= 5, 'all five are seen');
+    assert.equal(bob.log.slice(logged).filter((l) => /bad pass-back message from 025a5a/.test(l) && /TLV 4 is truncated/.test(l)).length, 1);
+  });
 });

@@ -6,8 +6,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NodeId } from '../../src/chain/ids.js';
-import { judgePassedInvoice, type InboxContext } from '../../src/chain/inbox.js';
-import type { InboxEntry } from '../../src/chain/record.js';
+import { admit, inboxOptions, judgePassedInvoice, senderTrust, type IndexedEntry, type InboxContext } from '../../src/chain/inbox.js';
+import type { PaymentHash } from '../../src/chain/ids.js';
 import { encodeInvoice } from '../../src/chain/bolt11.js';
 import * as V from './bolt11-vectors.js';
 import { BOB, BOB_KEY, CAROL, HASH, MALLORY, NOW, carolFields } from './invoice-kit.js';
@@ -18,9 +18,8 @@ const SPEC_PAYEE = '03e7156ae33b0a208d0744199163177e909e80176e55d97a2f221ede0f93
 const MISSING_S_PAYEE = '0212cfa0137a4bfa5b76de84c3a89ceff01c5f22d0dbf1360258000b8372a58e70' as NodeId;
 
 function ctx(over: Partial<InboxContext> = {}): InboxContext {
-  return { network: 'regtest', ourNodeId: BOB, now: NOW, existing: undefined, ...over };
+  return { network: 'regtest', ourNodeId: BOB, now: NOW, ...over };
 }
-const earlier = (from: NodeId): InboxEntry => ({ version: 1, paymentHash: HASH, bolt11: CAROLS, from, receivedAt: NOW - 59 });
 
 describe("judgePassedInvoice: what goes into Bob's inbox", () => {
   test("Carol's invoice from Carol is stored with its hash, sender and arrival time", () => {
@@ -42,10 +41,6 @@ describe("judgePassedInvoice: what goes into Bob's inbox", () => {
     assert.equal(r.value.entry.bolt11, CAROLS);
   });
 
-  test('the same peer sending the same hash again is accepted (a retry)', () => {
-    assert.equal(judgePassedInvoice(CAROLS, CAROL, undefined, ctx({ existing: earlier(CAROL) })).ok, true);
-  });
-
   test('an invoice one second before it expires is accepted', () => {
     assert.equal(judgePassedInvoice(CAROLS, CAROL, undefined, ctx({ now: NOW + 7_099 })).ok, true);
   });
@@ -61,17 +56,73 @@ describe("judgePassedInvoice: what goes into Bob's inbox", () => {
     { description: 'an invoice without a payment secret (BOLT 11 example)', given: { bolt11: V.MISSING_S_FIELD, from: MISSING_S_PAYEE, ctx: { network: 'bitcoin', now: 1_496_314_659 } }, error: /^invoice has no payment secret$/ },
     { description: 'an invoice that expires this second', given: { bolt11: CAROLS, from: CAROL, ctx: { now: NOW + 7_100 } }, error: /^invoice has expired$/ },
     { description: 'a long-expired invoice', given: { bolt11: CAROLS, from: CAROL, ctx: { now: NOW + 86_401 } }, error: /has expired/ },
-    {
-      description: 'a hash we already hold from another peer',
-      given: { bolt11: CAROLS, from: CAROL, ctx: { existing: earlier(MALLORY) } },
-      error: /^we already hold an invoice for this payment hash from another peer$/,
-    },
   ];
   for (const c of refused) {
     test(`${c.description} is refused`, () => {
       const r = judgePassedInvoice(c.given.bolt11, c.given.from, undefined, ctx(c.given.ctx));
       assert.equal(r.ok, false, 'accepted an invoice that must be refused');
       if (!r.ok) assert.match(r.error, c.error);
+    });
+  }
+});
+
+describe('senderTrust: channel peer, trusted, or stranger', () => {
+  test('a node on the trust list is trusted, channel or not', () => assert.equal(senderTrust(MALLORY, new Set([MALLORY]), new Set([MALLORY])), 'trusted'));
+  test('a channel peer not on the list is a channel peer', () => assert.equal(senderTrust(CAROL, new Set([CAROL]), new Set()), 'channel'));
+  test('anyone else is a stranger', () => assert.equal(senderTrust(MALLORY, new Set([CAROL]), new Set([BOB])), 'stranger'));
+});
+
+describe('admit: a bounded inbox that a flood cannot take over', () => {
+  const limits = { perPeer: 3, total: 5 };
+  const hash = (n: number): PaymentHash => n.toString(16).padStart(64, '0') as PaymentHash;
+  const entry = (n: number, from: NodeId, over: Partial<IndexedEntry> = {}): IndexedEntry => ({ paymentHash: hash(n), from, receivedAt: NOW - 100 + n, expiresAt: NOW + 3_600, ...over });
+  const candidate = entry(99, CAROL);
+
+  test("a stranger's invoice is refused when only peers may pass back, with what to do", () => {
+    const a = admit([], candidate, 'stranger', 'peers', limits, NOW);
+    assert.deepEqual([a.ok, a.ok ? '' : a.reason], [false, 'we only take invoices from channel peers and trusted nodes (ask the operator to run: rdv trust add <your node id>)']);
+  });
+  test("a stranger's invoice is taken when the operator opted in to anyone", () => assert.equal(admit([], candidate, 'stranger', 'anyone', limits, NOW).ok, true));
+  test('a channel peer at its bound (3) is refused, however many others have', () => {
+    const a = admit([entry(1, CAROL), entry(2, CAROL), entry(3, CAROL)], candidate, 'channel', 'peers', limits, NOW);
+    assert.equal(a.ok, false);
+    assert.match(a.ok ? '' : a.reason, /^inbox full for your node \(3 unjoined invoices\)/);
+  });
+  test("one peer's flood does not fill another peer's place", () => {
+    assert.equal(admit([entry(1, MALLORY), entry(2, MALLORY), entry(3, MALLORY)], candidate, 'channel', 'peers', limits, NOW).ok, true);
+  });
+  test('the whole inbox at its bound (5) refuses everyone: nothing already there is evicted', () => {
+    const full = [entry(1, MALLORY), entry(2, MALLORY), entry(3, MALLORY), entry(4, BOB), entry(5, BOB)];
+    const a = admit(full, candidate, 'trusted', 'peers', limits, NOW);
+    assert.deepEqual([a.ok, a.prune], [false, []]);
+  });
+  test('expired entries are pruned first, making room', () => {
+    const full = [entry(1, MALLORY, { expiresAt: NOW }), entry(2, MALLORY), entry(3, MALLORY), entry(4, BOB), entry(5, BOB)];
+    const a = admit(full, candidate, 'channel', 'peers', limits, NOW);
+    assert.equal(a.ok, true);
+    assert.deepEqual(a.prune.map((e) => e.paymentHash), [hash(1)]);
+  });
+  test('the same sender sending the same hash again replaces its entry, even at its bound', () => {
+    const mine = [entry(1, CAROL), entry(2, CAROL), entry(99, CAROL)];
+    assert.deepEqual(admit(mine, candidate, 'channel', 'peers', limits, NOW), { ok: true, prune: [], replaces: true });
+  });
+  test('another sender for a hash already in the inbox is kept too (no first-come-wins)', () => {
+    assert.deepEqual(admit([entry(99, MALLORY)], candidate, 'channel', 'peers', limits, NOW), { ok: true, prune: [], replaces: false });
+  });
+});
+
+describe('inboxOptions: the plugin options, checked', () => {
+  const cases: Array<{ given: [unknown, unknown, unknown]; expected: string }> = [
+    { given: [undefined, undefined, undefined], expected: 'peers 20 200' },
+    { given: ['anyone', 5, 50], expected: 'anyone 5 50' },
+    { given: ['everyone', 20, 200], expected: 'rdv-inbox-from=everyone: say peers (channel peers and trusted nodes) or anyone' },
+    { given: ['peers', 0, 200], expected: 'rdv-inbox-per-peer=0: give a whole number from 1 to 10000' },
+    { given: ['peers', 20, 10_001], expected: 'rdv-inbox-max=10001: give a whole number from 1 to 10000' },
+  ];
+  for (const c of cases) {
+    test(`${JSON.stringify(c.given)}: ${c.expected}`, () => {
+      const r = inboxOptions(...c.given);
+      assert.equal(r.ok ? `${r.value.policy} ${r.value.limits.perPeer} ${r.value.limits.total}` : r.error, c.expected);
     });
   }
 });
