@@ -163,6 +163,19 @@ export class FlushCheckpoint implements Cmd {
   }
 }
 
+/** The next persist fails (a datastore error, or the CLI wrote the record meanwhile: generation mismatch). */
+export class FailNextPersist implements Cmd {
+  check(w: World): boolean {
+    return !w.failNextPersist;
+  }
+  run(w: World): void {
+    w.failNextPersist = true;
+  }
+  toString(): string {
+    return 'FailNextPersist';
+  }
+}
+
 export class Restart implements Cmd {
   constructor(readonly o: RestartOptions & { renames: number[] }) {}
   check(): boolean {
@@ -415,6 +428,7 @@ export function commandArbitraries(profile: Profile = 'mixed', without: readonly
       { name: 'FireTimer', weight: 4, arbitrary: index.map((i) => new FireTimer(i)) },
       { name: 'FlushCheckpoint', weight: 2, arbitrary: fc.constant(new FlushCheckpoint()) },
       { name: 'Restart', weight: 3, arbitrary: restart },
+      { name: 'FailNextPersist', weight: 1, arbitrary: fc.constant(new FailNextPersist()) },
       { name: 'Rename', weight: 1, arbitrary: channel.map((c) => new Rename(c)) },
       { name: 'Blocks', weight: deadline ? 8 : 4, arbitrary: blocks },
       { name: 'XpayAttempt', weight: 5, arbitrary: fc.record({ parts: fc.constantFrom(1, 1, 2), feeMsat: fc.constantFrom(0n, 11n, 999_999n, 1_000_000n) }).map((p) => new XpayAttempt(p)) },

@@ -176,6 +176,8 @@ export class World {
   /** The last durable write was the "gathered" persist itself (so rdv 0.1.0 could have written it). */
   durableIsGathered = false;
   checkpointPending = false;
+  /** The next persist fails (the datastore refused it). */
+  failNextPersist = false;
   proc = 0;
   readonly channels: Channel[];
   readonly htlcs: Htlc[] = [];
@@ -267,9 +269,30 @@ export class World {
       });
       this.recorded.set(relay.record.round, uids);
     }
-    for (const e of effects) this.execute(e);
-    if (before.state !== 'settled' && relay.record.state === 'settled') this.stats.settled++;
+    this.executeAll(effects);
+    if (before.state !== 'settled' && this.record.state === 'settled') this.stats.settled++;
     this.checkSomethingInFlight();
+  }
+
+  /** The runner: effects in order; a failed persist stops them and tells the machine which were skipped. */
+  private executeAll(effects: Effect[]): void {
+    for (let i = 0; i < effects.length; i++) {
+      const e = effects[i];
+      if (!e) continue;
+      if (e.type === 'persist' && this.failNextPersist) {
+        this.failNextPersist = false;
+        seen(`persist of ${e.record.state} failed`);
+        const event: RelayEvent = { type: 'persist_failed', error: 'datastore: generation mismatch (code 1204)', skipped: effects.slice(i + 1) };
+        const next = step(this.relay, event, this.ctx());
+        this.relay = next.relay;
+        this.steps++;
+        this.push({ n: this.steps, what: '', event, effects: next.effects });
+        if (next.effects.some((f) => f.type === 'persist')) this.violation('model', 'the machine persisted in answer to persist_failed');
+        this.executeAll(next.effects);
+        return;
+      }
+      this.execute(e);
+    }
   }
 
   private execute(e: Effect): void {
@@ -300,6 +323,8 @@ export class World {
             if (why) this.violation('1', `failed ${h.label} (${e.part}, ${e.reason}) of round ${round}'s recorded set while ${why}`);
           }
           if (h.status === 'waiting') h.status = 'failed';
+          const left = h.cltvExpiry - this.height;
+          if ([...this.recorded.values()].some((set) => set.includes(h.uid))) seen(`recorded part failed with ${left <= 34 ? '<= margin' : left <= 37 ? 'margin+1..3' : left <= 50 ? 'margin+4..16' : 'more'} blocks left`);
         }
         if (e.failureMessage === '2002') this.stats.failedBack++;
         return;
