@@ -72,20 +72,22 @@ describe('findings of the model-based tests', () => {
     );
   });
 
-  test('rule 9 and rule 7: with a record of rdv 0.1.0 (no channel_id), a look-alike on another channel does not get the recorded HTLC failed while the payment may succeed', () => {
-    // The recorded part is B/0 (scid 103x1x0, id 0). After the restart (one block
-    // later), an HTLC with the same id, amount and cltv_expiry on channel A comes
-    // first: matchRecorded takes it loosely for the recorded part and
-    // learnIdentity pins the part to channel A. Then the real B/0 is replayed,
-    // under exactly the recorded scid: it no longer matches, becomes a stray, and
-    // the stray check (min_final_cltv against the current height, which a replay
-    // never passes once a block was found) fails it, with the payment pending.
-    const recorded = { scid: SCID_B, id: '0', amountMsat: msat(106_000_000n), cltvExpiry: HEIGHT + 78 };
+  test('rule 9 and rule 7: when the replays come without channel_id, a look-alike on another channel does not get the recorded HTLC failed while the payment may succeed', () => {
+    // The recorded part is B/0 (scid 103x1x0, channel B, peer P1). After a restart
+    // (one block later) listpeerchannels fails, so the hook calls are named by scid
+    // only. Another HTLC with our secret and the same id, amount and cltv_expiry,
+    // on channel A of the same peer, comes first: matchRecorded takes it loosely
+    // for the recorded part. Then the real B/0 is replayed under exactly the
+    // recorded scid: it no longer matches, becomes a stray, and the stray check
+    // (min_final_cltv against the current height, which a replay never passes once
+    // a block was found) fails it, with the payment pending. A record of rdv 0.1.0
+    // (no channel_id, no peer) gets the same without any lookup failure.
+    const recorded = { scid: SCID_B, id: '0', channelId: CHANNEL_B, peerId: PEER, amountMsat: msat(106_000_000n), cltvExpiry: HEIGHT + 78 };
     const record: RelayRecord = { ...makeRecord(), state: 'gathered', round: 1, parts: [recorded], earliestExpiry: HEIGHT + 78 };
     const ctx = makeCtx({ height: HEIGHT + 1 });
-    const at = { height: HEIGHT + 1, amountMsat: msat(106_000_000n), cltvExpiry: HEIGHT + 78, outgoingCltv: HEIGHT + 78, peerId: PEER };
-    const lookalike = makePart({ ...at, scid: ALIAS_A, id: '0', channelId: CHANNEL_A });
-    const real = makePart({ ...at, scid: SCID_B, id: '0', channelId: CHANNEL_B });
+    const at = { height: HEIGHT + 1, amountMsat: msat(106_000_000n), cltvExpiry: HEIGHT + 78, outgoingCltv: HEIGHT + 78, peerId: PEER, channelId: undefined };
+    const lookalike = makePart({ ...at, scid: ALIAS_A, id: '0' });
+    const real = makePart({ ...at, scid: SCID_B, id: '0' });
     const { effects } = run(
       makeRelay(record),
       ctx,
@@ -99,5 +101,28 @@ describe('findings of the model-based tests', () => {
       [],
       'the recorded HTLC (same scid and id as recorded) was failed while an outgoing part is pending',
     );
+  });
+
+  test('rule 10 and rule 2: with a record of rdv 0.1.0 (no channel_id), an HTLC without our payment secret is not taken for the recorded part and sold the preimage', () => {
+    // Same root as above, worse: matchRecorded never looks at the payment secret. A
+    // probe on channel B with a wrong secret and the recorded part's htlc id, amount
+    // and cltv_expiry arrives before the replay of the recorded part (channel A,
+    // under the very scid recorded). Bob takes the probe for the recorded part, pays
+    // Carol, resolves the PROBE with the preimage and fails the payer's own HTLC.
+    const recorded = { scid: ALIAS_A, id: '0', amountMsat: msat(106_000_000n), cltvExpiry: HEIGHT + 81 };
+    const record: RelayRecord = { ...makeRecord(), state: 'gathered', round: 1, parts: [recorded], earliestExpiry: HEIGHT + 81 };
+    const at = { amountMsat: msat(106_000_000n), cltvExpiry: HEIGHT + 81, outgoingCltv: HEIGHT + 81, peerId: PEER };
+    const probe = makePart({ ...at, scid: SCID_B, id: '0', channelId: CHANNEL_B, paymentSecret: 'ee'.repeat(32) as never });
+    const real = makePart({ ...at, scid: ALIAS_A, id: '0', channelId: CHANNEL_A });
+    const { effects } = run(
+      makeRelay(record),
+      makeCtx(),
+      { type: 'startup', guardClaims: [] },
+      { type: 'htlc', part: probe },
+      { type: 'outgoing_status', parts: [] },
+      { type: 'htlc', part: real },
+      { type: 'pay_result', result: { ok: true, preimage: PREIMAGE, amountSentMsat: msat(100_000_011n) } },
+    );
+    assert.deepEqual(of(effects, 'resolve').map((r) => r.part), [partKey(real)], 'the preimage went to an HTLC without our payment secret');
   });
 });

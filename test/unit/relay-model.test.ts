@@ -2,19 +2,26 @@
  * Model-based property tests of the relay state machine: random histories of a
  * small simulated world (test/helpers/relay-world.ts: upstream HTLCs, lightningd's
  * replays and renamed channels, restarts that lose checkpoints, xpay and the
- * downstream, blocks, timers) run against step(), with the invariants checked
- * after every step, at every quiescent point and at the end of each run.
- * See test/helpers/relay-commands.ts for the commands and why fast-check.
+ * downstream, blocks, timers, failed writes) run against step(), with the
+ * invariants checked after every step, at every quiescent point and at the end
+ * of each run (relay-world.ts says exactly what each asserts). The commands and
+ * why fast-check: test/helpers/relay-commands.ts.
  *
- * A failure prints the seed, the shrunk command list and the last steps of the
- * world; replay it with `npm run fuzz -- --seed <seed> --path <path>`.
+ * A failure prints the seed, the path, the shrunk command list and the last steps
+ * of the world; replay it with `npm run fuzz -- --seed <seed> --path <path>
+ * --profile <profile> --commands 60`. Known findings: relay-model-findings.test.ts.
  */
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { relayModelProperty } from '../helpers/relay-commands.js';
+import { relayModelProperty, type Profile } from '../helpers/relay-commands.js';
 
-const RUNS = Number(process.env.RDV_MODEL_RUNS ?? 3000);
+const runs: Record<Profile, number> = {
+  mixed: Number(process.env.RDV_MODEL_RUNS ?? 4000),
+  deadline: Math.ceil(Number(process.env.RDV_MODEL_RUNS ?? 4000) / 2),
+};
 
-test(`relay invariants hold over ${RUNS} random histories (npm run fuzz for more)`, () => {
-  fc.assert(relayModelProperty(40), { numRuns: RUNS, includeErrorInReport: true });
-});
+for (const profile of ['mixed', 'deadline'] as const) {
+  test(`relay invariants hold over ${runs[profile]} random histories (${profile} world; npm run fuzz for more)`, () => {
+    fc.assert(relayModelProperty(60, profile), { numRuns: runs[profile], includeErrorInReport: true });
+  });
+}
