@@ -189,7 +189,7 @@ export class Restart implements Cmd {
     w.restart(this.o);
   }
   toString(): string {
-    const flags = [this.o.fromOldVersion && 'fromOldVersion', this.o.lookupFails && 'lookupFails', this.o.reverse && 'reverse', this.o.renames.length > 0 && `rename ${this.o.renames.map((c) => 'ABC'[c]).join('')}`].filter(Boolean);
+    const flags = [this.o.fromOldVersion && 'fromOldVersion', this.o.lookupFails && 'lookupFails', this.o.reverse && 'reverse', this.o.lostAnswers > 0 && `lostAnswers ${this.o.lostAnswers}`, this.o.renames.length > 0 && `rename ${this.o.renames.map((c) => 'ABC'[c]).join('')}`].filter(Boolean);
     return `Restart(${flags.join(', ')})`;
   }
 }
@@ -411,6 +411,7 @@ export function commandArbitraries(profile: Profile = 'mixed', without: readonly
       lookupFails: without.includes('lookupFails') ? fc.constant(false) : fc.constantFrom(false, false, false, true),
       reverse: fc.boolean(),
       renames: fc.constantFrom<number[]>([], [], [], [0], [1], [0, 2]),
+      lostAnswers: fc.constantFrom(0, 0, 0, 1, 3),
     })
     .map((o) => new Restart(o));
   const blocks = fc

@@ -92,6 +92,8 @@ export interface Htlc {
   outgoingCltv: number | undefined;
   paymentMetadata: string | undefined;
   status: HtlcStatus;
+  /** Order of rdv's answer, for a restart that loses the last answers. */
+  answeredAt?: number;
 }
 
 export interface Call {
@@ -162,6 +164,8 @@ export interface RestartOptions {
   lookupFails: boolean;
   /** Replay order. */
   reverse: boolean;
+  /** lightningd died before it took rdv's answers given in the last this many steps: those HTLCs are replayed too. */
+  lostAnswers: number;
 }
 
 export class World {
@@ -315,7 +319,10 @@ export class World {
         for (const c of this.answer(e.part)) {
           const h = this.htlc(c.uid);
           if (!set.includes(h.uid)) this.violation('4', `resolved ${h.label} (${e.part}), which is not an HTLC of the recorded set [${set.map((u) => this.htlc(u).label).join(',')}]`);
-          if (h.status === 'waiting') h.status = 'resolved';
+          if (h.status === 'waiting') {
+            h.status = 'resolved';
+            h.answeredAt = this.steps;
+          }
         }
         return;
       }
@@ -331,7 +338,10 @@ export class World {
             const why = this.outgoingMaySucceed(round);
             if (why) this.violation('1', `failed ${h.label} (${e.part}, ${e.reason}) of round ${round}'s recorded set while ${why}`);
           }
-          if (h.status === 'waiting') h.status = 'failed';
+          if (h.status === 'waiting') {
+            h.status = 'failed';
+            h.answeredAt = this.steps;
+          }
           const left = h.cltvExpiry - this.height;
           if ([...this.recorded.values()].some((set) => set.includes(h.uid))) seen(`recorded part failed with ${left <= 34 ? '<= margin' : left <= 37 ? 'margin+1..3' : left <= 50 ? 'margin+4..16' : 'more'} blocks left`);
         }
@@ -373,7 +383,10 @@ export class World {
   /** The hook calls a reply for `key` answers (the runner answers every waiter of that key). */
   private answer(key: string): Call[] {
     const hit = this.calls.filter((c) => c.key === key);
-    if (hit.length === 0) this.note(`(no hook call waits for ${short(key)})`);
+    if (hit.length === 0) {
+      this.note(`(no hook call waits for ${short(key)})`);
+      seen('an answer for a key no hook call waits on');
+    }
     this.calls = this.calls.filter((c) => c.key !== key);
     return hit;
   }
@@ -638,6 +651,13 @@ export class World {
     this.relay = newRelay(record);
     this.relayHeight = this.height;
     this.lookupFails = o.lookupFails;
+    for (const h of this.htlcs) {
+      if ((h.status === 'resolved' || h.status === 'failed') && (h.answeredAt ?? -1) > this.steps - o.lostAnswers) {
+        this.note(`restart: lightningd never took the answer (${h.status}) for ${h.label}`);
+        seen(`restart: an answer (${h.status}) lost`);
+        h.status = 'waiting';
+      }
+    }
     this.deliver({ type: 'startup', guardClaims: [] });
     const waiting = this.htlcs.filter((h) => h.status === 'waiting');
     if (o.reverse) waiting.reverse();

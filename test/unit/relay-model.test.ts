@@ -16,8 +16,8 @@ import fc from 'fast-check';
 import { relayModelProperty, type Profile } from '../helpers/relay-commands.js';
 
 const runs: Record<Profile, number> = {
-  mixed: Number(process.env.RDV_MODEL_RUNS ?? 4000),
-  deadline: Math.ceil(Number(process.env.RDV_MODEL_RUNS ?? 4000) / 2),
+  mixed: Number(process.env.RDV_MODEL_RUNS ?? 6000),
+  deadline: Math.ceil(Number(process.env.RDV_MODEL_RUNS ?? 6000) / 2),
 };
 
 for (const profile of ['mixed', 'deadline'] as const) {
