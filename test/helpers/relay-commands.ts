@@ -446,8 +446,15 @@ export function commandArbitraries(profile: Profile = 'mixed', without: readonly
 }
 
 /** One history: the commands, then the end of the run (the downstream decides the rest), then conservation. */
-export function relayModelProperty(maxCommands: number, profile: Profile = 'mixed', without: readonly string[] = []): fc.IPropertyWithHooks<[Iterable<Cmd>, boolean]> {
-  return fc.property(fc.commands(commandArbitraries(profile, without), { maxCommands, size: 'max' }), fc.boolean(), (cmds, succeed) => {
+export function relayModelProperty(
+  maxCommands: number,
+  profile: Profile = 'mixed',
+  without: readonly string[] = [],
+  replayPath?: string,
+): fc.IPropertyWithHooks<[Iterable<Cmd>, boolean]> {
+  // replayPath: fc.commands' own part of a replay (printed as /*replayPath="..."*/ in a counterexample).
+  const constraints = { maxCommands, size: 'max' as const, ...(replayPath ? { replayPath } : {}) };
+  return fc.property(fc.commands(commandArbitraries(profile, without), constraints), fc.boolean(), (cmds, succeed) => {
     const world = new World({ distinctHtlcIds: without.includes('lookalike'), soft: without.flatMap((w) => (w.startsWith('soft') ? [w.slice(4)] : [])) });
     fc.modelRun(() => ({ model: world, real: world }), cmds);
     world.finish(succeed);

@@ -7,9 +7,10 @@
  * of each run (relay-world.ts says exactly what each asserts). The commands and
  * why fast-check: test/helpers/relay-commands.ts.
  *
- * A failure prints the seed, the path, the shrunk command list and the last steps
- * of the world; replay it with `npm run fuzz -- --seed <seed> --path <path>
- * --profile <profile> --commands 60`. Known findings: relay-model-findings.test.ts.
+ * A failure prints the seed, the path, the shrunk command list (with its
+ * replayPath) and the last steps of the world; replay it with `npm run fuzz --
+ * --seed <seed> --path <path> --replay-path <replayPath> --profile <profile>`.
+ * Known findings: relay-model-findings.test.ts.
  */
 import { test } from 'node:test';
 import fc from 'fast-check';
