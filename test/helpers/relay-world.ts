@@ -495,6 +495,7 @@ export class World {
     if (expiry + this.record.safetyMargin > x.eMin) {
       this.violation('3a', `xpay x${x.n} (started at ${x.startHeight}, maxdelay ${x.maxdelay}) made a part expiring at ${expiry}, within the safety margin of the incoming set's earliest expiry ${x.eMin}`);
     }
+    seen(`xpay part routed ${routedAt - x.startHeight} block(s) after xpay started, ${x.eMin - expiry - this.record.safetyMargin} block(s) to spare over the margin`);
     for (let i = 0; i < parts; i++) {
       const amountMsat = msat(i === parts - 1 ? total - each * BigInt(parts - 1) : each);
       this.out.push({ n: this.out.length, xpay: x.n, amountMsat, expiry, status: 'pending' });
