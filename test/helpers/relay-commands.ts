@@ -138,6 +138,19 @@ export class Deliver implements Cmd {
   }
 }
 
+/** lightningd answers the pending listsendpays now; the runner sees the answer only when Deliver brings it. */
+export class AnswerQuery implements Cmd {
+  check(w: World): boolean {
+    return w.inbox.some((p) => p.kind === 'query' && p.answer === undefined);
+  }
+  run(w: World): void {
+    w.answerQuery();
+  }
+  toString(): string {
+    return 'AnswerQuery';
+  }
+}
+
 export class FireTimer implements Cmd {
   constructor(readonly i: number) {}
   check(w: World): boolean {
@@ -373,9 +386,10 @@ const channel = fc.integer({ min: 0, max: 2 });
  * How a run's world behaves. `mixed`: everything, weighted towards moving a payment
  * along. `deadline`: the downstream never settles nor fails a part by itself (it
  * holds them until they expire) and blocks come in larger numbers, so the held
- * HTLCs get close to their deadlines.
+ * HTLCs get close to their deadlines. `restarts`: many restarts, renames, lost
+ * answers and written checkpoints (the replays and part identities).
  */
-export type Profile = 'mixed' | 'deadline';
+export type Profile = 'mixed' | 'deadline' | 'restarts';
 
 /**
  * Every command, weighted by `profile`. `without` leaves some out by class name, or
@@ -385,6 +399,7 @@ export type Profile = 'mixed' | 'deadline';
  */
 export function commandArbitraries(profile: Profile = 'mixed', without: readonly string[] = []): fc.Arbitrary<Cmd>[] {
   const deadline = profile === 'deadline';
+  const restarts = profile === 'restarts';
   const payerSends = fc.integer({ min: 1, max: 4 }).chain((n) =>
     fc
       .record({
@@ -428,10 +443,11 @@ export function commandArbitraries(profile: Profile = 'mixed', without: readonly
       { name: 'Duplicate', weight: 1, arbitrary: index.map((i) => new Duplicate(i)) },
       { name: 'Deliver', weight: 12, arbitrary: index.map((i) => new Deliver(i)) },
       { name: 'FireTimer', weight: 4, arbitrary: index.map((i) => new FireTimer(i)) },
-      { name: 'FlushCheckpoint', weight: 2, arbitrary: fc.constant(new FlushCheckpoint()) },
-      { name: 'Restart', weight: 3, arbitrary: restart },
+      { name: 'AnswerQuery', weight: 2, arbitrary: fc.constant(new AnswerQuery()) },
+      { name: 'FlushCheckpoint', weight: restarts ? 4 : 2, arbitrary: fc.constant(new FlushCheckpoint()) },
+      { name: 'Restart', weight: restarts ? 10 : 3, arbitrary: restart },
       { name: 'FailNextPersist', weight: 1, arbitrary: fc.constant(new FailNextPersist()) },
-      { name: 'Rename', weight: 1, arbitrary: channel.map((c) => new Rename(c)) },
+      { name: 'Rename', weight: restarts ? 3 : 1, arbitrary: channel.map((c) => new Rename(c)) },
       { name: 'Blocks', weight: deadline ? 8 : 4, arbitrary: blocks },
       { name: 'XpayAttempt', weight: 5, arbitrary: fc.record({ parts: fc.constantFrom(1, 1, 2), feeMsat: fc.constantFrom(0n, 11n, 999_999n, 1_000_000n) }).map((p) => new XpayAttempt(p)) },
       { name: 'XpayGiveUp', weight: deadline ? 1 : 2, arbitrary: fc.constant(new XpayGiveUp()) },

@@ -132,7 +132,7 @@ interface Xpay {
 }
 
 type Pending =
-  | { kind: 'query' }
+  | { kind: 'query'; answer?: OutgoingPart[] }
   | { kind: 'pay_result'; xpay: number; result: PayResult }
   | { kind: 'block'; height: number }
   | { kind: 'replay'; uid: number; channelKnown: boolean }
@@ -573,7 +573,7 @@ export class World {
     if (!p) return;
     switch (p.kind) {
       case 'query':
-        return this.deliver({ type: 'outgoing_status', parts: this.snapshot() });
+        return this.deliver({ type: 'outgoing_status', parts: p.answer ?? this.snapshot() });
       case 'pay_result':
         return this.deliver({ type: 'pay_result', result: p.result });
       case 'block':
@@ -591,6 +591,14 @@ export class World {
         throw new Error(`unknown pending ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /** lightningd answers a listsendpays now; the runner processes the answer later (other events may come first). */
+  answerQuery(): void {
+    const q = this.inbox.find((p): p is Extract<Pending, { kind: 'query' }> => p.kind === 'query' && p.answer === undefined);
+    if (!q) return;
+    q.answer = this.snapshot();
+    this.note(`listsendpays answered: [${q.answer.map((p) => p.status).join(',')}] (not yet processed)`);
   }
 
   /** listsendpays now: every part for the hash, per part. */
