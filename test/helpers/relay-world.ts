@@ -27,6 +27,26 @@
  *   The payee (Carol) claims only when the pending parts cover her amount, then all
  *   of them; a pending part fails when the height reaches its expiry.
  * - Restarts kill xpay (no pay_result ever comes); its pending parts stay pending.
+ *   A restart may also lose rdv's last answers (lightningd died before it took
+ *   them: those HTLCs are replayed too), and the durable record goes through
+ *   serializeRecord/parseRecord as in the datastore.
+ * - rdv's RPC connection may drop while xpay runs (lightningd keeps running the
+ *   command: jsonrpc.c destroy_jcon); the runner then removes the attempt's layer,
+ *   so xpay routes nothing new (askrene: "Unknown layer") but may inject an attempt
+ *   it had routed, within LATE_INJECT_MS, as after a definite failure.
+ *
+ * Invariants (world truth, never rdv's beliefs):
+ *  1 (every fail) no HTLC of round r's recorded set is failed while an outgoing part
+ *    of an xpay started for round r is pending or complete, that xpay may still
+ *    route an attempt, or inject one it routed before answering.
+ *  2 (every pay) no pay starts while any outgoing part is pending or complete or
+ *    any xpay may still make one.
+ *  3a (every outgoing part) it expires at least safety_margin blocks before the
+ *    earliest incoming HTLC of the set it pays for.
+ *  3 (quiescence) see checkQuiescent. 4 (every resolve) the preimage hashes to H and
+ *    the HTLC is one of the current round's recorded set. 5 (quiescence) see
+ *    checkQuiescent. 6 (every step) gathered/paying has a query or an answering xpay
+ *    in flight, or a timer armed. 7 (end of run) see checkConservation.
  */
 import { msat, sumMsat, type Msat } from '../../src/chain/amount.js';
 import { preimageMatches, type NodeId, type PaymentSecret } from '../../src/chain/ids.js';

@@ -121,6 +121,7 @@ describe('findings of the model-based tests', () => {
       { type: 'htlc', part: probe },
       { type: 'outgoing_status', parts: [] },
       { type: 'htlc', part: real },
+      { type: 'outgoing_status', parts: [] },
       { type: 'pay_result', result: { ok: true, preimage: PREIMAGE, amountSentMsat: msat(100_000_011n) } },
     );
     assert.deepEqual(of(effects, 'resolve').map((r) => r.part), [partKey(real)], 'the preimage went to an HTLC without our payment secret');
