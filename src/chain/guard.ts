@@ -19,8 +19,8 @@
  */
 import { temporaryNodeFailure } from './failure.js';
 import type { Preimage } from './ids.js';
-import { lightningdRefusal } from './localpay.js';
-import { looselySame, matchRecorded, partKey } from './parts.js';
+import { lightningdRefusal, onionRefusal } from './localpay.js';
+import { matchRecorded, partKey, renamed } from './parts.js';
 import type { RelayRecord } from './record.js';
 import { DEFAULT_RELAY_CONFIG, partProblem, type IncomingPart, type OutgoingSummary } from './relay.js';
 
@@ -67,7 +67,8 @@ export function guardQuietMs(configuredSeconds: unknown, floorMs = GUARD_QUIET_M
  * listsendpays has shown no pending and no complete part for the hash.
  */
 export function guardDecide(record: RelayRecord, part: IncomingPart, outgoing: OutgoingSummary, quietForMs: number, quietLimitMs = GUARD_QUIET_MS, cltvFinal?: number): GuardDecision {
-  const index = matchRecorded(record.parts, new Set(), part);
+  // A part of the set carries our payment secret; an HTLC without it is never taken for one.
+  const index = part.paymentSecret === record.paymentSecret && !onionRefusal(part) ? matchRecorded(record.parts, new Set(), part) : -1;
   const recorded = record.parts[index];
   const claim = recorded ? partKey(recorded) : partKey(part);
   if (record.state === 'settled') {
@@ -83,7 +84,7 @@ export function guardDecide(record: RelayRecord, part: IncomingPart, outgoing: O
     case 'complete':
       if (recorded) return { action: 'resolve', preimage: outgoing.preimage, why: 'the outgoing payment completed', claim };
       // Not in the set: ours only if it is a recorded part whose channel was renamed.
-      if (record.parts.some((p) => looselySame({ ...p, peerId: undefined }, { ...part, peerId: undefined }))) {
+      if (record.parts.some((p) => renamed(p, part))) {
         return { action: 'resolve', preimage: outgoing.preimage, why: 'the outgoing payment completed (a recorded part, renamed channel)', claim };
       }
       return { action: 'continue', why: 'the outgoing payment completed, and this HTLC is not a part of its set' };

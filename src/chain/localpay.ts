@@ -55,6 +55,15 @@ export function lightningdRefusal(hop: FinalHop, cltvFinal = DEFAULT_CLTV_FINAL)
   return undefined;
 }
 
+/**
+ * lightningd's checks that do not depend on the block height: what a replay of an
+ * HTLC we accepted always passes (its onion is the same), and a look-alike may not.
+ */
+export function onionRefusal(hop: FinalHop): Refusal | undefined {
+  // The cltv-final check is the only one that looks at the height: no height, no check.
+  return lightningdRefusal({ ...hop, height: -Infinity });
+}
+
 /** The whole answer for a hash with no invoice: lightningd's early checks, else unknown payment details. */
 export function unknownHashAnswer(hop: FinalHop, reason: string, cltvFinal = DEFAULT_CLTV_FINAL): Refusal {
   return lightningdRefusal(hop, cltvFinal) ?? { failureMessage: unknownPaymentDetails(hop.amountMsat, hop.height), reason };

@@ -43,21 +43,23 @@ export function isClaimed(p: PartIdentity, claimed: readonly string[]): boolean 
   return keysOf(p).some((k) => claimed.includes(k));
 }
 
-/**
- * Is `incoming` the HTLC recorded as `recorded`? By channel_id when both know it
- * (exact); otherwise by scid, or by the fields a replay never changes.
- */
-export function sameHtlc(recorded: PartIdentity, incoming: PartIdentity): boolean {
-  if (recorded.id !== incoming.id) return false;
-  if (recorded.channelId && incoming.channelId) return recorded.channelId === incoming.channelId;
-  if (recorded.scid === incoming.scid) return true;
-  return looselySame(recorded, incoming);
-}
-
 /** Same htlc id, amount and cltv_expiry (and peer, when both are known): a renamed channel's HTLC. */
 export function looselySame(recorded: PartIdentity, incoming: PartIdentity): boolean {
   if (recorded.id !== incoming.id || recorded.amountMsat !== incoming.amountMsat || recorded.cltvExpiry !== incoming.cltvExpiry) return false;
   return !recorded.peerId || !incoming.peerId || recorded.peerId === incoming.peerId;
+}
+
+/** The same HTLC by its channel: channel_id when both know it, else the scid lightningd named it by. */
+export function exactlySame(recorded: PartIdentity, incoming: PartIdentity): boolean {
+  if (recorded.id !== incoming.id) return false;
+  if (recorded.channelId && incoming.channelId) return recorded.channelId === incoming.channelId;
+  return recorded.scid === incoming.scid;
+}
+
+/** A renamed channel's HTLC, where the channels cannot be compared (one side has no channel_id). */
+export function renamed(recorded: PartIdentity, incoming: PartIdentity): boolean {
+  if (recorded.channelId && incoming.channelId) return false;
+  return looselySame(recorded, incoming);
 }
 
 /**
@@ -69,31 +71,30 @@ export function matchRecorded(recorded: readonly PartIdentity[], taken: Readonly
   for (let i = 0; i < recorded.length; i++) {
     const r = recorded[i];
     if (!r || taken.has(i)) continue;
-    if (r.id !== incoming.id) continue;
-    if (r.channelId && incoming.channelId) {
-      if (r.channelId === incoming.channelId) return i;
-      continue;
-    }
-    if (r.scid === incoming.scid) return i;
-    if (loose < 0 && looselySame(r, incoming)) loose = i;
+    if (exactlySame(r, incoming)) return i;
+    if (loose < 0 && renamed(r, incoming)) loose = i;
   }
   return loose;
 }
 
 /**
- * Pair held HTLCs with recorded parts, one to one. Returns, for each recorded
- * part, the index of the held HTLC that is it (or -1).
+ * Pair held HTLCs with recorded parts, one to one: exact matches first, so an
+ * HTLC that merely looks like a recorded one (same htlc id, amount and expiry
+ * on another channel) never takes the place of the real replay. Returns, for
+ * each recorded part, the index of the held HTLC that is it (or -1).
  */
 export function pairParts(recorded: readonly PartIdentity[], held: readonly PartIdentity[]): number[] {
   const pairing = recorded.map(() => -1);
-  const taken = new Set<number>();
-  for (let h = 0; h < held.length; h++) {
-    const part = held[h];
-    if (!part) continue;
-    const i = matchRecorded(recorded, taken, part);
-    if (i >= 0) {
-      taken.add(i);
-      pairing[i] = h;
+  const used = new Set<number>();
+  for (const pass of [exactlySame, renamed]) {
+    for (let i = 0; i < recorded.length; i++) {
+      const r = recorded[i];
+      if (!r || (pairing[i] ?? -1) >= 0) continue;
+      const h = held.findIndex((p, j) => !used.has(j) && pass(r, p));
+      if (h >= 0) {
+        pairing[i] = h;
+        used.add(h);
+      }
     }
   }
   return pairing;

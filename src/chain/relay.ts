@@ -15,8 +15,8 @@ import { formatAmount, msat, sumMsat, type Msat } from './amount.js';
 import { outgoingMaxDelay, RETRY_BLOCKS } from './budget.js';
 import { mppTimeout, temporaryNodeFailure } from './failure.js';
 import { preimageMatches, type PaymentHash, type PaymentSecret, type Preimage } from './ids.js';
-import { DEFAULT_CLTV_FINAL, lightningdRefusal, unknownHashAnswer } from './localpay.js';
-import { isClaimed, looselySame, matchRecorded, pairParts, partKey } from './parts.js';
+import { DEFAULT_CLTV_FINAL, lightningdRefusal, onionRefusal, unknownHashAnswer } from './localpay.js';
+import { isClaimed, matchRecorded, pairParts, partKey, renamed } from './parts.js';
 import type { AnyRecord, Attempt, Part, RelayRecord } from './record.js';
 import { assertNever } from '../errors.js';
 
@@ -367,12 +367,24 @@ function mayStillSucceed(relay: Relay): boolean {
 function onReplayedPart(relay0: Relay, part: IncomingPart, ctx: Ctx): Step {
   const { record } = relay0;
   const key = partKey(part);
-  const pairing = pairParts(record.parts, relay0.held);
-  const index = matchRecorded(record.parts, new Set(pairing.flatMap((h, i) => (h >= 0 ? [i] : []))), part);
+  // A replay is an HTLC we gathered, so it carries our payment secret and the onion we
+  // accepted; nothing else can take a recorded part's place.
+  if (part.paymentSecret !== record.paymentSecret || onionRefusal(part)) return onStray(relay0, part, ctx);
+  const candidates = [...relay0.held, part];
+  const pairing = pairParts(record.parts, candidates);
+  const index = pairing.indexOf(candidates.length - 1);
   if (index < 0) return onStray(relay0, part, ctx);
-
+  // An earlier look-alike that held this place only loosely (another channel we could
+  // not tell apart) gives it up to the exact replay and waits as a stray.
+  const paired = new Set(pairing.filter((h) => h >= 0));
+  const demoted = candidates.filter((_, j) => !paired.has(j));
   const effects: Effect[] = [{ type: 'hold', part: key }];
-  let relay: Relay = { ...relay0, held: [...relay0.held, part], record: learnIdentity(record, index, part, ctx) };
+  let relay: Relay = {
+    ...relay0,
+    held: candidates.filter((_, j) => paired.has(j)),
+    strays: [...relay0.strays, ...demoted],
+    record: learnIdentity(record, index, part, ctx),
+  };
   if (relay.record !== record) effects.push({ type: 'checkpoint' });
   if (relay.held.length === 1 && !relay.replayWaitOver && !relay.timers.includes('mpp')) {
     // Bound the wait for the other replays; see onMppTimeout.
@@ -392,7 +404,8 @@ function onReplayedPart(relay0: Relay, part: IncomingPart, ctx: Ctx): Step {
 /** A recorded part written without channel_id (rdv 0.1.0) learns it from its replay: migrate on read. */
 function learnIdentity(record: RelayRecord, index: number, part: IncomingPart, ctx: Ctx): RelayRecord {
   const recorded = record.parts[index];
-  if (!recorded || recorded.channelId || !part.channelId) return record;
+  // Only from a replay under the very scid recorded: a loose match may be a look-alike, and must not be pinned.
+  if (!recorded || recorded.channelId || !part.channelId || recorded.scid !== part.scid) return record;
   const parts = [...record.parts];
   parts[index] = { ...recorded, channelId: part.channelId, ...(part.peerId ? { peerId: part.peerId } : {}) };
   return { ...record, parts, updatedAt: ctx.now };
@@ -402,6 +415,8 @@ function onStray(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
   const problem = lightningdRefusal(part, ctx.config.cltvFinal)?.reason ?? strayProblem(relay.record, part);
   if (problem) return { relay, effects: failUnknown(part, problem, ctx) };
   if (!mayStillSucceed(relay)) return { relay, effects: failUnknown(part, 'the set for this hash is already complete', ctx) };
+  // Held only while it has room: a stray is let go a safety margin before its expiry (onBlock).
+  if (part.cltvExpiry - ctx.height <= relay.record.safetyMargin) return { relay, effects: failUnknown(part, 'not a part of the set, and close to its expiry', ctx) };
   return {
     relay: { ...relay, strays: [...relay.strays, part] },
     effects: [
@@ -411,9 +426,16 @@ function onStray(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
   };
 }
 
-/** Would this part have been acceptable for our invoice at all (our secret, a sane total, enough CLTV)? */
+/**
+ * Does this part carry our invoice's secret and a sane total? (Not its CLTV
+ * against the height now: a replay of an HTLC we took blocks ago would fail that.)
+ */
 function strayProblem(record: RelayRecord, part: IncomingPart): string | undefined {
-  return partProblem(record, [], part);
+  if (part.paymentSecret !== record.paymentSecret) return 'wrong or missing payment_secret';
+  if (part.totalMsat === undefined) return 'no total_msat in the onion';
+  if (part.totalMsat < record.amountMsat) return `total_msat ${part.totalMsat} is below the invoice amount ${record.amountMsat}`;
+  if (part.totalMsat > record.amountMsat * 2n) return `total_msat ${part.totalMsat} is more than twice the invoice amount ${record.amountMsat}`;
+  return undefined;
 }
 
 /** Every part of the gathered set is held again (after a restart). */
@@ -456,8 +478,11 @@ function onOutgoing(relay0: Relay, outgoing: OutgoingSummary, ctx: Ctx): Step {
     case 'none': {
       if (relay.payInFlight) return { relay, effects: [] }; // xpay is still working on it
       const last = currentAttempt(relay.record);
-      if (last?.outcome === 'failed') return confirmFailure(relay, `downstream payment failed: ${last.error ?? 'unknown error'}`, ctx);
-      // Never paid, or the attempt was cut short by a restart before xpay answered: pay.
+      if (last?.outcome === 'failed') return secondLook(relay, ctx, () => failBack(relay, `downstream payment failed: ${last.error ?? 'unknown error'}`, ctx));
+      // An attempt whose end we did not see (a lost connection, a restart): its xpay may
+      // still inject a part it had routed, so look twice before paying again.
+      if (last) return secondLook(relay, ctx, () => payIfPossible(relay, ctx));
+      // Never paid this round: pay.
       return payIfPossible(relay, ctx);
     }
     default:
@@ -466,12 +491,14 @@ function onOutgoing(relay0: Relay, outgoing: OutgoingSummary, ctx: Ctx): Step {
 }
 
 /**
- * Rule 7 after xpay said the payment failed: xpay may still inject an attempt it
- * had routed before it answered, so one look at listsendpays is not enough. Look
- * again after failConfirmMs; fail back only if that look shows nothing pending too.
+ * Rules 5 and 7 when nothing outgoing is pending but an attempt of this round was
+ * made: xpay may still inject an attempt it had routed before it answered (or
+ * before its answer was lost), so one look at listsendpays is not enough. Look
+ * again after failConfirmMs; act (fail back, or pay again) only if that look shows
+ * nothing pending too.
  */
-function confirmFailure(relay: Relay, reason: string, ctx: Ctx): Step {
-  if (relay.failLook === 'due') return failBack(relay, reason, ctx);
+function secondLook(relay: Relay, ctx: Ctx, then: () => Step): Step {
+  if (relay.failLook === 'due') return then();
   if (relay.failLook === 'waiting' && relay.timers.includes('confirm')) return { relay, effects: [] };
   const t = startTimer({ ...relay, failLook: 'waiting' }, 'confirm', ctx.config.failConfirmMs);
   return { relay: t.relay, effects: [t.effect, { type: 'log', level: 'debug', message: `nothing pending after xpay failed: looking again in ${ctx.config.failConfirmMs} ms before failing back` }] };
@@ -560,7 +587,7 @@ function onPayResult(relay0: Relay, result: PayResult, ctx: Ctx): Step {
     // Rule 7: "still in progress", "already paid", a lost connection: not a failure.
     return query(relay, [{ type: 'log', level: 'info', message: `xpay did not finish (${result.message}): checking outgoing parts` }]);
   }
-  // Rule 7 again: confirm with listsendpays (twice, see confirmFailure) that nothing may still succeed before failing back.
+  // Rule 7 again: confirm with listsendpays (twice, see secondLook) that nothing may still succeed before failing back.
   const record = finishAttempt(relay.record, { outcome: 'failed', error: result.message }, ctx.now);
   return query({ ...relay, record, failLook: 'none' }, [{ type: 'log', level: 'info', message: `xpay failed: ${result.message}` }]);
 }
@@ -580,7 +607,8 @@ function receivedOf(parts: readonly Part[], claimed: readonly string[]): Msat {
 function onSettledPart(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
   const { record } = relay;
   const preimage = record.preimage;
-  const index = matchRecorded(record.parts, new Set(), part);
+  // A replay carries our payment secret: an HTLC without it is never a part of the set.
+  const index = part.paymentSecret === record.paymentSecret && !onionRefusal(part) ? matchRecorded(record.parts, new Set(), part) : -1;
   if (!preimage || index < 0) return { relay, effects: failUnknown(part, preimage ? 'not a part of the settled set' : 'settled without a preimage', ctx) };
   const resolve: Effect = { type: 'resolve', part: partKey(part), preimage };
   const recorded = record.parts[index];
@@ -605,7 +633,7 @@ function settle(relay0: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, eff
   // channel renamed in a way we could not follow) is resolved too; others are not ours.
   const strayEffects: Effect[] = [];
   for (const stray of relay0.strays) {
-    const i = before.parts.findIndex((p, j) => (pairing[j] ?? -1) < 0 && !isClaimed(p, claimed) && looselySame({ ...p, peerId: undefined }, { ...stray, peerId: undefined }));
+    const i = before.parts.findIndex((p, j) => (pairing[j] ?? -1) < 0 && !isClaimed(p, claimed) && renamed(p, stray));
     const recorded = before.parts[i];
     if (recorded) {
       claimed.push(partKey(recorded));
