@@ -78,24 +78,50 @@ export function matchRecorded(recorded: readonly PartIdentity[], taken: Readonly
 }
 
 /**
- * Pair held HTLCs with recorded parts, one to one: exact matches first, so an
+ * Pair held HTLCs with recorded parts, one to one. Exact matches first, so an
  * HTLC that merely looks like a recorded one (same htlc id, amount and expiry
- * on another channel) never takes the place of the real replay. Returns, for
- * each recorded part, the index of the held HTLC that is it (or -1).
+ * on another channel) never takes the place of the real replay. Then the loose
+ * ones, as a maximum matching (augmenting paths), trying matches whose peer is
+ * known to be the same before those whose peer is unknown: a greedy pass could
+ * give a recorded part to the wrong look-alike and leave the real one unpaired.
+ * Returns, for each recorded part, the index of the held HTLC that is it (or -1).
  */
 export function pairParts(recorded: readonly PartIdentity[], held: readonly PartIdentity[]): number[] {
   const pairing = recorded.map(() => -1);
-  const used = new Set<number>();
-  for (const pass of [exactlySame, renamed]) {
-    for (let i = 0; i < recorded.length; i++) {
-      const r = recorded[i];
-      if (!r || (pairing[i] ?? -1) >= 0) continue;
-      const h = held.findIndex((p, j) => !used.has(j) && pass(r, p));
-      if (h >= 0) {
-        pairing[i] = h;
-        used.add(h);
-      }
+  const exact = new Set<number>();
+  for (let i = 0; i < recorded.length; i++) {
+    const r = recorded[i];
+    if (!r) continue;
+    const h = held.findIndex((p, j) => !exact.has(j) && exactlySame(r, p));
+    if (h >= 0) {
+      pairing[i] = h;
+      exact.add(h);
     }
   }
+  const samePeer = (r: PartIdentity, h: PartIdentity): boolean => r.peerId !== undefined && r.peerId === h.peerId;
+  const candidates = recorded.map((r, i) =>
+    (pairing[i] ?? -1) >= 0
+      ? []
+      : held
+          .map((h, j) => ({ h, j }))
+          .filter(({ h, j }) => !exact.has(j) && renamed(r, h))
+          .sort((a, b) => Number(samePeer(r, b.h)) - Number(samePeer(r, a.h)))
+          .map(({ j }) => j),
+  );
+  const owner = new Map<number, number>();
+  const augment = (i: number, seen: Set<number>): boolean => {
+    for (const j of candidates[i] ?? []) {
+      if (seen.has(j)) continue;
+      seen.add(j);
+      const current = owner.get(j);
+      if (current === undefined || augment(current, seen)) {
+        owner.set(j, i);
+        pairing[i] = j;
+        return true;
+      }
+    }
+    return false;
+  };
+  for (let i = 0; i < recorded.length; i++) if ((pairing[i] ?? -1) < 0) augment(i, new Set());
   return pairing;
 }

@@ -127,3 +127,32 @@ describe('findings of the model-based tests', () => {
     assert.deepEqual(of(effects, 'resolve').map((r) => r.part), [partKey(real)], 'the preimage went to an HTLC without our payment secret');
   });
 });
+
+describe('findings of the longer fuzz runs', () => {
+  test('rule 9: replays are paired as a maximum matching, so a look-alike does not take the slot of a part it could not be and leave its own replay unpaired', () => {
+    // Found by `npm run fuzz -- --profile restarts` (seed 684989917): a record of rdv 0.1.0
+    // (A/0 without channel_id or peer), C/0 pinned to its channel and peer by a replay
+    // under its recorded scid; then both channels spliced and the lookup failing. The
+    // replay of C/0 came first and greedily took A/0's place (same id, amount and
+    // expiry; A/0 names no peer), so A/0's own replay became a stray and was failed:
+    // Bob paid 100,001.111 sat and kept 79,500 sat.
+    const PEER_A = `02${'a1'.repeat(32)}` as NodeId;
+    const PEER_C = `03${'c3'.repeat(32)}` as NodeId;
+    const a0 = { scid: '1228x7x0', id: '0', amountMsat: msat(26_500_000n), cltvExpiry: HEIGHT + 79 };
+    const a1 = { scid: '1228x7x0', id: '1', amountMsat: msat(53_000_000n), cltvExpiry: HEIGHT + 78 };
+    const c0 = { scid: '1229x3x0', id: '0', channelId: 'cc'.repeat(32), peerId: PEER_C, amountMsat: msat(26_500_000n), cltvExpiry: HEIGHT + 79 };
+    const record: RelayRecord = { ...makeRecord(), state: 'paying', round: 1, parts: [a0, a1, c0], earliestExpiry: HEIGHT + 78, attempts: [{ round: 1, startedAt: 1, maxdelay: 41, maxfeeMsat: msat(1_000_000n) }] };
+    const replay = (p: typeof a0, scid: string, peerId: NodeId) => makePart({ ...p, scid, peerId, channelId: undefined, outgoingCltv: p.cltvExpiry, totalMsat: msat(106_000_000n) });
+    const { effects } = run(
+      makeRelay(record),
+      makeCtx(),
+      { type: 'startup', guardClaims: [] },
+      { type: 'htlc', part: replay(c0, '1230x11x3', PEER_C) },
+      { type: 'htlc', part: replay(a0, '1230x11x1', PEER_A) },
+      { type: 'htlc', part: replay(a1, '1230x11x1', PEER_A) },
+      { type: 'outgoing_status', parts: [complete] },
+    );
+    assert.deepEqual(of(effects, 'fail'), []);
+    assert.equal(of(effects, 'resolve').length, 3);
+  });
+});
