@@ -582,6 +582,19 @@ export class SimNode {
         this.net.deliverMessage(this, to, params.msg.toLowerCase());
         return { status: 'Message sent to connectd for delivery' };
       }
+      case 'listnodes': {
+        // Gossip: a node with an announced channel has announced itself (alias, color,
+        // addresses); one seen only in channels has just its id; others are unknown.
+        const wanted = typeof params.id === 'string' ? [params.id] : [...this.net.nodes.values()].map((n) => n.id as string);
+        const nodes = wanted.flatMap((id) => {
+          const n = this.net.nodeById(id);
+          if (!n) return [];
+          const announced = this.net.channels.some((c) => !c.isPrivate && c.has(n));
+          if (!announced) return [];
+          return [{ nodeid: n.id, alias: n.name, color: n.id.slice(2, 8), last_timestamp: 1_795_620_000, features: '808898880a8a59a1', addresses: [{ type: 'ipv4', address: '127.0.0.1', port: n.port }] }];
+        });
+        return { nodes };
+      }
       case 'waitblockheight': {
         const target = Number(params.blockheight);
         const deadline = Date.now() + Number(params.timeout ?? 60) * 1000;

@@ -171,6 +171,8 @@ describe('pre-emption: several candidates for one hash', () => {
       assert.match(delivered.stdout, /delivered invoice/, 'first-come does not win: Carol is stored too');
       const list = await runRdv([...at(bob), 'inbox']);
       assert.match(list.stderr, /2 nodes passed back an invoice for [0-9a-f]{8}: only one is the next payee; join with --from <node id>/);
+      assert.match(list.stdout, new RegExp(`carol \\(${carol.id.slice(0, 8)}…\\)\\s+channel peer`), 'the sender by its alias from gossip, and a channel peer');
+      assert.match(list.stdout, new RegExp(`mallory \\(${mallory.id.slice(0, 8)}…\\)\\s+channel peer`));
       const budgets = ['--payout', '5000sat', '--fee-budget', '1000sat', '--delay-budget', '60'];
       const refused = await runRdv([...at(bob), 'join', '--from-inbox', inv.payment_hash.slice(0, 8), ...budgets]);
       assert.equal(refused.code, 2);
