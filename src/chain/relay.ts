@@ -102,9 +102,11 @@ export type Effect =
   | { type: 'checkpoint' }
   | { type: 'pay'; bolt11: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number; layer: string }
   /**
-   * Let xpay start no new attempt: remove the attempt's askrene layer. Every retry
-   * of xpay asks getroutes with its layers, and getroutes fails on an unknown one,
-   * so xpay gives up (plugins/xpay/xpay.c getroutes_done_err); parts in flight go on.
+   * Let xpay start no new attempt: in the attempt's askrene layer, disable every
+   * channel out of our node. Every retry of xpay asks getroutes with its layers,
+   * finds no route and gives up (plugins/xpay/xpay.c getroutes_done_err); parts in
+   * flight go on. (Removing the layer would stop it too, but askrene aborts, and
+   * takes lightningd down, when a layer goes away during a getroutes that names it.)
    */
   | { type: 'close_route'; layer: string }
   | { type: 'query_outgoing'; paymentHash: PaymentHash }

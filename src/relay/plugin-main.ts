@@ -177,9 +177,9 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
     const mppSeconds = typeof config.options['rdv-mpp-timeout'] === 'number' ? config.options['rdv-mpp-timeout'] : 60;
     const cltvFinal = (await state.node.configInt('cltv-final')) ?? DEFAULT_CLTV_FINAL;
     const relayConfig: RelayConfig = { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: Math.max(1, mppSeconds) * 1000, cltvFinal };
-    const runner = new RelayRunner({ node: state.node, log, clock: systemClock, config: relayConfig });
+    const runner = new RelayRunner({ node: state.node, selfId: info.id, log, clock: systemClock, config: relayConfig });
     runner.setHeight(info.blockheight);
-    await runner.removeStaleLayers();
+    await runner.closeStaleLayers();
     void runner.channels.refresh();
     const { records, problems } = await loadAllRecords(state.node);
     const claims = await loadGuardClaims(state.node);

@@ -3,7 +3,7 @@
  * serial event queue per payment hash, effects executed in order, a persist
  * finished before the next effect, hook replies kept until the machine decides.
  */
-import { preimageMatches, type PaymentHash } from '../chain/ids.js';
+import { preimageMatches, type NodeId, type PaymentHash } from '../chain/ids.js';
 import { partKey } from '../chain/parts.js';
 import type { AnyRecord, RelayRecord } from '../chain/record.js';
 import { ShapeError, type JsonObject } from '../chain/read.js';
@@ -48,6 +48,9 @@ export const systemClock: Clock = {
  */
 const CHECKPOINT_MS = 250;
 
+/** How long after xpay answered its askrene layer is removed (a getroutes still running on a removed layer makes askrene abort). */
+const LAYER_LINGER_MS = 60_000;
+
 /** Recent samples of how long the relay took to decide, for rdv-status. */
 class Samples {
   private readonly values: number[] = [];
@@ -85,6 +88,8 @@ interface Entry {
 
 export interface RunnerDeps {
   node: LightningNode;
+  /** Our node id (close_route disables it in xpay's layer). */
+  selfId: NodeId;
   log: (level: LogLevel, message: string) => void;
   clock: Clock;
   config: RelayConfig;
@@ -442,18 +447,32 @@ export class RelayRunner {
       const entry = this.entries.get(hash);
       if (entry && result.ok) entry.lastPayResultAt = performance.now();
       this.enqueue(hash, { type: 'pay_result', result });
-      if (layers) void node.removeLayer(effect.layer).catch(() => undefined);
+      // xpay is done with it; a while later no getroutes can be using it either (see closeRoute).
+      if (layers) this.deps.clock.setTimeout(() => void node.removeLayer(effect.layer).catch(() => undefined), LAYER_LINGER_MS);
     })();
   }
 
-  /** Remove the attempt's layer: xpay's next getroutes fails on it, so no new attempt starts. */
+  /**
+   * Close xpay's route: in its layer, disable our node (its announced channels) and
+   * each of our channels' outgoing direction (private and unconfirmed ones are not
+   * in gossip, only in auto.localchans). xpay's next getroutes finds no route, so
+   * no new attempt starts. Never remove a layer a getroutes may be using: askrene
+   * aborts, and lightningd stops.
+   */
   private closeRoute(hash: string, layer: string): void {
+    const node = this.deps.node;
     const attempt = (delayMs: number): void => {
-      this.deps.node.removeLayer(layer).then(
-        (removed) => this.deps.log('info', `${hash.slice(0, 8)}: xpay may start no new attempt (layer ${layer} ${removed ? 'removed' : 'already gone'})`),
+      void (async () => {
+        await node.disableNode(layer, this.deps.selfId);
+        for (const c of await this.channels.all()) {
+          const name = c.scid ?? c.localAlias;
+          if (name === undefined || c.direction === undefined) continue;
+          await node.disableChannel(layer, `${name}/${c.direction}`).catch((e: unknown) => this.deps.log('debug', `${hash.slice(0, 8)}: ${name}: ${(e as Error).message}`));
+        }
+      })().then(
+        () => this.deps.log('info', `${hash.slice(0, 8)}: xpay may start no new attempt (layer ${layer} closed)`),
         (e: unknown) => {
-          // Only a lost connection gets here (lightningd's refusals mean the layer is gone).
-          this.deps.log('warn', `${hash.slice(0, 8)}: could not remove layer ${layer} (${(e as Error).message}): retrying`);
+          this.deps.log('warn', `${hash.slice(0, 8)}: could not close layer ${layer} (${(e as Error).message}): retrying`);
           if (this.entries.get(hash)?.relay.payInFlight) this.deps.clock.setTimeout(() => attempt(Math.min(delayMs * 2, 10_000)), delayMs);
         },
       );
@@ -462,19 +481,21 @@ export class RelayRunner {
   }
 
   /**
-   * At startup: layers named rdv-* belong to xpay calls of an rdv that is gone.
-   * Removing them makes such an xpay's next getroutes fail, so it starts no
-   * attempt this rdv cannot watch the blocks for.
+   * At startup: layers named rdv-* belong to xpay calls of an rdv that is gone,
+   * which may still be running inside lightningd. Close their routes (not remove
+   * them: see closeRoute), so such an xpay starts no attempt this rdv cannot watch
+   * the blocks for; askrene forgets them when lightningd restarts.
    */
-  async removeStaleLayers(): Promise<void> {
+  async closeStaleLayers(): Promise<void> {
     try {
       const stale = (await this.deps.node.listLayers()).filter((l) => l.startsWith('rdv-'));
-      for (const l of stale) await this.deps.node.removeLayer(l);
-      if (stale.length > 0) this.deps.log('info', `removed ${stale.length} askrene layer(s) left by an earlier rdv`);
+      for (const l of stale) this.closeRoute('startup', l);
+      if (stale.length > 0) this.deps.log('info', `closed ${stale.length} askrene layer(s) left by an earlier rdv`);
     } catch (e) {
       this.deps.log('debug', `askrene-listlayers: ${(e as Error).message}`);
     }
   }
+
 
   /** listsendpays, retried every second until lightningd answers (the machine waits meanwhile). */
   private startQuery(hash: string): void {

@@ -63,6 +63,13 @@ export class ChannelIds {
     return false;
   }
 
+  /** Every channel lightningd lists now (asks it). */
+  async all(): Promise<ChannelNames[]> {
+    const channels = await this.node.listPeerChannels();
+    for (const c of channels) for (const name of [c.scid, c.localAlias]) if (name !== undefined) this.byName.set(name, c);
+    return channels;
+  }
+
   /** What we last learned of the channel behind `name`, without asking lightningd. */
   cached(name: string): ChannelNames | undefined {
     return this.byName.get(name);

@@ -56,6 +56,8 @@ export interface ChannelNames {
   state: string;
   scid: string | undefined;
   localAlias: string | undefined;
+  /** Our side of the channel (0 when our node id is the lesser), for short_channel_id_dir. */
+  direction: number | undefined;
 }
 
 export type DatastoreWrite = { ok: true; generation: number } | { ok: false; reason: 'exists' | 'wrong-generation' | 'missing' };
@@ -345,6 +347,16 @@ export class LightningNode {
     }
   }
 
+  /** Routes using `layer` leave `node`'s channels in gossip out. */
+  async disableNode(layer: string, node: NodeId): Promise<void> {
+    await this.call('askrene-disable-node', { layer, node });
+  }
+
+  /** Routes using `layer` do not use this channel direction ("scid/dir", a real scid or an alias). */
+  async disableChannel(layer: string, shortChannelIdDir: string): Promise<void> {
+    await this.call('askrene-update-channel', { layer, short_channel_id_dir: shortChannelIdDir, enabled: false });
+  }
+
   /** Names of askrene's layers. */
   listLayers(): Promise<string[]> {
     return this.read('askrene-listlayers', {}, (r) => r.objects('layers').map((l) => l.str('layer')));
@@ -363,6 +375,7 @@ export class LightningNode {
           state: c.str('state'),
           scid: c.optStr('short_channel_id'),
           localAlias: alias?.optStr('local'),
+          direction: c.optInt('direction'),
         };
       }),
     );

@@ -1,9 +1,10 @@
 /**
  * The part of askrene (plugins/askrene/askrene.c, layer.c) that the simulated
- * xpay and getroutes use: named layers that can disable nodes, with askrene's
- * parameter errors. A layer disables a node by dropping the node's outgoing
- * channel directions each time routes are computed, so a channel gossiped
- * later is disabled too.
+ * xpay and getroutes use: named layers that can disable nodes and channel
+ * directions, with askrene's parameter errors. A layer disables a node by
+ * dropping the node's outgoing directions of channels in gossip each time routes
+ * are computed (so a channel gossiped later is disabled too, and a private one
+ * never is), and a channel direction by any of its names.
  */
 import type { NodeId } from '../chain/ids.js';
 import { SimRpcError } from './rpc-server.js';
@@ -12,6 +13,19 @@ interface Layer {
   name: string;
   persistent: boolean;
   disabledNodes: NodeId[];
+  /** Channel directions disabled with askrene-update-channel enabled=false ("scid/dir", a real scid or an alias). */
+  disabledChannels: string[];
+}
+
+/** What askrene knows of one channel direction when it applies layers. */
+export interface DirectedChannel {
+  from: NodeId;
+  /** In gossip (announced, with a real scid): only such channels are in the gossmap that askrene-disable-node walks. */
+  announced: boolean;
+  /** Every name the channel has (real scid, aliases). */
+  names: string[];
+  /** 0 when `from` is the lesser node id. */
+  dir: 0 | 1;
 }
 
 /** Layer names askrene computes itself (param_layer_names). */
@@ -60,11 +74,30 @@ export class Askrene {
     return value as string[];
   }
 
-  /** Nodes disabled by any of these layers (unknown names are ignored: check them first). */
-  disabledNodes(names: readonly string[]): Set<NodeId> {
-    const out = new Set<NodeId>();
-    for (const n of names) for (const id of this.layers.get(n)?.disabledNodes ?? []) out.add(id);
-    return out;
+
+  /**
+   * Is this channel direction disabled by these layers? layer_add_localmods disables
+   * the gossmap channels out of a disabled node (so not a private or unconfirmed
+   * channel, which only auto.localchans knows), and any direction named in an
+   * askrene-update-channel with enabled=false.
+   */
+  isDisabled(names: readonly string[], c: DirectedChannel): boolean {
+    for (const n of names) {
+      const l = this.layers.get(n);
+      if (!l) continue;
+      if (c.announced && l.disabledNodes.includes(c.from)) return true;
+      if (c.names.some((name) => l.disabledChannels.includes(`${name}/${c.dir}`))) return true;
+    }
+    return false;
+  }
+
+  updateChannel(params: Record<string, unknown>): Record<string, unknown> {
+    const layer = this.knownLayer(params);
+    const scidd = params.short_channel_id_dir;
+    if (typeof scidd !== 'string' || !/^\d+x\d+x\d+\/[01]$/.test(scidd)) throw this.badParam('short_channel_id_dir', 'should be a short_channel_id_dir', scidd);
+    if (params.enabled === false && !layer.disabledChannels.includes(scidd)) layer.disabledChannels.push(scidd);
+    if (params.enabled === true) layer.disabledChannels = layer.disabledChannels.filter((x) => x !== scidd);
+    return {};
   }
 
   createLayer(params: Record<string, unknown>): Record<string, unknown> {
@@ -75,7 +108,7 @@ export class Askrene {
     let layer = this.layers.get(params.layer);
     if (layer && !persistent) throw new SimRpcError(-32602, 'Layer already exists');
     if (!layer) {
-      layer = { name: params.layer, persistent, disabledNodes: [] };
+      layer = { name: params.layer, persistent, disabledNodes: [], disabledChannels: [] };
       this.layers.set(layer.name, layer);
     }
     return { layers: [layerJson(layer)] };
@@ -101,5 +134,14 @@ export class Askrene {
 
 /** json_add_layer's shape (doc/schemas/askrene-listlayers.json), with nothing but disabled nodes filled. */
 function layerJson(l: Layer): Record<string, unknown> {
-  return { layer: l.name, persistent: l.persistent, disabled_nodes: [...l.disabledNodes], created_channels: [], channel_updates: [], constraints: [], biases: [], node_biases: [] };
+  return {
+    layer: l.name,
+    persistent: l.persistent,
+    disabled_nodes: [...l.disabledNodes],
+    created_channels: [],
+    channel_updates: l.disabledChannels.map((scidd) => ({ short_channel_id_dir: scidd, enabled: false })),
+    constraints: [],
+    biases: [],
+    node_biases: [],
+  };
 }

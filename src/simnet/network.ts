@@ -12,6 +12,7 @@ import type { NodeId } from '../chain/ids.js';
 import type { HopPayload } from './onion.js';
 import { SimNode, type SimNodeOptions } from './node.js';
 import type { Edge } from './routing.js';
+import type { DirectedChannel } from './askrene.js';
 import { aliasFromCounter, DEFAULT_POLICY, SimChannel, type ChannelMint, type ChannelPolicy } from './channel.js';
 
 export interface Latency {
@@ -191,7 +192,7 @@ export class SimNetwork {
    * `isDisabled(from)`: askrene layers that disable a node drop its outgoing
    * directions (plugins/askrene/layer.c).
    */
-  edges(viewer: NodeId, hinted: ReadonlyMap<string, ChannelPolicy & { from: NodeId }> = new Map(), isDisabled: (from: NodeId) => boolean = () => false): Edge[] {
+  edges(viewer: NodeId, hinted: ReadonlyMap<string, ChannelPolicy & { from: NodeId }> = new Map(), isDisabled: (c: DirectedChannel) => boolean = () => false): Edge[] {
     const out: Edge[] = [];
     for (const ch of this.channels) {
       if (!ch.canAddHtlc()) continue;
@@ -199,9 +200,10 @@ export class SimNetwork {
         [ch.a, ch.b],
         [ch.b, ch.a],
       ] as const) {
-        if (isDisabled(from.id)) continue;
         const hint = [...hinted].find(([scid, h]) => h.from === from.id && ch.knownAs(from, scid));
         const announced = !ch.isPrivate && ch.scid !== undefined;
+        const names = [ch.scid, ch.localAlias(ch.a), ch.localAlias(ch.b)].filter((n): n is string => n !== undefined && n !== '');
+        if (isDisabled({ from: from.id, announced, names, dir: from.id < to.id ? 0 : 1 })) continue;
         const visible = announced || from.id === viewer || to.id === viewer || hint !== undefined;
         if (!visible || !from.up || !to.up) continue;
         const policy = hint ? hint[1] : ch.policy.get(from.id);

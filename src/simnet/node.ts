@@ -553,6 +553,8 @@ export class SimNode {
         return this.askrene.removeLayer(params);
       case 'askrene-disable-node':
         return this.askrene.disableNode(params);
+      case 'askrene-update-channel':
+        return this.askrene.updateChannel(params);
       case 'askrene-listlayers':
         return this.askrene.listLayers(params);
       case 'listpeerchannels':
@@ -668,8 +670,7 @@ export class SimNode {
     if (params.layers === undefined) throw new SimRpcError(-32602, 'missing required parameter: layers');
     const layers = this.askrene.checkLayerNames(params.layers);
     const sourceFree = layers.includes('auto.sourcefree');
-    const disabled = this.askrene.disabledNodes(layers);
-    const edges = this.net.edges(this.id, new Map(), (n) => disabled.has(n)).map((e) => (sourceFree && e.from === source ? { ...e, feeBaseMsat: 0n, feePpm: 0n, cltvDelta: 0 } : e));
+    const edges = this.net.edges(this.id, new Map(), (c) => this.askrene.isDisabled(layers, c)).map((e) => (sourceFree && e.from === source ? { ...e, feeBaseMsat: 0n, feePpm: 0n, cltvDelta: 0 } : e));
     const route = cheapestRoute(edges, source as NodeId, destination as NodeId, amount, finalCltv);
     const maxfee = params.maxfee_msat === undefined ? undefined : msatParam(params.maxfee_msat, 'maxfee_msat');
     if (!route || (maxfee !== undefined && route.sentMsat - route.deliveredMsat > maxfee)) {

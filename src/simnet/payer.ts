@@ -167,8 +167,8 @@ export class Payer {
    */
   private route(p: PaymentParams, amount: bigint, exclude: ReadonlySet<string>): Route[] | undefined {
     this.node.askrene.checkLayerNames(p.layers);
-    const disabled = this.node.askrene.disabledNodes(p.layers);
-    return splitRoutes(this.net.edges(this.node.id, this.hinted(p), (n) => disabled.has(n)), this.node.id, p.payee, amount, p.minFinalCltv, exclude);
+    const layers = p.layers;
+    return splitRoutes(this.net.edges(this.node.id, this.hinted(p), (c) => this.node.askrene.isDisabled(layers, c)), this.node.id, p.payee, amount, p.minFinalCltv, exclude);
   }
 
   /** Record a part in listsendpays (pending) and send it; `onDone` sees its outcome after its record is updated. */

@@ -127,6 +127,25 @@ describe('askrene layers', () => {
     });
   });
 
+  test("disabling our own node does not close a private channel (it is not in gossip, only in auto.localchans); disabling the channel's direction does", async () => {
+    await withSimNet(async (net) => {
+      const payer = await net.addNode('payer');
+      const carol = await net.addNode('carol');
+      const ch = net.openChannel(payer, carol, 2_000_000n, { private: true });
+      const p = await RpcClient.connect(payer.socketPath);
+      const c = await RpcClient.connect(carol.socketPath);
+      await p.call('askrene-create-layer', { layer: 'closed' });
+      await p.call('askrene-disable-node', { layer: 'closed', node: payer.id });
+      assert.ok(await p.call('xpay', { invstring: (await invoice(c, 'private-1')).bolt11, layers: ['closed'] }), 'still paid over the private channel');
+      const dir = payer.id < carol.id ? 0 : 1;
+      await p.call('askrene-update-channel', { layer: 'closed', short_channel_id_dir: `${ch.scid}/${dir}`, enabled: false });
+      const e = await rpcError(p.call('xpay', { invstring: (await invoice(c, 'private-2')).bolt11, layers: ['closed'], retry_for: 1 }));
+      assert.match(e.message, /Failed|could not find/i);
+      p.close();
+      c.close();
+    });
+  });
+
   test('a node disabled in a layer mid-payment gets no new attempt', async () => {
     await withSimNet(
       async (net) => {
