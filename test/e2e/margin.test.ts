@@ -8,15 +8,29 @@
  * started it removes the askrene layer it passed to xpay, so xpay's next
  * getroutes fails ("unknown layer") and no attempt starts with a later height.
  *
- *   payer --(1M)-- bob --(1M)-- carol
+ *   payer --(1M)-- bob --(1M)-- carol          solo (no channel, no rdv)
  *   (Carol runs fixtures/flaky-plugin.mjs after rdv: it fails chosen HTLCs with a
  *    temporary error after holding them a moment, so the payer of Carol retries)
  *
  * Carol fails with mpp_timeout (0x0017): v26.06.6 xpay retries that on the same
  * route ("reached destination, but timed out before the rest arrived"), while a
- * temporary_channel_failure or temporary_node_failure from the destination makes
- * it disable the channel into the destination for the payment (strange_error),
- * which with one channel ends the payment at the next getroutes.
+ * temporary_channel_failure from the destination makes it disable the channel
+ * into the destination for the payment (strange_error), which with one channel
+ * ends the payment at the next getroutes (measured in the first test).
+ *
+ * Found here: on v26.06.6 removing a layer while a getroutes that names it is
+ * under way (askrene has checked the names and waits for listpeerchannels, or
+ * for a free thread) makes askrene abort on an assertion in apply_layers, and
+ * lightningd stop with it (askrene is an important plugin). rdv's close_route
+ * does exactly that whenever a block lands while xpay is between attempts: the
+ * relay test saw Bob's lightningd stop in 3 or 4 of about 30 runs (it then starts
+ * it again, checks the margins and the money, and fails). askrene-disable-node of
+ * the payer in the same layer stops xpay as well and does not crash (CLN facts).
+ *
+ * Also found (a todo test): after a restart rdv takes the heights lightningd
+ * catches up through (it starts 30 blocks back on regtest) as the chain height,
+ * so a payment it starts meanwhile gets a maxdelay too large by that much plus
+ * every block found while it was down.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -153,6 +167,14 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
   test("removing xpay's layer mid-payment stops its retries", { skip, timeout: 90_000 }, async (t: TestContext) => {
     await withLogs(() => rt, async () => {
       const [bob, carol] = [node('bob'), node('carol')];
+      // Why Carol answers mpp_timeout: temporary_channel_failure from the destination is not retried over one channel.
+      const tcf = Reader.of(await carol.rpc.call('invoice', { amount_msat: 10_000n * SAT, label: 'margin-tcf', description: 'e2e margin' }), 'invoice');
+      await flakyFail(carol, tcf.str('payment_hash'), -1, 0, '1007');
+      const tcfError = await bob.rpc.rpc.call('xpay', { invstring: tcf.str('bolt11'), retry_for: 10 }).then(() => undefined, (e: unknown) => e);
+      const tcfCalls = (await flakyCalls(carol, tcf.str('payment_hash'))).length;
+      t.diagnostic(`destination answering temporary_channel_failure: xpay made ${tcfCalls} attempt(s): ${tcfError instanceof RpcError ? tcfError.rpcMessage.slice(0, 160) : String(tcfError)}`);
+      assert.equal(tcfCalls, 1, 'xpay retried a temporary_channel_failure from the destination');
+
       // A plain invoice of Carol's, paid by a plain xpay of Bob's (rdv has no record for it).
       const inv = Reader.of(await carol.rpc.call('invoice', { amount_msat: 10_000n * SAT, label: 'margin-layer', description: 'e2e margin' }), 'invoice');
       const hash = inv.str('payment_hash');
@@ -411,6 +433,67 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
       assert.deepEqual(crashes, [], 'removing the layer of a running xpay crashed askrene, and lightningd with it');
     });
   });
+
+  test(
+    'after a restart, rdv pays onward with the chain height, not the height lightningd is catching up from',
+    {
+      skip,
+      timeout: 90_000,
+      // Seen on real CLN v26.06.6: at startup lightningd goes back some blocks (to 30 below its
+      // last height on regtest) and catches up one block_added at a time; rdv takes getinfo's and
+      // those heights, so a payment it starts meanwhile gets a maxdelay far too large (xpay itself
+      // starts from getchaininfo's headercount, the real tip).
+      todo: 'rdv computes maxdelay from a stale height while lightningd catches up after a restart',
+    },
+    async (t: TestContext) => {
+      await withLogs(() => rt, async () => {
+        const [payer, bob, carol] = [node('payer'), node('bob'), node('carol')];
+        if (!bob.isRunning()) await bob.start();
+        const chain = await buildChain(net(), { name: 'carol', amountSat: 50_000 }, [BOB]);
+        const hash = chain.hash;
+        const bobInv = Reader.of(await payer.rpc.call('decode', { string: chain.first }), 'decode');
+        const amount = bobInv.msat('amount_msat');
+        const bobMinFinal = bobInv.int('min_final_cltv_expiry');
+        // Carol holds Bob's first HTLC 1.5 s and fails it (Bob gets the failure when he is back); she takes the next.
+        await flakyFail(carol, hash, 1, 1_500);
+        await net().sync();
+        const h0 = await height(payer);
+        const route = [{ id: bob.id, channel: payerBobScid, amount_msat: amount, delay: bobMinFinal - 1 }];
+        await payer.rpc.call('sendpay', { route, payment_hash: hash, payment_secret: bobInv.str('payment_secret'), amount_msat: amount, groupid: 1, partid: 0 });
+        const outcome = payer.rpc.rpc.call('waitsendpay', { payment_hash: hash, groupid: 1, partid: 0, timeout: 60 }, { timeoutMs: 70_000 }).then(
+          () => 'settled',
+          (e: unknown) => `failed back (${e instanceof RpcError ? e.rpcMessage.slice(0, 60) : String(e)})`,
+        );
+        await poll("Carol holds Bob's first attempt", async () => ((await flakyCalls(carol, hash)).length >= 1 ? true : undefined), 30_000, 20);
+        // Bob stops with his attempt held at Carol; 10 blocks are found while he is down. Left for
+        // his incoming HTLC: bobMinFinal - 10 = 38 blocks, too few to pay onward with the margin
+        // (maxdelay would be 1, under Carol's min_final_cltv): rdv must fail back, not pay again.
+        await bob.stop();
+        const tip = await net().mine(10, { sync: false });
+        await bob.start();
+        const answer = await outcome;
+        await noHtlcsLeft();
+        const record = await statusRecord(bob, hash);
+        const safety = record.int('safety_margin');
+        const { incoming, outgoing } = await bobHtlcs(hash);
+        const [inExpiry] = incoming;
+        assert.ok(inExpiry !== undefined);
+        const margins = outgoing.map((e) => inExpiry - e);
+        // The first block lightningd processed after this start (the log goes on across restarts).
+        const lines = bob.logLines();
+        let from = lines.length - 1;
+        while (from > 0 && !(lines[from] ?? '').includes('Server started')) from--;
+        while (from > 0 && !/Killing plugin/.test(lines[from - 1] ?? '')) from--;
+        const resumedAt = lines.slice(from).find((l) => /Adding block \d+/.test(l))?.replace(/^.*Adding block (\d+).*$/, '$1') ?? '?';
+        t.diagnostic(
+          `payer at ${h0}, incoming expiry ${inExpiry}; Bob stopped, 10 blocks mined (tip ${tip}); after the start lightningd went on from block ${resumedAt}; ` +
+            `xpay calls: ${record.objects('attempts').map((a) => `start_height ${a.optInt('start_height') ?? '?'} maxdelay ${a.int('maxdelay')}`).join('; ')}; ` +
+            `outgoing expiries ${outgoing.join(',')}, margins ${margins.join(',')}; ${answer}`,
+        );
+        for (const [i, m] of margins.entries()) assert.ok(m >= safety, `outgoing HTLC ${i + 1} expires at ${outgoing[i]}, only ${m} blocks before the incoming one (${inExpiry}): below the safety margin ${safety}`);
+      });
+    },
+  );
 
   test('CLN v26.06.6 fact: removing a layer while a getroutes naming it waits for listpeerchannels makes askrene abort, and lightningd stop', { skip, timeout: 90_000 }, async (t: TestContext) => {
     await withLogs(() => rt, async () => {
