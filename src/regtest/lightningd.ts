@@ -228,6 +228,22 @@ export class RegtestNode {
     return this.logLines(/plugin-rdv/);
   }
 
+  /**
+   * What lightningd, its subdaemons and plugins printed to stdout/stderr (where a
+   * crashing plugin's assertion and backtrace go), optionally only lines containing `filter`.
+   */
+  printed(filter?: string | RegExp): string[] {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, 'stdout.log'), 'utf8');
+    } catch {
+      return [];
+    }
+    const lines = text.split('\n').filter((l) => l !== '');
+    if (filter === undefined) return lines;
+    return lines.filter((l) => (typeof filter === 'string' ? l.includes(filter) : filter.test(l)));
+  }
+
   logTail(n: number): string[] {
     return this.logLines().slice(-n);
   }

@@ -76,9 +76,11 @@ export interface HtlcEntry {
   state: string;
   paymentHash: string;
   amountMsat: Msat;
+  /** The HTLC's cltv_expiry (absolute block height). */
+  expiry: number;
 }
 
-/** `listhtlcs` (every HTLC the node ever had, with its current state). */
+/** `listhtlcs` (every HTLC the node ever had in a channel it still has, with its current state and expiry). */
 export async function listHtlcs(node: LightningNode): Promise<HtlcEntry[]> {
   const result = await node.call('listhtlcs', {});
   return Reader.of(result, 'listhtlcs')
@@ -90,6 +92,7 @@ export async function listHtlcs(node: LightningNode): Promise<HtlcEntry[]> {
       state: h.str('state'),
       paymentHash: h.str('payment_hash'),
       amountMsat: h.msat('amount_msat'),
+      expiry: h.int('expiry'),
     }));
 }
 
