@@ -480,6 +480,9 @@ function onOutgoing(relay0: Relay, outgoing: OutgoingSummary, ctx: Ctx): Step {
     case 'none': {
       if (relay.payInFlight) return { relay, effects: [] }; // xpay is still working on it
       const last = currentAttempt(relay.record);
+      // We closed xpay's route (blocks found while it retried): a new xpay, with a maxdelay
+      // from today's height, may still make it; payIfPossible fails back when it cannot.
+      if (last?.outcome === 'failed' && relay.routeClosed) return secondLook(relay, ctx, () => payIfPossible(relay, ctx));
       if (last?.outcome === 'failed') return secondLook(relay, ctx, () => failBack(relay, `downstream payment failed: ${last.error ?? 'unknown error'}`, ctx));
       // An attempt whose end we did not see (a lost connection, a restart): its xpay may
       // still inject a part it had routed, so look twice before paying again.

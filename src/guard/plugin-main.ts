@@ -218,7 +218,7 @@ export function startGuard(): void {
               node = n;
               channels = new ChannelIds(n, (m) => log('warn', m));
               cltvFinal = (await n.configInt('cltv-final').catch(() => undefined)) ?? DEFAULT_CLTV_FINAL;
-              height = Math.max(height, (await n.getinfo().catch(() => undefined))?.blockheight ?? 0);
+              height = Math.max(height, (await n.getinfo().catch(() => undefined))?.blockheight ?? 0, (await n.chainTip().catch(() => undefined)) ?? 0);
               return;
             } catch (e) {
               if (attempt >= CONNECT_TRIES) {

@@ -178,7 +178,9 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
     const cltvFinal = (await state.node.configInt('cltv-final')) ?? DEFAULT_CLTV_FINAL;
     const relayConfig: RelayConfig = { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: Math.max(1, mppSeconds) * 1000, cltvFinal };
     const runner = new RelayRunner({ node: state.node, selfId: info.id, log, clock: systemClock, config: relayConfig });
-    runner.setHeight(info.blockheight);
+    // lightningd may still be catching up with the chain (after a restart it replays
+    // recent blocks); paying with its lagging height would shrink the safety margin.
+    runner.setHeight(Math.max(info.blockheight, (await state.node.chainTip()) ?? 0));
     await runner.closeStaleLayers();
     void runner.channels.refresh();
     const { records, problems } = await loadAllRecords(state.node);

@@ -393,6 +393,21 @@ export class LightningNode {
     }
   }
 
+  /**
+   * The chain's tip as the bitcoin backend knows it (bcli's getchaininfo
+   * headercount), or undefined. After a restart lightningd re-processes recent
+   * blocks one by one, so its own blockheight (getinfo, block_added, hook
+   * heights) lags the tip for a while; xpay counts from the headercount.
+   */
+  async chainTip(): Promise<number | undefined> {
+    try {
+      return Reader.of(await this.rpc.call('getchaininfo', { last_height: 0 }), 'getchaininfo').optInt('headercount');
+    } catch (e) {
+      if (e instanceof RpcError || e instanceof ShapeError) return undefined;
+      throw e;
+    }
+  }
+
   /** A numeric config value (e.g. cltv-final), or undefined if lightningd does not say. */
   async configInt(name: string): Promise<number | undefined> {
     try {

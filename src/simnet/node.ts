@@ -584,6 +584,9 @@ export class SimNode {
         this.net.deliverMessage(this, to, params.msg.toLowerCase());
         return { status: 'Message sent to connectd for delivery' };
       }
+      case 'getchaininfo':
+        // bcli's answer: what bitcoind knows, even while lightningd catches up.
+        return { chain: 'regtest', headercount: this.net.height, blockcount: this.net.height, ibd: false };
       case 'listnodes': {
         // Gossip: a node with an announced channel has announced itself (alias, color,
         // addresses); one seen only in channels has just its id; others are unknown.

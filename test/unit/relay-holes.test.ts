@@ -248,6 +248,28 @@ describe('hole 5: the safety margin holds however many blocks xpay sees while it
   });
 });
 
+describe('hole 5, continued: a route closed for the margin is tried again while there is room', () => {
+  test('xpay stopped by our close_route fails; the second look pays again with a maxdelay from the new height', () => {
+    const paying = run(makeRelay(), [{ type: 'htlc', part: makePart() }, { type: 'outgoing_status', parts: [] }]).relay;
+    const h2 = makeCtx({ height: HEIGHT + 2 });
+    const closed = run(paying, [{ type: 'block', height: HEIGHT + 2 }], h2).relay;
+    assert.equal(closed.routeClosed, true);
+    const { effects, relay } = run(
+      closed,
+      [
+        { type: 'pay_result', result: { ok: false, definite: true, message: 'Failed after 2 attempts. Then routing failed: All 2 channels to the source are disabled' } },
+        { type: 'outgoing_status', parts: [failed] },
+        { type: 'timer', timer: 'confirm' },
+        { type: 'outgoing_status', parts: [failed] },
+      ],
+      h2,
+    );
+    assert.deepEqual(of(effects, 'fail'), []);
+    assert.deepEqual(of(effects, 'pay').map((p) => p.maxdelay), [81 - 2 - 34 - 3]);
+    assert.equal(relay.record.attempts.length, 2);
+  });
+});
+
 describe('hole 6: one look does not decide a fail-back', () => {
   const paying = (): Relay => run(makeRelay(), [{ type: 'htlc', part: makePart() }, { type: 'outgoing_status', parts: [] }]).relay;
   test('xpay fails, listsendpays shows nothing pending: wait and look again; a part injected meanwhile keeps the HTLC held', () => {
