@@ -4,7 +4,7 @@
  * if the test process exits without stopping them.
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A port on 127.0.0.1 that was free a moment ago (bind port 0, read it, close). */
@@ -165,5 +165,15 @@ export async function poll<T>(what: string, check: () => Promise<T | undefined> 
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
     }
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Resident memory of a process in KiB (Linux /proc), or undefined where that cannot be read. */
+export function rssKb(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m?.[1] ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
   }
 }
