@@ -42,6 +42,8 @@ const QUEUE_PER_PEER = 4;
 const QUEUE_TOTAL = 64;
 /** One refusal log line and acknowledgement per peer per this long. */
 const NOTICE_MS = 60_000;
+/** A repeated invoice is acknowledged again at most this often (per sender and hash). */
+const REPEAT_ACK_MS = 5_000;
 /** Peers whose last notice we remember (beyond that the oldest are forgotten). */
 const NOTICE_PEERS = 4_096;
 /** How stale the trust list and the inbox index may be before a decision that depends on them. */
@@ -56,6 +58,12 @@ export interface InboxStats {
   received: number;
   dropped: number;
   bad: number;
+  /** The same invoice again from the same sender: nothing written. */
+  repeated: number;
+  /** Handling failed (an RPC error): logged. */
+  errors: number;
+  /** A message being handled now (0 or 1): with `queued` 0, the work is done. */
+  working: number;
   stored: number;
   refused: number;
   acks_stored: number;
@@ -73,12 +81,13 @@ export class PassbackInbox {
   private trusted = new Set<string>();
   private trustedAt = -Infinity;
   private readonly notices = new Map<string, number>();
-  private readonly counters = { received: 0, dropped: 0, bad: 0, stored: 0, refused: 0, acks_stored: 0, acks_dropped: 0 };
+  private readonly counters = { received: 0, dropped: 0, bad: 0, repeated: 0, errors: 0, stored: 0, refused: 0, acks_stored: 0, acks_dropped: 0 };
+  private handling = 0;
 
   constructor(private readonly deps: InboxDeps) {}
 
   stats(): InboxStats {
-    return { ...this.counters, queued: this.queued, entries: this.index.length };
+    return { ...this.counters, queued: this.queued, working: this.handling, entries: this.index.length };
   }
 
   /** The hook: queue our messages, answer at once. */
@@ -110,10 +119,14 @@ export class PassbackInbox {
           if (queue.length === 0) this.queues.delete(peer);
           if (payload === undefined) continue;
           this.queued--;
+          this.handling = 1;
           try {
             await this.handle(peer, payload);
           } catch (e) {
+            this.counters.errors++;
             this.deps.log('error', `pass-back from ${peer}: ${(e as Error).message}`);
+          } finally {
+            this.handling = 0;
           }
         }
       }
@@ -156,8 +169,16 @@ export class PassbackInbox {
     }
     await this.prune(admission.prune);
     if (!admission.ok) return this.refuse(from, hash, admission.reason);
+    if (admission.replaces && (await this.sameAsStored(candidate.key, entry.bolt11))) {
+      // A repeat (a sender retrying, or a flood of the same invoices): nothing to write;
+      // answer again, so a sender whose first answer was lost hears, but not in a flood.
+      this.counters.repeated++;
+      if (this.notice(`repeat:${from}:${entry.paymentHash}`, () => undefined, REPEAT_ACK_MS)) await this.sendAck(from, entry.paymentHash, true, undefined);
+      return;
+    }
     const w = await this.deps.node.datastoreUpsert(candidate.key, serializeInbox(entry));
     if (!w.ok) {
+      this.counters.errors++;
       this.deps.log('error', `could not store the invoice from ${from} in the inbox`);
       await this.sendAck(from, entry.paymentHash, false, 'receiver could not store it');
       return;
@@ -176,11 +197,22 @@ export class PassbackInbox {
     if (first && hash) await this.sendAck(from, hash, false, reason);
   }
 
-  /** Run `say` unless it ran for this key less than a minute ago. Returns whether it ran. */
-  private notice(key: string, say: () => void): boolean {
+  /** The entry at `key` holds this very invoice already. */
+  private async sameAsStored(key: string[], bolt11: string): Promise<boolean> {
+    const stored = (await this.deps.node.listdatastore(key)).find((e) => e.key.length === key.length)?.string;
+    if (stored === undefined) return false;
+    try {
+      return parseInbox(stored).bolt11 === bolt11;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Run `say` unless it ran for this key less than `everyMs` ago. Returns whether it ran. */
+  private notice(key: string, say: () => void, everyMs = NOTICE_MS): boolean {
     const now = this.deps.nowMs();
     const last = this.notices.get(key);
-    if (last !== undefined && now - last < NOTICE_MS) return false;
+    if (last !== undefined && now - last < everyMs) return false;
     this.notices.delete(key);
     this.notices.set(key, now);
     if (this.notices.size > NOTICE_PEERS) {
