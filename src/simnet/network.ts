@@ -45,7 +45,7 @@ export type HtlcOutcome =
 
 export interface NetworkEvent {
   at: number;
-  type: 'htlc_expired' | 'wrong_preimage' | 'late_resolution' | 'message_dropped' | 'plugin_died' | 'node_restarted';
+  type: 'htlc_expired' | 'wrong_preimage' | 'late_resolution' | 'message_dropped' | 'plugin_died' | 'node_restarted' | 'late_part';
   node: string;
   detail: string;
 }

@@ -31,8 +31,12 @@ export interface SoakOptions {
   withClosing: boolean;
   /** A block every this many ms in the background (0: only the faults' bursts and the drain mine). */
   blockIntervalMs: number;
+  /** Load rdv-guard on Alice's and Bob's nodes (default true; false shows what the audit catches without it). */
+  guard?: boolean;
   /** Run only these payment indexes (their plans as in the full run): to replay a bad payment. */
   only?: number[];
+  /** Also dump these payments (as bad ones are), to look at them. */
+  dump?: number[];
   /** Progress lines. */
   progress?: (line: string) => void;
 }
@@ -77,6 +81,8 @@ export interface SoakResult {
   /** No money lost, nothing stuck, no force close, no preimage given away. */
   ok: boolean;
   bad: BadPayment[];
+  /** Payments asked for with `dump` that are not bad. */
+  shown: BadPayment[];
   /** Payments whose chain could not be built with the CLI (not audited). */
   setupFailures: Array<{ index: number; error: string }>;
 }
@@ -123,8 +129,8 @@ class Soak {
   }
 
   async setup(): Promise<void> {
-    this.alice = await this.net.addNode('alice', { plugin: true });
-    this.bob = await this.net.addNode('bob', { plugin: true });
+    this.alice = await this.net.addNode('alice', { plugin: true, guard: this.o.guard ?? true });
+    this.bob = await this.net.addNode('bob', { plugin: true, guard: this.o.guard ?? true });
     this.carol = await this.net.addNode('carol', { plugin: true });
     // Enough for every payment (each at most ~165 000 sat) with room to spare.
     this.aliceBob = this.net.openChannel(this.alice, this.bob, 100_000_000n);
@@ -498,6 +504,9 @@ class Soak {
   result(durationS: number): SoakResult {
     const entries = this.net.ledger.entries;
     const byKind: Record<string, number> = {};
+    const byPhase: Record<string, number> = {};
+    const events: Record<string, number> = {};
+    for (const e of this.net.events) events[e.type] = (events[e.type] ?? 0) + 1;
     const skippedByKind: Record<string, number> = {};
     let settled = 0;
     let failedBack = 0;
@@ -506,9 +515,13 @@ class Soak {
     let payeeExpiries = 0;
     let anomalies = 0;
     const bad: BadPayment[] = [];
+    const shown: BadPayment[] = [];
     const heldNow = this.net.allHeld();
     for (const run of this.runs) {
-      for (const f of run.faults) byKind[f.kind] = (byKind[f.kind] ?? 0) + 1;
+      for (const f of run.faults) {
+        byKind[f.kind] = (byKind[f.kind] ?? 0) + 1;
+        byPhase[f.phase] = (byPhase[f.phase] ?? 0) + 1;
+      }
       for (const s of run.skipped) skippedByKind[s.kind] = (skippedByKind[s.kind] ?? 0) + 1;
       const v = auditPayment(run.terms, entries);
       if (v.outcome === 'settled') settled++;
@@ -518,8 +531,11 @@ class Soak {
       payeeExpiries += v.payeeExpiries;
       anomalies += v.anomalies.length;
       const stuck = heldNow.filter((h) => h.incoming.paymentHash === run.hash).length;
-      if (v.lostMsat > 0n || stuck > 0 || v.relayExpiries > 0 || v.preimageRevealed || v.payeeExpiries > 0) {
-        bad.push({ index: run.plan.index, verdict: v, stuck, dump: this.dump(run, v, stuck) });
+      const isBad = v.lostMsat > 0n || stuck > 0 || v.relayExpiries > 0 || v.preimageRevealed || v.payeeExpiries > 0;
+      if (isBad || this.o.dump?.includes(run.plan.index)) {
+        const entry = { index: run.plan.index, verdict: v, stuck, dump: this.dump(run, v, stuck) };
+        if (isBad) bad.push(entry);
+        else shown.push(entry);
       }
     }
     const relays = new Set(['alice', 'bob']);
@@ -538,25 +554,28 @@ class Soak {
       stuck_htlcs: stuck,
       force_closes: forceCloses,
       faults_by_kind: sortKeys(byKind),
+      faults_by_phase: sortKeys(byPhase),
       faults_skipped: sortKeys(skippedByKind),
+      network_events: sortKeys(events),
       preimage_leaks: leaks,
       payee_expiries: payeeExpiries,
       anomalies,
       setup_failed: this.setupFailures.length,
       with_closing: this.o.withClosing,
+      ...(this.o.guard === false ? { guard: false } : {}),
       blocks: this.blocksMined,
       htlcs: entries.filter((e) => e.kind === 'add').length,
       duration_s: Math.round(durationS * 10) / 10,
     };
     const ok = lost === 0n && stuck === 0 && forceCloses === 0 && leaks === 0;
-    return { summary, ok, bad, setupFailures: [...this.setupFailures] };
+    return { summary, ok, bad, shown, setupFailures: [...this.setupFailures] };
   }
 
   /** Everything needed to replay and debug one bad payment. */
   private dump(run: PaymentRun, v: PaymentVerdict, stuck: number): string {
     const lines: string[] = [];
     const { plan } = run;
-    lines.push(`=== bad payment #${plan.index} hash ${run.hash} (${v.outcome}): lost ${v.lostMsat} msat, stuck ${stuck}, relay expiries ${v.relayExpiries}, preimage revealed ${v.preimageRevealed}`);
+    lines.push(`=== ${stuck > 0 || v.lostMsat > 0n || v.relayExpiries > 0 || v.preimageRevealed || v.payeeExpiries > 0 ? 'bad ' : ''}payment #${plan.index} hash ${run.hash} (${v.outcome}): lost ${v.lostMsat} msat, stuck ${stuck}, relay expiries ${v.relayExpiries}, preimage revealed ${v.preimageRevealed}`);
     lines.push(`replay: npm run soak -- --seed ${this.o.seed} --payments ${Math.max(this.o.payments, plan.index + 1)} --only ${plan.index}`);
     lines.push(`plan: carol ${plan.carolSat} sat, payouts ${plan.payoutSat.alice}/${plan.payoutSat.bob} sat, fee budgets ${plan.feeBudgetSat.alice}/${plan.feeBudgetSat.bob} sat, payer channels ${plan.payerChannelsSat.join('+')} sat${plan.zeroConf ? ' (zero-conf)' : ''}, retries ${plan.retries}`);
     lines.push(`planned: ${plan.faults.map((f) => `${f.id} ${f.kind}@${f.node}/${f.phase}+${f.delayMs}ms`).join('; ') || 'none'}`);

@@ -1,13 +1,21 @@
 /**
  * `npm run soak -- --payments N --seed S [--concurrency K] [--with-closing]
- * [--block-interval-ms MS] [--only I,J]`: runs the chaos soak and prints ONE
+ * [--block-interval-ms MS] [--only I,J] [--without-guard]`: runs the chaos soak and prints ONE
  * JSON line; exits 1 if money was lost, an HTLC is stuck, a relay let one
  * expire (a force close) or a failed payment's preimage got out, and then
  * prints each bad payment's faults and ledger to stderr.
  */
 import { runSoak, type SoakOptions } from './engine.js';
 
-const USAGE = 'usage: soak --payments N --seed S [--concurrency K] [--with-closing] [--block-interval-ms MS] [--only I[,J...]] [--quiet]';
+const USAGE = 'usage: soak --payments N --seed S [--concurrency K] [--with-closing] [--block-interval-ms MS] [--only I[,J...]] [--dump I[,J...]] [--without-guard] [--quiet]';
+
+function indexes(text: string, arg: string): number[] {
+  return text.split(',').map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${arg}: not a payment index: ${x}`);
+    return n;
+  });
+}
 
 function parseArgs(argv: string[]): SoakOptions & { quiet: boolean } {
   const o: SoakOptions & { quiet: boolean } = { payments: 20, seed: 1, concurrency: 4, withClosing: false, blockIntervalMs: 2_000, quiet: false };
@@ -41,13 +49,13 @@ function parseArgs(argv: string[]): SoakOptions & { quiet: boolean } {
         o.blockIntervalMs = int(0);
         break;
       case '--only':
-        o.only = value()
-          .split(',')
-          .map((x) => {
-            const n = Number(x);
-            if (!Number.isInteger(n) || n < 0) throw new Error(`--only: not a payment index: ${x}`);
-            return n;
-          });
+        o.only = indexes(value(), arg);
+        break;
+      case '--without-guard':
+        o.guard = false;
+        break;
+      case '--dump':
+        o.dump = indexes(value(), arg);
         break;
       case '--quiet':
         o.quiet = true;
@@ -73,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const result = await runSoak({ ...o, progress: o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`) });
-  for (const b of result.bad) process.stderr.write(`${b.dump}\n\n`);
+  for (const b of [...result.bad, ...result.shown]) process.stderr.write(`${b.dump}\n\n`);
   for (const s of result.setupFailures) process.stderr.write(`setup of payment #${s.index} failed: ${s.error}\n`);
   process.stdout.write(`${JSON.stringify(result.summary)}\n`);
   return result.ok ? 0 : 1;

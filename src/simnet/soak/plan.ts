@@ -36,7 +36,7 @@ export type FaultKind =
   | 'zeroconf_confirm'
   /** `blocks` blocks mined in quick succession. */
   | 'block_burst'
-  /** xpay's late inject on `node`: armed at the start; at the phase the next channel is disabled for `ms` so its xpay fails, and a part it had routed shows up `afterMs` after the failure. */
+  /** xpay's late inject on `node`: armed at the start; at the phase Bob-Carol is disabled for `ms` so its xpay fails, and a part it had routed shows up `afterMs` after the failure. */
   | 'late_inject'
   /** The payer pays the same invoice again after a failure (counted when it happens). */
   | 'payer_retry'
@@ -165,10 +165,14 @@ function faultOf(rng: Rng, kind: FaultKind, id: string): FaultPlan {
     case 'zeroconf_confirm':
       return { ...base, node: 'alice', channel: 'payer-alice', phase: rng.pick(['alice_holds', 'bob_holds', 'carol_holds'] as const), thenRestart: rng.chance(0.6), ms: rng.int(0, 800) };
     case 'block_burst':
-      return { ...base, node: 'bob', phase: rng.pick(HOLD_PHASES), blocks: rng.int(3, 8) };
+      return { ...base, node: 'bob', phase: rng.pick(HOLD_PHASES), blocks: rng.chance(0.85) ? rng.int(3, 8) : rng.int(15, 40) };
     case 'late_inject': {
+      // Alice's xpay fails after one attempt (Bob, whose own xpay finds Bob-Carol
+      // disabled, fails it back); Bob's fails at its first routing.
       const node = rng.pick(['alice', 'bob'] as const);
-      return { ...base, node, channel: node === 'alice' ? 'alice-bob' : 'bob-carol', phase: node === 'alice' ? 'alice_holds' : 'bob_holds', delayMs: 0, ms: rng.int(100, 500), afterMs: rng.int(50, 1_500) };
+      const ms = rng.int(100, 400);
+      // Mostly after the channel is back, so the late part can succeed.
+      return { ...base, node, channel: 'bob-carol', phase: node === 'alice' ? 'alice_holds' : 'bob_holds', delayMs: 0, ms, afterMs: rng.chance(0.8) ? ms + rng.int(50, 1_200) : rng.int(50, ms) };
     }
     case 'closing':
       return { ...base, node: 'alice', channel: 'payer-alice', phase: rng.pick(['bob_holds', 'carol_holds'] as const), ms: rng.int(200, 1_000) };
