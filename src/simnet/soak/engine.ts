@@ -175,8 +175,43 @@ class Soak {
 
   // --- the CLI -----------------------------------------------------------------
 
-  private async waitUp(node: SimNode): Promise<void> {
-    while (!node.up) await sleep(25);
+  /** Until `node` is up; throws after `ms` (a node that does not come back is the soak's failure, not a hang). */
+  private async waitUp(node: SimNode, ms = 60_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!node.up) {
+      if (Date.now() > deadline) throw new Error(`${node.name} has been down for ${ms / 1000} s`);
+      await sleep(25);
+    }
+  }
+
+  /** Start a node after a fault, trying again if lightningd (a plugin's start) fails, as an operator would. */
+  private async startNode(node: SimNode, run?: PaymentRun): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await node.start();
+        return;
+      } catch (e) {
+        const line = `${this.now()} ${node.name} did not start (attempt ${attempt}): ${(e as Error).message}`;
+        run?.notes.push(line);
+        this.logs.push(line);
+        this.o.progress?.(`soak: ${line}`);
+        if (attempt >= 5) throw e;
+        await node.crash().catch(() => undefined);
+        await sleep(500 * attempt);
+      }
+    }
+  }
+
+  /** Lines describing what the soak is waiting on (for a run that seems stuck). */
+  describe(): string[] {
+    const lines = [`soak: height ${this.net.height}, ${this.runs.filter((r) => r.endedMs === 0).length} payment(s) in flight, busy [${[...this.busy].join(', ')}]`];
+    for (const n of [this.alice, this.bob, this.carol]) {
+      lines.push(`soak:   ${n.name} ${n.up ? 'up' : 'DOWN'}, plugins ${n.plugins.map((p) => `${p.path.split('/').pop() ?? ''}:${p.host?.alive ? 'alive' : 'dead'}`).join(' ')}, holds ${this.net.heldBy(n).length}`);
+    }
+    for (const r of this.runs.filter((x) => x.endedMs === 0)) {
+      lines.push(`soak:   #${r.plan.index} ${r.hash.slice(0, 8)} phases ${[...r.phases.keys()].join(',')} last note: ${r.notes.at(-1) ?? '-'}`);
+    }
+    return lines;
   }
 
   /** `rdv --json ...` on `node`, asked again while the node is down or unreachable (another payment's fault). */
@@ -382,21 +417,21 @@ class Soak {
           this.note(run, f, node.name, `kill -9 rdv (pid ${node.plugin.pid ?? '?'}): lightningd stops; started again after ${f.ms} ms`);
           await node.killPlugin('rdv');
           await sleep(f.ms);
-          await node.start();
+          await this.startNode(node, run);
         });
       case 'crash':
         return this.exclusive(run, f, node, async () => {
           this.note(run, f, node.name, `kill -9 lightningd; started again after ${f.ms} ms`);
           await node.crash();
           await sleep(f.ms);
-          await node.start();
+          await this.startNode(node, run);
         });
       case 'restart':
         return this.exclusive(run, f, node, async () => {
           this.note(run, f, node.name, `lightningd stops cleanly; started again after ${f.ms} ms`);
           await node.stopCleanly(2_000);
           await sleep(f.ms);
-          await node.start();
+          await this.startNode(node, run);
         });
       case 'stall': {
         const hash = run.hash;
@@ -451,7 +486,7 @@ class Soak {
           await this.alice.crash();
           for (const ch of run.payerChannels) ch.state = 'AWAITING_UNILATERAL';
           await sleep(f.ms);
-          await this.alice.start();
+          await this.startNode(this.alice, run);
         });
       case 'payer_retry':
         return;
@@ -468,7 +503,7 @@ class Soak {
     try {
       await node.crash();
       await sleep(f.ms);
-      await node.start();
+      await this.startNode(node, run);
     } finally {
       this.busy.delete(node.name);
     }
@@ -488,7 +523,7 @@ class Soak {
     this.disabled.clear();
     for (const n of this.net.nodes.values()) {
       n.payer.lateInject = undefined;
-      if (!n.up) await n.start();
+      if (!n.up) await this.startNode(n);
     }
     const held = (): number => this.net.allHeld().length;
     const deadline = Date.now() + 15_000;
@@ -638,14 +673,28 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       for (;;) {
         const i = indexes[next++];
         if (i === undefined) return;
-        await soak.runPayment(i);
+        try {
+          await soak.runPayment(i);
+        } catch (e) {
+          soak.setupFailures.push({ index: i, error: `the soak itself failed: ${(e as Error).stack ?? String(e)}` });
+        }
         done++;
         if (o.progress && (done % 10 === 0 || done === indexes.length)) {
           o.progress(`soak: ${done}/${indexes.length} payments, ${Math.round((Date.now() - started) / 1000)} s, height ${soak.net.height}`);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
+    let lastSeen = -1;
+    const watchdog = setInterval(() => {
+      const seen = soak.net.ledger.entries.length + done;
+      if (seen === lastSeen) for (const line of soak.describe()) o.progress?.(line);
+      lastSeen = seen;
+    }, 30_000);
+    try {
+      await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
+    } finally {
+      clearInterval(watchdog);
+    }
     await soak.drain();
     return soak.result((Date.now() - started) / 1000);
   } finally {
