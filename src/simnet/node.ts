@@ -176,9 +176,10 @@ export class SimNode {
 
   /**
    * A clean stop, like `lightning-cli stop` (lightningd.c main, shutdown_plugins):
-   * no new RPC, hook answers no longer awaited (held HTLCs stay held and are
-   * replayed at the next start), plugins get the `shutdown` notification and
-   * `graceMs` to exit (30 s in CLN), then are killed.
+   * no new RPC connection (those open are served until the plugins are gone),
+   * hook answers no longer awaited (held HTLCs stay held and are replayed at the
+   * next start), plugins get the `shutdown` notification and `graceMs` to exit
+   * (30 s in CLN), then are killed.
    */
   stopCleanly(graceMs = 2_000): Promise<void> {
     return this.serially(async () => {
@@ -186,7 +187,8 @@ export class SimNode {
       this.up = false;
       this.upGate = new Promise((resolve) => (this.openGate = resolve));
       this.payer.abortAll();
-      await this.server.stop();
+      // jsonrpc_stop_listening: open connections (the plugins') are still served while they shut down.
+      this.server.stopListening();
       const alive = this.plugins.map((p) => p.host).filter((h): h is PluginHost => h?.alive === true);
       for (const h of alive) if (h.subscribes('shutdown')) h.notify('shutdown', {});
       await Promise.race([Promise.all(alive.map((h) => h.exited)), sleep(graceMs)]);
@@ -196,6 +198,8 @@ export class SimNode {
           await h.exited;
         }
       }
+      // jsonrpc_stop_all.
+      await this.server.stop();
     });
   }
 

@@ -83,6 +83,8 @@ export interface SoakResult {
   bad: BadPayment[];
   /** Payments asked for with `dump` that are not bad. */
   shown: BadPayment[];
+  /** Where a relay's own record (rdv status) disagrees with the ledger: bookkeeping, not money. */
+  recordMismatches: string[];
   /** Payments whose chain could not be built with the CLI (not audited). */
   setupFailures: Array<{ index: number; error: string }>;
 }
@@ -327,7 +329,9 @@ class Soak {
             ? 'carol_settled'
             : e.to === 'bob'
               ? 'bob_settled'
-              : undefined
+              : e.to === 'alice'
+                ? 'alice_settled'
+                : undefined
           : undefined;
     if (phase) this.reach(run, phase);
   }
@@ -534,6 +538,8 @@ class Soak {
     }
     const last = Date.now() + 5_000;
     while (held() > 0 && Date.now() < last) await sleep(100);
+    // Relays write "settled" as a checkpoint shortly after resolving: let them, before their records are compared.
+    await sleep(1_000);
   }
 
   result(durationS: number): SoakResult {
@@ -573,6 +579,7 @@ class Soak {
         else shown.push(entry);
       }
     }
+    const mismatches = this.recordMismatches();
     const relays = new Set(['alice', 'bob']);
     const forceCloses = entries.filter((e) => e.kind === 'expire' && relays.has(e.to)).length;
     const stuck = heldNow.length;
@@ -595,6 +602,7 @@ class Soak {
       preimage_leaks: leaks,
       payee_expiries: payeeExpiries,
       anomalies,
+      record_mismatches: mismatches.length,
       setup_failed: this.setupFailures.length,
       with_closing: this.o.withClosing,
       ...(this.o.guard === false ? { guard: false } : {}),
@@ -603,7 +611,41 @@ class Soak {
       duration_s: Math.round(durationS * 10) / 10,
     };
     const ok = lost === 0n && stuck === 0 && forceCloses === 0 && leaks === 0;
-    return { summary, ok, bad, shown, setupFailures: [...this.setupFailures] };
+    return { summary, ok, bad, shown, setupFailures: [...this.setupFailures], recordMismatches: mismatches };
+  }
+
+  /**
+   * rdv's own view against the ledger: a relay's record of a payment Carol was
+   * paid for says `settled` and earned exactly what the ledger says it kept; of
+   * one she was not paid for, it is not `settled`.
+   */
+  private recordMismatches(): string[] {
+    const out: string[] = [];
+    for (const run of this.runs) {
+      const v = auditPayment(run.terms, this.net.ledger.forHash(run.hash));
+      for (const node of [this.alice, this.bob]) {
+        const role = node === this.alice ? 'alice' : 'bob';
+        const raw = node.datastore.get(relayKey(run.hash));
+        let state = 'missing';
+        let earned: bigint | undefined;
+        try {
+          const r = raw ? parseRecord(raw) : undefined;
+          if (r?.role === 'relay') {
+            state = r.state;
+            earned = r.earnedMsat;
+          } else if (r) state = `role ${r.role}`;
+        } catch (e) {
+          state = `unreadable (${(e as Error).message})`;
+        }
+        const net = v.netMsat[role];
+        if (v.outcome === 'settled' && (state !== 'settled' || earned !== net)) {
+          out.push(`#${run.plan.index} ${run.hash.slice(0, 8)} ${role}: record ${state}, earned ${earned ?? '-'} msat; the ledger says it kept ${net} msat`);
+        } else if (v.outcome === 'failed_back' && state === 'settled') {
+          out.push(`#${run.plan.index} ${run.hash.slice(0, 8)} ${role}: record settled (earned ${earned ?? '-'} msat) for a payment Carol was not paid for`);
+        }
+      }
+    }
+    return out;
   }
 
   /** Everything needed to replay and debug one bad payment. */

@@ -12,9 +12,11 @@ import { Rng } from './prng.js';
  * the hash: `start` is just before the payer pays; `alice_holds` an HTLC reached
  * Alice; `bob_holds` Alice's xpay reached Bob (Alice holds, Alice's xpay runs);
  * `carol_holds` Bob's xpay reached Carol; `carol_settled` Carol settled (Bob
- * has not resolved yet); `bob_settled` Bob resolved (Alice has not yet).
+ * has not resolved yet); `bob_settled` Bob resolved (Alice has not yet, and
+ * Bob's record is not written yet); `alice_settled` Alice resolved (her record
+ * is not written yet).
  */
-export type Phase = 'start' | 'alice_holds' | 'bob_holds' | 'carol_holds' | 'carol_settled' | 'bob_settled';
+export type Phase = 'start' | 'alice_holds' | 'bob_holds' | 'carol_holds' | 'carol_settled' | 'bob_settled' | 'alice_settled';
 export const HOLD_PHASES: readonly Phase[] = ['alice_holds', 'bob_holds', 'carol_holds', 'carol_settled', 'bob_settled'];
 
 export type FaultKind =
@@ -134,7 +136,7 @@ function faultOf(rng: Rng, kind: FaultKind, id: string): FaultPlan {
   switch (kind) {
     case 'kill_rdv': {
       const node = rng.pick(['alice', 'bob'] as const);
-      const phase = node === 'alice' ? rng.pick(HOLD_PHASES) : rng.pick(['bob_holds', 'carol_holds', 'carol_settled'] as const);
+      const phase = node === 'alice' ? rng.pick([...HOLD_PHASES, 'alice_settled'] as const) : rng.pick(['bob_holds', 'carol_holds', 'carol_settled', 'bob_settled'] as const);
       return { ...base, node, phase, ms: rng.int(0, 1_500) };
     }
     case 'crash':
@@ -144,7 +146,8 @@ function faultOf(rng: Rng, kind: FaultKind, id: string): FaultPlan {
         ['bob', 5],
         ['carol', 1],
       ] as const);
-      const phase = node === 'alice' ? rng.pick(HOLD_PHASES) : node === 'bob' ? rng.pick(['bob_holds', 'carol_holds', 'carol_settled'] as const) : rng.pick(['carol_holds', 'carol_settled'] as const);
+      const phase =
+        node === 'alice' ? rng.pick([...HOLD_PHASES, 'alice_settled'] as const) : node === 'bob' ? rng.pick(['bob_holds', 'carol_holds', 'carol_settled', 'bob_settled'] as const) : rng.pick(['carol_holds', 'carol_settled'] as const);
       return { ...base, node, phase, ms: rng.int(0, 1_500) };
     }
     case 'stall':
