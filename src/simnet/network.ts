@@ -14,6 +14,7 @@ import { SimNode, type SimNodeOptions } from './node.js';
 import type { Edge } from './routing.js';
 import type { DirectedChannel } from './askrene.js';
 import { aliasFromCounter, DEFAULT_POLICY, SimChannel, type ChannelMint, type ChannelPolicy } from './channel.js';
+import { Ledger, type LedgerKind } from './ledger.js';
 
 export interface Latency {
   /** Per hop, adding an HTLC (update_add + commitment dance). */
@@ -45,7 +46,7 @@ export type HtlcOutcome =
 
 export interface NetworkEvent {
   at: number;
-  type: 'htlc_expired' | 'wrong_preimage' | 'late_resolution' | 'message_dropped' | 'plugin_died' | 'node_restarted';
+  type: 'htlc_expired' | 'wrong_preimage' | 'late_resolution' | 'message_dropped' | 'plugin_died' | 'node_restarted' | 'late_part';
   node: string;
   detail: string;
 }
@@ -93,6 +94,8 @@ export class SimNetwork {
   readonly nodes = new Map<string, SimNode>();
   readonly channels: SimChannel[] = [];
   readonly events: NetworkEvent[] = [];
+  /** Every HTLC added, settled, failed or expired, per node and payment hash (ledger.ts). */
+  readonly ledger = new Ledger();
   readonly latency: Latency;
   height: number;
   readonly dir: string;
@@ -235,6 +238,7 @@ export class SimNetwork {
     const decided = new Promise<HtlcOutcome>((resolve) => (settle = resolve));
     const p: Pending = { incoming, to, decided: false, settle: (o) => settle(o) };
     this.pending.add(p);
+    this.record('add', p);
     to.acceptHtlc(incoming).then(
       (o) => this.decide(p, o),
       (e: unknown) => this.decide(p, { ok: false, failureMessage: '2002', failingNode: to.id, failingScid: undefined, ...{ detail: String(e) } }),
@@ -249,11 +253,35 @@ export class SimNetwork {
   private decide(p: Pending, o: HtlcOutcome): void {
     if (p.decided) {
       this.event('late_resolution', p.to.name, `${o.ok ? 'resolved' : 'failed'} HTLC ${p.incoming.channel.label}/${p.incoming.id} after it had expired`);
+      this.record(o.ok ? 'late_settle' : 'late_fail', p, o.ok ? undefined : o.failureMessage);
       return;
     }
     p.decided = true;
     this.pending.delete(p);
+    this.record(o.ok ? 'settle' : 'fail', p, o.ok ? undefined : o.failureMessage);
     p.settle(o);
+  }
+
+  private record(kind: LedgerKind, p: Pending, failureMessage?: string): void {
+    const h = p.incoming;
+    this.ledger.record({
+      height: this.height,
+      kind,
+      paymentHash: h.paymentHash,
+      from: h.from.name,
+      to: p.to.name,
+      channel: h.channel.label,
+      channelId: h.channel.channelId,
+      htlcId: h.id,
+      amountMsat: h.amountMsat,
+      cltvExpiry: h.cltvExpiry,
+      ...(failureMessage !== undefined ? { failureMessage } : {}),
+    });
+  }
+
+  /** Every HTLC accepted and not yet settled or failed, with the node holding it. */
+  allHeld(): Array<{ incoming: Incoming; to: SimNode }> {
+    return [...this.pending].map((p) => ({ incoming: p.incoming, to: p.to }));
   }
 
   /** HTLCs `node` holds now (accepted, not yet settled or failed). */
@@ -275,6 +303,7 @@ export class SimNetwork {
           this.event('htlc_expired', p.to.name, `HTLC ${p.incoming.channel.label}/${p.incoming.id} (${p.incoming.amountMsat} msat) expired at block ${this.height} while held`);
           p.decided = true;
           this.pending.delete(p);
+          this.record('expire', p, '4015');
           p.settle({ ok: false, failureMessage: '4015', failingNode: p.to.id, failingScid: p.incoming.channel.scidFor(p.to) });
         }
       }

@@ -93,7 +93,9 @@ export class SimNode {
   private readonly mpp = new Map<string, MppSet>();
   /** Fault: hold payments to our invoices (a stalling payee) until releaseStalled(). */
   stallFinal = false;
-  private stalled: Array<() => void> = [];
+  /** Fault: hold payments to our invoices for these hashes only, until releaseStalled(hash). */
+  readonly stallHashes = new Set<string>();
+  private stalled: Array<{ hash: string; release: () => void }> = [];
   private readonly mppTimeoutMs: number;
   readonly cltvFinal: number;
   readonly developer: boolean;
@@ -170,6 +172,42 @@ export class SimNode {
         await p.host.exited;
       }
     }
+  }
+
+  /**
+   * A clean stop, like `lightning-cli stop` (lightningd.c main, shutdown_plugins):
+   * no new RPC connection (those open are served until the plugins are gone),
+   * hook answers no longer awaited (held HTLCs stay held and are replayed at the
+   * next start), plugins get the `shutdown` notification and `graceMs` to exit
+   * (30 s in CLN), then are killed.
+   */
+  stopCleanly(graceMs = 2_000): Promise<void> {
+    return this.serially(async () => {
+      if (!this.up) return;
+      this.up = false;
+      this.upGate = new Promise((resolve) => (this.openGate = resolve));
+      this.payer.abortAll();
+      // jsonrpc_stop_listening: open connections (the plugins') are still served while they shut down.
+      this.server.stopListening();
+      const alive = this.plugins.map((p) => p.host).filter((h): h is PluginHost => h?.alive === true);
+      for (const h of alive) if (h.subscribes('shutdown')) h.notify('shutdown', {});
+      await Promise.race([Promise.all(alive.map((h) => h.exited)), sleep(graceMs)]);
+      for (const h of alive) {
+        if (h.alive) {
+          h.kill('SIGKILL');
+          await h.exited;
+        }
+      }
+      // jsonrpc_stop_all.
+      await this.server.stop();
+    });
+  }
+
+  /** stopCleanly() then start(). */
+  async restartCleanly(graceMs?: number): Promise<void> {
+    await this.stopCleanly(graceMs);
+    this.net.event('node_restarted', this.name, 'lightningd stopped cleanly and restarted');
+    await this.start();
   }
 
   async restart(): Promise<void> {
@@ -310,6 +348,9 @@ export class SimNode {
           if (!this.up) continue replay;
           continue;
         }
+        // An answer that comes while lightningd is down (stopping: shutdown_plugins
+        // clears pending requests) is lost: the HTLC is replayed at the next start.
+        if (!this.up) continue replay;
         const r = isObject(reply) ? reply : { result: 'continue' };
         if (r.result !== 'continue') return r;
       }
@@ -424,7 +465,7 @@ export class SimNode {
       clearTimeout(thisSet.timer);
       this.mpp.delete(h.paymentHash);
       void sleep(this.net.latency.finalSettleMs)
-        .then(() => (this.stallFinal ? new Promise<void>((release) => this.stalled.push(release)) : undefined))
+        .then(() => (this.stallFinal || this.stallHashes.has(h.paymentHash) ? new Promise<void>((release) => this.stalled.push({ hash: h.paymentHash, release })) : undefined))
         .then(() => {
           this.invoices.markPaid(inv, msat(thisSet.soFarMsat), Math.floor(Date.now() / 1000));
           for (const part of thisSet.parts) part.resolve({ ok: true, preimage: inv.preimage });
@@ -432,10 +473,20 @@ export class SimNode {
     });
   }
 
-  /** Let stalled payments to our invoices settle. */
-  releaseStalled(): void {
-    this.stallFinal = false;
-    for (const release of this.stalled.splice(0)) release();
+  /** Let stalled payments to our invoices settle: all of them, or those for `hash` (and stop stalling it). */
+  releaseStalled(hash?: string): void {
+    if (hash === undefined) {
+      this.stallFinal = false;
+      this.stallHashes.clear();
+    } else this.stallHashes.delete(hash);
+    const go = this.stalled.filter((s) => hash === undefined || s.hash === hash);
+    this.stalled = this.stalled.filter((s) => !go.includes(s));
+    for (const s of go) s.release();
+  }
+
+  /** Hashes of complete payments to our invoices that a stall holds now. */
+  stalledHashes(): string[] {
+    return this.stalled.map((s) => s.hash);
   }
 
   // --- peer messages -------------------------------------------------------------

@@ -165,8 +165,8 @@ export class Payer {
    * (a node disabled in a layer mid-payment is avoided from the next attempt
    * on). Throws askrene's error for a layer that does not exist (any more).
    */
-  private route(p: PaymentParams, amount: bigint, exclude: ReadonlySet<string>): Route[] | undefined {
-    this.node.askrene.checkLayerNames(p.layers);
+  private route(p: PaymentParams, amount: bigint, exclude: ReadonlySet<string>, checkLayers = true): Route[] | undefined {
+    if (checkLayers) this.node.askrene.checkLayerNames(p.layers);
     const layers = p.layers;
     return splitRoutes(this.net.edges(this.node.id, this.hinted(p), (c) => this.node.askrene.isDisabled(layers, c)), this.node.id, p.payee, amount, p.minFinalCltv, exclude);
   }
@@ -203,11 +203,16 @@ export class Payer {
     return { sp, done };
   }
 
-  /** The late part of the lateInject fault: the whole amount, routed now, in the failed command's group. */
+  /**
+   * The late part of the lateInject fault: the whole amount, routed now (over
+   * the graph as it is now), in the failed command's group. Its getroutes ran
+   * before xpay answered, so a layer removed since (rdv removes its own as soon
+   * as xpay returns) does not stop it.
+   */
   private injectLate(p: PaymentParams, group: Group): void {
     let routes: Route[] | undefined;
     try {
-      routes = this.route(p, p.amount, new Set());
+      routes = this.route(p, p.amount, new Set(), false);
     } catch {
       routes = undefined;
     }
@@ -217,6 +222,7 @@ export class Payer {
       return;
     }
     this.startPart(p, group, route, () => undefined);
+    this.net.event('late_part', this.node.name, `late xpay part for ${p.hash.slice(0, 8)} sent after the command had failed`);
   }
 
   private async run(ctx: Context, p: PaymentParams, group: Group): Promise<Record<string, unknown>> {

@@ -45,6 +45,19 @@ export class RpcServer {
     });
   }
 
+  /**
+   * Take no new connections; those open are served on until stop() (a stopping
+   * lightningd: jsonrpc_stop_listening first, jsonrpc_stop_all only after its
+   * plugins had their chance to finish).
+   */
+  stopListening(): void {
+    const server = this.server;
+    if (!server) return;
+    server.close();
+    this.server = undefined;
+    rmSync(this.socketPath, { force: true });
+  }
+
   /** Stop listening and drop every connection (as a dying lightningd does). */
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
