@@ -661,13 +661,26 @@ function settle(relay0: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, eff
     updatedAt: ctx.now,
   };
   delete record.lastError;
-  // Counted as not received. If lightningd replays one, onSettledPart counts it. (If rdv
+  // Counted as not received, once lightningd has had its chance to replay them (after a
+  // restart settle can come first): if it replays one, onSettledPart counts it. (If rdv
   // resolved them and lightningd stopped before the record was written, they were
   // received after all: lightningd does not say which, so the message says both.)
-  if (missing > 0) {
-    record.lastError = `${missing} of ${before.parts.length} incoming part(s) were not held when the payment onward completed, so they count as not received: lightningd failed them (rdv stopped without rdv-guard), or rdv had resolved them just before lightningd stopped`;
+  const replaysMayCome = missing > 0 && !relay0.replayWaitOver && relay0.timers.includes('mpp');
+  if (missing > 0 && !replaysMayCome) record.lastError = notReceived(missing, before.parts.length);
+  const cancelled = cancelTimers(relay0, ...(replaysMayCome ? (['requery', 'confirm'] as const) : (['mpp', 'requery', 'confirm'] as const)));
+  if (replaysMayCome) {
+    return {
+      relay: { ...cancelled.relay, record, held: [], strays: [], requeries: 0, failLook: 'none' },
+      effects: [
+        ...effects,
+        ...cancelled.effects,
+        ...relay0.held.map((p): Effect => ({ type: 'resolve', part: partKey(p), preimage })),
+        ...strayEffects,
+        { type: 'checkpoint' },
+        { type: 'log', level: 'info', message: `settled; ${missing} of ${before.parts.length} part(s) not replayed yet: waiting for lightningd to replay them` },
+      ],
+    };
   }
-  const cancelled = cancelTimers(relay0, 'mpp', 'requery', 'confirm');
   return {
     relay: { ...cancelled.relay, record, held: [], strays: [], requeries: 0, failLook: 'none' },
     effects: [
@@ -729,8 +742,22 @@ function onTimer(relay: Relay, timer: TimerName, ctx: Ctx): Step {
   }
 }
 
+function notReceived(missing: number, of: number): string {
+  return `${missing} of ${of} incoming part(s) were not held when the payment onward completed, so they count as not received: lightningd failed them (rdv stopped without rdv-guard), or rdv had resolved them just before lightningd stopped`;
+}
+
 function onMppTimeout(relay: Relay, ctx: Ctx): Step {
   const { state } = relay.record;
+  if (state === 'settled') {
+    // The wait for replays after a restart is over: what has not come is not received.
+    const missing = relay.record.parts.filter((p) => !isClaimed(p, relay.record.claimed ?? [])).length;
+    if (missing === 0) return { relay: { ...relay, replayWaitOver: true }, effects: [] };
+    const record: RelayRecord = { ...relay.record, lastError: notReceived(missing, relay.record.parts.length), updatedAt: ctx.now };
+    return {
+      relay: { ...relay, record, replayWaitOver: true },
+      effects: [{ type: 'checkpoint' }, { type: 'log', level: 'error', message: `settled, but ${record.lastError ?? ''}: received ${formatAmount(record.receivedMsat ?? msat(0n))}, paid ${formatAmount(record.sentMsat ?? msat(0n))}` }],
+    };
+  }
   if (state === 'open') {
     // Rule 3: an incomplete set is failed with mpp_timeout.
     if (relay.held.length === 0) return { relay, effects: [] };

@@ -284,11 +284,19 @@ function viewJson(v: RelayView, height: number): JsonObject {
   return { ...recordToJson(r), live };
 }
 
+/** How long rdv spends writing pending records before it exits (lightningd waits 30 s for plugins on `stop`). */
+const SHUTDOWN_FLUSH_MS = 5_000;
+
 function shutdown(state: State, why: string): void {
   const held = state.runner?.heldCount() ?? 0;
   // On `plugin stop` lightningd keeps running: only rdv-guard (after us in the hook
   // chain) then keeps these HTLCs from being failed while our payments may complete.
   if (held > 0) process.stderr.write(`rdv: ${why}, holding ${held} HTLC(s): rdv-guard takes them over if it is loaded\n`);
-  state.node?.close();
-  process.exit(0);
+  const exit = (): void => {
+    state.node?.close();
+    process.exit(0);
+  };
+  // Records due as checkpoints are written first (a "settled" just resolved, say).
+  if (state.runner) void state.runner.flush(SHUTDOWN_FLUSH_MS).then(exit, exit);
+  else exit();
 }

@@ -273,6 +273,23 @@ export class RelayRunner {
     return n;
   }
 
+  /**
+   * Write every record whose checkpoint is still to come (lightningd is stopping):
+   * a "settled" written 250 ms after the resolve would otherwise be lost, and the
+   * restarted relay would count parts it was paid for as not received. Bounded.
+   */
+  async flush(timeoutMs: number): Promise<void> {
+    const writes = [...this.entries.values()].map((entry) => {
+      if (entry.checkpointTimer !== undefined) {
+        this.deps.clock.clearTimeout(entry.checkpointTimer);
+        entry.checkpointTimer = undefined;
+      }
+      this.enqueueJob(entry, () => this.checkpoint(entry));
+      return entry.queue;
+    });
+    await Promise.race([Promise.all(writes), new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
+  }
+
   /** Wait until every queued event has been processed (tests, shutdown). */
   async idle(): Promise<void> {
     await Promise.all([...this.entries.values()].map((e) => e.queue));

@@ -1,8 +1,7 @@
 /**
  * What the chaos soak (npm run soak) found, each reduced to the smallest
- * deterministic chain that shows it. A `todo` test describes the behaviour rdv
- * should have and fails until it does (node's runner does not count it as a
- * failure); a plain test pins down a behaviour that is CLN's, not rdv's.
+ * deterministic chain that shows it (the first two were rdv's, now fixed); the
+ * last pins down a behaviour that is CLN's, not rdv's.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +28,6 @@ async function aliceDownWhilePaymentCompletes(chain: Chain, net: SimNetwork, whi
 describe('soak findings', () => {
   test(
     'a relay that restarts after its payment onward completed logs an error that its incoming parts were not received, before lightningd replays them (seed 2, payment 13)',
-    { todo: 'rdv settles at startup from listsendpays before the replays come; the replay then fixes the record' },
     async () => {
       await withSimNet(async (net) => {
         const chain = await buildChain(net);
@@ -45,7 +43,6 @@ describe('soak findings', () => {
 
   test(
     'a relay stopped cleanly just after resolving forgets it was paid: at restart its record says received 0 and earned minus what it paid (seed 6, payment 4)',
-    { todo: "rdv's shutdown handler exits without writing the pending 'settled' checkpoint (lightningd gives plugins 30 s); the same happens after a kill -9 in those 250 ms, where only asking lightningd (listhtlcs) could tell" },
     async () => {
       await withSimNet(async (net) => {
         const chain = await buildChain(net);
