@@ -91,7 +91,9 @@ export type RelayEvent =
   /** The plugin (re)started and found this record; `guardClaims`: parts rdv-guard resolved meanwhile. */
   | { type: 'startup'; guardClaims: string[] }
   /** A persist effect failed; the effects after it were not run. */
-  | { type: 'persist_failed'; error: string; skipped: Effect[] };
+  | { type: 'persist_failed'; error: string; skipped: Effect[] }
+  /** What lightningd's channel moves say was received for the hash (answer to check_claims). */
+  | { type: 'claims'; credits: Array<{ channelId: string; amountMsat: Msat }> };
 
 export type Effect =
   | { type: 'hold'; part: string }
@@ -110,6 +112,8 @@ export type Effect =
    */
   | { type: 'close_route'; layer: string }
   | { type: 'query_outgoing'; paymentHash: PaymentHash }
+  /** Ask lightningd which incoming HTLCs of the hash it settled for us (listchannelmoves). */
+  | { type: 'check_claims'; paymentHash: PaymentHash }
   | { type: 'start_timer'; timer: TimerName; ms: number }
   | { type: 'cancel_timer'; timer: TimerName }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
@@ -218,6 +222,8 @@ function dispatch(relay: Relay, event: RelayEvent, ctx: Ctx): Step {
       return onStartup(relay, event.guardClaims, ctx);
     case 'persist_failed':
       return onPersistFailed(relay, event.error, event.skipped, ctx);
+    case 'claims':
+      return onClaims(relay, event.credits, ctx);
     default:
       return assertNever(event, 'relay event');
   }
@@ -746,17 +752,48 @@ function notReceived(missing: number, of: number): string {
   return `${missing} of ${of} incoming part(s) were not held when the payment onward completed, so they count as not received: lightningd failed them (rdv stopped without rdv-guard), or rdv had resolved them just before lightningd stopped`;
 }
 
+/**
+ * lightningd's channel moves for the hash: an "invoice" credit on a recorded part's
+ * channel, of its amount, is that part, received. What is still unaccounted for is
+ * then counted as not received, and said so.
+ */
+function onClaims(relay: Relay, credits: ReadonlyArray<{ channelId: string; amountMsat: Msat }>, ctx: Ctx): Step {
+  const { record } = relay;
+  if (record.state !== 'settled') return { relay, effects: [] };
+  const claimed = [...(record.claimed ?? [])];
+  const unused = [...credits];
+  for (const p of record.parts) {
+    if (isClaimed(p, claimed) || !p.channelId) continue;
+    const i = unused.findIndex((c) => c.channelId === p.channelId && c.amountMsat === p.amountMsat);
+    if (i < 0) continue;
+    unused.splice(i, 1);
+    claimed.push(partKey(p));
+  }
+  const missing = record.parts.filter((p) => !isClaimed(p, claimed)).length;
+  const received = receivedOf(record.parts, claimed);
+  const updated: RelayRecord = { ...record, claimed, receivedMsat: received, earnedMsat: msat(received - (record.sentMsat ?? 0n)), updatedAt: ctx.now };
+  delete updated.lastError;
+  if (missing > 0) updated.lastError = notReceived(missing, record.parts.length);
+  return {
+    relay: { ...relay, record: updated },
+    effects: [
+      { type: 'checkpoint' },
+      missing > 0
+        ? { type: 'log', level: 'error', message: `settled, but ${updated.lastError ?? ''}: received ${formatAmount(received)}, paid ${formatAmount(updated.sentMsat ?? msat(0n))}` }
+        : { type: 'log', level: 'info', message: `lightningd's channel moves show every part was received: earned ${formatAmount(updated.earnedMsat ?? msat(0n))}` },
+    ],
+  };
+}
+
 function onMppTimeout(relay: Relay, ctx: Ctx): Step {
   const { state } = relay.record;
   if (state === 'settled') {
-    // The wait for replays after a restart is over: what has not come is not received.
+    // The wait for replays after a restart is over. A part that has not come back may
+    // still have been received (rdv resolved it just before lightningd stopped, before
+    // the record was written): ask lightningd's channel moves before saying it was not.
     const missing = relay.record.parts.filter((p) => !isClaimed(p, relay.record.claimed ?? [])).length;
     if (missing === 0) return { relay: { ...relay, replayWaitOver: true }, effects: [] };
-    const record: RelayRecord = { ...relay.record, lastError: notReceived(missing, relay.record.parts.length), updatedAt: ctx.now };
-    return {
-      relay: { ...relay, record, replayWaitOver: true },
-      effects: [{ type: 'checkpoint' }, { type: 'log', level: 'error', message: `settled, but ${record.lastError ?? ''}: received ${formatAmount(record.receivedMsat ?? msat(0n))}, paid ${formatAmount(record.sentMsat ?? msat(0n))}` }],
-    };
+    return { relay: { ...relay, replayWaitOver: true }, effects: [{ type: 'check_claims', paymentHash: relay.record.paymentHash }] };
   }
   if (state === 'open') {
     // Rule 3: an incomplete set is failed with mpp_timeout.

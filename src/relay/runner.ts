@@ -368,6 +368,15 @@ export class RelayRunner {
         case 'query_outgoing':
           this.startQuery(hash);
           break;
+        case 'check_claims':
+          void this.deps.node.channelCredits(hash).then(
+            (credits) => this.enqueue(hash, { type: 'claims', credits }),
+            (e: unknown) => {
+              this.deps.log('warn', `${hash.slice(0, 8)}: listchannelmoves failed (${(e as Error).message})`);
+              this.enqueue(hash, { type: 'claims', credits: [] });
+            },
+          );
+          break;
         case 'start_timer': {
           this.cancelTimer(entry, effect.timer);
           const event: RelayEvent = { type: 'timer', timer: effect.timer };

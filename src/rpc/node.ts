@@ -408,6 +408,32 @@ export class LightningNode {
     }
   }
 
+  /**
+   * What lightningd's channel moves say we were paid for a hash: each incoming HTLC
+   * it fulfilled for us (tag "invoice", a credit), by channel. lightningd writes a
+   * move only once the HTLC is irrevocably settled. Empty on a CLN without
+   * listchannelmoves (before v25.09).
+   */
+  async channelCredits(paymentHash: string): Promise<Array<{ channelId: string; amountMsat: Msat }>> {
+    let result: unknown;
+    try {
+      result = await this.rpc.call('listchannelmoves', {});
+    } catch (e) {
+      if (e instanceof RpcError) return [];
+      throw e;
+    }
+    try {
+      return Reader.of(result, 'listchannelmoves')
+        .objects('channelmoves')
+        .filter((m) => m.optStr('payment_hash') === paymentHash && m.str('primary_tag') === 'invoice')
+        .map((m) => ({ channelId: m.str('account_id'), amountMsat: m.msat('credit_msat') }))
+        .filter((c) => c.amountMsat > 0n);
+    } catch (e) {
+      if (e instanceof ShapeError) return [];
+      throw e;
+    }
+  }
+
   /** A numeric config value (e.g. cltv-final), or undefined if lightningd does not say. */
   async configInt(name: string): Promise<number | undefined> {
     try {

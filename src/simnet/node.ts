@@ -309,6 +309,8 @@ export class SimNode {
         this.net.event('wrong_preimage', this.name, `HTLC ${h.channel.label}/${h.id} resolved with a wrong preimage: lightningd failed it`);
         return fail(bareUnknownPaymentDetails());
       }
+      // A plugin's resolve is we_filled: lightningd logs an "invoice" channel move once it settles.
+      this.channelMoves.push({ account_id: h.channel.channelId, credit_msat: h.amountMsat, debit_msat: 0n, primary_tag: 'invoice', payment_hash: h.paymentHash });
       return { ok: true, preimage: r.payment_key };
     }
     if (r.result === 'fail') return fail(typeof r.failure_message === 'string' ? r.failure_message : '2002');
@@ -524,6 +526,9 @@ export class SimNode {
       });
   }
 
+  /** Channel moves of HTLCs plugins resolved (listchannelmoves; only the "invoice" credits rdv reads). */
+  readonly channelMoves: Array<{ account_id: string; credit_msat: bigint; debit_msat: bigint; primary_tag: string; payment_hash: string }> = [];
+
   /** Test hooks: replace an RPC method's answer (e.g. a scripted xpay). */
   readonly overrides = new Map<string, (params: Record<string, unknown>) => Promise<unknown>>();
 
@@ -635,6 +640,11 @@ export class SimNode {
         this.net.deliverMessage(this, to, params.msg.toLowerCase());
         return { status: 'Message sent to connectd for delivery' };
       }
+      case 'listchannelmoves':
+        // wallet_save_channel_mvt: kept in lightningd's database, so across restarts.
+        return {
+          channelmoves: this.channelMoves.map((m, i) => ({ created_index: i + 1, ...m, timestamp: now, fees_msat: 0n })),
+        };
       case 'getchaininfo':
         // bcli's answer: what bitcoind knows, even while lightningd catches up.
         return { chain: 'regtest', headercount: this.net.height, blockcount: this.net.height, ibd: false };

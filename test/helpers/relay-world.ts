@@ -156,7 +156,8 @@ type Pending =
   | { kind: 'pay_result'; xpay: number; result: PayResult }
   | { kind: 'block'; height: number }
   | { kind: 'replay'; uid: number; channelKnown: boolean }
-  | { kind: 'requery' };
+  | { kind: 'requery' }
+  | { kind: 'claims' };
 
 interface TraceEntry {
   n: number;
@@ -432,6 +433,9 @@ export class World {
       case 'query_outgoing':
         this.inbox.push({ kind: 'query' });
         return;
+      case 'check_claims':
+        this.inbox.push({ kind: 'claims' });
+        return;
       case 'start_timer':
         this.timers.set(e.timer, this.nowMs + e.ms);
         return;
@@ -655,6 +659,9 @@ export class World {
       }
       case 'requery':
         return this.deliver({ type: 'requery' });
+      case 'claims':
+        // listchannelmoves: an "invoice" credit for each incoming HTLC of H lightningd settled for rdv.
+        return this.deliver({ type: 'claims', credits: this.htlcs.filter((h) => h.status === 'resolved').map((h) => ({ channelId: h.channel.channelId, amountMsat: h.amountMsat })) });
       default: {
         const never: never = p;
         throw new Error(`unknown pending ${JSON.stringify(never)}`);
