@@ -463,6 +463,12 @@ function query(relay: Relay, effects: Effect[]): Step {
 function onStartup(relay0: Relay, guardClaims: string[], ctx: Ctx): Step {
   const claimed = [...new Set([...(relay0.record.claimed ?? []), ...guardClaims])];
   const relay = guardClaims.length > 0 ? { ...relay0, record: { ...relay0.record, claimed } } : relay0;
+  const { record } = relay;
+  if (record.state === 'settled' && record.parts.some((p) => !isClaimed(p, record.claimed ?? []))) {
+    // Settled with parts not counted as received: wait for replays, then ask lightningd's channel moves (onMppTimeout).
+    const t = startTimer(relay, 'mpp', ctx.config.mppTimeoutMs);
+    return { relay: t.relay, effects: [t.effect] };
+  }
   if (!active(relay)) return { relay, effects: [] };
   const t = startTimer(relay, 'mpp', ctx.config.mppTimeoutMs);
   return query(t.relay, [

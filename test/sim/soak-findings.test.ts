@@ -66,6 +66,27 @@ describe('soak findings', () => {
     },
   );
 
+  test('a relay killed (-9) just after resolving, before its record was written: after the restart the channel moves tell it was paid', async () => {
+    await withSimNet(
+      async (net) => {
+        const chain = await buildChain(net);
+        let killed: Promise<void> | undefined;
+        const off = net.ledger.onEntry((e) => {
+          if (e.kind === 'settle' && e.to === 'bob' && e.paymentHash === chain.hash) killed ??= chain.bob.killPlugin();
+        });
+        const result = await pay(chain);
+        off();
+        assert.ok(result.ok, 'the payment completes');
+        assert.ok(killed, 'Bob was killed');
+        await killed;
+        await chain.bob.start();
+        await eventually(() => relayRecord(chain.bob, chain.hash).earnedMsat === 6_000_000n, 'Bob learns from listchannelmoves that he was paid', 15_000);
+        assert.equal(relayRecord(chain.bob, chain.hash).lastError, undefined);
+      },
+      { pluginOptions: { 'rdv-mpp-timeout': 2 } },
+    );
+  });
+
   test("an upstream channel that goes on chain while the relay is down: lightningd fails the replayed HTLC itself and the relay has paid onward for nothing (CLN's htlcs_resubmit; soak --with-closing)", async () => {
     await withSimNet(async (net) => {
       const chain = await buildChain(net);
