@@ -89,6 +89,24 @@ describe('a flood from one peer', () => {
   });
 });
 
+describe('a flood from many peers', () => {
+  test("300 strangers send 10 pass-backs each at once: nothing of theirs is stored, every hook call is answered, and Carol's invoice lands", async () => {
+    await withSimNet(async (net) => {
+      const { bob, carol } = await nodes(net);
+      const senders = Array.from({ length: 300 }, (_, i) => nodeKeyFromSeed(`stranger-${i}`).id);
+      const invoices = Array.from({ length: 5 }, () => makeInvoice('eve'));
+      const replies = await Promise.all(senders.flatMap((id) => Array.from({ length: 10 }, (_, j) => passBack(bob, id, invoices[j % invoices.length] ?? ''))));
+      assert.ok(replies.every((r) => r.result === 'continue'));
+      await eventually(async () => { const st = await inboxStats(bob); return st.queued === 0 && st.working === 0; }, 'the queue drains', 30_000);
+      const st = await inboxStats(bob);
+      assert.equal((st.refused ?? 0) + (st.dropped ?? 0), 3_000, `refused ${st.refused}, dropped ${st.dropped}`);
+      assert.equal(inboxBySender(bob).size, 0);
+      const real = await carolPassesBack(carol, bob);
+      assert.match(real.stdout, /delivered invoice/);
+    });
+  });
+});
+
 describe('who may store an invoice', () => {
   test('strangers (no channel, not trusted) store nothing, and each gets one refusal a minute, not one per message', async () => {
     await withSimNet(async (net) => {
