@@ -111,6 +111,8 @@ export type Effect =
    * takes lightningd down, when a layer goes away during a getroutes that names it.)
    */
   | { type: 'close_route'; layer: string }
+  /** Create the askrene layer the coming payment will use now, off the critical path (gathering waits on a write anyway). */
+  | { type: 'prepare_layer'; layer: string }
   | { type: 'query_outgoing'; paymentHash: PaymentHash }
   /** Ask lightningd which incoming HTLCs of the hash it settled for us (listchannelmoves). */
   | { type: 'check_claims'; paymentHash: PaymentHash }
@@ -151,6 +153,8 @@ export interface Relay {
   failLook: 'none' | 'waiting' | 'due';
   /** Volatile: the current attempt's route was closed (close_route sent). */
   routeClosed: boolean;
+  /** Volatile: a layer prepared (prepare_layer) for the next payment, if any. */
+  nextLayer: string | undefined;
 }
 
 export interface Ctx {
@@ -173,6 +177,7 @@ export function newRelay(record: RelayRecord): Relay {
     replayWaitOver: false,
     failLook: 'none',
     routeClosed: false,
+    nextLayer: undefined,
   };
 }
 
@@ -350,8 +355,9 @@ function gather(relay0: Relay, part: IncomingPart, ctx: Ctx): Step {
   effects.push(...cancelled.effects, { type: 'log', level: 'info', message: `gathered ${relay.held.length} part(s), ${formatAmount(sum)}: checking outgoing payments` });
   // The listsendpays check is a read: it may start before "gathered" is written. Its
   // answer is an event, handled only after this step's effects, so after the write.
-  const checked = query({ ...cancelled.relay, record: gathered, lastOutgoing: undefined, failLook: 'none' }, effects);
-  return { relay: checked.relay, effects: [...checked.effects, { type: 'persist', record: gathered }] };
+  const nextLayer = layerName(gathered, `g${gathered.round}`, ctx);
+  const checked = query({ ...cancelled.relay, record: gathered, lastOutgoing: undefined, failLook: 'none', nextLayer }, effects);
+  return { relay: checked.relay, effects: [...checked.effects, { type: 'prepare_layer', layer: nextLayer }, { type: 'persist', record: gathered }] };
 }
 
 function toPart(p: IncomingPart): Part {
@@ -554,12 +560,12 @@ function payIfPossible(relay: Relay, ctx: Ctx): Step {
   const spare = maxdelay - record.downstreamMinFinalCltv;
   // Bounded by the blocks left, counting a conservative 30 s a block.
   const retryForSeconds = Math.max(10, Math.min(ctx.config.retryForSeconds, spare * 30));
-  const layer = `rdv-${record.paymentHash.slice(0, 16)}-${record.attempts.length + 1}-${ctx.now}`;
+  const layer = relay.nextLayer ?? layerName(record, `a${record.attempts.length + 1}`, ctx);
   const attempt: Attempt = { round: record.round, startedAt: ctx.now, startHeight: ctx.height, layer, maxdelay, maxfeeMsat: record.feeBudgetMsat };
   const paying: RelayRecord = { ...record, state: 'paying', attempts: [...record.attempts, attempt], updatedAt: ctx.now };
   const cancelled = cancelTimers(relay, 'mpp', 'confirm');
   return {
-    relay: { ...cancelled.relay, record: paying, payInFlight: true, requeries: 0, failLook: 'none', routeClosed: false },
+    relay: { ...cancelled.relay, record: paying, payInFlight: true, requeries: 0, failLook: 'none', routeClosed: false, nextLayer: undefined },
     effects: [
       ...cancelled.effects,
       {
@@ -576,6 +582,11 @@ function payIfPossible(relay: Relay, ctx: Ctx): Step {
       { type: 'checkpoint' },
     ],
   };
+}
+
+/** A fresh askrene layer name for a payment: ours (rdv-), the hash, what it is for, and the time (unique across restarts). */
+function layerName(record: RelayRecord, what: string, ctx: Ctx): string {
+  return `rdv-${record.paymentHash.slice(0, 16)}-${what}-${ctx.now}`;
 }
 
 /** The last attempt of the current gathering round: earlier rounds' failures do not count. */

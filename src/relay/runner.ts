@@ -79,6 +79,8 @@ interface Entry {
   checkpointTimer: unknown;
   queue: Promise<void>;
   timers: Map<TimerName, unknown>;
+  /** askrene layers being created (prepare_layer), by name: the payment that uses one waits for it. */
+  layers: Map<string, Promise<boolean>>;
   /** Bumped when a timer is started or cancelled, so a fire that waited in the queue can tell it is stale. */
   timerGeneration: Map<TimerName, number>;
   /** Hook replies owed, by part key (partKey: "channel_id/id", or "scid/id" when the channel is unknown). */
@@ -157,6 +159,7 @@ export class RelayRunner {
       queue: Promise.resolve(),
       timers: new Map(),
       timerGeneration: new Map(),
+      layers: new Map(),
       replies: new Map(),
       heldSince: undefined,
     });
@@ -365,6 +368,15 @@ export class RelayRunner {
         case 'close_route':
           this.closeRoute(hash, effect.layer);
           break;
+        case 'prepare_layer': {
+          entry.layers.set(effect.layer, this.createLayer(hash, effect.layer));
+          // Not used (the relay failed back before paying): no xpay can be using it, remove it.
+          const layer = effect.layer;
+          this.deps.clock.setTimeout(() => {
+            if (entry.layers.delete(layer)) void this.deps.node.removeLayer(layer).catch(() => undefined);
+          }, LAYER_LINGER_MS);
+          break;
+        }
         case 'query_outgoing':
           this.startQuery(hash);
           break;
@@ -457,15 +469,29 @@ export class RelayRunner {
    * xpay's usual, until close_route removes it. If the layer cannot be made, xpay
    * runs without it (the margin then rests on maxdelay's allowance alone).
    */
+  /** Create a layer; false (logged) if askrene refuses. */
+  private async createLayer(hash: string, layer: string): Promise<boolean> {
+    try {
+      await this.deps.node.createLayer(layer);
+      return true;
+    } catch (e) {
+      this.deps.log('warn', `${hash.slice(0, 8)}: could not create askrene layer ${layer} (${(e as Error).message})`);
+      return false;
+    }
+  }
+
   private startPay(hash: string, effect: Extract<Effect, { type: 'pay' }>): void {
     const t0 = performance.now();
     const node = this.deps.node;
+    const entry = this.entries.get(hash);
+    const prepared = entry?.layers.get(effect.layer);
+    entry?.layers.delete(effect.layer);
     void (async () => {
+      // Usually made while "gathered" was written; else now.
+      const made = (await prepared) ?? (await this.createLayer(hash, effect.layer));
       let layers: string[] | undefined = [effect.layer];
-      try {
-        await node.createLayer(effect.layer);
-      } catch (e) {
-        this.deps.log('warn', `${hash.slice(0, 8)}: could not create askrene layer ${effect.layer} (${(e as Error).message}): paying without it`);
+      if (!made) {
+        this.deps.log('warn', `${hash.slice(0, 8)}: paying without an askrene layer: rdv cannot stop xpay's retries if blocks are found meanwhile`);
         layers = undefined;
       }
       const result = await node.xpay({ invstring: effect.bolt11, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds, layers });

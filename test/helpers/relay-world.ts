@@ -436,6 +436,8 @@ export class World {
       case 'check_claims':
         this.inbox.push({ kind: 'claims' });
         return;
+      case 'prepare_layer':
+        return;
       case 'start_timer':
         this.timers.set(e.timer, this.nowMs + e.ms);
         return;

@@ -165,7 +165,7 @@ describe('rule 4: "gathered" is persisted before any outgoing payment', () => {
     const a = makePart({ amountMsat: msat(60_000_000n), cltvExpiry: HEIGHT + 85, outgoingCltv: HEIGHT + 85 });
     const b = makePart({ amountMsat: msat(46_000_000n), cltvExpiry: HEIGHT + 79, outgoingCltv: HEIGHT + 79 });
     const { relay, effects } = run(makeRelay(), { type: 'htlc', part: a }, { type: 'htlc', part: b });
-    assert.deepEqual(types(effects), ['hold', 'start_timer', 'hold', 'cancel_timer', 'query_outgoing', 'persist']);
+    assert.deepEqual(types(effects), ['hold', 'start_timer', 'hold', 'cancel_timer', 'query_outgoing', 'prepare_layer', 'persist']);
     const persisted = of(effects, 'persist')[0]?.record as RelayRecord;
     assert.equal(persisted.state, 'gathered');
     assert.deepEqual(persisted.parts.map((p) => p.amountMsat), [msat(60_000_000n), msat(46_000_000n)]);
