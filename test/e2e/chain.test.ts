@@ -2,7 +2,8 @@
  * Real CLN (regtest): building a chain of three payees with the real CLI —
  * join --last, pass-back over a real peer connection (the next node's rdv plugin
  * stores it and acknowledges), inbox, join --from-inbox — checked with CLN's own
- * `decode`. No channels are needed: pass-back is a peer message.
+ * `decode`. No channels are needed: pass-back is a peer message (the receiver
+ * trusts the sender with rdv trust add, since they share no channel).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -30,8 +31,13 @@ describe('e2e: chain building on real CLN', () => {
     await rt?.stop();
   });
 
-  /** Pass `hash` from `from` to `to` over the peer connection; returns the CLI run. */
+  /**
+   * Pass `hash` from `from` to `to` over the peer connection; returns the CLI run.
+   * They share no channel, so `to` first trusts `from` (rdv trust add), as an operator would.
+   */
   async function passBack(from: RegtestNode, to: RegtestNode, hash: string, json: boolean) {
+    const trusted = await rdv(to, ['trust', 'add', from.id]);
+    assert.equal(trusted.code, 0, `rdv trust add failed: ${trusted.stderr}`);
     return rdv(from, [...(json ? ['--json'] : []), 'pass-back', hash, '--to', to.address]);
   }
 
