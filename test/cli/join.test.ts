@@ -5,7 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeBolt11 } from '../../src/chain/bolt11.js';
-import { parseRecord, relayKey, type RelayRecord } from '../../src/chain/record.js';
+import { inboxKey, parseRecord, relayKey, serializeInbox, type RelayRecord } from '../../src/chain/record.js';
+import { makeInvoice } from '../helpers/invoices.js';
+import type { PaymentHash } from '../../src/chain/ids.js';
 import { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { LightningNode } from '../../src/rpc/node.js';
@@ -91,6 +93,32 @@ describe('a chain of three payees, built with rdv alone', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /rdv plugin is not loaded .*important-plugin=/);
     assert.match(r.stdout, /rdv pass-back [0-9a-f]{8} --to/);
+  });
+});
+
+describe('several invoices passed back for one hash, on a terminal', () => {
+  test("Bob is asked which sender is the next payee (alias, trust), picks Carol, and her invoice is the one he relays to", async () => {
+    const inv = json<Joined>(await runRdv([...at(carol), '--json', 'join', '--last', '--amount', '40000sat']));
+    const mallory = await net.addNode('mallory');
+    net.openChannel(mallory, bob, 1_000_000n);
+    const now = Math.floor(Date.now() / 1000);
+    const seed = (from: SimNode, bolt11: string, receivedAt: number): void => {
+      bob.datastore.datastore({ key: inboxKey(inv.payment_hash, from.id), string: serializeInbox({ version: 1, paymentHash: inv.payment_hash as PaymentHash, bolt11, from: from.id, receivedAt }), mode: 'must-create' });
+    };
+    // Mallory, who learned the hash, passed hers back first.
+    seed(mallory, makeInvoice('mallory', { paymentHash: inv.payment_hash as PaymentHash, amountMsat: 40_000_000n as never }), now - 60);
+    seed(carol, inv.bolt11, now);
+    const { code, screen } = await runInPty(
+      [...at(bob), 'join', '--from-inbox', inv.payment_hash.slice(0, 8), '--payout', '1000sat', '--fee-budget', '1sat', '--delay-budget', '60', '--no-qr'],
+      [
+        // The choices name each sender by alias with its trust, oldest first: Mallory, then Carol. Down, Enter: Carol.
+        { expect: /2 nodes passed back an invoice for [0-9a-f]{8}\. Which is the next payee\?[\s\S]*mallory \([0-9a-f]{8}…\) \[channel peer\][\s\S]*carol \([0-9a-f]{8}…\) \[channel peer\]/, send: '\u001b[B\r' },
+        { expect: /Create and store this invoice\?/, send: 'y\r' },
+      ],
+    );
+    assert.equal(code, 0, screen);
+    assert.equal(record(bob, inv.payment_hash).downstreamBolt11, inv.bolt11);
+    assert.equal(record(bob, inv.payment_hash).receivedFrom, carol.id);
   });
 });
 
