@@ -23,6 +23,7 @@ import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
 import { loadRecord, writeRecord, type Stored } from '../rpc/records.js';
 import { ChannelIds } from '../rpc/channels.js';
+import type { ChannelNames } from '../rpc/node.js';
 
 export type HookReply = JsonObject;
 const CONTINUE: HookReply = { result: 'continue' };
@@ -189,8 +190,19 @@ export class RelayRunner {
     this.setHeight(htlc.part.height);
     const entry = await this.entryFor(htlc.paymentHash);
     if (!entry || !isOurs(true, entry.relay.record)) return CONTINUE;
-    // Name the part by its channel_id, which survives alias -> real scid and splices.
-    const channel = this.channels.cached(htlc.part.scid) ?? (await this.channels.lookup(htlc.part.scid));
+    // Name the part by its channel_id, which survives alias -> real scid and splices. If
+    // lightningd cannot say now, ask again (the HTLC waits): a part named by scid alone
+    // could be mistaken for a look-alike on another channel after a rename (parts.ts).
+    let channel: ChannelNames | null | undefined = this.channels.cached(htlc.part.scid);
+    for (let attempt = 0; channel === undefined; attempt++) {
+      const r = await this.channels.resolve(htlc.part.scid);
+      if (r !== 'failed') {
+        channel = r ?? null;
+        break;
+      }
+      if (attempt === 0) this.deps.log('warn', `${htlc.paymentHash.slice(0, 8)}: cannot name the channel of ${htlc.part.scid}/${htlc.part.id} yet: holding it and asking again`);
+      await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
+    }
     if (channel) htlc.part.channelId = channel.channelId;
     const key = partKey(htlc.part);
     const t0 = performance.now();

@@ -20,7 +20,7 @@ export class ChannelIds {
   private readonly peers = new Set<string>();
   /** Nodes found not to be channel peers, and when (bounded). */
   private readonly peerMisses = new Map<string, number>();
-  private refreshing: Promise<void> | undefined;
+  private refreshing: Promise<boolean> | undefined;
 
   constructor(
     private readonly node: LightningNode,
@@ -28,19 +28,31 @@ export class ChannelIds {
     private readonly nowMs: () => number = () => Date.now(),
   ) {}
 
-  /** The channel lightningd calls `name`, asking lightningd if it is new to us; undefined if lightningd does not know it either. */
+  /** The channel lightningd calls `name`, asking lightningd if it is new to us; undefined if lightningd does not know it either (or could not say). */
   async lookup(name: string): Promise<ChannelNames | undefined> {
+    const r = await this.resolve(name);
+    return r === 'failed' ? undefined : r;
+  }
+
+  /**
+   * Like lookup, but 'failed' when listpeerchannels did not answer: then the
+   * caller must not take the channel for unknown (a part named only by its scid
+   * may be mistaken for a look-alike on another channel; see parts.ts).
+   */
+  async resolve(name: string): Promise<ChannelNames | undefined | 'failed'> {
     const known = this.byName.get(name);
     if (known) return known;
     const missedAt = this.misses.get(name);
     if (missedAt !== undefined && this.nowMs() - missedAt < MISS_TTL_MS) return undefined;
     // A refresh already running may have asked before this channel existed: then ask once more.
     const joined = this.refreshing !== undefined;
-    await this.refresh();
-    if (joined && !this.byName.has(name)) await this.refresh();
+    let answered = await this.refresh();
+    if (joined && !this.byName.has(name)) answered = await this.refresh();
     const found = this.byName.get(name);
-    if (!found) this.misses.set(name, this.nowMs());
-    return found;
+    if (found) return found;
+    if (!answered) return 'failed';
+    this.misses.set(name, this.nowMs());
+    return undefined;
   }
 
   /**
@@ -75,8 +87,8 @@ export class ChannelIds {
     return this.byName.get(name);
   }
 
-  /** Read listpeerchannels again (one call at a time; concurrent callers share it). Never throws. */
-  refresh(): Promise<void> {
+  /** Read listpeerchannels again (one call at a time; concurrent callers share it). Never throws: false if it did not answer. */
+  refresh(): Promise<boolean> {
     this.refreshing ??= (async () => {
       try {
         const channels = await this.node.listPeerChannels();
@@ -89,8 +101,10 @@ export class ChannelIds {
             this.misses.delete(name);
           }
         }
+        return true;
       } catch (e) {
-        this.log(`listpeerchannels failed (${(e as Error).message}): parts on unknown channels are named by scid`);
+        this.log(`listpeerchannels failed (${(e as Error).message})`);
+        return false;
       } finally {
         this.refreshing = undefined;
       }

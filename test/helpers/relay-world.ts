@@ -181,7 +181,11 @@ const short = (k: string): string => (k.length > 24 ? `${k.slice(0, 6)}…${k.sl
 export interface RestartOptions {
   /** The durable record was written by rdv 0.1.0 (no channel_id): only when "gathered" is the last write. */
   fromOldVersion: boolean;
-  /** listpeerchannels fails in the new process: every hook call (replays, new HTLCs) is named by scid only. */
+  /**
+   * listpeerchannels fails for a while in the new process. The runner then holds each
+   * hook call and asks again until it can name the channel (runner.ts onFinalHtlc), so
+   * calls still come named by channel_id: the flag only shows up in the notes.
+   */
   lookupFails: boolean;
   /** Replay order. */
   reverse: boolean;
@@ -274,7 +278,7 @@ export class World {
     lines.push(`  xpays: ${this.xpays.map((x) => `x${x.n}:${x.state}${x.closed ? ',closed' : ''}${x.connLost ? ',connlost' : ''}`).join(' ') || '-'}`);
     lines.push(`  inbox: ${this.inbox.map((p) => p.kind).join(',') || '-'}; timers: ${[...this.timers.keys()].join(',') || '-'}`);
     lines.push('  last steps:');
-    for (const t of this.trace.slice(-30)) {
+    for (const t of this.trace.slice(-Number(process.env.RDV_MODEL_STEPS ?? 30))) {
       if (!t.event) {
         lines.push(`   ${t.n}. ${t.what}`);
         continue;
@@ -623,7 +627,7 @@ export class World {
   }
 
   /** lightningd calls htlc_accepted for `h` (the runner first moves to the hook's height, as setHeight does). */
-  hookCall(h: Htlc, channelKnown = !this.lookupFails, same?: IncomingPart): void {
+  hookCall(h: Htlc, channelKnown = true, same?: IncomingPart): void {
     const part = same ?? this.partOf(h, channelKnown);
     if (part.height > this.relayHeight) this.tellHeight(part.height);
     if (h.status === 'upstream') h.status = 'waiting';
@@ -748,7 +752,9 @@ export class World {
     this.deliver({ type: 'startup', guardClaims: [] });
     const waiting = this.htlcs.filter((h) => h.status === 'waiting');
     if (o.reverse) waiting.reverse();
-    for (const h of waiting) this.inbox.push({ kind: 'replay', uid: h.uid, channelKnown: !o.lookupFails });
+    // A lookup that fails does not make the runner name a part by scid alone: it asks again
+    // (the HTLC waits), so the replay comes later but named by its channel_id.
+    for (const h of waiting) this.inbox.push({ kind: 'replay', uid: h.uid, channelKnown: true });
   }
 
   rename(channel: Channel): void {

@@ -11,6 +11,7 @@ import { parseRecord, relayKey, type RelayRecord } from '../../src/chain/record.
 import { HASH, PREIMAGE, SECRET, makeRecord as makeFixedRecord } from '../helpers/builders.js';
 import { htlcParams, sat, seedRecord, sendHtlc, stillPending, withFakeLightningd, type Fake, type HookPart } from '../helpers/fake-lightningd.js';
 import { eventually } from '../helpers/sim.js';
+import { fixture } from '../helpers/paths.js';
 
 // rdv-guard's quiet period has a 75 s floor; these tests shorten it.
 process.env.RDV_TEST_GUARD_QUIET_FLOOR_MS = '0';
@@ -43,6 +44,26 @@ describe('hole 1: a held part replayed under a new scid', () => {
       assert.deepEqual(await reply, { result: 'resolve', payment_key: PREIMAGE });
       await eventually(() => storedRecord(f).state === 'settled', 'settled');
       assert.equal(storedRecord(f).receivedMsat, sat(106_000));
+    });
+  });
+});
+
+describe('hole 1, continued: a part is never named by scid alone because listpeerchannels failed', () => {
+  test('listpeerchannels fails for a while: rdv holds the HTLC, asks again, and records the part under its channel_id', async () => {
+    await withFakeLightningd(async (f) => {
+      seedRecord(f.node, makeRecord());
+      const listpeerchannels = fixture('rpc-listpeerchannels.json') as { channels: Array<Record<string, unknown>> };
+      const channel = { ...listpeerchannels.channels[0], short_channel_id: '110x1x0', channel_id: 'ab'.repeat(32) };
+      let failures = 3;
+      f.node.overrides.set('listpeerchannels', async () => {
+        if (failures-- > 0) throw new Error('lightningd is busy');
+        return { channels: [channel] };
+      });
+      f.xpay = async () => ({ payment_preimage: PREIMAGE, amount_msat: 100_000_000, amount_sent_msat: 100_000_011, failed_parts: 0, successful_parts: 1 });
+      assert.deepEqual(await sendHtlc(f.node, part(f)), { result: 'resolve', payment_key: PREIMAGE });
+      await eventually(() => storedRecord(f).state === 'settled', 'settled');
+      assert.equal(storedRecord(f).parts[0]?.channelId, 'ab'.repeat(32));
+      assert.ok(f.node.log.some((l) => /cannot name the channel of 110x1x0\/11 yet: holding it and asking again/.test(l)));
     });
   });
 });
