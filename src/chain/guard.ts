@@ -22,7 +22,7 @@ import type { Preimage } from './ids.js';
 import { lightningdRefusal, onionRefusal } from './localpay.js';
 import { matchRecorded, partKey, renamed } from './parts.js';
 import type { RelayRecord } from './record.js';
-import { DEFAULT_RELAY_CONFIG, partProblem, type IncomingPart, type OutgoingSummary } from './relay.js';
+import { DEFAULT_RELAY_CONFIG, matchSettled, partProblem, type IncomingPart, type OutgoingSummary } from './relay.js';
 
 export type GuardDecision =
   | { action: 'resolve'; preimage: Preimage; why: string; claim: string }
@@ -66,9 +66,19 @@ export function guardQuietMs(configuredSeconds: unknown, floorMs = GUARD_QUIET_M
  * What to do with an HTLC rdv should have answered. `quietForMs`: how long
  * listsendpays has shown no pending and no complete part for the hash.
  */
-export function guardDecide(record: RelayRecord, part: IncomingPart, outgoing: OutgoingSummary, quietForMs: number, quietLimitMs = GUARD_QUIET_MS, cltvFinal?: number): GuardDecision {
+export function guardDecide(
+  record: RelayRecord,
+  part: IncomingPart,
+  outgoing: OutgoingSummary,
+  quietForMs: number,
+  quietLimitMs = GUARD_QUIET_MS,
+  cltvFinal?: number,
+  height?: number,
+): GuardDecision {
   // A part of the set carries our payment secret; an HTLC without it is never taken for one.
-  const index = part.paymentSecret === record.paymentSecret && !onionRefusal(part) ? matchRecorded(record.parts, new Set(), part) : -1;
+  const ours = part.paymentSecret === record.paymentSecret && !onionRefusal(part);
+  // A settled set's claimed parts take only their exact replay (see matchSettled).
+  const index = !ours ? -1 : record.state === 'settled' ? matchSettled(record, part) : matchRecorded(record.parts, new Set(), part);
   const recorded = record.parts[index];
   const claim = recorded ? partKey(recorded) : partKey(part);
   if (record.state === 'settled') {
@@ -79,6 +89,11 @@ export function guardDecide(record: RelayRecord, part: IncomingPart, outgoing: O
     // rdv would have refused it: lightningd gives it the answer it gives any unknown hash.
     const refusal = lightningdRefusal(part, cltvFinal)?.reason ?? partProblem(record, [], part);
     if (refusal) return { action: 'continue', why: refusal };
+    // Not in the set: like rdv (onBlock), let it go a safety margin before its expiry,
+    // whatever the payment onward does (its own expiry is the set's, not this one's).
+    if (height !== undefined && part.cltvExpiry - height <= record.safetyMargin) {
+      return { action: 'continue', why: `not a part of the set, and ${part.cltvExpiry - height} blocks from its expiry` };
+    }
   }
   switch (outgoing.kind) {
     case 'complete':

@@ -16,7 +16,7 @@ import { outgoingMaxDelay, RETRY_BLOCKS } from './budget.js';
 import { mppTimeout, temporaryNodeFailure } from './failure.js';
 import { preimageMatches, type PaymentHash, type PaymentSecret, type Preimage } from './ids.js';
 import { DEFAULT_CLTV_FINAL, lightningdRefusal, onionRefusal, unknownHashAnswer } from './localpay.js';
-import { isClaimed, matchRecorded, pairParts, partKey, renamed } from './parts.js';
+import { exactlySame, isClaimed, matchRecorded, pairParts, partKey, renamed } from './parts.js';
 import type { AnyRecord, Attempt, Part, RelayRecord } from './record.js';
 import { assertNever } from '../errors.js';
 
@@ -214,7 +214,7 @@ function dispatch(relay: Relay, event: RelayEvent, ctx: Ctx): Step {
     case 'htlc':
       return onHtlc(relay, event.part, ctx);
     case 'timer':
-      return onTimer({ ...relay, timers: relay.timers.filter((t) => t !== event.timer) }, event.timer, ctx);
+      return onTimer({ ...relay, timers: relay.timers.filter((t) => t !== event.timer) }, event.timer);
     case 'pay_result':
       return onPayResult(relay, event.result, ctx);
     case 'outgoing_status':
@@ -503,8 +503,9 @@ function onOutgoing(relay0: Relay, outgoing: OutgoingSummary, ctx: Ctx): Step {
       if (last?.outcome === 'failed' && relay.routeClosed) return secondLook(relay, ctx, () => payIfPossible(relay, ctx));
       if (last?.outcome === 'failed') return secondLook(relay, ctx, () => failBack(relay, `downstream payment failed: ${last.error ?? 'unknown error'}`, ctx));
       // An attempt whose end we did not see (a lost connection, a restart): its xpay may
-      // still inject a part it had routed, so look twice before paying again.
-      if (last) return secondLook(relay, ctx, () => payIfPossible(relay, ctx));
+      // still be running inside lightningd (only rdv restarted) and inject an attempt, so
+      // wait until it must have given up (retry_for and a margin), then look again.
+      if (last) return secondLook(relay, ctx, () => payIfPossible(relay, ctx), last.startedAt + ctx.config.retryForSeconds + XPAY_SLACK_SECONDS);
       // Never paid this round: pay.
       return payIfPossible(relay, ctx);
     }
@@ -520,12 +521,17 @@ function onOutgoing(relay0: Relay, outgoing: OutgoingSummary, ctx: Ctx): Step {
  * again after failConfirmMs; act (fail back, or pay again) only if that look shows
  * nothing pending too.
  */
-function secondLook(relay: Relay, ctx: Ctx, then: () => Step): Step {
-  if (relay.failLook === 'due') return then();
+function secondLook(relay: Relay, ctx: Ctx, then: () => Step, notBefore?: number): Step {
+  const waitMs = notBefore === undefined ? 0 : Math.max(0, (notBefore - ctx.now) * 1000);
+  if (relay.failLook === 'due' && waitMs === 0) return then();
   if (relay.failLook === 'waiting' && relay.timers.includes('confirm')) return { relay, effects: [] };
-  const t = startTimer({ ...relay, failLook: 'waiting' }, 'confirm', ctx.config.failConfirmMs);
-  return { relay: t.relay, effects: [t.effect, { type: 'log', level: 'debug', message: `nothing pending after xpay failed: looking again in ${ctx.config.failConfirmMs} ms before failing back` }] };
+  const ms = Math.max(ctx.config.failConfirmMs, waitMs);
+  const t = startTimer({ ...relay, failLook: 'waiting' }, 'confirm', ms);
+  return { relay: t.relay, effects: [t.effect, { type: 'log', level: 'debug', message: `nothing pending outgoing: looking again in ${ms} ms before acting` }] };
 }
+
+/** How long after retry_for an xpay may still be routing (getroutes, reserve) before it answers. */
+const XPAY_SLACK_SECONDS = 15;
 
 function requeryLater(relay: Relay, ctx: Ctx, why: string): Step {
   const ms = Math.min(ctx.config.requeryMs * 2 ** Math.min(relay.requeries, 10), ctx.config.requeryMaxMs);
@@ -632,21 +638,40 @@ function receivedOf(parts: readonly Part[], claimed: readonly string[]): Msat {
  * unknown-hash answer: the preimage is the payer's proof, never sold for an HTLC
  * that is not ours to take.
  */
-function onSettledPart(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
-  const { record } = relay;
+function onSettledPart(relay0: Relay, part: IncomingPart, ctx: Ctx): Step {
+  let relay = relay0;
+  const { record } = relay0;
   const preimage = record.preimage;
   // A replay carries our payment secret: an HTLC without it is never a part of the set.
-  const index = part.paymentSecret === record.paymentSecret && !onionRefusal(part) ? matchRecorded(record.parts, new Set(), part) : -1;
+  const index = part.paymentSecret === record.paymentSecret && !onionRefusal(part) ? matchSettled(record, part) : -1;
   if (!preimage || index < 0) return { relay, effects: failUnknown(part, preimage ? 'not a part of the settled set' : 'settled without a preimage', ctx) };
   const resolve: Effect = { type: 'resolve', part: partKey(part), preimage };
-  const recorded = record.parts[index];
-  const claimed = record.claimed ?? [];
-  if (!recorded || isClaimed(recorded, claimed)) return { relay, effects: [resolve] };
+  const learned = learnIdentity(record, index, part, ctx);
+  if (learned !== record) relay = { ...relay, record: learned };
+  const recorded = learned.parts[index];
+  const claimed = learned.claimed ?? [];
+  if (!recorded || isClaimed(recorded, claimed)) return { relay, effects: learned !== record ? [resolve, { type: 'checkpoint' }] : [resolve] };
   const nowClaimed = [...claimed, partKey(recorded)];
-  const received = receivedOf(record.parts, nowClaimed);
-  const updated: RelayRecord = { ...record, claimed: nowClaimed, receivedMsat: received, earnedMsat: msat(received - (record.sentMsat ?? 0n)), updatedAt: ctx.now };
-  if (record.parts.every((p) => isClaimed(p, nowClaimed))) delete updated.lastError;
+  const received = receivedOf(learned.parts, nowClaimed);
+  const updated: RelayRecord = { ...learned, claimed: nowClaimed, receivedMsat: received, earnedMsat: msat(received - (learned.sentMsat ?? 0n)), updatedAt: ctx.now };
+  if (learned.parts.every((p) => isClaimed(p, nowClaimed))) delete updated.lastError;
   return { relay: { ...relay, record: updated }, effects: [resolve, { type: 'checkpoint' }] };
+}
+
+/**
+ * The recorded part a replay for a settled set is: exactly (same channel), or a
+ * renamed channel's HTLC. A part already claimed that names its channel takes only
+ * its exact replay, never a look-alike on another channel (the runner always knows
+ * a channel's id, so its real replay is exact). One written by rdv 0.1.0 (no
+ * channel_id) cannot be told from a look-alike: failing its real replay (lightningd
+ * never took our first answer) would lose the part, so it still matches loosely.
+ */
+export function matchSettled(record: RelayRecord, part: IncomingPart): number {
+  const exact = record.parts.findIndex((p) => exactlySame(p, part));
+  if (exact >= 0) return exact;
+  const claimed = record.claimed ?? [];
+  const taken = new Set(record.parts.flatMap((p, i) => (p.channelId && isClaimed(p, claimed) ? [i] : [])));
+  return matchRecorded(record.parts, taken, part);
 }
 
 /** Rule 8: resolve every held part with the preimage, then record the outcome. */
@@ -729,10 +754,14 @@ function settle(relay0: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, eff
  * the record returns to `open` so the payer may retry.
  */
 function failBack(relay0: Relay, reason: string, ctx: Ctx): Step {
+  // Parts we do not hold are not failed here: rdv-guard may hold them (rdv restarted
+  // alone). They stay recorded, so that if the payment onward completes after all,
+  // rdv-guard still knows them and resolves them.
+  const pairing = pairParts(relay0.record.parts, relay0.held);
   const record: RelayRecord = {
     ...relay0.record,
     state: ctx.now < relay0.record.expiresAt ? 'open' : 'failed',
-    parts: [],
+    parts: relay0.record.parts.filter((_, i) => (pairing[i] ?? -1) < 0),
     lastError: reason,
     updatedAt: ctx.now,
   };
@@ -751,10 +780,10 @@ function failBack(relay0: Relay, reason: string, ctx: Ctx): Step {
   };
 }
 
-function onTimer(relay: Relay, timer: TimerName, ctx: Ctx): Step {
+function onTimer(relay: Relay, timer: TimerName): Step {
   switch (timer) {
     case 'mpp':
-      return onMppTimeout(relay, ctx);
+      return onMppTimeout(relay);
     case 'requery':
       return active(relay) && !relay.payInFlight ? query(relay, []) : { relay, effects: [] };
     case 'confirm':
@@ -779,6 +808,12 @@ function onClaims(relay: Relay, credits: ReadonlyArray<{ channelId: string; amou
   if (record.state !== 'settled') return { relay, effects: [] };
   const claimed = [...(record.claimed ?? [])];
   const unused = [...credits];
+  // Parts already counted use up their own credits first: a credit is one HTLC.
+  for (const p of record.parts) {
+    if (!isClaimed(p, claimed) || !p.channelId) continue;
+    const i = unused.findIndex((c) => c.channelId === p.channelId && c.amountMsat === p.amountMsat);
+    if (i >= 0) unused.splice(i, 1);
+  }
   for (const p of record.parts) {
     if (isClaimed(p, claimed) || !p.channelId) continue;
     const i = unused.findIndex((c) => c.channelId === p.channelId && c.amountMsat === p.amountMsat);
@@ -802,7 +837,7 @@ function onClaims(relay: Relay, credits: ReadonlyArray<{ channelId: string; amou
   };
 }
 
-function onMppTimeout(relay: Relay, ctx: Ctx): Step {
+function onMppTimeout(relay: Relay): Step {
   const { state } = relay.record;
   if (state === 'settled') {
     // The wait for replays after a restart is over. A part that has not come back may
@@ -828,11 +863,11 @@ function onMppTimeout(relay: Relay, ctx: Ctx): Step {
   // After a restart: the replays that have not come by now will not come.
   const over: Relay = { ...relay, replayWaitOver: true };
   if (covered(over)) return { relay: over, effects: [] };
-  // Nothing that could succeed is out: release what came back. Otherwise the
-  // outgoing payment's end (a query answer) decides, in payIfPossible or settle.
-  const nothingOut = (over.lastOutgoing?.kind === 'none' || over.lastOutgoing?.kind === 'failed') && !over.payInFlight && !over.queryInFlight;
-  if (nothingOut) return failBack(over, `only ${over.held.length} of ${over.record.parts.length} parts came back after a restart`, ctx);
-  return { relay: over, effects: [{ type: 'log', level: 'info', message: `${over.held.length} of ${over.record.parts.length} parts came back after a restart; the rest will not: waiting for the outgoing payment to end` }] };
+  // The outgoing payment's end decides (payIfPossible or settle), on a fresh look:
+  // the last one may be a minute old, and an xpay of an earlier rdv may have injected
+  // an attempt since.
+  const effects: Effect[] = [{ type: 'log', level: 'info', message: `${over.held.length} of ${over.record.parts.length} parts came back after a restart; the rest will not: looking at the outgoing payment again` }];
+  return over.payInFlight ? { relay: over, effects } : query(over, effects);
 }
 
 /**

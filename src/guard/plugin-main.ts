@@ -116,7 +116,7 @@ export function startGuard(): void {
         }
         const quiet = summary.kind === 'none' || summary.kind === 'failed';
         quietSince = quiet ? (quietSince ?? Date.now()) : undefined;
-        const decision = guardDecide(record, htlc.part, summary, quiet ? Date.now() - (quietSince ?? Date.now()) : 0, quietLimitMs, cltvFinal);
+        const decision = guardDecide(record, htlc.part, summary, quiet ? Date.now() - (quietSince ?? Date.now()) : 0, quietLimitMs, cltvFinal, height > 0 ? height : undefined);
         const entry = held.get(key);
         if (entry) entry.why = decision.why;
         switch (decision.action) {

@@ -435,7 +435,8 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
   });
 
   test('an attempt cut short by the restart (all its parts failed) is paid again, once', () => {
-    const fresh = makeRelay(recordAfterCrash('paying', [{ round: 1, startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
+    // Started 100 s ago: its xpay has given up by now (retry_for 60 s and a margin), so a second look 2 s later is enough.
+    const fresh = makeRelay(recordAfterCrash('paying', [{ round: 1, startedAt: NOW - 100, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
     const { effects, relay } = run(
       fresh,
       { type: 'htlc', part: a },
@@ -452,7 +453,15 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
 
   test('parts that never come back after a restart are released once nothing was paid', () => {
     const fresh = makeRelay(recordAfterCrash('gathered'));
-    const { effects, relay } = run(fresh, { type: 'startup', guardClaims: [] }, { type: 'htlc', part: a }, { type: 'outgoing_status', parts: [] }, { type: 'timer', timer: 'mpp' });
+    const { effects, relay } = run(
+      fresh,
+      { type: 'startup', guardClaims: [] },
+      { type: 'htlc', part: a },
+      { type: 'outgoing_status', parts: [] },
+      { type: 'timer', timer: 'mpp' },
+      // The wait for replays is over: one more look at the outgoing payment, then release.
+      { type: 'outgoing_status', parts: [] },
+    );
     assert.equal(of(effects, 'pay').length, 0);
     assert.deepEqual(of(effects, 'fail').map((f) => f.part), [partKey(a)]);
     assert.equal(relay.record.state, 'open');
