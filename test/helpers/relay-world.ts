@@ -346,16 +346,20 @@ export class World {
     const like = set
       .map((u) => this.htlc(u))
       .find((r) => {
-        const recorded = this.record.parts.find((p) => p.id === r.htlcId && p.amountMsat === r.amountMsat && p.cltvExpiry === r.cltvExpiry);
+        const recorded = this.recordedPartOf(r.uid);
         // The peer tells them apart only if the record names it.
         const samePeer = recorded?.peerId === undefined || r.channel.peerId === h.channel.peerId;
-        return r.htlcId === h.htlcId && r.amountMsat === h.amountMsat && r.cltvExpiry === h.cltvExpiry && samePeer;
+        return r.htlcId === h.htlcId && r.amountMsat === h.amountMsat && r.cltvExpiry === h.cltvExpiry && samePeer && (callUnnamed || recorded?.channelId === undefined);
       });
-    if (!like) return false;
-    // Either side without a channel_id (a record of rdv 0.1.0, or the call made while the lookup failed).
-    const unnamed = callUnnamed || this.record.parts.some((p) => p.id === like.htlcId && p.channelId === undefined);
-    if (unnamed) seen('an indistinguishable look-alike of a recorded part without channel_id was taken for it');
-    return unnamed;
+    if (like) seen('an indistinguishable look-alike of a recorded part without channel_id was taken for it');
+    return like !== undefined;
+  }
+
+  /** The record's part for an HTLC of the current round's set (record.parts keeps the gathered order). */
+  private recordedPartOf(uid: number): RelayRecord['parts'][number] | undefined {
+    const uids = this.recorded.get(this.record.round) ?? [];
+    const i = uids.indexOf(uid);
+    return i >= 0 && uids.length === this.record.parts.length ? this.record.parts[i] : undefined;
   }
 
   /**
@@ -364,7 +368,7 @@ export class World {
    * the look-alike pays for the payment onward.
    */
   private standsIn(h: Htlc, callUnnamed: boolean): boolean {
-    const recorded = this.record.parts.find((p) => p.id === h.htlcId && p.amountMsat === h.amountMsat && p.cltvExpiry === h.cltvExpiry);
+    const recorded = this.recordedPartOf(h.uid);
     if (!recorded || (recorded.channelId !== undefined && !callUnnamed)) return false;
     const other = this.htlcs.find(
       (o) =>
