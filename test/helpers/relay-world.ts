@@ -741,6 +741,8 @@ export class World {
     let record = parseRecord(this.durable) as RelayRecord;
     if (o.fromOldVersion && this.durableIsGathered && active(record)) {
       record = { ...record, parts: record.parts.map(({ scid, id, amountMsat, cltvExpiry }) => ({ scid, id, amountMsat, cltvExpiry })) };
+      // The file on disk is what 0.1.0 wrote: it stays that way until this rdv writes it.
+      this.durable = serializeRecord(record);
     }
     this.note(`restart: record ${record.state}${o.fromOldVersion && this.durableIsGathered ? ' (as written by rdv 0.1.0)' : ''}${o.lookupFails ? ', channel lookup fails' : ''}`);
     this.relay = newRelay(record);
