@@ -184,17 +184,7 @@ export class Regtest {
   async openChannels(specs: ChannelSpec[], options: { confirmations?: number; gossipTo?: ReadonlyArray<string | RegtestNode> } = {}): Promise<Channel[]> {
     const opened: Array<{ spec: ChannelSpec; channelId: string }> = [];
     for (const spec of specs) {
-      const [a, b] = this.pick([spec.from, spec.to]);
-      if (!a || !b) throw new Error('a channel needs two nodes');
-      await a.rpc.connect(b.id, '127.0.0.1', b.port);
-      const result = await a.rpc.call('fundchannel', {
-        id: b.id,
-        amount: spec.amountSat,
-        announce: spec.announce ?? true,
-        ...(spec.pushMsat !== undefined ? { push_msat: spec.pushMsat } : {}),
-      });
-      const channelId = typeof result === 'object' && result !== null && 'channel_id' in result ? String(result.channel_id) : '';
-      if (channelId === '') throw new Error(`fundchannel ${spec.from} -> ${spec.to} returned no channel_id`);
+      const { channelId } = await this.fundChannel(spec, { announce: spec.announce ?? true });
       opened.push({ spec, channelId });
     }
     await this.mine(options.confirmations ?? 6);
@@ -210,6 +200,21 @@ export class Regtest {
     return channels;
   }
 
+  /** Connect `spec.from` to `spec.to` and fund a channel between them (nothing mined). */
+  private async fundChannel(spec: Omit<ChannelSpec, 'announce'>, options: { announce: boolean; mindepth?: number }): Promise<{ a: RegtestNode; b: RegtestNode; channelId: string; channelType: string[] }> {
+    const [a, b] = this.pick([spec.from, spec.to]);
+    if (!a || !b) throw new Error('a channel needs two nodes');
+    await a.rpc.connect(b.id, '127.0.0.1', b.port);
+    const result = await a.rpc.call('fundchannel', {
+      id: b.id,
+      amount: spec.amountSat,
+      ...options,
+      ...(spec.pushMsat !== undefined ? { push_msat: spec.pushMsat } : {}),
+    });
+    const r = Reader.of(result, 'fundchannel');
+    return { a, b, channelId: r.str('channel_id'), channelType: r.optObj('channel_type')?.arr('names').map(String) ?? [] };
+  }
+
   /**
    * Open a zero-conf channel (`fundchannel ... mindepth=0`, as CLN's
    * tests/test_opening.py test_zeroconf_open does). The peer must accept it as
@@ -220,19 +225,7 @@ export class Regtest {
    * have each other's channel_update; returns both sides' local alias.
    */
   async openZeroConf(spec: Omit<ChannelSpec, 'announce'> & { announce?: boolean }, timeoutMs = 60_000): Promise<ZeroConfChannel> {
-    const [a, b] = this.pick([spec.from, spec.to]);
-    if (!a || !b) throw new Error('a channel needs two nodes');
-    await a.rpc.connect(b.id, '127.0.0.1', b.port);
-    const result = await a.rpc.call('fundchannel', {
-      id: b.id,
-      amount: spec.amountSat,
-      announce: spec.announce ?? false,
-      mindepth: 0,
-      ...(spec.pushMsat !== undefined ? { push_msat: spec.pushMsat } : {}),
-    });
-    const r = Reader.of(result, 'fundchannel');
-    const channelId = r.str('channel_id');
-    const channelType = r.optObj('channel_type')?.arr('names').map(String) ?? [];
+    const { a, b, channelId, channelType } = await this.fundChannel(spec, { announce: spec.announce ?? false, mindepth: 0 });
     return poll(
       `zero-conf channel ${a.name}-${b.name} CHANNELD_NORMAL`,
       async () => {

@@ -9,16 +9,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Regtest } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
-import { e2eBinaries, KEEP, rdv, rdvJson, withLogs } from './lib.js';
+import { e2eBinaries, KEEP, network, rdv, rdvJson, withLogs } from './lib.js';
 
 const { bins, skip } = e2eBinaries();
 
 describe('e2e: chain building on real CLN', () => {
   let rt: Regtest | undefined;
-  const net = (): Regtest => {
-    assert.ok(rt, 'the regtest network did not start');
-    return rt;
-  };
+  const { net } = network(() => rt);
 
   before(async () => {
     if (!bins) return;

@@ -33,23 +33,13 @@ import { Regtest, type ZeroConfChannel } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { poll } from '../../src/regtest/process.js';
 import { htlcsInChannels, listPeerChannels } from '../../src/regtest/queries.js';
-import { buildChain, e2eBinaries, HOLD_PLUGIN, HTLC_SPY_PLUGIN, KEEP, sha256hex, statusRecord, withLogs, ZEROCONF_PLUGIN, type ChainPayee } from './lib.js';
-import { finalHopPayload, type FinalHopFields } from './onion.js';
+import { encodeHopPayload, type HopPayload } from '../../src/simnet/onion.js';
+import { buildChain, e2eBinaries, HOLD_PLUGIN, HTLC_SPY_PLUGIN, KEEP, network, sha256hex, statusRecord, withLogs, ZEROCONF_PLUGIN, type ChainPayee } from './lib.js';
 
 const { bins, skip } = e2eBinaries();
 
 const BOB: ChainPayee = { name: 'bob', payoutSat: 5_000, feeBudgetSat: 1_000, delayBudget: 60 };
 const SAT = 1000n;
-
-/** The network once started (asserting it did), and its nodes by name. */
-function network(get: () => Regtest | undefined): { net: () => Regtest; node: (name: string) => RegtestNode } {
-  const net = (): Regtest => {
-    const rt = get();
-    assert.ok(rt, 'the regtest network did not start');
-    return rt;
-  };
-  return { net, node: (name) => net().node(name) };
-}
 
 async function noHtlcsLeft(rt: Regtest): Promise<void> {
   for (const n of rt.nodes) {
@@ -222,7 +212,7 @@ interface Probe {
   htlcMsat: bigint;
   delay: number;
   /** The final-hop payload, given the HTLC's cltv_expiry. */
-  payload: (cltvExpiry: number) => FinalHopFields | string;
+  payload: (cltvExpiry: number) => HopPayload | string;
   /** The failure code lightningd gives a hash it has no invoice for (checked for H' and H alike). */
   failcode: number;
 }
@@ -230,12 +220,12 @@ interface Probe {
 test('the hand-made final-hop payload is BOLT 4 TLV: length-prefixed, tu64/tu32 truncated, types in order', () => {
   const secret = '11'.repeat(32);
   assert.equal(
-    finalHopPayload({ amtToForward: 1000n, outgoingCltv: 108, paymentSecret: secret, totalMsat: 1000n }),
+    encodeHopPayload({ forwardMsat: 1000n, outgoingCltv: 108, paymentSecret: secret, totalMsat: 1000n }),
     `2b020203e804016c0822${secret}03e8`,
   );
   // amt_to_forward 0 is an empty tu64; payment_metadata is type 16 (0x10).
-  assert.equal(finalHopPayload({ amtToForward: 0n, outgoingCltv: 0x01_00_00, paymentMetadata: 'dead' }), '0b0200040301000010' + '02dead');
-  assert.equal(finalHopPayload({ outgoingCltv: 5 }), '03040105');
+  assert.equal(encodeHopPayload({ forwardMsat: 0n, outgoingCltv: 0x01_00_00, paymentMetadata: 'dead' }), '0b0200040301000010' + '02dead');
+  assert.equal(encodeHopPayload({ outgoingCltv: 5 }), '03040105');
 });
 
 describe('e2e hole 4: hand-made onions get the same failure for a relay hash as for an unknown hash', () => {
@@ -304,18 +294,18 @@ describe('e2e hole 4: hand-made onions get the same failure for a relay hash as 
       // Bob's own cltv-final (10 on regtest, 18 on mainnet): lightningd's floor for any final HTLC.
       const cltvFinal = (await bob.rpc.configInt('cltv-final')) ?? 18;
       assert.ok(minFinal > cltvFinal + 10);
-      const good = (cltvExpiry: number): FinalHopFields => ({ amtToForward: amount, outgoingCltv: cltvExpiry, paymentSecret: secret, totalMsat: amount });
+      const good = (cltvExpiry: number): HopPayload => ({ forwardMsat: amount, outgoingCltv: cltvExpiry, paymentSecret: secret, totalMsat: amount });
       const enough = minFinal + 10;
 
       // Each payload is right for Bob's invoice but for one thing, so only that one thing can make rdv refuse it.
       const probes: Probe[] = [
-        { name: 'amt_to_forward above the HTLC amount', htlcMsat: amount, delay: enough, payload: (e) => ({ ...good(e), amtToForward: amount + 1n }), failcode: 0x0013 },
+        { name: 'amt_to_forward above the HTLC amount', htlcMsat: amount, delay: enough, payload: (e) => ({ ...good(e), forwardMsat: amount + 1n }), failcode: 0x0013 },
         { name: 'outgoing_cltv_value above cltv_expiry', htlcMsat: amount, delay: enough, payload: (e) => ({ ...good(e), outgoingCltv: e + 1 }), failcode: 0x0012 },
         { name: `cltv_expiry below cltv-final (${cltvFinal})`, htlcMsat: amount, delay: cltvFinal - 3, payload: good, failcode: 0x400f },
         { name: 'cltv_expiry above cltv-final, below the invoice\'s min_final_cltv', htlcMsat: amount, delay: minFinal - 10, payload: good, failcode: 0x400f },
         { name: 'wrong payment_secret', htlcMsat: amount, delay: enough, payload: (e) => ({ ...good(e), paymentSecret: randomBytes(32).toString('hex') }), failcode: 0x400f },
-        { name: 'full amount, no payment_data (no secret)', htlcMsat: amount, delay: enough, payload: (e) => ({ amtToForward: amount, outgoingCltv: e }), failcode: 0x400f },
-        { name: 'total_msat below the invoice amount', htlcMsat: amount - 1000n, delay: enough, payload: (e) => ({ ...good(e), amtToForward: amount - 1000n, totalMsat: amount - 1000n }), failcode: 0x400f },
+        { name: 'full amount, no payment_data (no secret)', htlcMsat: amount, delay: enough, payload: (e) => ({ forwardMsat: amount, outgoingCltv: e }), failcode: 0x400f },
+        { name: 'total_msat below the invoice amount', htlcMsat: amount - 1000n, delay: enough, payload: (e) => ({ ...good(e), forwardMsat: amount - 1000n, totalMsat: amount - 1000n }), failcode: 0x400f },
         { name: 'payment_metadata present', htlcMsat: amount, delay: enough, payload: (e) => ({ ...good(e), paymentMetadata: 'deadbeef' }), failcode: 0x4016 },
         { name: 'undecodable: no amt_to_forward', htlcMsat: amount, delay: enough, payload: (e) => ({ outgoingCltv: e, paymentSecret: secret, totalMsat: amount }), failcode: 0x4016 },
       ];
@@ -326,7 +316,7 @@ describe('e2e hole 4: hand-made onions get the same failure for a relay hash as 
         // sendonion sets cltv_expiry = blockheight + 1 + delay (lightningd/pay.c base_expiry).
         const height = (await prober.rpc.getinfo()).blockheight;
         const fields = p.payload(height + 1 + p.delay);
-        const payload = typeof fields === 'string' ? fields : finalHopPayload(fields);
+        const payload = typeof fields === 'string' ? fields : encodeHopPayload(fields);
         const forH = await probe(H, p.htlcMsat, p.delay, payload, groupid++);
         const forUnknown = await probe(unknown, p.htlcMsat, p.delay, payload, groupid++);
         seen.push({ p, forH, forUnknown });

@@ -26,9 +26,10 @@ import { Regtest } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { childProcesses, poll, rssKb } from '../../src/regtest/process.js';
 import { listPeerChannels } from '../../src/regtest/queries.js';
+import type { InboxStats } from '../../src/relay/inbox.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import { ROOT } from '../helpers/paths.js';
-import { e2eBinaries, KEEP, rdv, rdvJson, withLogs } from './lib.js';
+import { e2eBinaries, KEEP, network, rdv, rdvJson, withLogs } from './lib.js';
 
 const { bins, skip } = e2eBinaries();
 
@@ -45,19 +46,7 @@ const FLOOD_INVOICES = 40;
 const PER_PEER = 20;
 const NOTICE_MS = 60_000;
 
-interface InboxCounters {
-  received: number;
-  dropped: number;
-  bad: number;
-  repeated: number;
-  errors: number;
-  working: number;
-  stored: number;
-  refused: number;
-  acks_stored: number;
-  acks_dropped: number;
-  queued: number;
-}
+type InboxCounters = Omit<InboxStats, 'entries'>;
 
 async function inboxCounters(node: RegtestNode | LightningNode): Promise<InboxCounters> {
   const rpc = node instanceof LightningNode ? node : node.rpc;
@@ -291,11 +280,7 @@ const fmt = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : String(n
 describe('e2e: the pass-back inbox under abuse on real CLN', () => {
   let rt: Regtest | undefined;
   let probe: LightningNode | undefined;
-  const net = (): Regtest => {
-    assert.ok(rt, 'the regtest network did not start');
-    return rt;
-  };
-  const node = (name: string): RegtestNode => net().node(name);
+  const { net, node } = network(() => rt);
 
   before(async () => {
     if (!bins) return;

@@ -18,6 +18,16 @@ export const ZEROCONF_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'zeroconf-p
 /** Records each htlc_accepted call (as lightningd named the HTLC) before rdv sees it. */
 export const HTLC_SPY_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'htlc-spy.mjs');
 
+/** The network once started (asserting it did), and its nodes by name. */
+export function network(get: () => Regtest | undefined): { net: () => Regtest; node: (name: string) => RegtestNode } {
+  const net = (): Regtest => {
+    const rt = get();
+    assert.ok(rt, 'the regtest network did not start');
+    return rt;
+  };
+  return { net, node: (name) => net().node(name) };
+}
+
 /** Keep the regtest dirs (logs, databases) after the run: RDV_E2E_KEEP=1. */
 export const KEEP = process.env.RDV_E2E_KEEP === '1';
 

@@ -43,7 +43,7 @@ import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { poll } from '../../src/regtest/process.js';
 import { htlcsInChannels, listHtlcs } from '../../src/regtest/queries.js';
 import { ROOT } from '../helpers/paths.js';
-import { buildChain, e2eBinaries, KEEP, sha256hex, statusRecord, withLogs, type ChainPayee } from './lib.js';
+import { buildChain, type ChainPayee, e2eBinaries, KEEP, network, sha256hex, statusRecord, withLogs } from './lib.js';
 
 /** The smallest delay budget rdv join accepts (safety margin 34 + xpay's 3 blocks + 1): no slack for a late attempt. */
 const BOB: ChainPayee = { name: 'bob', payoutSat: 5_000, feeBudgetSat: 1_000, delayBudget: 38 };
@@ -125,11 +125,7 @@ function whyDown(n: RegtestNode): string {
 describe('e2e hole 5: blocks found while xpay retries', () => {
   let rt: Regtest | undefined;
   let payerBobScid = '';
-  const net = (): Regtest => {
-    assert.ok(rt, 'the regtest network did not start');
-    return rt;
-  };
-  const node = (name: string): RegtestNode => net().node(name);
+  const { net, node } = network(() => rt);
 
   before(async () => {
     if (!bins) return;

@@ -18,7 +18,7 @@ import { Regtest } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { poll } from '../../src/regtest/process.js';
 import { htlcsInChannels, listPeerChannels } from '../../src/regtest/queries.js';
-import { buildChain, e2eBinaries, HOLD_PLUGIN, KEEP, sha256hex, statusRecord, withLogs, type ChainPayee } from './lib.js';
+import { buildChain, type ChainPayee, e2eBinaries, HOLD_PLUGIN, KEEP, network, sha256hex, statusRecord, withLogs } from './lib.js';
 
 const { bins, skip } = e2eBinaries();
 
@@ -30,11 +30,7 @@ describe('e2e: relaying on real CLN', () => {
   let rt: Regtest | undefined;
   /** The first payer-Alice channel. */
   let payerAliceScid = '';
-  const net = (): Regtest => {
-    assert.ok(rt, 'the regtest network did not start');
-    return rt;
-  };
-  const node = (name: string): RegtestNode => net().node(name);
+  const { net, node } = network(() => rt);
 
   before(async () => {
     if (!bins) return;
