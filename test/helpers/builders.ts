@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { msat } from '../../src/chain/amount.js';
 import type { NodeId, PaymentHash, PaymentSecret, Preimage } from '../../src/chain/ids.js';
 import type { RelayRecord } from '../../src/chain/record.js';
-import { DEFAULT_RELAY_CONFIG, newRelay, type Ctx, type IncomingPart, type Relay } from '../../src/chain/relay.js';
+import { DEFAULT_RELAY_CONFIG, newRelay, step, type Ctx, type Effect, type IncomingPart, type Relay, type RelayEvent } from '../../src/chain/relay.js';
 
 export const PREIMAGE = 'a1'.repeat(32) as Preimage;
 export const HASH = createHash('sha256').update(Buffer.from(PREIMAGE, 'hex')).digest('hex') as PaymentHash;
@@ -66,4 +66,20 @@ export function makeCtx(over: Partial<Ctx> = {}): Ctx {
 
 export function makeRelay(over: Partial<RelayRecord> = {}, volatile: Partial<Relay> = {}): Relay {
   return { ...newRelay(makeRecord(over)), ...volatile };
+}
+
+/** The effects of one type, typed as that type. */
+export const effectsOf = <T extends Effect['type']>(effects: Effect[], type: T): Array<Extract<Effect, { type: T }>> =>
+  effects.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
+
+/** Step the relay through `events` in order: the last relay and every effect on the way. */
+export function runSteps(relay: Relay, events: RelayEvent[], ctx: Ctx = makeCtx()): { relay: Relay; effects: Effect[] } {
+  let r = relay;
+  const all: Effect[] = [];
+  for (const e of events) {
+    const s = step(r, e, ctx);
+    r = s.relay;
+    all.push(...s.effects);
+  }
+  return { relay: r, effects: all };
 }

@@ -1,3 +1,4 @@
+import { RpcError } from '../../src/rpc/client.js';
 import { SimNetwork, type NetworkOptions } from '../../src/simnet/network.js';
 import { RDV_BIN } from './paths.js';
 
@@ -28,4 +29,15 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The JSON-RPC error `p` rejects with (fails the test if it resolves, rethrows any other error). */
+export async function rpcError(p: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof RpcError) return { code: e.code, message: e.rpcMessage };
+    throw e;
+  }
+  throw new Error('expected an error');
 }

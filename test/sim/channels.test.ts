@@ -7,10 +7,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RpcClient, RpcError } from '../../src/rpc/client.js';
+import { RpcClient } from '../../src/rpc/client.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
-import { eventually, withSimNet } from '../helpers/sim.js';
+import { eventually, rpcError, withSimNet } from '../helpers/sim.js';
 import { failureOf, HOLD_PLUGIN, wire } from '../helpers/raw-htlc.js';
 import { buildChain, pay, recordIn, relayRecord } from '../helpers/chain.js';
 import { at, runRdv } from '../helpers/rdv.js';
@@ -48,16 +48,6 @@ function hookScids(node: SimNode): string[] {
     return params;
   };
   return seen;
-}
-
-async function rpcError(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof RpcError) return { code: e.code, message: e.rpcMessage };
-    throw e;
-  }
-  throw new Error('expected an error');
 }
 
 describe('channel identity', () => {

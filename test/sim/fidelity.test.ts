@@ -7,11 +7,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RpcClient, RpcError } from '../../src/rpc/client.js';
+import { RpcClient } from '../../src/rpc/client.js';
 import { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { fixture, RDV_BIN } from '../helpers/paths.js';
-import { eventually } from '../helpers/sim.js';
+import { eventually, rpcError } from '../helpers/sim.js';
 
 type Kind = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object';
 const kind = (v: unknown): Kind => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'bigint' ? 'number' : (typeof v as Kind));
@@ -42,16 +42,6 @@ function shapeDiff(sim: unknown, real: unknown, path: string, optional: Readonly
 const sameShape = (sim: unknown, fixtureName: string, optional: string[] = []): void => {
   assert.deepEqual(shapeDiff(sim, fixture(fixtureName), '$', new Set(optional)), []);
 };
-
-async function rpcError(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof RpcError) return { code: e.code, message: e.rpcMessage };
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 let net: SimNetwork;
 let alice: SimNode;

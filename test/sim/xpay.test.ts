@@ -7,10 +7,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RpcClient, RpcError } from '../../src/rpc/client.js';
+import { RpcClient } from '../../src/rpc/client.js';
 import { sleep, type Latency, type SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
-import { eventually, withSimNet } from '../helpers/sim.js';
+import { eventually, rpcError, withSimNet } from '../helpers/sim.js';
 
 interface Invoice {
   bolt11: string;
@@ -23,16 +23,6 @@ interface Part {
 }
 
 const SLOW: Latency = { hopAddMs: 150, hopSettleMs: 10, xpaySetupMs: 0, finalSettleMs: 0, messageMs: 0 };
-
-async function rpcError(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof RpcError) return { code: e.code, message: e.rpcMessage };
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 /** payer -> bob -> carol (cheap) and payer -> dave -> carol (dearer); clients for payer and carol. */
 async function diamond(net: SimNetwork, opts: { developer?: boolean } = {}): Promise<{ payer: SimNode; bob: SimNode; dave: SimNode; carol: SimNode; p: RpcClient; c: RpcClient }> {

@@ -10,21 +10,9 @@ import { finalIncorrectCltvExpiry, finalIncorrectHtlcAmount, invalidOnionPayload
 import type { NodeId } from '../../src/chain/ids.js';
 import { partKey } from '../../src/chain/parts.js';
 import type { RelayRecord } from '../../src/chain/record.js';
-import { DEFAULT_RELAY_CONFIG, step, type Effect, type IncomingPart, type OutgoingPart, type Relay, type RelayEvent } from '../../src/chain/relay.js';
-import { HEIGHT, NOW, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay } from '../helpers/builders.js';
+import { DEFAULT_RELAY_CONFIG, step, type IncomingPart, type OutgoingPart, type Relay, type RelayEvent } from '../../src/chain/relay.js';
+import { HEIGHT, NOW, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay, effectsOf, runSteps } from '../helpers/builders.js';
 
-const of = <T extends Effect['type']>(effects: Effect[], type: T): Array<Extract<Effect, { type: T }>> =>
-  effects.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
-function run(relay: Relay, events: RelayEvent[], ctx = makeCtx()): { relay: Relay; effects: Effect[] } {
-  let r = relay;
-  const all: Effect[] = [];
-  for (const e of events) {
-    const s = step(r, e, ctx);
-    r = s.relay;
-    all.push(...s.effects);
-  }
-  return { relay: r, effects: all };
-}
 const pending: OutgoingPart = { status: 'pending', preimage: undefined, amountSentMsat: msat(100_000_011n) };
 const failed: OutgoingPart = { status: 'failed', preimage: undefined, amountSentMsat: msat(100_000_011n) };
 const complete: OutgoingPart = { status: 'complete', preimage: PREIMAGE, amountSentMsat: msat(100_000_011n) };
@@ -41,22 +29,22 @@ function afterRestart(parts: IncomingPart[], state: 'gathered' | 'paying' = 'pay
     attempts: state === 'paying' ? [{ round: 1, startedAt: NOW - 5, startHeight: HEIGHT, maxdelay: 44, maxfeeMsat: msat(1_000_000n) }] : [],
     ...over,
   });
-  return run(makeRelay(record), [{ type: 'startup', guardClaims: [] }]).relay;
+  return runSteps(makeRelay(record), [{ type: 'startup', guardClaims: [] }]).relay;
 }
 
 describe('hole 1: a part whose channel lightningd renamed (alias -> real scid, splice) is still the same part', () => {
   test('gathered under the zero-conf alias, replayed under the real scid while the payment onward is pending: held, not failed, then resolved', () => {
     const gatheredAs = makePart({ scid: '10503233x174532x55000', channelId: CHANNEL, peerId: PEER });
     const replayed: IncomingPart = { ...gatheredAs, scid: '118x1x0' };
-    const { effects, relay } = run(afterRestart([gatheredAs]), [
+    const { effects, relay } = runSteps(afterRestart([gatheredAs]), [
       { type: 'htlc', part: replayed },
       { type: 'outgoing_status', parts: [pending] },
       { type: 'timer', timer: 'mpp' },
       { type: 'timer', timer: 'requery' },
       { type: 'outgoing_status', parts: [complete] },
     ]);
-    assert.deepEqual(of(effects, 'fail'), []);
-    assert.deepEqual(of(effects, 'resolve').map((r) => r.part), [partKey(replayed)]);
+    assert.deepEqual(effectsOf(effects, 'fail'), []);
+    assert.deepEqual(effectsOf(effects, 'resolve').map((r) => r.part), [partKey(replayed)]);
     assert.equal(relay.record.state, 'settled');
     assert.equal(relay.record.receivedMsat, msat(106_000_000n), 'the part counts as received');
   });
@@ -64,20 +52,20 @@ describe('hole 1: a part whose channel lightningd renamed (alias -> real scid, s
   test('after a splice (same channel_id, new scid) the replayed part is recognised and the payment is made, once', () => {
     const a = makePart({ scid: '110x1x0', channelId: CHANNEL, amountMsat: msat(53_000_000n) });
     const b = makePart({ scid: '111x2x1', channelId: 'd5'.repeat(32), amountMsat: msat(53_000_000n) });
-    const { effects } = run(afterRestart([a, b], 'gathered'), [
+    const { effects } = runSteps(afterRestart([a, b], 'gathered'), [
       { type: 'htlc', part: { ...a, scid: '150x3x0' } },
       { type: 'htlc', part: b },
       { type: 'outgoing_status', parts: [] },
     ]);
-    assert.equal(of(effects, 'pay').length, 1);
-    assert.deepEqual(of(effects, 'fail'), []);
+    assert.equal(effectsOf(effects, 'pay').length, 1);
+    assert.deepEqual(effectsOf(effects, 'fail'), []);
   });
 
   test('a record written by rdv 0.1.0 (no channel_id) matches its replay under another scid by htlc id, amount and cltv_expiry', () => {
     const old = makePart({ scid: '10503233x174532x55000' });
     const replayed: IncomingPart = { ...old, scid: '118x1x0', channelId: CHANNEL, peerId: PEER };
-    const { effects, relay } = run(afterRestart([old]), [{ type: 'htlc', part: replayed }]);
-    assert.deepEqual(of(effects, 'fail'), []);
+    const { effects, relay } = runSteps(afterRestart([old]), [{ type: 'htlc', part: replayed }]);
+    assert.deepEqual(effectsOf(effects, 'fail'), []);
     assert.equal(relay.held.length, 1);
     assert.equal(relay.record.parts[0]?.channelId, undefined, 'a loose match is not pinned: it might be a look-alike');
   });
@@ -85,24 +73,24 @@ describe('hole 1: a part whose channel lightningd renamed (alias -> real scid, s
   test('a record written by rdv 0.1.0 learns the channel_id from a replay under the very scid it recorded (migrate on read)', () => {
     const old = makePart({ scid: '118x1x0' });
     const replayed: IncomingPart = { ...old, channelId: CHANNEL, peerId: PEER };
-    const { effects, relay } = run(afterRestart([old]), [{ type: 'htlc', part: replayed }]);
+    const { effects, relay } = runSteps(afterRestart([old]), [{ type: 'htlc', part: replayed }]);
     assert.equal(relay.record.parts[0]?.channelId, CHANNEL);
-    assert.ok(of(effects, 'checkpoint').length > 0, 'and written back');
+    assert.ok(effectsOf(effects, 'checkpoint').length > 0, 'and written back');
   });
 
   test('two parts from the same peer with the same htlc id and amount on two channels stay two parts', () => {
     const a = makePart({ scid: '110x1x0', id: '0', channelId: CHANNEL, amountMsat: msat(53_000_000n) });
     const b = makePart({ scid: '110x2x0', id: '0', channelId: 'd5'.repeat(32), amountMsat: msat(53_000_000n) });
-    const { relay } = run(afterRestart([a, b], 'gathered'), [{ type: 'htlc', part: a }, { type: 'htlc', part: { ...a } }]);
+    const { relay } = runSteps(afterRestart([a, b], 'gathered'), [{ type: 'htlc', part: a }, { type: 'htlc', part: { ...a } }]);
     assert.equal(relay.held.length, 1, 'a second call for the same HTLC is not a second part');
-    const both = run(relay, [{ type: 'htlc', part: b }]);
+    const both = runSteps(relay, [{ type: 'htlc', part: b }]);
     assert.equal(both.relay.held.length, 2);
   });
 
   test('an HTLC with our hash and secret that matches no recorded part is never failed while the payment onward is pending', () => {
     const recorded = makePart({ channelId: CHANNEL });
     const unknown = makePart({ scid: '999x9x9', channelId: 'e6'.repeat(32) });
-    const { effects, relay } = run(afterRestart([recorded]), [
+    const { effects, relay } = runSteps(afterRestart([recorded]), [
       { type: 'htlc', part: recorded },
       { type: 'htlc', part: unknown },
       { type: 'outgoing_status', parts: [pending] },
@@ -110,12 +98,12 @@ describe('hole 1: a part whose channel lightningd renamed (alias -> real scid, s
       { type: 'timer', timer: 'requery' },
       { type: 'outgoing_status', parts: [pending] },
     ]);
-    assert.deepEqual(of(effects, 'fail'), []);
+    assert.deepEqual(effectsOf(effects, 'fail'), []);
     assert.equal(relay.strays.length, 1);
     // Once the payment onward is over it is not ours: the unknown-hash answer, never the preimage.
-    const end = run(relay, [{ type: 'timer', timer: 'requery' }, { type: 'outgoing_status', parts: [complete] }]);
-    assert.deepEqual(of(end.effects, 'fail').map((f) => f.part), [partKey(unknown)]);
-    assert.deepEqual(of(end.effects, 'resolve').map((r) => r.part), [partKey(recorded)]);
+    const end = runSteps(relay, [{ type: 'timer', timer: 'requery' }, { type: 'outgoing_status', parts: [complete] }]);
+    assert.deepEqual(effectsOf(end.effects, 'fail').map((f) => f.part), [partKey(unknown)]);
+    assert.deepEqual(effectsOf(end.effects, 'resolve').map((r) => r.part), [partKey(recorded)]);
   });
 });
 
@@ -123,27 +111,27 @@ describe('hole 2: a held part always has something that will answer it', () => {
   test('some parts replayed, the mpp timer fires while the payment onward is pending, then it fails: the held parts are failed back', () => {
     const a = makePart({ amountMsat: msat(53_000_000n) });
     const b = makePart({ amountMsat: msat(53_000_000n) });
-    const first = run(afterRestart([a, b]), [
+    const first = runSteps(afterRestart([a, b]), [
       { type: 'htlc', part: a },
       { type: 'outgoing_status', parts: [pending] },
       { type: 'timer', timer: 'mpp' },
       { type: 'timer', timer: 'requery' },
       { type: 'outgoing_status', parts: [failed] },
     ]);
-    assert.deepEqual(of(first.effects, 'fail'), [], 'not yet: the attempt whose end rdv did not see may still be running in lightningd');
+    assert.deepEqual(effectsOf(first.effects, 'fail'), [], 'not yet: the attempt whose end rdv did not see may still be running in lightningd');
     // Once its xpay must have given up (retry_for and a margin after it started), look again, then act.
-    const { effects, relay } = run(first.relay, [{ type: 'timer', timer: 'confirm' }, { type: 'outgoing_status', parts: [failed] }], makeCtx({ now: NOW + 80 }));
-    assert.deepEqual(of(effects, 'fail').map((f) => [f.part, f.failureMessage]), [[partKey(a), temporaryNodeFailure()]]);
+    const { effects, relay } = runSteps(first.relay, [{ type: 'timer', timer: 'confirm' }, { type: 'outgoing_status', parts: [failed] }], makeCtx({ now: NOW + 80 }));
+    assert.deepEqual(effectsOf(effects, 'fail').map((f) => [f.part, f.failureMessage]), [[partKey(a), temporaryNodeFailure()]]);
     assert.equal(relay.record.state, 'open', 'and the payer may retry');
     assert.deepEqual(relay.record.parts.map(partKey), [partKey(b)], 'the part never replayed stays recorded: rdv-guard may hold it');
   });
 
   test('no part replayed at all: the record does not stay paying forever, and a retry is accepted', () => {
     const a = makePart();
-    const first = run(afterRestart([a]), [{ type: 'outgoing_status', parts: [failed] }, { type: 'timer', timer: 'mpp' }, { type: 'outgoing_status', parts: [failed] }]);
-    const { relay } = run(first.relay, [{ type: 'timer', timer: 'confirm' }, { type: 'outgoing_status', parts: [failed] }], makeCtx({ now: NOW + 80 }));
+    const first = runSteps(afterRestart([a]), [{ type: 'outgoing_status', parts: [failed] }, { type: 'timer', timer: 'mpp' }, { type: 'outgoing_status', parts: [failed] }]);
+    const { relay } = runSteps(first.relay, [{ type: 'timer', timer: 'confirm' }, { type: 'outgoing_status', parts: [failed] }], makeCtx({ now: NOW + 80 }));
     assert.equal(relay.record.state, 'open');
-    const retry = run(relay, [{ type: 'htlc', part: makePart() }]);
+    const retry = runSteps(relay, [{ type: 'htlc', part: makePart() }]);
     assert.equal(retry.relay.record.state, 'gathered');
   });
 
@@ -170,10 +158,10 @@ describe('hole 2: a held part always has something that will answer it', () => {
     const a = makePart({ amountMsat: msat(53_000_000n) });
     const b = makePart({ amountMsat: msat(53_000_000n) });
     const late = makeCtx({ height: HEIGHT + 27 });
-    let relay = run(afterRestart([a, b], 'gathered'), [{ type: 'htlc', part: a }]).relay;
+    let relay = runSteps(afterRestart([a, b], 'gathered'), [{ type: 'htlc', part: a }]).relay;
     const s = step(relay, { type: 'outgoing_status', parts: [] }, late);
     relay = s.relay;
-    assert.deepEqual(of(s.effects, 'fail').map((f) => f.part), [partKey(a)]);
+    assert.deepEqual(effectsOf(s.effects, 'fail').map((f) => f.part), [partKey(a)]);
     assert.equal(relay.record.state, 'open');
   });
 
@@ -181,7 +169,7 @@ describe('hole 2: a held part always has something that will answer it', () => {
     const a = makePart({ amountMsat: msat(53_000_000n) });
     const held = step(makeRelay(), { type: 'htlc', part: a }, makeCtx()).relay;
     const s = step(held, { type: 'block', height: HEIGHT + 27 }, makeCtx({ height: HEIGHT + 27 }));
-    assert.deepEqual(of(s.effects, 'fail').map((f) => f.failureMessage), ['0017']);
+    assert.deepEqual(effectsOf(s.effects, 'fail').map((f) => f.failureMessage), ['0017']);
   });
 });
 
@@ -198,13 +186,13 @@ describe('hole 3: the preimage is never sold for an HTLC that is not a part of t
   for (const c of cases) {
     test(`an HTLC for the settled hash with ${c.description} gets the unknown-hash answer`, () => {
       const { effects } = step(settled(), { type: 'htlc', part: c.htlc }, makeCtx());
-      assert.deepEqual(of(effects, 'resolve'), []);
-      assert.deepEqual(of(effects, 'fail').map((f) => f.failureMessage), [unknownPaymentDetails(c.htlc.amountMsat, HEIGHT)]);
+      assert.deepEqual(effectsOf(effects, 'resolve'), []);
+      assert.deepEqual(effectsOf(effects, 'fail').map((f) => f.failureMessage), [unknownPaymentDetails(c.htlc.amountMsat, HEIGHT)]);
     });
   }
   test('the replay of the recorded part is resolved', () => {
     const { effects } = step(settled(), { type: 'htlc', part: { ...part, scid: '10503233x174532x55000' } }, makeCtx());
-    assert.deepEqual(of(effects, 'resolve').map((r) => r.preimage), [PREIMAGE]);
+    assert.deepEqual(effectsOf(effects, 'resolve').map((r) => r.preimage), [PREIMAGE]);
   });
 });
 
@@ -221,7 +209,7 @@ describe("hole 4: a relay hash's bad parts get lightningd's answers for an unkno
         const part = makePart(c.part);
         const relay = state === 'open' ? makeRelay() : state === 'settled' ? makeRelay({ state, preimage: PREIMAGE }) : afterRestart([makePart()], 'gathered');
         const { effects } = step(relay, { type: 'htlc', part }, makeCtx());
-        assert.deepEqual(of(effects, 'fail').map((f) => f.failureMessage), [c.expected(part)]);
+        assert.deepEqual(effectsOf(effects, 'fail').map((f) => f.failureMessage), [c.expected(part)]);
       });
     }
   }
@@ -229,7 +217,7 @@ describe("hole 4: a relay hash's bad parts get lightningd's answers for an unkno
 
 describe('hole 5: the safety margin holds however many blocks xpay sees while it retries', () => {
   test('maxdelay leaves room for xpay counting from blockheight + 1 and two blocks found while retrying', () => {
-    const relay = run(makeRelay(), [{ type: 'htlc', part: makePart() }, { type: 'outgoing_status', parts: [] }]).relay;
+    const relay = runSteps(makeRelay(), [{ type: 'htlc', part: makePart() }, { type: 'outgoing_status', parts: [] }]).relay;
     const attempt = relay.record.attempts.at(-1);
     const earliest = relay.record.earliestExpiry ?? 0;
     assert.ok(attempt);
@@ -239,24 +227,24 @@ describe('hole 5: the safety margin holds however many blocks xpay sees while it
   });
 
   test('the second block found while xpay runs closes its route: no new attempt', () => {
-    const paying = run(makeRelay(), [{ type: 'htlc', part: makePart() }, { type: 'outgoing_status', parts: [] }]).relay;
+    const paying = runSteps(makeRelay(), [{ type: 'htlc', part: makePart() }, { type: 'outgoing_status', parts: [] }]).relay;
     const layer = paying.record.attempts.at(-1)?.layer;
     const first = step(paying, { type: 'block', height: HEIGHT + 1 }, makeCtx({ height: HEIGHT + 1 }));
-    assert.deepEqual(of(first.effects, 'close_route'), []);
+    assert.deepEqual(effectsOf(first.effects, 'close_route'), []);
     const second = step(first.relay, { type: 'block', height: HEIGHT + 2 }, makeCtx({ height: HEIGHT + 2 }));
-    assert.deepEqual(of(second.effects, 'close_route'), [{ type: 'close_route', layer }]);
+    assert.deepEqual(effectsOf(second.effects, 'close_route'), [{ type: 'close_route', layer }]);
     const third = step(second.relay, { type: 'block', height: HEIGHT + 3 }, makeCtx({ height: HEIGHT + 3 }));
-    assert.deepEqual(of(third.effects, 'close_route'), [], 'once');
+    assert.deepEqual(effectsOf(third.effects, 'close_route'), [], 'once');
   });
 });
 
 describe('hole 5, continued: a route closed for the margin is tried again while there is room', () => {
   test('xpay stopped by our close_route fails; the second look pays again with a maxdelay from the new height', () => {
-    const paying = run(makeRelay(), [{ type: 'htlc', part: makePart() }, { type: 'outgoing_status', parts: [] }]).relay;
+    const paying = runSteps(makeRelay(), [{ type: 'htlc', part: makePart() }, { type: 'outgoing_status', parts: [] }]).relay;
     const h2 = makeCtx({ height: HEIGHT + 2 });
-    const closed = run(paying, [{ type: 'block', height: HEIGHT + 2 }], h2).relay;
+    const closed = runSteps(paying, [{ type: 'block', height: HEIGHT + 2 }], h2).relay;
     assert.equal(closed.routeClosed, true);
-    const { effects, relay } = run(
+    const { effects, relay } = runSteps(
       closed,
       [
         { type: 'pay_result', result: { ok: false, definite: true, message: 'Failed after 2 attempts. Then routing failed: All 2 channels to the source are disabled' } },
@@ -266,16 +254,16 @@ describe('hole 5, continued: a route closed for the margin is tried again while 
       ],
       h2,
     );
-    assert.deepEqual(of(effects, 'fail'), []);
-    assert.deepEqual(of(effects, 'pay').map((p) => p.maxdelay), [81 - 2 - 34 - 3]);
+    assert.deepEqual(effectsOf(effects, 'fail'), []);
+    assert.deepEqual(effectsOf(effects, 'pay').map((p) => p.maxdelay), [81 - 2 - 34 - 3]);
     assert.equal(relay.record.attempts.length, 2);
   });
 });
 
 describe('hole 6: one look does not decide a fail-back', () => {
-  const paying = (): Relay => run(makeRelay(), [{ type: 'htlc', part: makePart() }, { type: 'outgoing_status', parts: [] }]).relay;
+  const paying = (): Relay => runSteps(makeRelay(), [{ type: 'htlc', part: makePart() }, { type: 'outgoing_status', parts: [] }]).relay;
   test('xpay fails, listsendpays shows nothing pending: wait and look again; a part injected meanwhile keeps the HTLC held', () => {
-    const { effects } = run(paying(), [
+    const { effects } = runSteps(paying(), [
       { type: 'pay_result', result: { ok: false, definite: true, message: 'Failed after 3 attempts' } },
       { type: 'outgoing_status', parts: [failed] },
       { type: 'timer', timer: 'confirm' },
@@ -283,21 +271,21 @@ describe('hole 6: one look does not decide a fail-back', () => {
       { type: 'timer', timer: 'requery' },
       { type: 'outgoing_status', parts: [failed, complete] },
     ]);
-    assert.deepEqual(of(effects, 'fail'), []);
-    assert.equal(of(effects, 'resolve').length, 1);
+    assert.deepEqual(effectsOf(effects, 'fail'), []);
+    assert.equal(effectsOf(effects, 'resolve').length, 1);
   });
 
   test('the first look alone fails nothing; the second, a failBackMs later, does', () => {
-    const first = run(paying(), [{ type: 'pay_result', result: { ok: false, definite: true, message: 'x' } }, { type: 'outgoing_status', parts: [failed] }]);
-    assert.deepEqual(of(first.effects, 'fail'), []);
-    assert.deepEqual(of(first.effects, 'start_timer').map((t) => [t.timer, t.ms]), [['confirm', DEFAULT_RELAY_CONFIG.failConfirmMs]]);
-    const second = run(first.relay, [{ type: 'timer', timer: 'confirm' }, { type: 'outgoing_status', parts: [failed] }]);
-    assert.equal(of(second.effects, 'fail').length, 1);
+    const first = runSteps(paying(), [{ type: 'pay_result', result: { ok: false, definite: true, message: 'x' } }, { type: 'outgoing_status', parts: [failed] }]);
+    assert.deepEqual(effectsOf(first.effects, 'fail'), []);
+    assert.deepEqual(effectsOf(first.effects, 'start_timer').map((t) => [t.timer, t.ms]), [['confirm', DEFAULT_RELAY_CONFIG.failConfirmMs]]);
+    const second = runSteps(first.relay, [{ type: 'timer', timer: 'confirm' }, { type: 'outgoing_status', parts: [failed] }]);
+    assert.equal(effectsOf(second.effects, 'fail').length, 1);
   });
 
   test('a sendpay notification in between does not bring the second look forward', () => {
-    const first = run(paying(), [{ type: 'pay_result', result: { ok: false, definite: true, message: 'x' } }, { type: 'outgoing_status', parts: [failed] }]);
-    const early = run(first.relay, [{ type: 'requery' }, { type: 'outgoing_status', parts: [failed] }]);
-    assert.deepEqual(of(early.effects, 'fail'), []);
+    const first = runSteps(paying(), [{ type: 'pay_result', result: { ok: false, definite: true, message: 'x' } }, { type: 'outgoing_status', parts: [failed] }]);
+    const early = runSteps(first.relay, [{ type: 'requery' }, { type: 'outgoing_status', parts: [failed] }]);
+    assert.deepEqual(effectsOf(early.effects, 'fail'), []);
   });
 });

@@ -11,21 +11,8 @@ import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
 import type { NodeId } from '../../src/chain/ids.js';
 import { partKey, type RelayRecord } from '../../src/chain/record.js';
-import { step, type Ctx, type Effect, type OutgoingPart, type Relay, type RelayEvent } from '../../src/chain/relay.js';
-import { HEIGHT, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay } from '../helpers/builders.js';
-
-const of = <T extends Effect['type']>(effects: Effect[], type: T): Array<Extract<Effect, { type: T }>> =>
-  effects.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
-const run = (relay: Relay, ctx: Ctx, ...events: RelayEvent[]): { relay: Relay; effects: Effect[] } => {
-  let r = relay;
-  const all: Effect[] = [];
-  for (const e of events) {
-    const s = step(r, e, ctx);
-    r = s.relay;
-    all.push(...s.effects);
-  }
-  return { relay: r, effects: all };
-};
+import type { OutgoingPart } from '../../src/chain/relay.js';
+import { HEIGHT, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay, effectsOf, runSteps } from '../helpers/builders.js';
 
 const PEER = `02${'d1'.repeat(32)}` as NodeId;
 const CHANNEL_A = 'aa'.repeat(32);
@@ -43,15 +30,17 @@ describe('findings of the model-based tests', () => {
     // runs two xpays for the hash.
     const part = makePart();
     const ctx = makeCtx();
-    const { relay: paying, effects: first } = run(makeRelay(), ctx, { type: 'htlc', part }, { type: 'outgoing_status', parts: [] });
-    assert.equal(of(first, 'pay').length, 1);
-    const { effects } = run(
+    const { relay: paying, effects: first } = runSteps(makeRelay(), [{ type: 'htlc', part }, { type: 'outgoing_status', parts: [] }], ctx);
+    assert.equal(effectsOf(first, 'pay').length, 1);
+    const { effects } = runSteps(
       paying,
+      [
+        { type: 'pay_result', result: { ok: false, definite: false, message: 'lost the connection to lightningd' } },
+        { type: 'outgoing_status', parts: [] },
+      ],
       ctx,
-      { type: 'pay_result', result: { ok: false, definite: false, message: 'lost the connection to lightningd' } },
-      { type: 'outgoing_status', parts: [] },
     );
-    assert.deepEqual(of(effects, 'pay'), [], 'a second pay while the first xpay may still inject a part');
+    assert.deepEqual(effectsOf(effects, 'pay'), [], 'a second pay while the first xpay may still inject a part');
   });
 
   test('rule 10 (nothing else is ever resolved): at settle, a stray on another channel (another channel_id) is not resolved as a recorded part that did not come back', () => {
@@ -64,9 +53,9 @@ describe('findings of the model-based tests', () => {
     const recorded = { scid: ALIAS_A, id: '0', channelId: CHANNEL_A, peerId: PEER, amountMsat: msat(106_000_000n), cltvExpiry: HEIGHT + 81 };
     const record: RelayRecord = { ...makeRecord(), state: 'gathered', round: 1, parts: [recorded], earliestExpiry: HEIGHT + 81 };
     const other = makePart({ scid: SCID_B, id: '0', channelId: CHANNEL_B, peerId: PEER, amountMsat: msat(106_000_000n), cltvExpiry: HEIGHT + 81, outgoingCltv: HEIGHT + 81 });
-    const { effects } = run(makeRelay(record), makeCtx(), { type: 'startup', guardClaims: [] }, { type: 'htlc', part: other }, { type: 'outgoing_status', parts: [complete] });
+    const { effects } = runSteps(makeRelay(record), [{ type: 'startup', guardClaims: [] }, { type: 'htlc', part: other }, { type: 'outgoing_status', parts: [complete] }], makeCtx());
     assert.deepEqual(
-      of(effects, 'resolve').map((r) => r.part),
+      effectsOf(effects, 'resolve').map((r) => r.part),
       [],
       `resolved ${partKey(other)}, which is not the recorded ${partKey(recorded)}`,
     );
@@ -88,16 +77,18 @@ describe('findings of the model-based tests', () => {
     const at = { height: HEIGHT + 1, amountMsat: msat(106_000_000n), cltvExpiry: HEIGHT + 78, outgoingCltv: HEIGHT + 78, peerId: PEER, channelId: undefined };
     const lookalike = makePart({ ...at, scid: ALIAS_A, id: '0' });
     const real = makePart({ ...at, scid: SCID_B, id: '0' });
-    const { effects } = run(
+    const { effects } = runSteps(
       makeRelay(record),
+      [
+        { type: 'startup', guardClaims: [] },
+        { type: 'outgoing_status', parts: [pending] },
+        { type: 'htlc', part: lookalike },
+        { type: 'htlc', part: real },
+      ],
       ctx,
-      { type: 'startup', guardClaims: [] },
-      { type: 'outgoing_status', parts: [pending] },
-      { type: 'htlc', part: lookalike },
-      { type: 'htlc', part: real },
     );
     assert.deepEqual(
-      of(effects, 'fail').map((f) => `${f.part}: ${f.reason}`),
+      effectsOf(effects, 'fail').map((f) => `${f.part}: ${f.reason}`),
       [],
       'the recorded HTLC (same scid and id as recorded) was failed while an outgoing part is pending',
     );
@@ -114,17 +105,19 @@ describe('findings of the model-based tests', () => {
     const at = { amountMsat: msat(106_000_000n), cltvExpiry: HEIGHT + 81, outgoingCltv: HEIGHT + 81, peerId: PEER };
     const probe = makePart({ ...at, scid: SCID_B, id: '0', channelId: CHANNEL_B, paymentSecret: 'ee'.repeat(32) as never });
     const real = makePart({ ...at, scid: ALIAS_A, id: '0', channelId: CHANNEL_A });
-    const { effects } = run(
+    const { effects } = runSteps(
       makeRelay(record),
+      [
+        { type: 'startup', guardClaims: [] },
+        { type: 'htlc', part: probe },
+        { type: 'outgoing_status', parts: [] },
+        { type: 'htlc', part: real },
+        { type: 'outgoing_status', parts: [] },
+        { type: 'pay_result', result: { ok: true, preimage: PREIMAGE, amountSentMsat: msat(100_000_011n) } },
+      ],
       makeCtx(),
-      { type: 'startup', guardClaims: [] },
-      { type: 'htlc', part: probe },
-      { type: 'outgoing_status', parts: [] },
-      { type: 'htlc', part: real },
-      { type: 'outgoing_status', parts: [] },
-      { type: 'pay_result', result: { ok: true, preimage: PREIMAGE, amountSentMsat: msat(100_000_011n) } },
     );
-    assert.deepEqual(of(effects, 'resolve').map((r) => r.part), [partKey(real)], 'the preimage went to an HTLC without our payment secret');
+    assert.deepEqual(effectsOf(effects, 'resolve').map((r) => r.part), [partKey(real)], 'the preimage went to an HTLC without our payment secret');
   });
 });
 
@@ -143,16 +136,18 @@ describe('findings of the longer fuzz runs', () => {
     const c0 = { scid: '1229x3x0', id: '0', channelId: 'cc'.repeat(32), peerId: PEER_C, amountMsat: msat(26_500_000n), cltvExpiry: HEIGHT + 79 };
     const record: RelayRecord = { ...makeRecord(), state: 'paying', round: 1, parts: [a0, a1, c0], earliestExpiry: HEIGHT + 78, attempts: [{ round: 1, startedAt: 1, maxdelay: 41, maxfeeMsat: msat(1_000_000n) }] };
     const replay = (p: typeof a0, scid: string, peerId: NodeId) => makePart({ ...p, scid, peerId, channelId: undefined, outgoingCltv: p.cltvExpiry, totalMsat: msat(106_000_000n) });
-    const { effects } = run(
+    const { effects } = runSteps(
       makeRelay(record),
+      [
+        { type: 'startup', guardClaims: [] },
+        { type: 'htlc', part: replay(c0, '1230x11x3', PEER_C) },
+        { type: 'htlc', part: replay(a0, '1230x11x1', PEER_A) },
+        { type: 'htlc', part: replay(a1, '1230x11x1', PEER_A) },
+        { type: 'outgoing_status', parts: [complete] },
+      ],
       makeCtx(),
-      { type: 'startup', guardClaims: [] },
-      { type: 'htlc', part: replay(c0, '1230x11x3', PEER_C) },
-      { type: 'htlc', part: replay(a0, '1230x11x1', PEER_A) },
-      { type: 'htlc', part: replay(a1, '1230x11x1', PEER_A) },
-      { type: 'outgoing_status', parts: [complete] },
     );
-    assert.deepEqual(of(effects, 'fail'), []);
-    assert.equal(of(effects, 'resolve').length, 3);
+    assert.deepEqual(effectsOf(effects, 'fail'), []);
+    assert.equal(effectsOf(effects, 'resolve').length, 3);
   });
 });

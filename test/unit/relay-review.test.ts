@@ -13,21 +13,9 @@ import { guardDecide } from '../../src/chain/guard.js';
 import type { NodeId } from '../../src/chain/ids.js';
 import { partKey } from '../../src/chain/parts.js';
 import type { RelayRecord } from '../../src/chain/record.js';
-import { step, type Effect, type IncomingPart, type Relay, type RelayEvent } from '../../src/chain/relay.js';
-import { HEIGHT, NOW, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay } from '../helpers/builders.js';
+import { step, type IncomingPart } from '../../src/chain/relay.js';
+import { HEIGHT, NOW, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay, effectsOf, runSteps } from '../helpers/builders.js';
 
-const of = <T extends Effect['type']>(effects: Effect[], type: T): Array<Extract<Effect, { type: T }>> =>
-  effects.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
-function run(relay: Relay, events: RelayEvent[], ctx = makeCtx()): { relay: Relay; effects: Effect[] } {
-  let r = relay;
-  const all: Effect[] = [];
-  for (const e of events) {
-    const s = step(r, e, ctx);
-    r = s.relay;
-    all.push(...s.effects);
-  }
-  return { relay: r, effects: all };
-}
 const PEER = `03${'a1'.repeat(32)}` as NodeId;
 const CHANNEL = 'c4'.repeat(32);
 const toRecorded = ({ scid, id, channelId, peerId, amountMsat, cltvExpiry }: IncomingPart): RelayRecord['parts'][number] => ({
@@ -62,21 +50,21 @@ describe('review 1: after a restart of rdv alone, the mpp wait fails back on a s
       earliestExpiry: p.cltvExpiry,
       attempts: [{ round: 1, startedAt: NOW - 5, startHeight: HEIGHT, maxdelay: 44, maxfeeMsat: msat(1_000_000n) }],
     });
-    const looks = run(makeRelay(record), [
+    const looks = runSteps(makeRelay(record), [
       { type: 'startup', guardClaims: [] },
       { type: 'outgoing_status', parts: [] }, // old xpay between attempts
       { type: 'timer', timer: 'confirm' },
       { type: 'outgoing_status', parts: [] }, // still in getroutes
     ]);
-    assert.deepEqual(of(looks.effects, 'fail'), []);
+    assert.deepEqual(effectsOf(looks.effects, 'fail'), []);
     // ... 58 s pass: the old xpay injects an attempt; rdv asks nothing meanwhile.
     const atMpp = step(looks.relay, { type: 'timer', timer: 'mpp' }, makeCtx());
-    const reopened = of(atMpp.effects, 'persist').find((e) => e.record.state === 'open');
+    const reopened = effectsOf(atMpp.effects, 'persist').find((e) => e.record.state === 'open');
     // What rdv-guard (holding the real HTLC) does with the record rdv wrote, once the attempt completes:
     const guard = guardDecide(reopened?.record ?? atMpp.relay.record, p, { kind: 'complete', preimage: PREIMAGE, sentMsat: msat(100_000_011n) }, 0);
     assert.equal(guard.action, 'resolve', `rdv-guard would ${guard.action} the part of a payment that completed (${guard.why})`);
     assert.equal(reopened, undefined, 'the record is reopened (parts forgotten) on a look at listsendpays 58 s old');
-    assert.ok(of(atMpp.effects, 'query_outgoing').length > 0, 'no fresh listsendpays before deciding');
+    assert.ok(effectsOf(atMpp.effects, 'query_outgoing').length > 0, 'no fresh listsendpays before deciding');
   });
 });
 
@@ -106,8 +94,8 @@ describe('review 2: a settled hash sells the preimage to a look-alike of a part 
     });
     const lookAlike: IncomingPart = { ...makePart({ amountMsat: real.amountMsat }), scid: '150x2x0', id: '5', channelId: 'e6'.repeat(32), peerId: PEER, cltvExpiry: real.cltvExpiry, outgoingCltv: real.cltvExpiry };
     const s = step(makeRelay(record), { type: 'htlc', part: lookAlike }, makeCtx());
-    assert.deepEqual(of(s.effects, 'resolve'), [], 'rdv resolved an HTLC that is not a part of the set');
-    assert.deepEqual(of(s.effects, 'fail').map((f) => f.failureMessage), [unknownPaymentDetails(lookAlike.amountMsat, HEIGHT)]);
+    assert.deepEqual(effectsOf(s.effects, 'resolve'), [], 'rdv resolved an HTLC that is not a part of the set');
+    assert.deepEqual(effectsOf(s.effects, 'fail').map((f) => f.failureMessage), [unknownPaymentDetails(lookAlike.amountMsat, HEIGHT)]);
     const guard = guardDecide(record, lookAlike, { kind: 'complete', preimage: PREIMAGE, sentMsat: msat(100_000_011n) }, 0);
     assert.equal(guard.action, 'continue', `rdv-guard: ${guard.action} (${guard.why})`);
   });

@@ -10,21 +10,10 @@ import { finalIncorrectCltvExpiry, finalIncorrectHtlcAmount, invalidOnionPayload
 import type { Preimage } from '../../src/chain/ids.js';
 import { partKey, type AnyRecord, type RelayRecord } from '../../src/chain/record.js';
 import { isOurs, step, summariseOutgoing, type Effect, type OutgoingPart, type Relay, type RelayEvent } from '../../src/chain/relay.js';
-import { HASH, HEIGHT, NOW, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay } from '../helpers/builders.js';
+import { HASH, HEIGHT, NOW, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay, effectsOf, runSteps } from '../helpers/builders.js';
 
 const types = (effects: Effect[]): string[] => effects.filter((e) => e.type !== 'log').map((e) => e.type);
-const of = <T extends Effect['type']>(effects: Effect[], type: T): Array<Extract<Effect, { type: T }>> =>
-  effects.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
-const run = (relay: Relay, ...events: RelayEvent[]): { relay: Relay; effects: Effect[] } => {
-  let r = relay;
-  const all: Effect[] = [];
-  for (const e of events) {
-    const s = step(r, e, makeCtx());
-    r = s.relay;
-    all.push(...s.effects);
-  }
-  return { relay: r, effects: all };
-};
+const run = (relay: Relay, ...events: RelayEvent[]): { relay: Relay; effects: Effect[] } => runSteps(relay, events);
 const complete = (preimage: Preimage = PREIMAGE, sent = 100_000_011n): OutgoingPart => ({ status: 'complete', preimage, amountSentMsat: msat(sent) });
 const pending: OutgoingPart = { status: 'pending', preimage: undefined, amountSentMsat: msat(100_000_011n) };
 const failed: OutgoingPart = { status: 'failed', preimage: undefined, amountSentMsat: msat(100_000_011n) };
@@ -72,7 +61,7 @@ describe('rule 2: a bad part is failed exactly like an unknown hash', () => {
       const part = makePart(c.part);
       const { relay, effects } = step(makeRelay(), { type: 'htlc', part }, makeCtx(c.ctx));
       assert.deepEqual(types(effects), ['fail']);
-      assert.equal(of(effects, 'fail')[0]?.failureMessage, unknownPaymentDetails(part.amountMsat, HEIGHT));
+      assert.equal(effectsOf(effects, 'fail')[0]?.failureMessage, unknownPaymentDetails(part.amountMsat, HEIGHT));
       assert.equal(relay.held.length, 0);
       assert.equal(relay.record.state, 'open');
     });
@@ -102,7 +91,7 @@ describe('rule 2: a bad part is failed exactly like an unknown hash', () => {
     test(`lightningd's own checks come first, with its codes: ${c.description}`, () => {
       const part = makePart(c.part);
       const { effects } = step(makeRelay(), { type: 'htlc', part }, makeCtx());
-      assert.deepEqual(of(effects, 'fail').map((f) => f.failureMessage), [c.expected(part)]);
+      assert.deepEqual(effectsOf(effects, 'fail').map((f) => f.failureMessage), [c.expected(part)]);
     });
   }
 
@@ -116,7 +105,7 @@ describe('rule 2: a bad part is failed exactly like an unknown hash', () => {
     const first = makePart({ amountMsat: msat(50_000_000n), totalMsat: msat(106_000_000n) });
     const odd = makePart({ amountMsat: msat(50_000_000n), totalMsat: msat(107_000_000n) });
     const { effects, relay } = run(makeRelay(), { type: 'htlc', part: first }, { type: 'htlc', part: odd });
-    assert.deepEqual(of(effects, 'fail').map((f) => f.part), [partKey(odd)]);
+    assert.deepEqual(effectsOf(effects, 'fail').map((f) => f.part), [partKey(odd)]);
     assert.equal(relay.held.length, 1);
   });
 
@@ -124,7 +113,7 @@ describe('rule 2: a bad part is failed exactly like an unknown hash', () => {
     const small = makePart({ amountMsat: msat(1_000n) });
     const huge = makePart({ amountMsat: msat(211_999_001n) });
     const { effects } = run(makeRelay(), { type: 'htlc', part: small }, { type: 'htlc', part: huge });
-    assert.deepEqual(of(effects, 'fail').map((f) => f.part), [partKey(huge)]);
+    assert.deepEqual(effectsOf(effects, 'fail').map((f) => f.part), [partKey(huge)]);
   });
 
   test('a later part of a set started before expiry is still accepted after expiry', () => {
@@ -148,7 +137,7 @@ describe('rule 3: parts are held until they add up; an incomplete set times out'
   test('the mpp timeout fails every held part with mpp_timeout (0x0017)', () => {
     const [a, b] = [makePart({ amountMsat: msat(35_000_000n) }), makePart({ amountMsat: msat(35_000_000n) })];
     const { relay, effects } = run(makeRelay(), { type: 'htlc', part: a }, { type: 'htlc', part: b }, { type: 'timer', timer: 'mpp' });
-    const fails = of(effects, 'fail');
+    const fails = effectsOf(effects, 'fail');
     assert.deepEqual(fails.map((f) => f.part), [partKey(a), partKey(b)]);
     assert.ok(fails.every((f) => f.failureMessage === mppTimeout()));
     assert.equal(relay.held.length, 0);
@@ -166,7 +155,7 @@ describe('rule 4: "gathered" is persisted before any outgoing payment', () => {
     const b = makePart({ amountMsat: msat(46_000_000n), cltvExpiry: HEIGHT + 79, outgoingCltv: HEIGHT + 79 });
     const { relay, effects } = run(makeRelay(), { type: 'htlc', part: a }, { type: 'htlc', part: b });
     assert.deepEqual(types(effects), ['hold', 'start_timer', 'hold', 'cancel_timer', 'query_outgoing', 'prepare_layer', 'persist']);
-    const persisted = of(effects, 'persist')[0]?.record as RelayRecord;
+    const persisted = effectsOf(effects, 'persist')[0]?.record as RelayRecord;
     assert.equal(persisted.state, 'gathered');
     assert.deepEqual(persisted.parts.map((p) => p.amountMsat), [msat(60_000_000n), msat(46_000_000n)]);
     assert.equal(persisted.earliestExpiry, HEIGHT + 79);
@@ -187,20 +176,20 @@ describe('rule 5: decide from the outgoing parts (listsendpays), one payment at 
   test('a second "none" answer while our xpay runs does not start a second payment', () => {
     const { relay } = gatheredRelay();
     const { effects } = run(relay, { type: 'outgoing_status', parts: [] }, { type: 'outgoing_status', parts: [] });
-    assert.equal(of(effects, 'pay').length, 1);
+    assert.equal(effectsOf(effects, 'pay').length, 1);
   });
 
   test('any complete part resolves every held part with its preimage', () => {
     const { relay, part } = gatheredRelay();
     const { effects } = run(relay, { type: 'outgoing_status', parts: [failed, complete()] });
-    assert.deepEqual(of(effects, 'resolve').map((r) => [r.part, r.preimage]), [[partKey(part), PREIMAGE]]);
+    assert.deepEqual(effectsOf(effects, 'resolve').map((r) => [r.part, r.preimage]), [[partKey(part), PREIMAGE]]);
   });
 
   test('a pending part means wait: no failure, ask again later', () => {
     const { relay } = gatheredRelay();
     const { effects } = run(relay, { type: 'outgoing_status', parts: [failed, pending] });
     assert.deepEqual(types(effects), ['start_timer']);
-    assert.equal(of(effects, 'start_timer')[0]?.timer, 'requery');
+    assert.equal(effectsOf(effects, 'start_timer')[0]?.timer, 'requery');
   });
 
   test('a "complete" part whose preimage does not match the hash is not taken as paid', () => {
@@ -212,7 +201,7 @@ describe('rule 5: decide from the outgoing parts (listsendpays), one payment at 
 describe('rule 6: xpay with maxfee = fee budget and maxdelay keeping the safety margin', () => {
   test("maxdelay is the earliest incoming expiry minus the height, the margin (34) and xpay's allowance (3)", () => {
     const { relay } = gatheredRelay();
-    const pay = of(run(relay, { type: 'outgoing_status', parts: [] }).effects, 'pay')[0];
+    const pay = effectsOf(run(relay, { type: 'outgoing_status', parts: [] }).effects, 'pay')[0];
     assert.deepEqual(pay && { maxfee: pay.maxfeeMsat, maxdelay: pay.maxdelay, bolt11: pay.bolt11 }, { maxfee: msat(1_000_000n), maxdelay: 81 - 34 - 3, bolt11: 'lnbcrt1m1carol' });
     assert.ok(pay && pay.retryForSeconds >= 10 && pay.retryForSeconds <= 60);
   });
@@ -221,8 +210,8 @@ describe('rule 6: xpay with maxfee = fee budget and maxdelay keeping the safety 
     const { relay } = gatheredRelay();
     // 27 blocks later: 81 - 27 - 34 - 3 = 17 < 18.
     const s = step(relay, { type: 'outgoing_status', parts: [] }, makeCtx({ height: HEIGHT + 27 }));
-    assert.equal(of(s.effects, 'pay').length, 0);
-    assert.equal(of(s.effects, 'fail')[0]?.failureMessage, temporaryNodeFailure());
+    assert.equal(effectsOf(s.effects, 'pay').length, 0);
+    assert.equal(effectsOf(s.effects, 'fail')[0]?.failureMessage, temporaryNodeFailure());
     assert.equal(s.relay.record.state, 'open');
   });
 });
@@ -244,8 +233,8 @@ describe('rule 7: never fail an incoming part while an outgoing part may still s
       { type: 'pay_result', result: { ok: false, definite: false, message: 'still in progress, cannot retry before that completes (code -3)' } },
       { type: 'outgoing_status', parts: [pending] },
     );
-    assert.equal(of(effects, 'fail').length, 0);
-    assert.equal(of(effects, 'pay').length, 0);
+    assert.equal(effectsOf(effects, 'fail').length, 0);
+    assert.equal(effectsOf(effects, 'pay').length, 0);
   });
 
   test('xpay failed but a part is still pending: wait, then resolve when it completes', () => {
@@ -258,8 +247,8 @@ describe('rule 7: never fail an incoming part while an outgoing part may still s
       { type: 'requery' },
       { type: 'outgoing_status', parts: [complete()] },
     );
-    assert.equal(of(effects, 'fail').length, 0);
-    assert.deepEqual(of(effects, 'resolve').map((r) => r.part), [partKey(part)]);
+    assert.equal(effectsOf(effects, 'fail').length, 0);
+    assert.deepEqual(effectsOf(effects, 'resolve').map((r) => r.part), [partKey(part)]);
   });
 
   test('blocks running out while the outgoing payment is pending fail nothing: xpay may start no new attempt, and a warning', () => {
@@ -267,7 +256,7 @@ describe('rule 7: never fail an incoming part while an outgoing part may still s
     const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
     const s = step(paying, { type: 'block', height: HEIGHT + 60 }, makeCtx({ height: HEIGHT + 60 }));
     assert.deepEqual(types(s.effects), ['close_route']);
-    assert.ok(of(s.effects, 'log').some((l) => /expire in 21 blocks/.test(l.message)));
+    assert.ok(effectsOf(s.effects, 'log').some((l) => /expire in 21 blocks/.test(l.message)));
   });
 
   test('random event orders never fail a gathered part while the outgoing payment may succeed', () => {
@@ -293,7 +282,7 @@ describe('rule 7: never fail an incoming part while an outgoing part may still s
         ];
         const event = events[rand(events.length)] as RelayEvent;
         const s = step(relay, event, makeCtx());
-        const failedGathered = of(s.effects, 'fail').filter((f) => gatheredKeys.has(f.part));
+        const failedGathered = effectsOf(s.effects, 'fail').filter((f) => gatheredKeys.has(f.part));
         if (mayStillSucceed && event.type !== 'outgoing_status') {
           assert.deepEqual(failedGathered, [], `round ${round}: ${event.type} failed a part while the payment could succeed`);
         }
@@ -324,8 +313,8 @@ describe('rule 8: the outcome reaches every held part', () => {
     const { relay } = gatheredRelay();
     const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
     const { effects } = run(paying, { type: 'pay_result', result: { ok: true, preimage: 'dd'.repeat(32) as Preimage, amountSentMsat: msat(1n) } });
-    assert.equal(of(effects, 'resolve').length, 0);
-    assert.equal(of(effects, 'query_outgoing').length, 1);
+    assert.equal(effectsOf(effects, 'resolve').length, 0);
+    assert.equal(effectsOf(effects, 'query_outgoing').length, 1);
   });
 
   test('a confirmed failure fails every held part with temporary_node_failure and reopens the relay', () => {
@@ -340,7 +329,7 @@ describe('rule 8: the outcome reaches every held part', () => {
       { type: 'timer', timer: 'confirm' },
       { type: 'outgoing_status', parts: [failed] },
     );
-    const fails = of(effects, 'fail');
+    const fails = effectsOf(effects, 'fail');
     assert.deepEqual(fails.map((f) => f.part), [partKey(a), partKey(b)]);
     assert.ok(fails.every((f) => f.failureMessage === temporaryNodeFailure()));
     assert.deepEqual([relay.record.state, relay.record.parts.length], ['open', 0]);
@@ -374,8 +363,8 @@ describe('a failed relay returns to open, and the payer may retry', () => {
     assert.deepEqual([reopened.record.state, reopened.record.round], ['open', 1]);
     const retry = makePart();
     const { relay: after, effects } = run(reopened, { type: 'htlc', part: retry }, { type: 'outgoing_status', parts: [failed] });
-    assert.equal(of(effects, 'fail').length, 0);
-    assert.equal(of(effects, 'pay').length, 1);
+    assert.equal(effectsOf(effects, 'fail').length, 0);
+    assert.equal(effectsOf(effects, 'pay').length, 1);
     assert.deepEqual([after.record.round, after.record.attempts.map((a) => a.round)], [2, [1, 2]]);
   });
 });
@@ -404,16 +393,16 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
       { type: 'htlc', part: c },
       { type: 'outgoing_status', parts: [] },
     );
-    assert.equal(of(effects, 'pay').length, 1);
+    assert.equal(effectsOf(effects, 'pay').length, 1);
     assert.equal(effects.findIndex((e) => e.type === 'pay') > effects.findIndex((e) => e.type === 'hold' && e.part === partKey(c)), true);
-    assert.equal(of(effects, 'persist').filter((p) => p.record.state === 'gathered').length, 0, 'gathering is not redone');
+    assert.equal(effectsOf(effects, 'persist').filter((p) => p.record.state === 'gathered').length, 0, 'gathering is not redone');
   });
 
   test('an outgoing payment that completed before the crash is resolved without paying', () => {
     const fresh = makeRelay(recordAfterCrash('paying', [{ round: 1, startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
     const { effects } = run(fresh, { type: 'htlc', part: a }, { type: 'htlc', part: b }, { type: 'htlc', part: c }, { type: 'outgoing_status', parts: [complete()] });
-    assert.equal(of(effects, 'pay').length, 0);
-    assert.deepEqual(of(effects, 'resolve').map((r) => r.part), [a, b, c].map(partKey));
+    assert.equal(effectsOf(effects, 'pay').length, 0);
+    assert.deepEqual(effectsOf(effects, 'resolve').map((r) => r.part), [a, b, c].map(partKey));
   });
 
   test('an outgoing payment still pending at restart is waited for, then resolved', () => {
@@ -429,9 +418,9 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
       { type: 'requery' },
       { type: 'outgoing_status', parts: [complete()] },
     );
-    assert.equal(of(effects, 'pay').length, 0);
-    assert.equal(of(effects, 'fail').length, 0);
-    assert.equal(of(effects, 'resolve').length, 3);
+    assert.equal(effectsOf(effects, 'pay').length, 0);
+    assert.equal(effectsOf(effects, 'fail').length, 0);
+    assert.equal(effectsOf(effects, 'resolve').length, 3);
   });
 
   test('an attempt cut short by the restart (all its parts failed) is paid again, once', () => {
@@ -447,7 +436,7 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
       { type: 'timer', timer: 'confirm' },
       { type: 'outgoing_status', parts: [failed] },
     );
-    assert.equal(of(effects, 'pay').length, 1);
+    assert.equal(effectsOf(effects, 'pay').length, 1);
     assert.equal(relay.record.attempts.length, 2);
   });
 
@@ -462,8 +451,8 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
       // The wait for replays is over: one more look at the outgoing payment, then release.
       { type: 'outgoing_status', parts: [] },
     );
-    assert.equal(of(effects, 'pay').length, 0);
-    assert.deepEqual(of(effects, 'fail').map((f) => f.part), [partKey(a)]);
+    assert.equal(effectsOf(effects, 'pay').length, 0);
+    assert.deepEqual(effectsOf(effects, 'fail').map((f) => f.part), [partKey(a)]);
     assert.equal(relay.record.state, 'open');
   });
 });
@@ -475,15 +464,15 @@ describe('rule 10: late parts and settled hashes', () => {
     const held = run(relay, { type: 'htlc', part: late });
     assert.deepEqual(types(held.effects), ['hold']);
     const { effects } = run(held.relay, { type: 'outgoing_status', parts: [complete()] });
-    assert.deepEqual(of(effects, 'fail').map((f) => [f.part, f.failureMessage]), [[partKey(late), unknownPaymentDetails(late.amountMsat, HEIGHT)]]);
-    assert.ok(!of(effects, 'resolve').some((r) => r.part === partKey(late)), 'the late part never gets the preimage');
+    assert.deepEqual(effectsOf(effects, 'fail').map((f) => [f.part, f.failureMessage]), [[partKey(late), unknownPaymentDetails(late.amountMsat, HEIGHT)]]);
+    assert.ok(!effectsOf(effects, 'resolve').some((r) => r.part === partKey(late)), 'the late part never gets the preimage');
   });
 
   test('a part without our secret that arrives for an already complete set is failed as unknown at once', () => {
     const { relay } = gatheredRelay();
     const late = makePart({ paymentSecret: 'ee'.repeat(32) as never });
     const { effects } = step(relay, { type: 'htlc', part: late }, makeCtx());
-    assert.equal(of(effects, 'fail')[0]?.failureMessage, unknownPaymentDetails(late.amountMsat, HEIGHT));
+    assert.equal(effectsOf(effects, 'fail')[0]?.failureMessage, unknownPaymentDetails(late.amountMsat, HEIGHT));
   });
 
   test('a replayed part of a settled set is resolved again with the stored preimage, without writing', () => {
@@ -511,7 +500,7 @@ describe('persistence failures and expiry', () => {
     const skipped = gathered.effects.slice(gathered.effects.findIndex((e) => e.type === 'persist') + 1);
     const s = step(gathered.relay, { type: 'persist_failed', error: 'datastore refused', skipped }, makeCtx());
     assert.deepEqual(types(s.effects), ['fail']);
-    assert.equal(of(s.effects, 'fail')[0]?.failureMessage, temporaryNodeFailure());
+    assert.equal(effectsOf(s.effects, 'fail')[0]?.failureMessage, temporaryNodeFailure());
     assert.equal(s.relay.record.state, 'open');
     assert.equal(s.relay.queryInFlight, false);
   });
@@ -521,7 +510,7 @@ describe('persistence failures and expiry', () => {
     const paying = run(relay, { type: 'outgoing_status', parts: [] }).relay;
     const settled = step(paying, { type: 'pay_result', result: { ok: true, preimage: PREIMAGE, amountSentMsat: msat(100_000_000n) } }, makeCtx());
     assert.ok(settled.effects.findIndex((e) => e.type === 'resolve') < settled.effects.findIndex((e) => e.type === 'checkpoint'));
-    assert.equal(of(settled.effects, 'persist').length, 0, 'nothing is written before the parts are resolved');
+    assert.equal(effectsOf(settled.effects, 'persist').length, 0, 'nothing is written before the parts are resolved');
   });
 
   test('if the attempt cannot be written after xpay started, nothing is failed (the payment may succeed)', () => {
@@ -529,7 +518,7 @@ describe('persistence failures and expiry', () => {
     const paying = run(relay, { type: 'outgoing_status', parts: [] });
     assert.equal(paying.relay.payInFlight, true);
     const s = step(paying.relay, { type: 'persist_failed', error: 'datastore busy', skipped: [] }, makeCtx());
-    assert.equal(of(s.effects, 'fail').length, 0);
+    assert.equal(effectsOf(s.effects, 'fail').length, 0);
     assert.equal(s.relay.payInFlight, true);
   });
 
