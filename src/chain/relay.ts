@@ -716,19 +716,11 @@ function settle(relay0: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, eff
   const replaysMayCome = missing > 0 && !relay0.replayWaitOver && relay0.timers.includes('mpp');
   if (missing > 0 && !replaysMayCome) record.lastError = notReceived(missing, before.parts.length);
   const cancelled = cancelTimers(relay0, ...(replaysMayCome ? (['requery', 'confirm'] as const) : (['mpp', 'requery', 'confirm'] as const)));
-  if (replaysMayCome) {
-    return {
-      relay: { ...cancelled.relay, record, held: [], strays: [], requeries: 0, failLook: 'none' },
-      effects: [
-        ...effects,
-        ...cancelled.effects,
-        ...relay0.held.map((p): Effect => ({ type: 'resolve', part: partKey(p), preimage })),
-        ...strayEffects,
-        { type: 'checkpoint' },
-        { type: 'log', level: 'info', message: `settled; ${missing} of ${before.parts.length} part(s) not replayed yet: waiting for lightningd to replay them` },
-      ],
-    };
-  }
+  const outcome: Effect = replaysMayCome
+    ? { type: 'log', level: 'info', message: `settled; ${missing} of ${before.parts.length} part(s) not replayed yet: waiting for lightningd to replay them` }
+    : missing > 0
+      ? { type: 'log', level: 'error', message: `settled, but ${record.lastError ?? ''}: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}` }
+      : { type: 'log', level: 'info', message: `settled: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}, earned ${formatAmount(record.earnedMsat ?? msat(0n))}` };
   return {
     relay: { ...cancelled.relay, record, held: [], strays: [], requeries: 0, failLook: 'none' },
     effects: [
@@ -741,9 +733,7 @@ function settle(relay0: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, eff
       ...relay0.held.map((p): Effect => ({ type: 'resolve', part: partKey(p), preimage })),
       ...strayEffects,
       { type: 'checkpoint' },
-      missing > 0
-        ? { type: 'log', level: 'error', message: `settled, but ${record.lastError ?? ''}: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}` }
-        : { type: 'log', level: 'info', message: `settled: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}, earned ${formatAmount(record.earnedMsat ?? msat(0n))}` },
+      outcome,
     ],
   };
 }
