@@ -24,6 +24,12 @@ import { auditPayment, type PaymentTerms, type PaymentVerdict } from './audit.js
 import { at, RDV_BIN, runCli } from './cli.js';
 import { planPayment, type ChannelName, type FaultKind, type FaultPlan, type PaymentPlan, type Phase, type Who } from './plan.js';
 
+/** The phase a ledger entry marks: a payee holds an HTLC (add), a payee settles one. */
+const PHASE_OF: Record<'add' | 'settle', Partial<Record<string, Phase>>> = {
+  add: { alice: 'alice_holds', bob: 'bob_holds', carol: 'carol_holds' },
+  settle: { alice: 'alice_settled', bob: 'bob_settled', carol: 'carol_settled' },
+};
+
 export interface SoakOptions {
   payments: number;
   seed: number;
@@ -315,24 +321,7 @@ class Soak {
   }
 
   private onProgress(run: PaymentRun, e: LedgerEntry): void {
-    const phase: Phase | undefined =
-      e.kind === 'add'
-        ? e.to === 'alice'
-          ? 'alice_holds'
-          : e.to === 'bob'
-            ? 'bob_holds'
-            : e.to === 'carol'
-              ? 'carol_holds'
-              : undefined
-        : e.kind === 'settle'
-          ? e.to === 'carol'
-            ? 'carol_settled'
-            : e.to === 'bob'
-              ? 'bob_settled'
-              : e.to === 'alice'
-                ? 'alice_settled'
-                : undefined
-          : undefined;
+    const phase = e.kind === 'add' || e.kind === 'settle' ? PHASE_OF[e.kind][e.to] : undefined;
     if (phase) this.reach(run, phase);
   }
 
