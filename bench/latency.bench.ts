@@ -30,7 +30,7 @@ function rdvJson(node: Node, args: string[]): Promise<Record<string, unknown>> {
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Record<string, unknown>) : reject(new Error(`rdv ${args.join(' ')} on ${node.name}: ${err}`))));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Record<string, unknown>) : reject(new Error(`rdv ${args.join(' ')} on ${node.name}: ${err}`))));
   });
 }
 

@@ -42,7 +42,7 @@ export function runInPty(args: string[], steps: Step[], timeoutMs = 30_000): Pro
         setTimeout(() => child.stdin.write(step.send), 60);
       }
     });
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? -1, screen: plain(screen) });
     });

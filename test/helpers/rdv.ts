@@ -27,7 +27,7 @@ export function runRdv(args: string[], opts: { env?: Record<string, string>; inp
       child.kill('SIGKILL');
       reject(new Error(`rdv ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, opts.timeoutMs ?? 30_000);
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started });
     });

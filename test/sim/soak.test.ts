@@ -103,7 +103,7 @@ describe('a short chaos soak', () => {
   test('8 payments, seed 256, 4 at a time: no msat lost, no HTLC stuck, no force close, no preimage given away', { timeout: 90_000 }, async () => {
     const r = await runSoak({ payments: 8, seed: 256, concurrency: 4, withClosing: false, blockIntervalMs: 2_000 });
     const s = r.summary;
-    const detail = `${JSON.stringify(s)}\n${r.bad.map((b) => b.dump).join('\n\n')}`;
+    const detail = `${JSON.stringify(s)}\n${r.setupFailures.map((f) => `setup of payment ${f.index} failed: ${f.error}`).join('\n')}\n${r.bad.map((b) => b.dump).join('\n\n')}`;
     assert.deepEqual([s.lost_msat, s.stuck_htlcs, s.force_closes, s.preimage_leaks, s.payee_expiries, s.setup_failed], [0, 0, 0, 0, 0, 0], detail);
     assert.equal(s.payments, 8);
     assert.ok(Number(s.faults) >= 8, `only ${String(s.faults)} faults injected\n${detail}`);
