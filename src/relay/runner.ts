@@ -201,7 +201,7 @@ export class RelayRunner {
         break;
       }
       if (attempt === 0) this.deps.log('warn', `${htlc.paymentHash.slice(0, 8)}: cannot name the channel of ${htlc.part.scid}/${htlc.part.id} yet: holding it and asking again`);
-      await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
+      await this.backoff(attempt);
     }
     if (channel) htlc.part.channelId = channel.channelId;
     const key = partKey(htlc.part);
@@ -239,7 +239,7 @@ export class RelayRunner {
               return;
             }
             if (attempt === 0) this.deps.log('warn', `could not read the record for ${hash.slice(0, 8)} (${(e as Error).message}): asking again`);
-            await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
+            await this.backoff(attempt);
           }
         }
       })().finally(() => this.loading.delete(hash));
@@ -286,6 +286,11 @@ export class RelayRunner {
     let n = 0;
     for (const e of this.entries.values()) n += e.replies.size;
     return n;
+  }
+
+  /** Wait before asking lightningd again: 100 ms, doubling, at most 5 s. */
+  private backoff(attempt: number): Promise<void> {
+    return new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
   }
 
   /**
@@ -476,11 +481,6 @@ export class RelayRunner {
     }
   }
 
-  /**
-   * xpay over a fresh askrene layer of our own: nothing is in it, so routing is
-   * xpay's usual, until close_route removes it. If the layer cannot be made, xpay
-   * runs without it (the margin then rests on maxdelay's allowance alone).
-   */
   /** Create a layer; false (logged) if askrene refuses. */
   private async createLayer(hash: string, layer: string): Promise<boolean> {
     try {
@@ -492,6 +492,12 @@ export class RelayRunner {
     }
   }
 
+  /**
+   * xpay over a fresh askrene layer of our own: nothing is in it, so routing is
+   * xpay's usual, until close_route disables our node and channels in it. If the
+   * layer cannot be made, xpay runs without it (the margin then rests on maxdelay's
+   * allowance alone).
+   */
   private startPay(hash: string, effect: Extract<Effect, { type: 'pay' }>): void {
     const t0 = performance.now();
     const node = this.deps.node;
@@ -559,7 +565,6 @@ export class RelayRunner {
       this.deps.log('debug', `askrene-listlayers: ${(e as Error).message}`);
     }
   }
-
 
   /** listsendpays, retried every second until lightningd answers (the machine waits meanwhile). */
   private startQuery(hash: string): void {
