@@ -273,13 +273,21 @@ function cancelTimers(relay: Relay, ...names: TimerName[]): { relay: Relay; effe
   };
 }
 
-/** Rule 2: why a part is not acceptable (our own checks, after lightningd's), or undefined. Reasons go to the log only. */
-export function partProblem(record: RelayRecord, held: readonly IncomingPart[], part: IncomingPart): string | undefined {
+/** Why a part's payment_data (our secret, a total_msat the invoice allows) is not acceptable, or undefined. */
+function paymentDataProblem(record: RelayRecord, part: IncomingPart): string | undefined {
   const amount = record.amountMsat;
   if (part.paymentSecret !== record.paymentSecret) return 'wrong or missing payment_secret';
   if (part.totalMsat === undefined) return 'no total_msat in the onion';
   if (part.totalMsat < amount) return `total_msat ${part.totalMsat} is below the invoice amount ${amount}`;
   if (part.totalMsat > amount * 2n) return `total_msat ${part.totalMsat} is more than twice the invoice amount ${amount}`;
+  return undefined;
+}
+
+/** Rule 2: why a part is not acceptable (our own checks, after lightningd's), or undefined. Reasons go to the log only. */
+export function partProblem(record: RelayRecord, held: readonly IncomingPart[], part: IncomingPart): string | undefined {
+  const amount = record.amountMsat;
+  const dataProblem = paymentDataProblem(record, part);
+  if (dataProblem !== undefined) return dataProblem;
   const first = held[0];
   if (first && first.totalMsat !== part.totalMsat) return `total_msat ${part.totalMsat} differs from the set's ${first.totalMsat}`;
   if (part.cltvExpiry - part.height < record.minFinalCltv) {
@@ -426,7 +434,7 @@ function learnIdentity(record: RelayRecord, index: number, part: IncomingPart, c
 }
 
 function onStray(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
-  const problem = lightningdRefusal(part, ctx.config.cltvFinal)?.reason ?? strayProblem(relay.record, part);
+  const problem = lightningdRefusal(part, ctx.config.cltvFinal)?.reason ?? paymentDataProblem(relay.record, part);
   if (problem) return { relay, effects: failUnknown(part, problem, ctx) };
   if (!mayStillSucceed(relay)) return { relay, effects: failUnknown(part, 'the set for this hash is already complete', ctx) };
   // Held only while it has room: a stray is let go a safety margin before its expiry (onBlock).
@@ -444,14 +452,6 @@ function onStray(relay: Relay, part: IncomingPart, ctx: Ctx): Step {
  * Does this part carry our invoice's secret and a sane total? (Not its CLTV
  * against the height now: a replay of an HTLC we took blocks ago would fail that.)
  */
-function strayProblem(record: RelayRecord, part: IncomingPart): string | undefined {
-  if (part.paymentSecret !== record.paymentSecret) return 'wrong or missing payment_secret';
-  if (part.totalMsat === undefined) return 'no total_msat in the onion';
-  if (part.totalMsat < record.amountMsat) return `total_msat ${part.totalMsat} is below the invoice amount ${record.amountMsat}`;
-  if (part.totalMsat > record.amountMsat * 2n) return `total_msat ${part.totalMsat} is more than twice the invoice amount ${record.amountMsat}`;
-  return undefined;
-}
-
 /** Every part of the gathered set is held again (after a restart). */
 function covered(relay: Relay): boolean {
   return pairParts(relay.record.parts, relay.held).every((h) => h >= 0);
