@@ -131,6 +131,16 @@ export class LightningNode {
     }
   }
 
+  /** Like read, but undefined when lightningd refuses the call or answers in an unexpected shape: for facts rdv can do without. */
+  private async readIfAnswered<T>(method: string, params: Record<string, unknown>, parse: (r: Reader) => T | undefined): Promise<T | undefined> {
+    try {
+      return parse(Reader.of(await this.rpc.call(method, params), method));
+    } catch (e) {
+      if (e instanceof RpcError || e instanceof ShapeError) return undefined;
+      throw e;
+    }
+  }
+
   getinfo(): Promise<NodeInfo> {
     return this.read('getinfo', {}, (r) => {
       const network = r.str('network');
@@ -383,14 +393,8 @@ export class LightningNode {
 
   /** A node's alias from gossip, or undefined when it has announced none (or is unknown). */
   async nodeAlias(id: NodeId): Promise<string | undefined> {
-    try {
-      const nodes = Reader.of(await this.rpc.call('listnodes', { id }), 'listnodes').objects('nodes');
-      const alias = nodes[0]?.optStr('alias');
-      return alias === undefined || alias === '' ? undefined : alias;
-    } catch (e) {
-      if (e instanceof RpcError || e instanceof ShapeError) return undefined;
-      throw e;
-    }
+    const alias = await this.readIfAnswered('listnodes', { id }, (r) => r.objects('nodes')[0]?.optStr('alias'));
+    return alias === '' ? undefined : alias;
   }
 
   /**
@@ -399,13 +403,8 @@ export class LightningNode {
    * blocks one by one, so its own blockheight (getinfo, block_added, hook
    * heights) lags the tip for a while; xpay counts from the headercount.
    */
-  async chainTip(): Promise<number | undefined> {
-    try {
-      return Reader.of(await this.rpc.call('getchaininfo', { last_height: 0 }), 'getchaininfo').optInt('headercount');
-    } catch (e) {
-      if (e instanceof RpcError || e instanceof ShapeError) return undefined;
-      throw e;
-    }
+  chainTip(): Promise<number | undefined> {
+    return this.readIfAnswered('getchaininfo', { last_height: 0 }, (r) => r.optInt('headercount'));
   }
 
   /**
@@ -435,14 +434,8 @@ export class LightningNode {
   }
 
   /** A numeric config value (e.g. cltv-final), or undefined if lightningd does not say. */
-  async configInt(name: string): Promise<number | undefined> {
-    try {
-      const configs = Reader.of(await this.rpc.call('listconfigs', { config: name }), 'listconfigs').optObj('configs');
-      return configs?.optObj(name)?.optInt('value_int');
-    } catch (e) {
-      if (e instanceof RpcError || e instanceof ShapeError) return undefined;
-      throw e;
-    }
+  configInt(name: string): Promise<number | undefined> {
+    return this.readIfAnswered('listconfigs', { config: name }, (r) => r.optObj('configs')?.optObj(name)?.optInt('value_int'));
   }
 
   /** Per-part outgoing payments for a hash (rule 5), from listsendpays. */
