@@ -102,6 +102,8 @@ export class Reader {
     if (!this.has(key)) return undefined;
     const v = this.value[key];
     if (typeof v === 'string' && /^-\d{1,19}$/.test(v)) return msat(BigInt(v));
+    if (typeof v === 'bigint' && v < 0n && v >= -MAX_MSAT) return msat(v);
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v < 0) return msat(BigInt(v));
     return this.msat(key);
   }
 

@@ -3,6 +3,7 @@ import type { NodeId, PaymentHash, PaymentSecret, Preimage } from './ids.js';
 import type { PartIdentity } from './parts.js';
 import { Reader, ShapeError, type JsonObject } from './read.js';
 import { assertNever } from '../errors.js';
+import { parseJson } from './json.js';
 
 /**
  * The durable record, one per payment hash, stored in the node's datastore at
@@ -109,19 +110,26 @@ export type AnyRecord = RelayRecord | LastRecord;
 const HASH_RE = /^[0-9a-f]{64}$/;
 const NODE_RE = /^0[23][0-9a-f]{64}$/;
 
-/** JSON for the datastore. Field names are snake_case like CLN's; msat as decimal strings. */
+/**
+ * JSON for the datastore. Field names are snake_case like CLN's; msat as decimal
+ * strings, as rdv has always stored them (JSON.parse would round big numbers).
+ */
 export function serializeRecord(r: AnyRecord): string {
-  return JSON.stringify(recordToJson(r));
+  return JSON.stringify(recordToJson(r), (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-/** The record as JSON (what the datastore holds; also `rdv status --json`). */
+/**
+ * The record as JSON, CLN's way: `*_msat` fields are integer msat (bigint, written
+ * as exact JSON numbers by stringifyJson). `rdv status --json` and `rdv-status`
+ * show this; serializeRecord stores it with the amounts as strings.
+ */
 export function recordToJson(r: AnyRecord): JsonObject {
   const base = {
     version: r.version,
     role: r.role,
     payment_hash: r.paymentHash,
     bolt11: r.bolt11,
-    amount_msat: r.amountMsat.toString(),
+    amount_msat: r.amountMsat,
     expires_at: r.expiresAt,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
@@ -134,18 +142,18 @@ export function recordToJson(r: AnyRecord): JsonObject {
         ...base,
         downstream_bolt11: r.downstreamBolt11,
         downstream_payee: r.downstreamPayee,
-        downstream_amount_msat: r.downstreamAmountMsat.toString(),
+        downstream_amount_msat: r.downstreamAmountMsat,
         downstream_min_final_cltv: r.downstreamMinFinalCltv,
         payment_secret: r.paymentSecret,
-        payout_msat: r.payoutMsat.toString(),
-        fee_budget_msat: r.feeBudgetMsat.toString(),
+        payout_msat: r.payoutMsat,
+        fee_budget_msat: r.feeBudgetMsat,
         delay_budget: r.delayBudget,
         safety_margin: r.safetyMargin,
         min_final_cltv: r.minFinalCltv,
         state: r.state,
         round: r.round,
         parts: r.parts.map((p) =>
-          dropUndefined({ scid: p.scid, id: p.id, channel_id: p.channelId, peer_id: p.peerId, amount_msat: p.amountMsat.toString(), cltv_expiry: p.cltvExpiry }),
+          dropUndefined({ scid: p.scid, id: p.id, channel_id: p.channelId, peer_id: p.peerId, amount_msat: p.amountMsat, cltv_expiry: p.cltvExpiry }),
         ),
         earliest_expiry: r.earliestExpiry,
         attempts: r.attempts.map((a) =>
@@ -155,18 +163,18 @@ export function recordToJson(r: AnyRecord): JsonObject {
             start_height: a.startHeight,
             layer: a.layer,
             maxdelay: a.maxdelay,
-            maxfee_msat: a.maxfeeMsat.toString(),
+            maxfee_msat: a.maxfeeMsat,
             finished_at: a.finishedAt,
             outcome: a.outcome,
-            sent_msat: a.sentMsat?.toString(),
+            sent_msat: a.sentMsat,
             error: a.error,
           }),
         ),
         preimage: r.preimage,
         claimed_parts: r.claimed,
-        received_msat: r.receivedMsat?.toString(),
-        sent_msat: r.sentMsat?.toString(),
-        earned_msat: r.earnedMsat?.toString(),
+        received_msat: r.receivedMsat,
+        sent_msat: r.sentMsat,
+        earned_msat: r.earnedMsat,
         gathered_at: r.gatheredAt,
         settled_at: r.settledAt,
         last_error: r.lastError,
@@ -190,7 +198,7 @@ function dropUndefined(o: Record<string, unknown>): JsonObject {
 function readVersioned(text: string, where: string): Reader {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJson(text);
   } catch {
     throw new ShapeError(`${where}: not JSON`);
   }

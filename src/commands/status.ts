@@ -9,6 +9,7 @@ import { formatDuration } from '../chain/units.js';
 import { inputError } from '../errors.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { Output } from '../ui/output.js';
+import { stringifyJson } from '../rpc/json.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { pluginsState, pluginWarnings, type Plugins } from './plugin-check.js';
 import { checkHashPrefix, listRecords } from './records.js';
@@ -49,7 +50,7 @@ export async function pluginStatus(node: LightningNode): Promise<PluginStatus | 
     try {
       const { live: _live, ...stored } = relay.value;
       void _live;
-      records.set(relay.str('payment_hash'), parseRecord(JSON.stringify(stored), 'rdv-status'));
+      records.set(relay.str('payment_hash'), parseRecord(stringifyJson(stored), 'rdv-status'));
     } catch {
       // a record the plugin shows oddly: the datastore's copy is used
     }

@@ -275,7 +275,7 @@ function viewJson(v: RelayView, height: number): JsonObject {
   const r = v.record;
   const live: JsonObject = {
     held_parts: v.heldParts,
-    held_msat: v.heldMsat.toString(),
+    held_msat: v.heldMsat,
     pay_in_flight: v.payInFlight,
   };
   if (v.heldSince !== undefined) live.held_since = v.heldSince;

@@ -1,4 +1,4 @@
-import { isInteger, isSafeNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
+export { parseJson, stringifyJson } from '../chain/json.js';
 
 /**
  * Splits a byte stream into top-level JSON values, whatever separates them
@@ -58,25 +58,4 @@ export class JsonStreamSplitter {
     }
     return out;
   }
-}
-
-/** A number token of 16+ digits in value position: only then do we need the slow, exact parser. */
-const BIG_NUMBER = /[:[,]\s*-?\d{16,}/;
-
-/**
- * JSON.parse, except integers beyond 2^53 (listsendpays' groupid,
- * max_htlc_value_in_flight_msat, large msat amounts) become exact bigints.
- */
-export function parseJson(text: string): unknown {
-  if (!BIG_NUMBER.test(text)) return JSON.parse(text);
-  return losslessParse(text, null, (value: string) =>
-    isInteger(value) && !isSafeNumber(value) ? BigInt(value) : Number(value),
-  );
-}
-
-/** JSON.stringify that writes bigints as exact numbers (msat amounts). */
-export function stringifyJson(value: unknown): string {
-  const text = losslessStringify(value);
-  if (text === undefined) throw new Error('value cannot be written as JSON');
-  return text;
 }

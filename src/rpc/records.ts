@@ -5,6 +5,7 @@
  */
 import { KEY_ROOT, parseGuardClaims, parseRecord, relayKey, serializeRecord, type AnyRecord } from '../chain/record.js';
 import { ShapeError } from '../chain/read.js';
+import { parseArchived, type ArchivedRecord } from '../chain/archive.js';
 import type { LightningNode } from './node.js';
 
 export interface Stored<R extends AnyRecord = AnyRecord> {
@@ -83,4 +84,19 @@ export async function loadGuardClaims(node: LightningNode): Promise<Map<string, 
     }
   }
   return out;
+}
+
+/** Every archive entry (what rdv prune kept of finished records); unreadable ones are reported. */
+export async function loadArchive(node: LightningNode): Promise<{ entries: ArchivedRecord[]; problems: LoadProblem[] }> {
+  const entries: ArchivedRecord[] = [];
+  const problems: LoadProblem[] = [];
+  for (const e of await node.listdatastore([...KEY_ROOT, 'archive'])) {
+    if (e.string === undefined) continue;
+    try {
+      entries.push(parseArchived(e.string, `archive ${e.key.at(-1) ?? '?'}`));
+    } catch (err) {
+      problems.push({ key: e.key, problem: err instanceof ShapeError ? err.message : String(err) });
+    }
+  }
+  return { entries, problems };
 }

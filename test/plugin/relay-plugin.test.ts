@@ -294,10 +294,12 @@ describe('rdv-status', () => {
           const relays = status.relays as Array<{ live: { held_parts: number } }>;
           return relays[0]?.live.held_parts === 1;
         }, 'one held part');
-        const relay = (status.relays as Array<Record<string, unknown>>)[0] as { live: Record<string, unknown>; state: string };
+        const relay = (status.relays as Array<Record<string, unknown>>)[0] as { live: Record<string, unknown>; state: string; amount_msat: unknown };
         assert.equal(status.relaying, true);
         assert.equal(relay.state, 'open');
-        assert.equal(relay.live.held_msat, '40000000');
+        // CLN's convention: integer msat, as lightningd's own replies give them.
+        assert.equal(relay.live.held_msat, 40_000_000);
+        assert.equal(relay.amount_msat, 106_000_000);
       } finally {
         client.close();
       }

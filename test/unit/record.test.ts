@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
 import type { NodeId, PaymentHash, PaymentSecret, Preimage } from '../../src/chain/ids.js';
 import { ShapeError } from '../../src/chain/read.js';
+import { stringifyJson } from '../../src/rpc/json.js';
 import {
   inboxKey,
   parseInbox,
@@ -119,13 +120,28 @@ describe('serializeRecord -> parseRecord gives the same record back', () => {
   }
 
   test('msat amounts are stored as decimal strings, in snake_case like CLN', () => {
-    const json = recordToJson(settled());
+    const json = JSON.parse(serializeRecord(settled())) as Record<string, unknown>;
     assert.equal(json.amount_msat, '106013000');
     assert.equal(json.fee_budget_msat, '1007000');
     assert.deepEqual(json.parts, [
       { scid: '103x1x0', id: '7', amount_msat: '53006501', cltv_expiry: 1_311 },
       { scid: '119x1x0', id: '11', amount_msat: '53006499', cltv_expiry: 1_313 },
     ]);
+  });
+
+  test('shown (status --json, rdv-status) with integer msat like CLN, exact past 2^53', () => {
+    const big = msat(21_000_000n * 100_000_000_000n);
+    const json = recordToJson(settled({ amountMsat: big }));
+    assert.equal(json.amount_msat, big);
+    assert.equal(json.fee_budget_msat, 1_007_000n);
+    assert.match(stringifyJson(json), /"amount_msat":2100000000000000000,/);
+    assert.deepEqual(parseRecord(stringifyJson(json)), settled({ amountMsat: big }), 'what is shown reads back as the record');
+  });
+
+  test('a loss shown as a negative integer reads back', () => {
+    const lost = settled({ earnedMsat: msat(-1_000n) });
+    assert.equal(parseRecord(stringifyJson(recordToJson(lost))).role, 'relay');
+    assert.deepEqual(parseRecord(stringifyJson(recordToJson(lost))), lost);
   });
 
   test('absent optional fields are not written at all', () => {
@@ -146,7 +162,7 @@ function storedWith(field: string, value: unknown, base: AnyRecord = relay()): s
   const json: Record<string, unknown> = { ...recordToJson(base) };
   if (value === undefined) delete json[field];
   else json[field] = value;
-  return JSON.stringify(json);
+  return JSON.stringify(json, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
 describe('parseRecord refuses what it cannot read safely, naming the field', () => {
