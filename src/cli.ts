@@ -27,6 +27,9 @@ Exit codes: 0 ok, 1 operation failed, 2 bad usage or input, 3 node unreachable.
 Node discovery follows lightning-cli: --lightning-dir (default ~/.lightning),
 --network (default bitcoin, or the config file's), --rpc-file.`;
 
+/** A repeatable option's values, in order. */
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
 export function buildProgram(run: (name: string, args: unknown[]) => Promise<void>): Command {
   const program = new Command('rdv')
     .description("Poor man's rendez-vous for Core Lightning: several payees, one payment")
@@ -110,7 +113,11 @@ Examples:
     .command('status')
     .description('every rdv record on this node, or one, with what the node says about it')
     .argument('[hash]', 'payment hash (or prefix)')
-    .addHelpText('after', '\nExamples:\n  rdv status\n  rdv status 5d23c7e6 --json')
+    .option('--state <state>', 'only records in this state: open, gathered, paying, settled, failed, expired (repeatable)', collect)
+    .option('--since <when>', 'only records made since a duration ago (7d, 12h) or a date (2026-11-01)')
+    .option('--limit <n>', 'list at most n records (the totals line still counts them all)')
+    .option('--archived', 'also list pruned records (their archive entries)')
+    .addHelpText('after', '\nExamples:\n  rdv status\n  rdv status --state gathered --state paying\n  rdv status --state settled --since 30d --limit 20\n  rdv status 5d23c7e6 --json')
     .action((hash: string | undefined, opts: unknown) => run('status', [hash, opts]));
 
   program

@@ -1,7 +1,13 @@
-/** `rdv status [hash]`: every record (or one), with what the node and the plugin say about it. */
+/**
+ * `rdv status [hash]`: the records (newest first, chosen by --state/--since/--limit)
+ * with what the node and the plugin say about each, and totals that also count
+ * pruned records' archive entries.
+ */
 import { formatAmount, sumMsat, type Msat } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
-import { parseRecord, recordToJson, type AnyRecord, type RelayRecord } from '../chain/record.js';
+import type { ArchivedRecord } from '../chain/archive.js';
+import { parseRecord, recordToJson, RELAY_STATES, type AnyRecord, type RelayRecord } from '../chain/record.js';
+import { parseLimit, parseSince, parseStates, select, stateOf, type InvoiceState, type Selection, type Totals } from '../chain/selection.js';
 import { isObject, Reader, type JsonObject } from '../chain/read.js';
 import { summariseOutgoing } from '../chain/relay.js';
 import { closingUpstreamWarnings } from '../chain/upstream.js';
@@ -13,6 +19,7 @@ import { stringifyJson } from '../rpc/json.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { pluginsState, pluginWarnings, type Plugins } from './plugin-check.js';
 import { checkHashPrefix, listRecords } from './records.js';
+import { loadArchive } from '../rpc/records.js';
 
 interface Live {
   heldParts: number;
@@ -76,62 +83,118 @@ interface NodeView {
   outgoing?: string;
 }
 
-async function nodeView(node: LightningNode, record: AnyRecord): Promise<NodeView> {
-  if (record.role === 'last') {
-    const inv = await node.listinvoices({ label: record.label });
-    return { invoiceStatus: inv[0]?.status ?? 'deleted' };
+/** What the node says about the listed records, asked in bulk: one listinvoices, listsendpays only for relays in flight. */
+async function nodeViews(node: LightningNode, records: AnyRecord[], detailOf: AnyRecord | undefined): Promise<Map<string, NodeView>> {
+  const views = new Map<string, NodeView>();
+  if (records.some((r) => r.role === 'last')) {
+    const byLabel = new Map((await node.listinvoices({})).map((i) => [i.label, i.status]));
+    for (const r of records) if (r.role === 'last') views.set(r.paymentHash, { invoiceStatus: byLabel.get(r.label) ?? 'deleted' });
   }
-  if (record.state === 'open' && record.attempts.length === 0) return {};
-  const parts = await node.listsendpays(record.paymentHash);
-  return { outgoing: summariseOutgoing(parts, record.paymentHash).kind };
+  const inFlight = records.filter((r): r is RelayRecord => r.role === 'relay' && (r.state === 'gathered' || r.state === 'paying' || (r === detailOf && r.attempts.length > 0)));
+  await Promise.all(
+    inFlight.map(async (r) => {
+      views.set(r.paymentHash, { outgoing: summariseOutgoing(await node.listsendpays(r.paymentHash), r.paymentHash).kind });
+    }),
+  );
+  return views;
 }
 
-export async function run(g: GlobalOptions, hashArg: string | undefined, _opts: unknown): Promise<void> {
+export interface StatusOptions {
+  state?: string[];
+  since?: string;
+  limit?: string;
+  archived?: boolean;
+}
+
+function selection(opts: StatusOptions, now: number): Selection {
+  const states = parseStates(opts.state ?? []);
+  if (!states.ok) throw inputError(states.error);
+  const since = opts.since === undefined ? undefined : parseSince(opts.since, now);
+  if (since && !since.ok) throw inputError(since.error);
+  const limit = opts.limit === undefined ? undefined : parseLimit(opts.limit);
+  if (limit && !limit.ok) throw inputError(limit.error);
+  return { states: states.value, ...(since ? { since: since.value } : {}), ...(limit ? { limit: limit.value } : {}) };
+}
+
+export async function run(g: GlobalOptions, hashArg: string | undefined, opts: StatusOptions = {}): Promise<void> {
   const out = makeOutput(g);
+  const now = Math.floor(Date.now() / 1000);
   const prefix = hashArg === undefined ? undefined : checkHashPrefix(hashArg);
+  const sel = selection(opts, now);
   await withNode(g, async (node) => {
-    const { records, problems } = await listRecords(node);
-    const chosen = records.filter((r) => prefix === undefined || r.record.paymentHash.startsWith(prefix)).map((r) => r.record);
-    if (prefix !== undefined && chosen.length === 0) throw inputError(`no rdv record on this node matches ${prefix}`);
-    const plugin = await pluginsState(node);
+    const [{ records, problems }, archive, plugin] = await Promise.all([listRecords(node), loadArchive(node), pluginsState(node)]);
+    const matching = records.map((r) => r.record).filter((r) => prefix === undefined || r.paymentHash.startsWith(prefix));
+    const archivedMatching = archive.entries.filter((a) => prefix === undefined || a.paymentHash.startsWith(prefix));
+    if (prefix !== undefined && matching.length === 0 && archivedMatching.length === 0) throw inputError(`no rdv record on this node matches ${prefix}`);
     const live = plugin?.rdv.loaded ? await pluginStatus(node) : undefined;
-    const views = await Promise.all(
-      chosen.map(async (stored) => {
-        const record = live?.records.get(stored.paymentHash) ?? stored;
-        return { record, node: await nodeView(node, record), live: live?.live.get(record.paymentHash) };
-      }),
-    );
+    const current = matching.map((stored) => live?.records.get(stored.paymentHash) ?? stored);
+    const single = prefix !== undefined && current.length === 1 ? current[0] : undefined;
+    const nodeSays = await nodeViews(node, current, single);
+    const listed = current.map((record) => ({ record, state: stateOf(record, nodeSays.get(record.paymentHash)?.invoiceStatus as InvoiceState | undefined, now) }));
+    const chosen = select(listed, archivedMatching, sel);
+    const views = chosen.rows.map(({ record }) => ({ record, node: nodeSays.get(record.paymentHash) ?? {}, live: live?.live.get(record.paymentHash) }));
 
     const warnings = [...pluginWarnings(plugin)];
     if (live && !live.relaying) warnings.push(`the rdv plugin is loaded but not relaying: ${live.reason ?? 'unknown reason'}`);
     if (live?.inboxProblem) warnings.push(`plugin option: ${live.inboxProblem}`);
-    const holding = views.map((v) => v.record).filter((r): r is RelayRecord => r.role === 'relay' && (r.state === 'gathered' || r.state === 'paying'));
+    const holding = current.filter((r): r is RelayRecord => r.role === 'relay' && (r.state === 'gathered' || r.state === 'paying'));
     if (holding.length > 0) warnings.push(...(await node.listPeerChannels().then((channels) => closingUpstreamWarnings(holding, channels), () => [])));
+    const unreadable = [...problems, ...archive.problems.map((p) => p.problem)];
     if (g.json) {
       out.json({
         plugin: pluginJson(plugin, live),
         warnings,
+        totals: totalsJson(chosen.totals),
         records: views.map((v) => ({ ...recordToJson(v.record), node: nodeJson(v.node), ...(v.live ? { live: liveJson(v.live) } : {}) })),
-        unreadable: problems,
+        ...(opts.archived ? { archived: chosen.archivedRows.map(archivedJson) } : {}),
+        unreadable,
       });
       return;
     }
     for (const w of warnings) out.warn(w);
-    for (const p of problems) out.warn(`unreadable record: ${p}`);
-    if (views.length === 0) {
+    for (const p of unreadable) out.warn(`unreadable record: ${p}`);
+    if (records.length === 0 && archive.entries.length === 0) {
       out.result('No rdv records on this node yet. Start with rdv join (see rdv --help).');
       return;
     }
-    if (prefix !== undefined && views.length === 1 && views[0]) {
+    if (single && views.length === 1 && views[0]) {
       detail(out, views[0].record, views[0].node, views[0].live);
       return;
     }
-    const now = Math.floor(Date.now() / 1000);
-    out.table(
-      ['HASH', 'ROLE', 'STATE', 'AMOUNT', 'DETAIL'],
-      views.map((v) => [shortHash(v.record.paymentHash), v.record.role, stateText(out, v.record, v.node), formatAmount(v.record.amountMsat), detailText(v.record, v.node, v.live, now)]),
-    );
+    const rows = views.map((v) => [shortHash(v.record.paymentHash), v.record.role, stateText(out, v.record, v.node), formatAmount(v.record.amountMsat), detailText(v.record, v.node, v.live, now)]);
+    if (opts.archived) rows.push(...chosen.archivedRows.map((a) => [shortHash(a.paymentHash), a.role, out.c.dim(a.state), formatAmount(a.amountMsat), out.c.dim(`archived; ${archivedDetail(a)}`)]));
+    if (rows.length > 0) out.table(['HASH', 'ROLE', 'STATE', 'AMOUNT', 'DETAIL'], rows);
+    else out.result('No record matches.');
+    out.info(totalsLine(chosen.totals, rows.length));
   });
+}
+
+function totalsLine(t: Totals, shown: number): string {
+  const states = RELAY_STATES.filter((s) => t.byState[s] > 0).map((s) => `${t.byState[s]} ${s}`);
+  const parts = [`${t.count} record${t.count === 1 ? '' : 's'}${states.length > 0 ? ` (${states.join(', ')})` : ''}`];
+  if (t.archived > 0) parts.push(`${t.archived} of them archived`);
+  parts.push(`earned ${formatAmount(t.earnedMsat)} relaying`);
+  if (t.receivedMsat > 0n) parts.push(`received ${formatAmount(t.receivedMsat)} as last payee`);
+  const more = t.count - shown;
+  return `${parts.join('; ')}${more > 0 ? ` — ${shown} listed${t.archived > 0 ? ' (--archived lists pruned ones too)' : ''}` : ''}`;
+}
+
+function totalsJson(t: Totals): JsonObject {
+  return { count: t.count, by_state: { ...t.byState }, earned_msat: t.earnedMsat, received_msat: t.receivedMsat, archived: t.archived };
+}
+
+function archivedJson(a: ArchivedRecord): JsonObject {
+  const o: JsonObject = { payment_hash: a.paymentHash, role: a.role, state: a.state, amount_msat: a.amountMsat, created_at: a.createdAt, ended_at: a.endedAt, archived_at: a.archivedAt };
+  if (a.payoutMsat !== undefined) o.payout_msat = a.payoutMsat;
+  if (a.receivedMsat !== undefined) o.received_msat = a.receivedMsat;
+  if (a.sentMsat !== undefined) o.sent_msat = a.sentMsat;
+  if (a.earnedMsat !== undefined) o.earned_msat = a.earnedMsat;
+  return o;
+}
+
+function archivedDetail(a: ArchivedRecord): string {
+  const when = new Date(a.endedAt * 1000).toISOString().slice(0, 10);
+  return a.earnedMsat !== undefined ? `${a.role === 'relay' ? 'earned' : 'received'} ${formatAmount(a.earnedMsat)}, ${when}` : when;
 }
 
 function pluginJson(plugins: Plugins | undefined, live: PluginStatus | undefined): JsonObject {

@@ -122,6 +122,9 @@ const cases: Case[] = [
   { description: 'pass-back to this node itself', args: () => ['pass-back', joinedHash, '--to', bob.id], code: 2, says: /--to is this node itself/ },
   { description: 'pass-back with a note over 200 bytes', args: () => ['pass-back', joinedHash, '--print', '--note', 'x'.repeat(201)], code: 2, says: /--note is longer than 200 bytes/ },
   { description: 'status of an unknown hash', args: () => ['status', 'ffffffff'], code: 2, says: /no rdv record on this node matches ffffffff/ },
+  { description: 'status --state of no such state', args: () => ['status', '--state', 'pending'], code: 2, says: /--state "pending" is not a state: use open, gathered, paying, settled, failed, expired/ },
+  { description: 'status --since that is neither a duration nor a date', args: () => ['status', '--since', 'last week'], code: 2, says: /--since "last week" is neither a duration/ },
+  { description: 'status --limit 0', args: () => ['status', '--limit', '0'], code: 2, says: /--limit "0" is not a whole number of rows/ },
   { description: 'inbox --wait with a bad timeout', args: () => ['inbox', '--wait', '--timeout', 'later'], code: 2, says: /--timeout "later" is not a duration/ },
 ];
 
