@@ -466,6 +466,17 @@ function query(relay: Relay, effects: Effect[]): Step {
   };
 }
 
+/**
+ * A finished relay a restart has nothing to do for (onStartup does nothing, no
+ * block changes it): failed, expired, or settled with every part counted as
+ * claimed. The runner keeps only a summary of these and loads one again if an
+ * HTLC for its hash ever comes.
+ */
+export function isQuiet(record: RelayRecord): boolean {
+  if (record.state === 'failed' || record.state === 'expired') return true;
+  return record.state === 'settled' && record.parts.every((p) => isClaimed(p, record.claimed ?? []));
+}
+
 function onStartup(relay0: Relay, guardClaims: string[], ctx: Ctx): Step {
   const claimed = [...new Set([...(relay0.record.claimed ?? []), ...guardClaims])];
   const relay = guardClaims.length > 0 ? { ...relay0, record: { ...relay0.record, claimed } } : relay0;

@@ -4,7 +4,7 @@
  */
 import { msat, type Msat } from './amount.js';
 import type { ArchivedRecord } from './archive.js';
-import { RELAY_STATES, type AnyRecord, type RelayState } from './record.js';
+import { RELAY_STATES, type AnyRecord, type RecordHead, type RelayRecord, type RelayState } from './record.js';
 import { parseDuration } from './units.js';
 import { err, ok, type Result } from '../errors.js';
 
@@ -125,4 +125,59 @@ export function parseSince(text: string, now: number): Result<number> {
 export function parseLimit(text: string): Result<number> {
   if (!/^\s*\d{1,9}\s*$/.test(text) || Number(text) < 1) return err(`--limit "${text}" is not a whole number of rows (1 or more)`);
   return ok(Number(text));
+}
+
+/** What the plugin keeps of a record it does not run (finished, nothing to replay): enough to count it. */
+export interface RecordSummary {
+  state: RelayState;
+  createdAt: number;
+  /** When it settled, failed or expired (its last update). */
+  endedAt: number;
+  amountMsat: Msat;
+  earnedMsat?: Msat;
+}
+
+export function summaryOf(r: RelayRecord): RecordSummary {
+  const s: RecordSummary = { state: r.state, createdAt: r.createdAt, endedAt: r.settledAt ?? r.updatedAt, amountMsat: r.amountMsat };
+  if (r.earnedMsat !== undefined) s.earnedMsat = r.earnedMsat;
+  return s;
+}
+
+export interface Tally {
+  records: number;
+  byState: Record<RelayState, number>;
+  earnedMsat: Msat;
+  /** Relays that ended in the last 24 hours. */
+  last24h: { settled: number; failed: number; expired: number; earnedMsat: Msat };
+}
+
+/** Counts of relays for `rdv-status` and the `rdv watch` summary line (a last payee's state is lightningd's to tell). */
+export function tally(summaries: Iterable<RecordSummary>, now: number): Tally {
+  const byState = Object.fromEntries(RELAY_STATES.map((s) => [s, 0])) as Record<RelayState, number>;
+  let records = 0;
+  let earned = 0n;
+  const day = { settled: 0, failed: 0, expired: 0, earned: 0n };
+  for (const s of summaries) {
+    records++;
+    byState[s.state]++;
+    earned += s.earnedMsat ?? 0n;
+    if (now - s.endedAt < 86_400 && (s.state === 'settled' || s.state === 'failed' || s.state === 'expired')) {
+      day[s.state]++;
+      day.earned += s.earnedMsat ?? 0n;
+    }
+  }
+  return { records, byState, earnedMsat: msat(earned), last24h: { settled: day.settled, failed: day.failed, expired: day.expired, earnedMsat: msat(day.earned) } };
+}
+
+/**
+ * Whether a stored record may be in the selection, from its head alone: false only
+ * when it certainly is not (so a damaged record is still read, and reported).
+ */
+export function mayBeSelected(head: RecordHead, sel: Selection): boolean {
+  if (sel.since !== undefined && typeof head.createdAt === 'number' && head.createdAt < sel.since) return false;
+  if (sel.states.length === 0) return true;
+  if (head.role === 'relay' && typeof head.state === 'string' && (RELAY_STATES as readonly string[]).includes(head.state)) return sel.states.includes(head.state as RelayState);
+  // A last payee's record is open, settled, failed or expired, as its invoice says.
+  if (head.role === 'last') return sel.states.some((s) => s !== 'gathered' && s !== 'paying');
+  return true;
 }

@@ -8,6 +8,7 @@ import type { NodeId } from '../chain/ids.js';
 import { isNetworkName, type NetworkName } from '../chain/network.js';
 import { PASSBACK_MSG_TYPE } from '../chain/passback.js';
 import { recordToJson } from '../chain/record.js';
+import type { Tally } from '../chain/selection.js';
 import { isObject, type JsonObject } from '../chain/read.js';
 import { DEFAULT_CLTV_FINAL, unknownHashAnswer } from '../chain/localpay.js';
 import { DEFAULT_RELAY_CONFIG, isOurs, type RelayConfig } from '../chain/relay.js';
@@ -94,7 +95,7 @@ export function startPlugin(): void {
           description: 'Show rdv relays: state, held parts, outgoing payment, blocks to expiry, earnings',
           handler: async (params) => {
             await ready;
-            return statusReply(state, hashParam(params));
+            return statusReply(state, hashParam(params), await finishedViews(state, hashParam(params)));
           },
         },
         {
@@ -242,9 +243,23 @@ function hashParam(params: unknown): string | undefined {
   return v.toLowerCase();
 }
 
-function statusReply(state: State, hash: string | undefined): JsonObject {
+/** rdv-status <hash> of a finished relay the runner only counts: read from the datastore (at most 20). */
+async function finishedViews(state: State, hash: string | undefined): Promise<RelayView[]> {
+  if (hash === undefined || !state.runner || !state.node) return [];
+  const node = state.node;
+  const stored = await Promise.all(state.runner.finishedMatching(hash, 20).map((h) => loadRecord(node, h).catch(() => undefined)));
+  return stored.flatMap((s) => (s ? [{ record: s.record, heldParts: 0, heldMsat: 0n, heldSince: undefined, payInFlight: false, outgoing: undefined }] : []));
+}
+
+/**
+ * Relays in memory (in progress, or finished since the plugin started) and, by
+ * hash, finished ones; `totals` counts every relay record, so a year of them does
+ * not have to cross the socket each time `rdv watch` looks.
+ */
+function statusReply(state: State, hash: string | undefined, finished: RelayView[]): JsonObject {
   const runner = state.runner;
-  const views = runner ? runner.views().filter((v) => hash === undefined || v.record.paymentHash.startsWith(hash)) : [];
+  const views = [...(runner ? runner.views().filter((v) => hash === undefined || v.record.paymentHash.startsWith(hash)) : []), ...finished];
+  const tally = runner?.tally(Math.floor(Date.now() / 1000));
   return {
     rdv_version: RDV_VERSION,
     relaying: state.notRelaying === undefined,
@@ -260,7 +275,17 @@ function statusReply(state: State, hash: string | undefined): JsonObject {
       xpay_to_resolve_last_100: runner?.resolveTimes.summary(100) ?? null,
       htlc_to_xpay_last_1000: runner?.decisionTimes.summary(1000) ?? null,
     },
+    totals: tally ? tallyJson(tally) : null,
     relays: views.map((v) => viewJson(v, runner?.blockheight ?? 0)),
+  };
+}
+
+function tallyJson(t: Tally): JsonObject {
+  return {
+    relays: t.records,
+    by_state: { ...t.byState },
+    earned_msat: t.earnedMsat,
+    last_24h: { settled: t.last24h.settled, failed: t.last24h.failed, expired: t.last24h.expired, earned_msat: t.last24h.earnedMsat },
   };
 }
 

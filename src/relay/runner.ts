@@ -9,6 +9,7 @@ import type { AnyRecord, RelayRecord } from '../chain/record.js';
 import { ShapeError, type JsonObject } from '../chain/read.js';
 import {
   isOurs,
+  isQuiet,
   newRelay,
   step,
   type Effect,
@@ -22,6 +23,7 @@ import { parseHtlcAccepted, type HtlcAccepted } from '../rpc/hooks.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
 import { loadRecord, writeRecord, type Stored } from '../rpc/records.js';
+import { summaryOf, tally, type RecordSummary, type Tally } from '../chain/selection.js';
 import { ChannelIds } from '../rpc/channels.js';
 import type { ChannelNames } from '../rpc/node.js';
 
@@ -112,6 +114,12 @@ export class RelayRunner {
   private readonly entries = new Map<string, Entry>();
   /** Records that are not relays we run (role `last`), for rule 1. */
   private readonly others = new Map<string, AnyRecord>();
+  /**
+   * Finished relays with nothing left to do (failed, expired, or settled with every
+   * part claimed), counted but not held in memory: a year of them would cost the
+   * plugin's start and RSS. A late HTLC for one loads it from the datastore (entryFor).
+   */
+  private readonly finished = new Map<string, RecordSummary>();
   private readonly loading = new Map<string, Promise<void>>();
   private height = 0;
   /** HTLC in -> xpay out, and xpay result -> HTLCs resolved, inside the plugin. */
@@ -138,7 +146,7 @@ export class RelayRunner {
    * Add or refresh records (from the datastore at startup or on `rdv-reload`).
    * At startup, `guardClaims` are the parts rdv-guard resolved while rdv was gone.
    */
-  adopt(stored: Stored, options: { startup?: { guardClaims: string[] } } = {}): void {
+  adopt(stored: Stored, options: { startup?: { guardClaims: string[] }; full?: boolean } = {}): void {
     const { record, generation } = stored;
     if (record.role !== 'relay') {
       this.others.set(record.paymentHash, record);
@@ -150,6 +158,11 @@ export class RelayRunner {
       if (existing.relay.record.state === record.state) existing.generation = generation;
       return;
     }
+    if (!options.full && isQuiet(record) && (options.startup?.guardClaims.length ?? 0) === 0) {
+      this.finished.set(record.paymentHash, summaryOf(record));
+      return;
+    }
+    this.finished.delete(record.paymentHash);
     this.entries.set(record.paymentHash, {
       relay: newRelay(record),
       generation,
@@ -231,7 +244,7 @@ export class RelayRunner {
         for (let attempt = 0; ; attempt++) {
           try {
             const stored = await loadRecord(this.deps.node, hash);
-            if (stored) this.adopt(stored);
+            if (stored) this.adopt(stored, { full: true });
             return;
           } catch (e) {
             if (e instanceof ShapeError) {
@@ -249,9 +262,28 @@ export class RelayRunner {
     return this.entries.get(hash);
   }
 
-  /** A record for this hash is loaded (relay or last payee). */
+  /** A record for this hash is loaded (relay or last payee), or counted as finished. */
   knows(hash: string): boolean {
-    return this.entries.has(hash) || this.others.has(hash);
+    return this.entries.has(hash) || this.others.has(hash) || this.finished.has(hash);
+  }
+
+  /** Finished relays counted but not in memory, whose hash starts with `prefix` (for rdv-status <hash>). */
+  finishedMatching(prefix: string, max: number): string[] {
+    const out: string[] = [];
+    for (const hash of this.finished.keys()) {
+      if (out.length >= max) break;
+      if (hash.startsWith(prefix)) out.push(hash);
+    }
+    return out;
+  }
+
+  /** Counts over every relay record: those in memory and the finished ones. */
+  tally(now: number): Tally {
+    const summaries = function* (entries: Map<string, Entry>, finished: Map<string, RecordSummary>): Generator<RecordSummary> {
+      for (const e of entries.values()) yield summaryOf(e.relay.record);
+      yield* finished.values();
+    };
+    return tally(summaries(this.entries, this.finished), now);
   }
 
   views(): RelayView[] {

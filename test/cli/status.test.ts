@@ -87,7 +87,8 @@ describe('rdv status with a history', () => {
       assert.equal(s.records.length, 7);
       assert.deepEqual(nonIntegerMsat(s), []);
       const reply = await bob.plugin?.request('rdv-status', {});
-      assert.equal((reply as { relays: unknown[] }).relays.length, 7);
+      assert.equal((reply as { relays: unknown[] }).relays.length, 3, 'rdv-status lists what is in progress');
+      assert.equal((reply as { totals: { relays: number } }).totals.relays, 7, 'and counts every relay');
       assert.deepEqual(nonIntegerMsat(reply), []);
     }));
 
