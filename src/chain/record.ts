@@ -195,13 +195,15 @@ function dropUndefined(o: Record<string, unknown>): JsonObject {
  * A stored JSON object of our version. Throws ShapeError; something written by
  * a newer rdv (higher version) is refused rather than misread.
  */
-function readVersioned(text: string, where: string): Reader {
+function readVersioned(text: string | { parsed: unknown }, where: string): Reader {
   let raw: unknown;
-  try {
-    raw = parseJson(text);
-  } catch {
-    throw new ShapeError(`${where}: not JSON`);
-  }
+  if (typeof text === 'string') {
+    try {
+      raw = parseJson(text);
+    } catch {
+      throw new ShapeError(`${where}: not JSON`);
+    }
+  } else raw = text.parsed;
   const r = Reader.of(raw, where);
   const version = r.int('version');
   if (version !== RECORD_VERSION) {
@@ -210,8 +212,24 @@ function readVersioned(text: string, where: string): Reader {
   return r;
 }
 
-/** Parse a stored record. Throws ShapeError naming the field at fault. */
-export function parseRecord(text: string, where = 'record'): AnyRecord {
+/** What a listing filters on, read from a record's JSON without checking the rest. */
+export interface RecordHead {
+  role: unknown;
+  state: unknown;
+  createdAt: unknown;
+  expiresAt: unknown;
+}
+
+export function recordHead(parsed: unknown): RecordHead {
+  const o = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  return { role: o.role, state: o.state, createdAt: o.created_at, expiresAt: o.expires_at };
+}
+
+/**
+ * Parse a stored record (its text, or its JSON already parsed with parseJson).
+ * Throws ShapeError naming the field at fault.
+ */
+export function parseRecord(text: string | { parsed: unknown }, where = 'record'): AnyRecord {
   const r = readVersioned(text, where);
   const role = r.str('role');
   const base = {

@@ -7,7 +7,7 @@ import { formatAmount, sumMsat, type Msat } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
 import type { ArchivedRecord } from '../chain/archive.js';
 import { parseRecord, recordToJson, RELAY_STATES, type AnyRecord, type RelayRecord } from '../chain/record.js';
-import { parseLimit, parseSince, parseStates, select, stateOf, type InvoiceState, type Selection, type Totals } from '../chain/selection.js';
+import { mayBeSelected, parseLimit, parseSince, parseStates, select, stateOf, type InvoiceState, type Selection, type Totals } from '../chain/selection.js';
 import { isObject, Reader, type JsonObject } from '../chain/read.js';
 import { summariseOutgoing } from '../chain/relay.js';
 import { closingUpstreamWarnings } from '../chain/upstream.js';
@@ -18,8 +18,8 @@ import type { Output } from '../ui/output.js';
 import { stringifyJson } from '../rpc/json.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { pluginsState, pluginWarnings, type Plugins } from './plugin-check.js';
-import { checkHashPrefix, listRecords } from './records.js';
-import { loadArchive } from '../rpc/records.js';
+import { checkHashPrefix } from './records.js';
+import { loadAllRecords, loadArchive } from '../rpc/records.js';
 
 interface Live {
   heldParts: number;
@@ -42,10 +42,10 @@ interface PluginStatus {
 }
 
 /** The plugin's own view (rdv-status), when it is loaded. */
-export async function pluginStatus(node: LightningNode): Promise<PluginStatus | undefined> {
+export async function pluginStatus(node: LightningNode, prefix?: string): Promise<PluginStatus | undefined> {
   let reply: unknown;
   try {
-    reply = await node.rpc.call('rdv-status', {});
+    reply = await node.rpc.call('rdv-status', prefix === undefined ? {} : { payment_hash: prefix });
   } catch {
     return undefined;
   }
@@ -122,12 +122,16 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, opts: S
   const prefix = hashArg === undefined ? undefined : checkHashPrefix(hashArg);
   const sel = selection(opts, now);
   await withNode(g, async (node) => {
-    const [{ records, problems }, archive, plugin] = await Promise.all([listRecords(node), loadArchive(node), pluginsState(node)]);
-    const matching = records.map((r) => r.record).filter((r) => prefix === undefined || r.paymentHash.startsWith(prefix));
+    const [{ records, problems }, archive, plugin] = await Promise.all([loadAllRecords(node, (head) => mayBeSelected(head, sel)), loadArchive(node), pluginsState(node)]);
+    const live = plugin?.rdv.loaded ? await pluginStatus(node, prefix) : undefined;
+    // The plugin's copy is the newer: it may have moved a record into (or out of) the selection a moment ago.
+    const byHash = new Map<string, AnyRecord>(records.map((r) => [r.record.paymentHash, r.record]));
+    for (const [hash, record] of live?.records ?? []) byHash.set(hash, record);
+    const current = [...byHash.values()].filter((r) => prefix === undefined || r.paymentHash.startsWith(prefix));
     const archivedMatching = archive.entries.filter((a) => prefix === undefined || a.paymentHash.startsWith(prefix));
-    if (prefix !== undefined && matching.length === 0 && archivedMatching.length === 0) throw inputError(`no rdv record on this node matches ${prefix}`);
-    const live = plugin?.rdv.loaded ? await pluginStatus(node) : undefined;
-    const current = matching.map((stored) => live?.records.get(stored.paymentHash) ?? stored);
+    if (prefix !== undefined && current.length === 0 && archivedMatching.length === 0) {
+      throw inputError(`no rdv record on this node matches ${prefix}${records.length === 0 && (sel.states.length > 0 || sel.since !== undefined) ? ' in that selection' : ''}`);
+    }
     const single = prefix !== undefined && current.length === 1 ? current[0] : undefined;
     const nodeSays = await nodeViews(node, current, single);
     const listed = current.map((record) => ({ record, state: stateOf(record, nodeSays.get(record.paymentHash)?.invoiceStatus as InvoiceState | undefined, now) }));
@@ -153,7 +157,7 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, opts: S
     }
     for (const w of warnings) out.warn(w);
     for (const p of unreadable) out.warn(`unreadable record: ${p}`);
-    if (records.length === 0 && archive.entries.length === 0) {
+    if (current.length === 0 && archive.entries.length === 0 && sel.states.length === 0 && sel.since === undefined) {
       out.result('No rdv records on this node yet. Start with rdv join (see rdv --help).');
       return;
     }

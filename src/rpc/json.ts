@@ -32,9 +32,22 @@ export class JsonStreamSplitter {
         continue;
       }
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === 0x5c) this.escaped = true;
-        else if (c === 0x22) this.inString = false;
+        if (this.escaped) {
+          this.escaped = false;
+          continue;
+        }
+        // Jump to the next quote or backslash: records are mostly long strings (invoices, hashes).
+        const quote = chunk.indexOf(0x22, i);
+        const slash = chunk.subarray(i, quote === -1 ? chunk.length : quote).indexOf(0x5c);
+        if (slash !== -1) {
+          i += slash;
+          this.escaped = true;
+        } else if (quote === -1) {
+          break;
+        } else {
+          i = quote;
+          this.inString = false;
+        }
         continue;
       }
       if (c === 0x22) this.inString = true;

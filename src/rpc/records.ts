@@ -3,7 +3,8 @@
  * compare-and-swap writes: the CLI and the plugin never overwrite each other's
  * changes unseen. Used by the CLI, the relay and the guard.
  */
-import { KEY_ROOT, parseGuardClaims, parseRecord, relayKey, serializeRecord, type AnyRecord } from '../chain/record.js';
+import { parseJson } from '../chain/json.js';
+import { KEY_ROOT, parseGuardClaims, parseRecord, recordHead, relayKey, serializeRecord, type AnyRecord, type RecordHead } from '../chain/record.js';
 import { ShapeError } from '../chain/read.js';
 import { parseArchived, type ArchivedRecord } from '../chain/archive.js';
 import type { LightningNode } from './node.js';
@@ -15,15 +16,27 @@ export interface Stored<R extends AnyRecord = AnyRecord> {
 
 export type LoadProblem = { key: string[]; problem: string };
 
-/** Every record under ["rdv","v1","relay"]; unreadable ones are reported, not fatal. */
-export async function loadAllRecords(node: LightningNode): Promise<{ records: Stored[]; problems: LoadProblem[] }> {
+/**
+ * Every record under ["rdv","v1","relay"]; unreadable ones are reported, not fatal.
+ * With `keep`, only records whose head it keeps are checked in full and returned
+ * (a listing of a few among 10 000 need not validate the rest).
+ */
+export async function loadAllRecords(node: LightningNode, keep?: (head: RecordHead) => boolean): Promise<{ records: Stored[]; problems: LoadProblem[] }> {
   const entries = await node.listdatastore([...KEY_ROOT, 'relay']);
   const records: Stored[] = [];
   const problems: LoadProblem[] = [];
   for (const e of entries) {
     if (e.string === undefined || e.generation === undefined) continue;
+    const where = `record ${e.key.at(-1) ?? '?'}`;
     try {
-      records.push({ record: parseRecord(e.string, `record ${e.key.at(-1) ?? '?'}`), generation: e.generation });
+      let parsed: unknown;
+      try {
+        parsed = parseJson(e.string);
+      } catch {
+        throw new ShapeError(`${where}: not JSON`);
+      }
+      if (keep && !keep(recordHead(parsed))) continue;
+      records.push({ record: parseRecord({ parsed }, where), generation: e.generation });
     } catch (err) {
       problems.push({ key: e.key, problem: err instanceof ShapeError ? err.message : String(err) });
     }

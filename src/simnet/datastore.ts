@@ -70,7 +70,7 @@ export class Datastore {
       if (seen.has(j)) continue;
       seen.set(j, e.key.length === childKey.length ? this.view(e) : { key: childKey });
     }
-    return { datastore: [...seen.values()].sort((a, b) => join(a.key as string[]).localeCompare(join(b.key as string[]))) };
+    return { datastore: [...seen.values()].sort((a, b) => compareKeys(join(a.key as string[]), join(b.key as string[]))) };
   }
 
   deldatastore(params: Record<string, unknown>): Record<string, unknown> {
@@ -100,3 +100,6 @@ function keyParam(v: unknown): string[] {
   if (Array.isArray(v) && v.every((k) => typeof k === 'string')) return v as string[];
   throw new SimRpcError(-32602, 'key: should be a string or array of strings');
 }
+
+/** Byte order, as sqlite compares lightningd's keys (and far cheaper than localeCompare). */
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
