@@ -54,7 +54,7 @@ const keep = (kind: KeepKind, reason: string): PruneDecision => ({ prune: false,
  * a last payee's record whose invoice is unpaid or unknown.
  */
 export function pruneDecision(record: AnyRecord, facts: PruneFacts, now: number, olderThanSeconds: number): PruneDecision {
-  const ended = record.role === 'relay' ? relayEnd(record, facts, now) : lastEnd(record, facts, now);
+  const ended = record.role === 'relay' ? relayEnd(record, facts, now, olderThanSeconds) : lastEnd(record, facts, now, olderThanSeconds);
   if (!ended.prune) return ended;
   const plugin = facts.plugin;
   if (plugin && plugin.heldParts > 0) return keep('busy', `the plugin holds ${plugin.heldParts} HTLC part(s) for it`);
@@ -63,9 +63,12 @@ export function pruneDecision(record: AnyRecord, facts: PruneFacts, now: number,
   }
   if (plugin?.updatedAt !== undefined && plugin.updatedAt > record.updatedAt) return keep('busy', 'the plugin has changes to it not written yet: try again in a minute');
   const age = now - ended.endedAt;
-  if (age < olderThanSeconds) return keep('recent', `${ended.state} ${formatDuration(Math.max(0, age))} ago, more recently than ${formatDuration(olderThanSeconds)}`);
+  if (age < olderThanSeconds) return recent(ended.state, age, olderThanSeconds);
   return ended;
 }
+
+const recent = (what: string, age: number, olderThanSeconds: number): PruneDecision =>
+  keep('recent', `${what} ${formatDuration(Math.max(0, age))} ago, more recently than ${formatDuration(olderThanSeconds)}`);
 
 /** When a finished relay ended (undefined while it is not finished). */
 function relayEndedAt(r: RelayRecord): number | undefined {
@@ -81,7 +84,7 @@ function relayEndedAt(r: RelayRecord): number | undefined {
   }
 }
 
-function relayEnd(r: RelayRecord, facts: PruneFacts, now: number): PruneDecision {
+function relayEnd(r: RelayRecord, facts: PruneFacts, now: number, olderThanSeconds: number): PruneDecision {
   if (r.state === 'open') {
     return keep(
       'active',
@@ -91,6 +94,14 @@ function relayEnd(r: RelayRecord, facts: PruneFacts, now: number): PruneDecision
     );
   }
   if (r.state === 'gathered' || r.state === 'paying') return keep('active', `${r.state}: it holds the payer's HTLCs while its payment onward runs; never removed`);
+  if (r.state === 'failed' && now < r.expiresAt + FAILED_MARGIN_SECONDS) {
+    const when = r.expiresAt > now ? `expires in ${formatDuration(r.expiresAt - now)}` : 'has only just expired';
+    return keep('active', `failed, but the payer may still retry: its invoice ${when}; wait ${formatDuration(r.expiresAt + FAILED_MARGIN_SECONDS - now)}`);
+  }
+  const endedAt = relayEndedAt(r);
+  if (endedAt === undefined) return keep('active', `it is ${r.state}`);
+  // Decided by the record alone, before any fact is needed (they are not asked for then: see worthAsking).
+  if (now - endedAt < olderThanSeconds) return recent(r.state, now - endedAt, olderThanSeconds);
   if (facts.outgoing === undefined) return keep('unknown', 'lightningd did not say what became of its payment onward (listsendpays)');
   if (facts.outgoing === 'pending') return keep('busy', 'its payment onward has a part still pending (listsendpays)');
   if (facts.outgoing === 'complete' && r.state !== 'settled') {
@@ -106,12 +117,7 @@ function relayEnd(r: RelayRecord, facts: PruneFacts, now: number): PruneDecision
         : `it holds ${alive.length} HTLC part(s) rdv-guard may still resolve (until block ${until})`,
     );
   }
-  if (r.state === 'failed' && now < r.expiresAt + FAILED_MARGIN_SECONDS) {
-    const when = r.expiresAt > now ? `expires in ${formatDuration(r.expiresAt - now)}` : 'has only just expired';
-    return keep('active', `failed, but the payer may still retry: its invoice ${when}; wait ${formatDuration(r.expiresAt + FAILED_MARGIN_SECONDS - now)}`);
-  }
-  const endedAt = relayEndedAt(r);
-  return endedAt === undefined ? keep('active', `it is ${r.state}`) : { prune: true, state: r.state as FinalState, endedAt };
+  return { prune: true, state: r.state as FinalState, endedAt };
 }
 
 /** Recorded parts whose HTLC may still be held somewhere: for a settled set, those not known as received. */
@@ -120,8 +126,10 @@ function aliveParts(r: RelayRecord, height: number): RelayRecord['parts'] {
   return unaccounted.filter((p) => height <= p.cltvExpiry + PART_AFTERLIFE_BLOCKS);
 }
 
-function lastEnd(r: LastRecord, facts: PruneFacts, now: number): PruneDecision {
+function lastEnd(r: LastRecord, facts: PruneFacts, now: number, olderThanSeconds: number): PruneDecision {
   const inv = facts.invoice;
+  // Paid or expired after it was made: a young record ended too recently, whatever its invoice says.
+  if (inv === undefined && now - r.createdAt < olderThanSeconds) return recent('made', now - r.createdAt, olderThanSeconds);
   if (inv === undefined) return keep('unknown', `lightningd did not say what became of its invoice (listinvoices label ${r.label})`);
   if (inv === 'missing') {
     return keep('attention', `its invoice (label ${r.label}) is no longer on the node (delinvoice or autoclean), so rdv cannot tell whether it was paid`);
