@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { msat } from '../../src/chain/amount.js';
 import { archiveKey, parseArchived } from '../../src/chain/archive.js';
@@ -15,6 +16,7 @@ import type { SimNode } from '../../src/simnet/node.js';
 import { CAROL, makeRecord } from '../helpers/builders.js';
 import { seedRecord } from '../helpers/fake-lightningd.js';
 import { makeInvoice } from '../helpers/invoices.js';
+import { RDV_BIN } from '../helpers/paths.js';
 import { runInPty } from '../helpers/pty.js';
 import { at, runRdv } from '../helpers/rdv.js';
 
@@ -144,6 +146,31 @@ describe('rdv prune', () => {
     assert.equal(parseArchived(bob.datastore.get(archiveKey(rec.paymentHash)) ?? '').state, 'settled');
     assert.equal(bob.datastore.get(relayKey(rec.paymentHash)), undefined);
     assert.equal(bob.datastore.get(ackKey(gone)), undefined);
+  });
+
+  test('rdv prune killed -9 just before it deletes a record leaves the record and its archive entry; the next run finishes', async () => {
+    const rec = relay('settled-45d', 'settled', 45);
+    seedRecord(bob, rec);
+    let reached: () => void = () => undefined;
+    const atDelete = new Promise<void>((resolve) => (reached = resolve));
+    bob.overrides.set('deldatastore', (params) => {
+      if ((params.key as string[])[2] !== 'relay') return Promise.resolve(bob.datastore.deldatastore(params));
+      reached();
+      return new Promise(() => undefined);
+    });
+    const child = spawn(RDV_BIN, [...at(bob), 'prune', '--older-than', '30d'], { env: { ...process.env, LIGHTNINGD_PLUGIN: '' }, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    await atDelete;
+    child.kill('SIGKILL');
+    await exited;
+    assert.ok(bob.datastore.get(relayKey(rec.paymentHash)), 'the record is still there');
+    assert.equal(parseArchived(bob.datastore.get(archiveKey(rec.paymentHash)) ?? '').paymentHash, rec.paymentHash);
+    bob.overrides.delete('deldatastore');
+    const r = await runRdv([...at(bob), 'prune', '--older-than', '30d']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^pruned 1 record \(1 settled\)/);
+    assert.equal(bob.datastore.get(relayKey(rec.paymentHash)), undefined);
+    assert.equal(parseArchived(bob.datastore.get(archiveKey(rec.paymentHash)) ?? '').state, 'settled');
   });
 
   test('a record whose payment onward has a pending part is kept, with the reason', async () => {
