@@ -264,8 +264,7 @@ export class RelayRunner {
       this.enqueueJob(entry, async () => {
         const why = stillNeeded(entry);
         if (why === undefined) {
-          if (entry.checkpointTimer !== undefined) this.deps.clock.clearTimeout(entry.checkpointTimer);
-          for (const timer of [...entry.timers.keys()]) this.cancelTimer(entry, timer);
+          // Nothing is scheduled (stillNeeded checks): a late callback finds no entry and does nothing.
           this.entries.delete(hash);
           this.deps.log('info', `${hash.slice(0, 8)}: forgotten (removed from the datastore)`);
           resolve(undefined);
