@@ -21,6 +21,7 @@ Examples:
                           rdv join --from-inbox 5d23c7e6 --payout 5000sat --fee-budget 1000sat --delay-budget 60
   Watch relays:           rdv watch
   Everything you hold:    rdv status
+  Tidy up old records:    rdv prune --older-than 90d
   See a whole chain run:  rdv demo
 
 Exit codes: 0 ok, 1 operation failed, 2 bad usage or input, 3 node unreachable.
@@ -121,6 +122,21 @@ Examples:
     .action((hash: string | undefined, opts: unknown) => run('status', [hash, opts]));
 
   program
+    .command('prune')
+    .description('archive and remove finished records that ended more than a given time ago')
+    .option('--older-than <duration>', 'only records that ended longer ago than this, e.g. 30d, 12h, 3600 (seconds)')
+    .option('--dry-run', 'show what would be removed; write nothing')
+    .addHelpText('after', '\nExamples:\n  rdv prune --older-than 30d --dry-run\n  rdv prune --older-than 90d --json')
+    .action((opts: unknown) => run('prune', [opts]));
+
+  program
+    .command('forget')
+    .description('archive and remove one finished record now (asks first on a terminal)')
+    .argument('<hash>', 'payment hash (or a unique prefix)')
+    .addHelpText('after', '\nExamples:\n  rdv forget 5d23c7e6\n  rdv forget 5d23c7e6 --yes')
+    .action((hash: string, opts: unknown) => run('forget', [hash, opts]));
+
+  program
     .command('watch')
     .description('is the relay plugin loaded (and important)? then a live view of relays until Ctrl-C')
     .option('--start', 'start the plugin if it is not loaded, without asking')
@@ -149,6 +165,8 @@ const COMMANDS: Record<string, () => Promise<{ run: (globals: GlobalOptions, ...
   trust: () => import('./commands/trust.js'),
   status: () => import('./commands/status.js'),
   watch: () => import('./commands/watch.js'),
+  prune: () => import('./commands/prune.js'),
+  forget: () => import('./commands/forget.js'),
   demo: () => import('./commands/demo.js'),
 };
 

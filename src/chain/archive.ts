@@ -8,7 +8,7 @@ import { msat, type Msat } from './amount.js';
 import type { PaymentHash } from './ids.js';
 import { RECORD_VERSION, KEY_ROOT, type AnyRecord } from './record.js';
 import { parseJson } from './json.js';
-import { Reader, ShapeError } from './read.js';
+import { Reader, ShapeError, type JsonObject } from './read.js';
 
 export const archiveKey = (hash: string): string[] => [...KEY_ROOT, 'archive', hash];
 
@@ -95,4 +95,14 @@ export function parseArchived(text: string, where = 'archive entry'): ArchivedRe
   if (sent !== undefined) a.sentMsat = sent;
   if (earned !== undefined) a.earnedMsat = msat(earned);
   return a;
+}
+
+/** The entry as JSON, CLN's way (`*_msat` as integer msat), for `--json` and the plugin's log. */
+export function archivedToJson(a: ArchivedRecord): JsonObject {
+  const o: JsonObject = { payment_hash: a.paymentHash, role: a.role, state: a.state, amount_msat: a.amountMsat, created_at: a.createdAt, ended_at: a.endedAt, archived_at: a.archivedAt };
+  if (a.payoutMsat !== undefined) o.payout_msat = a.payoutMsat;
+  if (a.receivedMsat !== undefined) o.received_msat = a.receivedMsat;
+  if (a.sentMsat !== undefined) o.sent_msat = a.sentMsat;
+  if (a.earnedMsat !== undefined) o.earned_msat = a.earnedMsat;
+  return o;
 }

@@ -5,6 +5,7 @@
  * Reads and checks everything before writing anything to the node.
  */
 import { randomBytes } from 'node:crypto';
+import { archiveKey } from '../chain/archive.js';
 import { formatAmount, parseAmount, type Msat } from '../chain/amount.js';
 import { decodeBolt11, encodeInvoice, type Invoice, type RouteHintHop } from '../chain/bolt11.js';
 import {
@@ -217,9 +218,10 @@ async function inboxKeysFor(node: LightningNode, hash: string): Promise<string[]
   return entries.filter((e) => e.key[3] === hash || e.key[3]?.startsWith(`${hash}-`)).map((e) => e.key);
 }
 
+/** A record, an archived one (rdv prune), or an invoice of ours already has this hash. */
 async function hashInUse(node: LightningNode, hash: PaymentHash): Promise<boolean> {
-  const [records, invoices] = await Promise.all([node.listdatastore(relayKey(hash)), node.listinvoices({ paymentHash: hash })]);
-  return records.some((e) => e.key.length === 4) || invoices.length > 0;
+  const [records, archived, invoices] = await Promise.all([node.listdatastore(relayKey(hash)), node.listdatastore(archiveKey(hash)), node.listinvoices({ paymentHash: hash })]);
+  return records.some((e) => e.key.length === 4) || archived.some((e) => e.key.length === 4) || invoices.length > 0;
 }
 
 /** Best guess of what paying the downstream invoice costs in fees and CLTV from our node. */

@@ -21,9 +21,14 @@ export async function listRecords(node: LightningNode): Promise<{ records: Liste
 
 /** The one record whose hash starts with `prefix`; a clear error when none or several match. */
 export async function findRecord(node: LightningNode, prefix: string): Promise<AnyRecord> {
+  return (await findStored(node, prefix)).record;
+}
+
+/** Like findRecord, with the generation it was read at (for a compare-and-swap write or delete). */
+export async function findStored(node: LightningNode, prefix: string): Promise<ListedRecord> {
   const { records } = await listRecords(node);
   const matches = records.filter((r) => r.record.paymentHash.startsWith(prefix));
   if (matches.length === 0) throw inputError(`no rdv record on this node matches ${prefix}: see rdv status`);
   if (matches.length > 1) throw inputError(`${matches.length} records match ${prefix}: give more digits of the payment hash`);
-  return (matches[0] as ListedRecord).record;
+  return matches[0] as ListedRecord;
 }

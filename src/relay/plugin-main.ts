@@ -20,6 +20,8 @@ import { PassbackInbox } from './inbox.js';
 import { inboxOptions, type InboxLimits, type InboxPolicy } from '../chain/inbox.js';
 import { RelayRunner, systemClock, type RelayView } from './runner.js';
 import { loadAllRecords, loadGuardClaims, loadRecord } from '../rpc/records.js';
+import { pruneAfterOption } from '../chain/prune.js';
+import { startAutoPrune } from './prune.js';
 
 const CONTINUE: JsonObject = { result: 'continue' };
 
@@ -33,10 +35,13 @@ interface State {
   self: { id: NodeId; network: NetworkName; version: string } | undefined;
   /** Why we do not relay (old CLN, no RPC), if we do not. */
   notRelaying: string | undefined;
+  /** rdv-prune-after in seconds (undefined: off), and a bad value replaced by off. */
+  pruneAfter: number | undefined;
+  pruneProblem: string | undefined;
 }
 
 export function startPlugin(): void {
-  const state: State = { node: undefined, runner: undefined, inbox: undefined, inboxConfig: { policy: 'peers', limits: { perPeer: 20, total: 200 } }, inboxProblem: undefined, self: undefined, notRelaying: 'starting' };
+  const state: State = { node: undefined, runner: undefined, inbox: undefined, inboxConfig: { policy: 'peers', limits: { perPeer: 20, total: 200 } }, inboxProblem: undefined, self: undefined, notRelaying: 'starting', pruneAfter: undefined, pruneProblem: undefined };
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   let log: (level: LogLevel, message: string) => void = () => undefined;
@@ -59,6 +64,12 @@ export function startPlugin(): void {
         },
         { name: 'rdv-inbox-per-peer', type: 'int', default: 20, description: 'Unjoined invoices one peer may hold in our inbox' },
         { name: 'rdv-inbox-max', type: 'int', default: 200, description: 'Unjoined invoices the inbox holds in all' },
+        {
+          name: 'rdv-prune-after',
+          type: 'string',
+          default: 'off',
+          description: 'Remove finished rdv records this long after they ended (e.g. 30d), at start and then daily, keeping an archive entry of each (like rdv prune); off by default',
+        },
       ],
       hooks: [
         {
@@ -110,8 +121,10 @@ export function startPlugin(): void {
               // One record (what rdv join asks for): no need to read them all.
               const stored = await loadRecord(state.node, hash);
               if (stored) state.runner.adopt(stored);
+              // Gone from the datastore (rdv prune, rdv forget): let it go, unless the relay still needs it.
+              const kept = stored ? undefined : await state.runner.forget(hash);
               await state.inbox?.load();
-              return { loaded: stored ? 1 : 0, unreadable: 0 };
+              return { loaded: stored ? 1 : 0, unreadable: 0, ...(stored ? {} : { forgotten: kept === undefined, ...(kept ? { kept_because: kept } : {}) }) };
             }
             const { records, problems } = await loadAllRecords(state.node);
             for (const s of records) state.runner.adopt(s);
@@ -132,8 +145,19 @@ export function startPlugin(): void {
           state.inboxProblem = `${inbox.error}; using rdv-inbox-from=peers, rdv-inbox-per-peer=20, rdv-inbox-max=200`;
           setImmediate(() => log('error', state.inboxProblem ?? ''));
         }
+        // Same for rdv-prune-after: a bad value means no pruning, said loudly.
+        const prune = pruneAfterOption(config.options['rdv-prune-after']);
+        if (prune.ok) state.pruneAfter = prune.value;
+        else {
+          state.pruneProblem = `${prune.error}; not pruning (rdv-prune-after=off)`;
+          setImmediate(() => log('error', state.pruneProblem ?? ''));
+        }
         // Reply at once: an important plugin that is slow to init stops lightningd.
-        void setup(state, config, log).finally(markReady);
+        void setup(state, config, log)
+          .finally(markReady)
+          .then(() => {
+            if (state.node && state.runner && state.pruneAfter !== undefined) startAutoPrune({ node: state.node, runner: state.runner, log, now: systemClock.now, afterSeconds: state.pruneAfter });
+          });
         return undefined;
       },
       onStdinClosed: () => shutdown(state, 'lightningd closed our stdin'),
@@ -269,6 +293,7 @@ function statusReply(state: State, hash: string | undefined, finished: RelayView
     inbox: state.inbox
       ? { ...state.inbox.stats(), from: state.inboxConfig.policy, per_peer: state.inboxConfig.limits.perPeer, max: state.inboxConfig.limits.total, ...(state.inboxProblem ? { option_problem: state.inboxProblem } : {}) }
       : null,
+    prune: { after_seconds: state.pruneAfter ?? null, ...(state.pruneProblem ? { option_problem: state.pruneProblem } : {}) },
     memory_mb: memoryMb(),
     timing: {
       htlc_to_xpay_last_100: runner?.decisionTimes.summary(100) ?? null,

@@ -262,6 +262,36 @@ export class RelayRunner {
     return this.entries.get(hash);
   }
 
+  /**
+   * Let go of a record that is no longer in the datastore (rdv prune, rdv
+   * forget). Refused while the relay may still need it: it holds HTLCs, has a
+   * payment or a query running, a timer set, changes not yet written, or is not
+   * finished; then the record is written back, so that a restart and rdv-guard
+   * find it again. Resolves with why it was kept, or undefined once dropped.
+   */
+  forget(hash: string): Promise<string | undefined> {
+    if (this.others.delete(hash) || this.finished.delete(hash)) return Promise.resolve(undefined);
+    const entry = this.entries.get(hash);
+    if (!entry) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.enqueueJob(entry, async () => {
+        const why = stillNeeded(entry);
+        if (why === undefined) {
+          // Nothing is scheduled (stillNeeded checks): a late callback finds no entry and does nothing.
+          this.entries.delete(hash);
+          this.deps.log('info', `${hash.slice(0, 8)}: forgotten (removed from the datastore)`);
+          resolve(undefined);
+          return;
+        }
+        this.deps.log('warn', `${hash.slice(0, 8)}: its record was removed from the datastore, but ${why}: writing it back`);
+        entry.generation = undefined;
+        const error = await this.persist(entry, entry.relay.record);
+        if (error !== undefined) this.deps.log('error', `${hash.slice(0, 8)}: could not write the record back: ${error}`);
+        resolve(why);
+      });
+    });
+  }
+
   /** A record for this hash is loaded (relay or last payee), or counted as finished. */
   knows(hash: string): boolean {
     return this.entries.has(hash) || this.others.has(hash) || this.finished.has(hash);
@@ -493,9 +523,10 @@ export class RelayRunner {
     }, 5_000);
   }
 
-  /** Run a job in the entry's queue, between events. */
+  /** Run a job in the entry's queue, between events; none once the entry is forgotten (its timers may still fire). */
   private enqueueJob(entry: Entry, job: () => Promise<void>): void {
-    entry.queue = entry.queue.then(job).catch((e: unknown) => this.deps.log('error', `relay ${entry.relay.record.paymentHash.slice(0, 8)}: ${e instanceof Error ? e.message : String(e)}`));
+    const hash = entry.relay.record.paymentHash;
+    entry.queue = entry.queue.then(() => (this.entries.get(hash) === entry ? job() : undefined)).catch((e: unknown) => this.deps.log('error', `relay ${entry.relay.record.paymentHash.slice(0, 8)}: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /** Returns an error message, or undefined when written. */
@@ -615,4 +646,17 @@ export class RelayRunner {
     };
     attempt(1000);
   }
+}
+
+/** Why a relay whose record was removed must stay loaded, or undefined. */
+function stillNeeded(entry: Entry): string | undefined {
+  const { relay } = entry;
+  const held = Math.max(entry.replies.size, relay.held.length + relay.strays.length);
+  if (held > 0) return `it holds ${held} HTLC(s)`;
+  if (relay.payInFlight) return 'its payment onward is running';
+  if (relay.queryInFlight) return 'it is asking lightningd about its payment onward';
+  if (relay.record.state === 'open' || relay.record.state === 'gathered' || relay.record.state === 'paying') return `it is ${relay.record.state}`;
+  if (relay.timers.length > 0 || entry.timers.size > 0) return `it waits on a timer (${[...new Set([...relay.timers, ...entry.timers.keys()])].join(', ')})`;
+  if (entry.checkpointTimer !== undefined || relay.record !== entry.written) return 'it has changes not written yet';
+  return undefined;
 }

@@ -263,6 +263,22 @@ export class LightningNode {
     }
   }
 
+  /**
+   * Delete `key` only if it is still at `generation` (lightningd's deldatastore
+   * checks it): 'changed' when someone wrote it meanwhile, 'missing' when it is gone.
+   */
+  async deldatastoreAt(key: string[], generation: number): Promise<'deleted' | 'changed' | 'missing'> {
+    try {
+      await this.rpc.call('deldatastore', { key, generation });
+      return 'deleted';
+    } catch (e) {
+      if (e instanceof RpcError && e.code === 1200) return 'missing';
+      if (e instanceof RpcError && e.code === 1201) return 'changed';
+      if (e instanceof RpcError) throw new RdvError('failed', `lightningd refused deldatastore: ${e.rpcMessage}`, { cause: e });
+      throw e;
+    }
+  }
+
   // --- peers and messages ------------------------------------------------
 
   async connect(id: string, host?: string, port?: number): Promise<NodeId> {
