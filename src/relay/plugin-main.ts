@@ -90,11 +90,11 @@ export function startPlugin(): void {
       rpcmethods: [
         {
           name: 'rdv-status',
-          usage: '[payment_hash]',
-          description: 'Show rdv relays: state, held parts, outgoing payment, blocks to expiry, earnings',
+          usage: '[payment_hash] [brief]',
+          description: 'Show rdv relays: state, held parts, outgoing payment, blocks to expiry, earnings (brief: only what rdv watch shows)',
           handler: async (params) => {
             await ready;
-            return statusReply(state, hashParam(params));
+            return statusReply(state, hashParam(params), briefParam(params));
           },
         },
         {
@@ -242,7 +242,14 @@ function hashParam(params: unknown): string | undefined {
   return v.toLowerCase();
 }
 
-function statusReply(state: State, hash: string | undefined): JsonObject {
+function briefParam(params: unknown): boolean {
+  const v = Array.isArray(params) ? params[1] : isObject(params) ? params.brief : undefined;
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw new PluginMethodError(-32602, 'brief must be true or false');
+  return v;
+}
+
+function statusReply(state: State, hash: string | undefined, brief: boolean): JsonObject {
   const runner = state.runner;
   const views = runner ? runner.views().filter((v) => hash === undefined || v.record.paymentHash.startsWith(hash)) : [];
   return {
@@ -260,7 +267,7 @@ function statusReply(state: State, hash: string | undefined): JsonObject {
       xpay_to_resolve_last_100: runner?.resolveTimes.summary(100) ?? null,
       htlc_to_xpay_last_1000: runner?.decisionTimes.summary(1000) ?? null,
     },
-    relays: views.map((v) => viewJson(v, runner?.blockheight ?? 0)),
+    relays: views.map((v) => viewJson(v, runner?.blockheight ?? 0, brief)),
   };
 }
 
@@ -271,7 +278,12 @@ function memoryMb(): JsonObject {
   return { rss: mb(m.rss), heap_used: mb(m.heapUsed), heap_total: mb(m.heapTotal), external: mb(m.external) };
 }
 
-function viewJson(v: RelayView, height: number): JsonObject {
+/**
+ * One relay for rdv-status: the record and what is live. `brief` (what rdv watch
+ * reads every second) leaves out the invoices, parts and attempts: with 10 000
+ * records the full reply is megabytes the plugin would write each time.
+ */
+function viewJson(v: RelayView, height: number, brief: boolean): JsonObject {
   const r = v.record;
   const live: JsonObject = {
     held_parts: v.heldParts,
@@ -280,8 +292,20 @@ function viewJson(v: RelayView, height: number): JsonObject {
   };
   if (v.heldSince !== undefined) live.held_since = v.heldSince;
   if (v.outgoing !== undefined) live.outgoing = v.outgoing;
-  if (r.role === 'relay' && r.earliestExpiry !== undefined) live.blocks_to_expiry = r.earliestExpiry - height;
-  return { ...recordToJson(r), live };
+  // Blocks left mean something only while HTLCs are held: a settled set's expiry is history.
+  const holding = r.role === 'relay' && (r.state === 'gathered' || r.state === 'paying' || v.heldParts > 0);
+  const expiry = r.role === 'relay' && r.state !== 'open' ? (r.earliestExpiry ?? v.heldExpiry) : v.heldExpiry;
+  if (holding && expiry !== undefined) live.blocks_to_expiry = expiry - height;
+  if (!brief) return { ...recordToJson(r), live };
+  const out: JsonObject = { payment_hash: r.paymentHash, role: r.role, amount_msat: r.amountMsat };
+  if (r.role === 'relay') {
+    out.state = r.state;
+    if (r.settledAt !== undefined) out.settled_at = r.settledAt;
+    if (r.earnedMsat !== undefined) out.earned_msat = r.earnedMsat;
+    if (r.lastError !== undefined) out.last_error = r.lastError;
+  }
+  out.live = live;
+  return out;
 }
 
 /** How long rdv spends writing pending records before it exits (lightningd waits 30 s for plugins on `stop`). */
