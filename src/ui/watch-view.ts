@@ -1,6 +1,7 @@
 /**
- * What `rdv watch` shows: rows for the dashboard, and change events for
- * `--json`, from successive `rdv-status` snapshots. Pure.
+ * What `rdv watch` reads and prints without a screen: the `rdv-status` reply,
+ * the full list (`--once` without a terminal), and change events (one line or
+ * one JSON object per change). The full-screen view is in watch-frame.ts. Pure.
  */
 import { formatAmount, msat } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
@@ -18,8 +19,8 @@ export interface RelayRow {
   blocksToExpiry: number | undefined;
   outgoing: string | undefined;
   payInFlight: boolean;
-  attempts: number;
   earnedMsat: bigint | undefined;
+  settledAt: number | undefined;
   lastError: string | undefined;
 }
 
@@ -30,7 +31,10 @@ export interface Snapshot {
   rows: RelayRow[];
 }
 
-/** Read an `rdv-status` reply. Throws ShapeError on a reply of the wrong shape. */
+/** `rdv-status` with `brief`: only the fields read here, small enough to ask for every second with 10 000 records. */
+export const STATUS_PARAMS = { brief: true } as const;
+
+/** Read an `rdv-status` reply (brief or full; an older plugin ignores `brief`). Throws ShapeError on a reply of the wrong shape. */
 export function readSnapshot(reply: unknown): Snapshot {
   const r = Reader.of(reply, 'rdv-status');
   return {
@@ -50,8 +54,8 @@ export function readSnapshot(reply: unknown): Snapshot {
         blocksToExpiry: live?.has('blocks_to_expiry') ? Number(live.value.blocks_to_expiry) : undefined,
         outgoing: live?.optStr('outgoing'),
         payInFlight: live?.optBool('pay_in_flight') ?? false,
-        attempts: x.has('attempts') ? x.arr('attempts').length : 0,
         earnedMsat: x.optSignedMsat('earned_msat'),
+        settledAt: x.optInt('settled_at'),
         lastError: x.optStr('last_error'),
       };
     }),
@@ -68,16 +72,24 @@ export function dashboardRows(s: Snapshot, now: number): string[][] {
       formatAmount(msat(r.amountMsat)),
       r.heldParts === 0 ? '-' : `${r.heldParts} part(s), ${formatAmount(msat(r.heldMsat))}`,
       r.heldSince === undefined ? '-' : formatDuration(now - r.heldSince),
-      r.blocksToExpiry === undefined ? '-' : String(r.blocksToExpiry),
+      r.blocksToExpiry === undefined || !holdsHtlcs(r) ? '-' : String(r.blocksToExpiry),
       outcome(r),
     ]);
+}
+
+/**
+ * The relay holds the payer's HTLCs (or lightningd does, for it, until they are
+ * replayed): only then do blocks to expiry matter, and is the relay in progress.
+ */
+export function holdsHtlcs(r: RelayRow): boolean {
+  return r.role === 'relay' && (r.state === 'gathered' || r.state === 'paying' || r.heldParts > 0);
 }
 
 export const DASHBOARD_HEADER = ['HASH', 'STATE', 'AMOUNT', 'HELD', 'HELD FOR', 'BLOCKS LEFT', 'OUTCOME'];
 
 function outcome(r: RelayRow): string {
   if (r.state === 'settled') return `earned ${formatAmount(msat(r.earnedMsat ?? 0n))}`;
-  if (r.state === 'paying' || r.state === 'gathered') return `paying (attempt ${Math.max(1, r.attempts)}${r.outgoing ? `, outgoing ${r.outgoing}` : ''})`;
+  if (r.state === 'paying' || r.state === 'gathered') return `paying${r.outgoing ? ` (outgoing ${r.outgoing})` : ''}`;
   if (r.lastError) return `last try failed: ${r.lastError}`;
   return r.state === 'open' ? 'waiting for the payer' : r.state;
 }
