@@ -179,6 +179,20 @@ describe('rdv watch', () => {
     });
   }
 
+  test('lightningd going away mid-watch: the screen is given back first, so its one-line error stays readable; exit 3', async () => {
+    await withFakeLightningd(async (f) => {
+      await seedMonths(f);
+      const pty = await startInPty([...at(f.node), 'watch', '--interval', '100'], { columns: 80, rows: 24 });
+      const screen = follow(pty);
+      await pty.waitFor(() => screen().frames.length >= 1, 'the first frame');
+      await f.node.crash();
+      assert.equal(await pty.exited, 3);
+      const vt = screen();
+      assert.deepEqual([vt.entered, vt.left, vt.cursorVisible], [1, 1, true]);
+      assert.match(vt.mainLines().at(-1) ?? '', /^rdv: .*(lightningd closed the RPC connection|lost the connection to lightningd)/);
+    });
+  });
+
   test('--once on a terminal prints one frame sized to it, on the normal screen', async () => {
     await withFakeLightningd(async (f) => {
       await seedMonths(f);

@@ -21,6 +21,8 @@ export class VirtualTerminal {
   private row = 0;
   private col = 0;
   private pending = '';
+  /** The main screen's cursor, saved on entering the alternate screen and restored on leaving (xterm's 1049). */
+  private saved: [number, number] = [0, 0];
   cursorVisible = true;
   /** Times the program switched to the alternate screen and back. */
   entered = 0;
@@ -88,7 +90,11 @@ export class VirtualTerminal {
         if (on) {
           this.entered++;
           this.alt = [];
-        } else this.left++;
+          this.saved = [this.row, this.col];
+        } else {
+          this.left++;
+          [this.row, this.col] = this.saved;
+        }
         this.inAlt = on;
       } else if (a === 25) this.cursorVisible = on;
       else if (a === 2026 && !on && this.inAlt) this.frames.push({ lines: this.lines() });
