@@ -138,9 +138,9 @@ Examples:
 
   program
     .command('watch')
-    .description('is the relay plugin loaded (and important)? then a live view of relays until Ctrl-C')
+    .description('is the relay plugin loaded (and important)? then a full-screen live view of relays until q or Ctrl-C')
     .option('--start', 'start the plugin if it is not loaded, without asking')
-    .option('--once', 'print the view once and exit')
+    .option('--once', 'print the view once and exit (one screenful on a terminal, else every relay)')
     .option('--interval <ms>', 'refresh interval', '1000')
     .addHelpText('after', '\nExamples:\n  rdv watch\n  rdv watch --json     (one JSON event per line)')
     .action((opts: unknown) => run('watch', [opts]));

@@ -147,12 +147,12 @@ export interface Tally {
   records: number;
   byState: Record<RelayState, number>;
   earnedMsat: Msat;
-  /** Relays that ended in the last 24 hours. */
-  last24h: { settled: number; failed: number; expired: number; earnedMsat: Msat };
+  /** Relays that ended since `since` (rdv watch: since local midnight). */
+  recent: { since: number; settled: number; failed: number; expired: number; earnedMsat: Msat };
 }
 
 /** Counts of relays for `rdv-status` and the `rdv watch` summary line (a last payee's state is lightningd's to tell). */
-export function tally(summaries: Iterable<RecordSummary>, now: number): Tally {
+export function tally(summaries: Iterable<RecordSummary>, since: number): Tally {
   const byState = Object.fromEntries(RELAY_STATES.map((s) => [s, 0])) as Record<RelayState, number>;
   let records = 0;
   let earned = 0n;
@@ -161,12 +161,12 @@ export function tally(summaries: Iterable<RecordSummary>, now: number): Tally {
     records++;
     byState[s.state]++;
     earned += s.earnedMsat ?? 0n;
-    if (now - s.endedAt < 86_400 && (s.state === 'settled' || s.state === 'failed' || s.state === 'expired')) {
+    if (s.endedAt >= since && (s.state === 'settled' || s.state === 'failed' || s.state === 'expired')) {
       day[s.state]++;
       day.earned += s.earnedMsat ?? 0n;
     }
   }
-  return { records, byState, earnedMsat: msat(earned), last24h: { settled: day.settled, failed: day.failed, expired: day.expired, earnedMsat: msat(day.earned) } };
+  return { records, byState, earnedMsat: msat(earned), recent: { since, settled: day.settled, failed: day.failed, expired: day.expired, earnedMsat: msat(day.earned) } };
 }
 
 /**

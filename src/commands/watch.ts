@@ -1,14 +1,17 @@
 /**
  * `rdv watch`: is the relay plugin loaded (and as important-plugin)? Offer to
- * start it; then a live view of relays until Ctrl-C, which leaves the plugin
- * running. `--json` streams one event per line; `--once` prints one view.
+ * start it; then a live view of relays until q or Ctrl-C, which leaves the
+ * plugin running: full screen on a terminal, one line per change otherwise,
+ * one JSON event per line with `--json`. `--once` prints one view.
  */
 import { ShapeError } from '../chain/read.js';
 import { failedError, inputError, RdvError } from '../errors.js';
 import type { LightningNode } from '../rpc/node.js';
 import { inquirerPrompter } from '../prompts/prompter.js';
 import type { Output } from '../ui/output.js';
-import { changes, dashboardRows, DASHBOARD_HEADER, readSnapshot, type Snapshot } from '../ui/watch-view.js';
+import { FullScreen } from '../ui/screen.js';
+import { renderFrame } from '../ui/watch-frame.js';
+import { changes, dashboardRows, DASHBOARD_HEADER, readSnapshot, statusParams, type Snapshot } from '../ui/watch-view.js';
 import { connectNode, makeOutput, type GlobalOptions } from './context.js';
 import { guardExecutable, ownExecutable, pluginsState, pluginWarnings, type Plugins } from './plugin-check.js';
 
@@ -26,7 +29,7 @@ export async function run(g: GlobalOptions, opts: WatchOptions): Promise<void> {
   try {
     const plugin = await ensurePlugin(node, out, opts);
     out.json({ event: 'plugin', loaded: plugin.rdv.loaded, important: plugin.rdv.important, path: plugin.rdv.path ?? null, guard: plugin.guard.loaded });
-    await watch(node, out, g, opts, intervalMs);
+    await watch(node, out, { mode: modeOf(g, opts, out), intervalMs, warnings: pluginWarnings(plugin) });
   } finally {
     node.close();
   }
@@ -58,7 +61,7 @@ async function ensurePlugin(node: LightningNode, out: Output, opts: WatchOptions
 
 async function snapshot(node: LightningNode): Promise<Snapshot> {
   try {
-    return readSnapshot(await node.rpc.call('rdv-status', {}));
+    return readSnapshot(await node.rpc.call('rdv-status', statusParams(localDayStart(Math.floor(Date.now() / 1000)))));
   } catch (e) {
     if (e instanceof RdvError) throw e;
     if (e instanceof ShapeError) throw failedError(`the rdv plugin answered rdv-status oddly: ${e.message}`);
@@ -66,35 +69,79 @@ async function snapshot(node: LightningNode): Promise<Snapshot> {
   }
 }
 
-async function watch(node: LightningNode, out: Output, g: GlobalOptions, opts: WatchOptions, intervalMs: number): Promise<void> {
+/**
+ * json: one event per change; lines: one text line per change (no terminal);
+ * list: every relay once (--once, no terminal); frame: one screenful (--once);
+ * screen: the full-screen view until q.
+ */
+type Mode = 'json' | 'lines' | 'list' | 'frame' | 'screen';
+
+function modeOf(g: GlobalOptions, opts: WatchOptions, out: Output): Mode {
+  if (g.json) return 'json';
+  if (!out.tty) return opts.once ? 'list' : 'lines';
+  return opts.once ? 'frame' : 'screen';
+}
+
+interface WatchPlan {
+  mode: Mode;
+  intervalMs: number;
+  warnings: string[];
+}
+
+async function watch(node: LightningNode, out: Output, plan: WatchPlan): Promise<void> {
+  const { mode } = plan;
   let stop = false;
   let wake: () => void = () => undefined;
-  const onSignal = (): void => {
+  const onStop = (): void => {
     stop = true;
     wake();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onStop);
+  process.once('SIGTERM', onStop);
+  const screen = mode === 'screen' ? new FullScreen(out.streams.stdout) : undefined;
   let previous: Snapshot | undefined;
-  let drawn = 0;
+  const frame = (s: Snapshot, spare = 0): string[] => {
+    const now = Math.floor(Date.now() / 1000);
+    const size = terminalSize(out);
+    return renderFrame(s, { columns: size.columns, rows: size.rows - spare, now, dayStart: localDayStart(now), warnings: plan.warnings, paint: out.c });
+  };
+  // A resize redraws at once from the last snapshot, without asking the plugin again.
+  const onResize = (): void => {
+    screen?.invalidate();
+    if (previous) screen?.draw(frame(previous));
+  };
+  let keysOff: () => void = () => undefined;
+  if (screen) {
+    screen.enter();
+    keysOff = onKeys(onStop);
+    out.streams.stdout.on('resize', onResize);
+  }
   try {
     for (;;) {
       const s = await snapshot(node);
-      if (!s.relaying && previous?.relaying !== false) out.warn(`the rdv plugin is loaded but not relaying: ${s.reason ?? 'unknown reason'}`);
-      if (g.json) {
-        for (const e of changes(previous, s)) out.json({ ...e, at: Math.floor(Date.now() / 1000) });
-      } else if (opts.once || !out.tty) {
-        if (opts.once) render(out, s);
-        else for (const e of changes(previous, s)) out.result(`${new Date().toISOString().slice(11, 19)}  ${e.payment_hash.slice(0, 8)}  ${e.state}  held ${e.held_parts}${e.outgoing ? `  outgoing ${e.outgoing}` : ''}${e.last_error ? `  ${e.last_error}` : ''}`);
-      } else {
-        if (drawn > 0) out.streams.stdout.write(`\u001b[${drawn}F\u001b[J`);
-        drawn = render(out, s) + 1;
-        out.result(out.c.dim(`block ${s.blockheight} · Ctrl-C stops watching; rdv keeps relaying inside lightningd`));
+      if (mode !== 'screen' && !s.relaying && previous?.relaying !== false) out.warn(`the rdv plugin is loaded but not relaying: ${s.reason ?? 'unknown reason'}`);
+      switch (mode) {
+        case 'json':
+          for (const e of changes(previous, s)) out.json({ ...e, at: Math.floor(Date.now() / 1000) });
+          break;
+        case 'lines':
+          for (const e of changes(previous, s)) out.result(`${new Date().toISOString().slice(11, 19)}  ${e.payment_hash.slice(0, 8)}  ${e.state}  held ${e.held_parts}${e.outgoing ? `  outgoing ${e.outgoing}` : ''}${e.last_error ? `  ${e.last_error}` : ''}`);
+          break;
+        case 'list':
+          list(out, s);
+          break;
+        case 'frame':
+          // One line spare for the shell's prompt after it.
+          for (const line of frame(s, 1)) out.result(line);
+          break;
+        case 'screen':
+          screen?.draw(frame(s));
+          break;
       }
       previous = s;
-      if (opts.once || stop) break;
+      if (mode === 'list' || mode === 'frame' || stop) break;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, intervalMs);
+        const t = setTimeout(resolve, plan.intervalMs);
         wake = () => {
           clearTimeout(t);
           resolve();
@@ -103,19 +150,48 @@ async function watch(node: LightningNode, out: Output, g: GlobalOptions, opts: W
       if (stop) break;
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onStop);
+    process.off('SIGTERM', onStop);
+    out.streams.stdout.off('resize', onResize);
+    keysOff();
+    screen?.leave();
   }
-  if (stop && !g.json) out.info('\nstopped watching; the rdv plugin keeps relaying inside lightningd');
+  if (stop && mode !== 'json') out.info(`${mode === 'screen' ? '' : '\n'}stopped watching; the rdv plugin keeps relaying inside lightningd`);
 }
 
-/** Prints the dashboard; returns how many lines it took. */
-function render(out: Output, s: Snapshot): number {
+/** q, Ctrl-C or Ctrl-D on the terminal stop the view (raw mode: Ctrl-C is a key, not SIGINT). */
+function onKeys(quit: () => void): () => void {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return () => undefined;
+  const onData = (d: Buffer): void => {
+    if (/[qQ\u0003\u0004]/.test(d.toString('latin1'))) quit();
+  };
+  stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.resume();
+  return () => {
+    stdin.off('data', onData);
+    stdin.setRawMode(false);
+    stdin.pause();
+  };
+}
+
+/** The terminal's size; 80x24 when it says 0 (some pseudo-terminals do). */
+function terminalSize(out: Output): { columns: number; rows: number } {
+  const s = out.streams.stdout as { columns?: number; rows?: number };
+  return { columns: s.columns && s.columns > 0 ? s.columns : 80, rows: s.rows && s.rows > 0 ? s.rows : 24 };
+}
+
+/** Unix time of the local midnight that began the day of `now`. */
+function localDayStart(now: number): number {
+  const d = new Date(now * 1000);
+  d.setHours(0, 0, 0, 0);
+  return Math.floor(d.getTime() / 1000);
+}
+
+/** Every relay, one row each (no terminal to fit). */
+function list(out: Output, s: Snapshot): void {
   const rows = dashboardRows(s, Math.floor(Date.now() / 1000));
-  if (rows.length === 0) {
-    out.result('no relays yet: join a chain with rdv join');
-    return 1;
-  }
-  out.table(DASHBOARD_HEADER, rows);
-  return rows.length + 1;
+  if (rows.length === 0) out.result('no relays yet: join a chain with rdv join');
+  else out.table(DASHBOARD_HEADER, rows);
 }

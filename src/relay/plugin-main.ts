@@ -102,11 +102,11 @@ export function startPlugin(): void {
       rpcmethods: [
         {
           name: 'rdv-status',
-          usage: '[payment_hash]',
-          description: 'Show rdv relays: state, held parts, outgoing payment, blocks to expiry, earnings',
+          usage: '[payment_hash] [brief] [since]',
+          description: 'Show rdv relays: state, held parts, outgoing payment, blocks to expiry, earnings (brief: only what rdv watch shows)',
           handler: async (params) => {
             await ready;
-            return statusReply(state, hashParam(params), await finishedViews(state, hashParam(params)));
+            return statusReply(state, hashParam(params), briefParam(params), sinceParam(params), await finishedViews(state, hashParam(params)));
           },
         },
         {
@@ -272,7 +272,7 @@ async function finishedViews(state: State, hash: string | undefined): Promise<Re
   if (hash === undefined || !state.runner || !state.node) return [];
   const node = state.node;
   const stored = await Promise.all(state.runner.finishedMatching(hash, 20).map((h) => loadRecord(node, h).catch(() => undefined)));
-  return stored.flatMap((s) => (s ? [{ record: s.record, heldParts: 0, heldMsat: 0n, heldSince: undefined, payInFlight: false, outgoing: undefined }] : []));
+  return stored.flatMap((s) => (s ? [{ record: s.record, heldParts: 0, heldMsat: 0n, heldSince: undefined, payInFlight: false, outgoing: undefined, heldExpiry: undefined }] : []));
 }
 
 /**
@@ -280,10 +280,30 @@ async function finishedViews(state: State, hash: string | undefined): Promise<Re
  * hash, finished ones; `totals` counts every relay record, so a year of them does
  * not have to cross the socket each time `rdv watch` looks.
  */
-function statusReply(state: State, hash: string | undefined, finished: RelayView[]): JsonObject {
+/** `since` (Unix seconds): totals.recent counts relays that ended since then; default the last 24 hours. */
+function sinceParam(params: unknown): number {
+  const v = Array.isArray(params) ? params[2] : isObject(params) ? params.since : undefined;
+  if (v === undefined || v === null) return Math.floor(Date.now() / 1000) - 86_400;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new PluginMethodError(-32602, 'since must be a Unix time in seconds');
+  return v;
+}
+
+function briefParam(params: unknown): boolean {
+  const v = Array.isArray(params) ? params[1] : isObject(params) ? params.brief : undefined;
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw new PluginMethodError(-32602, 'brief must be true or false');
+  return v;
+}
+
+/**
+ * Relays in memory (in progress, or finished since the plugin started) and, by
+ * hash, finished ones; `totals` counts every relay record, so a year of them does
+ * not have to cross the socket each time `rdv watch` looks.
+ */
+function statusReply(state: State, hash: string | undefined, brief: boolean, since: number, finished: RelayView[]): JsonObject {
   const runner = state.runner;
   const views = [...(runner ? runner.views().filter((v) => hash === undefined || v.record.paymentHash.startsWith(hash)) : []), ...finished];
-  const tally = runner?.tally(Math.floor(Date.now() / 1000));
+  const tally = runner?.tally(since);
   return {
     rdv_version: RDV_VERSION,
     relaying: state.notRelaying === undefined,
@@ -301,7 +321,7 @@ function statusReply(state: State, hash: string | undefined, finished: RelayView
       htlc_to_xpay_last_1000: runner?.decisionTimes.summary(1000) ?? null,
     },
     totals: tally ? tallyJson(tally) : null,
-    relays: views.map((v) => viewJson(v, runner?.blockheight ?? 0)),
+    relays: views.map((v) => viewJson(v, runner?.blockheight ?? 0, brief)),
   };
 }
 
@@ -310,7 +330,7 @@ function tallyJson(t: Tally): JsonObject {
     relays: t.records,
     by_state: { ...t.byState },
     earned_msat: t.earnedMsat,
-    last_24h: { settled: t.last24h.settled, failed: t.last24h.failed, expired: t.last24h.expired, earned_msat: t.last24h.earnedMsat },
+    recent: { since: t.recent.since, settled: t.recent.settled, failed: t.recent.failed, expired: t.recent.expired, earned_msat: t.recent.earnedMsat },
   };
 }
 
@@ -321,7 +341,12 @@ function memoryMb(): JsonObject {
   return { rss: mb(m.rss), heap_used: mb(m.heapUsed), heap_total: mb(m.heapTotal), external: mb(m.external) };
 }
 
-function viewJson(v: RelayView, height: number): JsonObject {
+/**
+ * One relay for rdv-status: the record and what is live. `brief` (what rdv watch
+ * reads every second) leaves out the invoices, parts and attempts: with 10 000
+ * records the full reply is megabytes the plugin would write each time.
+ */
+function viewJson(v: RelayView, height: number, brief: boolean): JsonObject {
   const r = v.record;
   const live: JsonObject = {
     held_parts: v.heldParts,
@@ -330,8 +355,20 @@ function viewJson(v: RelayView, height: number): JsonObject {
   };
   if (v.heldSince !== undefined) live.held_since = v.heldSince;
   if (v.outgoing !== undefined) live.outgoing = v.outgoing;
-  if (r.role === 'relay' && r.earliestExpiry !== undefined) live.blocks_to_expiry = r.earliestExpiry - height;
-  return { ...recordToJson(r), live };
+  // Blocks left mean something only while HTLCs are held: a settled set's expiry is history.
+  const holding = r.role === 'relay' && (r.state === 'gathered' || r.state === 'paying' || v.heldParts > 0);
+  const expiry = r.role === 'relay' && r.state !== 'open' ? (r.earliestExpiry ?? v.heldExpiry) : v.heldExpiry;
+  if (holding && expiry !== undefined) live.blocks_to_expiry = expiry - height;
+  if (!brief) return { ...recordToJson(r), live };
+  const out: JsonObject = { payment_hash: r.paymentHash, role: r.role, amount_msat: r.amountMsat };
+  if (r.role === 'relay') {
+    out.state = r.state;
+    if (r.settledAt !== undefined) out.settled_at = r.settledAt;
+    if (r.earnedMsat !== undefined) out.earned_msat = r.earnedMsat;
+    if (r.lastError !== undefined) out.last_error = r.lastError;
+  }
+  out.live = live;
+  return out;
 }
 
 /** How long rdv spends writing pending records before it exits (lightningd waits 30 s for plugins on `stop`). */

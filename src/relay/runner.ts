@@ -106,6 +106,8 @@ export interface RelayView {
   heldParts: number;
   heldMsat: bigint;
   heldSince: number | undefined;
+  /** Earliest cltv_expiry of the parts held now (an open relay's partial set has no earliestExpiry yet). */
+  heldExpiry: number | undefined;
   payInFlight: boolean;
   outgoing: string | undefined;
 }
@@ -308,12 +310,12 @@ export class RelayRunner {
   }
 
   /** Counts over every relay record: those in memory and the finished ones. */
-  tally(now: number): Tally {
+  tally(since: number): Tally {
     const summaries = function* (entries: Map<string, Entry>, finished: Map<string, RecordSummary>): Generator<RecordSummary> {
       for (const e of entries.values()) yield summaryOf(e.relay.record);
       yield* finished.values();
     };
-    return tally(summaries(this.entries, this.finished), now);
+    return tally(summaries(this.entries, this.finished), since);
   }
 
   views(): RelayView[] {
@@ -324,11 +326,12 @@ export class RelayRunner {
         heldParts: e.relay.held.length,
         heldMsat: e.relay.held.reduce((s, p) => s + p.amountMsat, 0n),
         heldSince: e.heldSince,
+        heldExpiry: e.relay.held.reduce<number | undefined>((min, p) => (min === undefined || p.cltvExpiry < min ? p.cltvExpiry : min), undefined),
         payInFlight: e.relay.payInFlight,
         outgoing: e.relay.lastOutgoing?.kind,
       });
     }
-    for (const r of this.others.values()) out.push({ record: r, heldParts: 0, heldMsat: 0n, heldSince: undefined, payInFlight: false, outgoing: undefined });
+    for (const r of this.others.values()) out.push({ record: r, heldParts: 0, heldMsat: 0n, heldSince: undefined, heldExpiry: undefined, payInFlight: false, outgoing: undefined });
     return out;
   }
 

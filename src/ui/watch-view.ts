@@ -1,6 +1,7 @@
 /**
- * What `rdv watch` shows: rows for the dashboard, and change events for
- * `--json`, from successive `rdv-status` snapshots. Pure.
+ * What `rdv watch` reads and prints without a screen: the `rdv-status` reply,
+ * the full list (`--once` without a terminal), and change events (one line or
+ * one JSON object per change). The full-screen view is in watch-frame.ts. Pure.
  */
 import { formatAmount, msat } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
@@ -18,9 +19,17 @@ export interface RelayRow {
   blocksToExpiry: number | undefined;
   outgoing: string | undefined;
   payInFlight: boolean;
-  attempts: number;
   earnedMsat: bigint | undefined;
+  settledAt: number | undefined;
   lastError: string | undefined;
+}
+
+/** The plugin's counts over every relay record (it lists only those in memory). */
+export interface SnapshotTotals {
+  byState: Record<string, number>;
+  earnedMsat: bigint;
+  /** Ended since the `since` asked for (rdv watch: local midnight). */
+  recent: { settled: number; earnedMsat: bigint };
 }
 
 export interface Snapshot {
@@ -28,12 +37,24 @@ export interface Snapshot {
   reason: string | undefined;
   blockheight: number;
   rows: RelayRow[];
+  /** Absent from an older plugin's reply: the rows are then all there is. */
+  totals?: SnapshotTotals;
 }
 
-/** Read an `rdv-status` reply. Throws ShapeError on a reply of the wrong shape. */
+/** `rdv-status` with `brief`: only the fields read here, small enough to ask for every second with 10 000 records. */
+export const statusParams = (since: number): { brief: true; since: number } => ({ brief: true, since });
+
+/** Read an `rdv-status` reply (brief or full; an older plugin ignores `brief`). Throws ShapeError on a reply of the wrong shape. */
 export function readSnapshot(reply: unknown): Snapshot {
   const r = Reader.of(reply, 'rdv-status');
+  const t = r.has('totals') && r.value.totals !== null ? r.obj('totals') : undefined;
+  const totals: SnapshotTotals | undefined = t && {
+    byState: Object.fromEntries(Object.keys(t.obj('by_state').value).map((k) => [k, t.obj('by_state').int(k)])),
+    earnedMsat: t.optSignedMsat('earned_msat') ?? 0n,
+    recent: { settled: t.obj('recent').int('settled'), earnedMsat: t.obj('recent').optSignedMsat('earned_msat') ?? 0n },
+  };
   return {
+    ...(totals ? { totals } : {}),
     relaying: r.optBool('relaying') ?? false,
     reason: r.optStr('not_relaying_because'),
     blockheight: r.optInt('blockheight') ?? 0,
@@ -50,8 +71,8 @@ export function readSnapshot(reply: unknown): Snapshot {
         blocksToExpiry: live?.has('blocks_to_expiry') ? Number(live.value.blocks_to_expiry) : undefined,
         outgoing: live?.optStr('outgoing'),
         payInFlight: live?.optBool('pay_in_flight') ?? false,
-        attempts: x.has('attempts') ? x.arr('attempts').length : 0,
         earnedMsat: x.optSignedMsat('earned_msat'),
+        settledAt: x.optInt('settled_at'),
         lastError: x.optStr('last_error'),
       };
     }),
@@ -68,16 +89,24 @@ export function dashboardRows(s: Snapshot, now: number): string[][] {
       formatAmount(msat(r.amountMsat)),
       r.heldParts === 0 ? '-' : `${r.heldParts} part(s), ${formatAmount(msat(r.heldMsat))}`,
       r.heldSince === undefined ? '-' : formatDuration(now - r.heldSince),
-      r.blocksToExpiry === undefined ? '-' : String(r.blocksToExpiry),
+      r.blocksToExpiry === undefined || !holdsHtlcs(r) ? '-' : String(r.blocksToExpiry),
       outcome(r),
     ]);
+}
+
+/**
+ * The relay holds the payer's HTLCs (or lightningd does, for it, until they are
+ * replayed): only then do blocks to expiry matter, and is the relay in progress.
+ */
+export function holdsHtlcs(r: RelayRow): boolean {
+  return r.role === 'relay' && (r.state === 'gathered' || r.state === 'paying' || r.heldParts > 0);
 }
 
 export const DASHBOARD_HEADER = ['HASH', 'STATE', 'AMOUNT', 'HELD', 'HELD FOR', 'BLOCKS LEFT', 'OUTCOME'];
 
 function outcome(r: RelayRow): string {
   if (r.state === 'settled') return `earned ${formatAmount(msat(r.earnedMsat ?? 0n))}`;
-  if (r.state === 'paying' || r.state === 'gathered') return `paying (attempt ${Math.max(1, r.attempts)}${r.outgoing ? `, outgoing ${r.outgoing}` : ''})`;
+  if (r.state === 'paying' || r.state === 'gathered') return `paying${r.outgoing ? ` (outgoing ${r.outgoing})` : ''}`;
   if (r.lastError) return `last try failed: ${r.lastError}`;
   return r.state === 'open' ? 'waiting for the payer' : r.state;
 }

@@ -48,3 +48,68 @@ export function runInPty(args: string[], steps: Step[], timeoutMs = 30_000): Pro
     });
   });
 }
+
+export interface PtySession {
+  /** Everything written to the terminal so far, escape codes included. */
+  readonly output: string;
+  /** The pseudo-terminal (/dev/pts/N) and rdv's pid. */
+  readonly tty: string;
+  readonly pid: number;
+  send(keys: string): void;
+  /** Change the terminal's size, as a user dragging the window does (the kernel sends SIGWINCH). */
+  resize(columns: number, rows: number): Promise<void>;
+  /** Wait until the output satisfies `check`. */
+  waitFor(check: (output: string) => boolean, what: string, timeoutMs?: number): Promise<void>;
+  readonly exited: Promise<number>;
+}
+
+/** Start bin/rdv in a pseudo-terminal of `columns` x `rows` and leave it running. */
+export async function startInPty(args: string[], size: { columns: number; rows: number }): Promise<PtySession> {
+  const quote = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`;
+  // The shell tells which terminal it got and its pid, which exec hands to rdv.
+  const cmd = `stty cols ${size.columns} rows ${size.rows} 2>/dev/null; printf 'pty %s %s\\n' "$(tty)" "$$"; exec ${[RDV_BIN, ...args].map(quote).join(' ')}`;
+  const env: Record<string, string | undefined> = { ...process.env, TERM: 'xterm-256color', LIGHTNINGD_PLUGIN: '' };
+  delete env.NO_COLOR;
+  delete env.COLUMNS;
+  delete env.LINES;
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  const waiters = new Set<() => void>();
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString('utf8');
+    for (const w of [...waiters]) w();
+  });
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  const waitFor = (check: (o: string) => boolean, what: string, timeoutMs = 15_000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (check(output)) return resolve();
+      const timer = setTimeout(() => {
+        waiters.delete(poll);
+        reject(new Error(`pty: gave up waiting for ${what}\n${plain(output)}`));
+      }, timeoutMs);
+      const poll = (): void => {
+        if (!check(output)) return;
+        clearTimeout(timer);
+        waiters.delete(poll);
+        resolve();
+      };
+      waiters.add(poll);
+    });
+  await waitFor((o) => /pty (\/dev\/\S+) (\d+)\r?\n/.test(o), 'the pty line');
+  const [, tty = '', pid = '0'] = /pty (\/dev\/\S+) (\d+)\r?\n/.exec(output) ?? [];
+  return {
+    get output() {
+      return output;
+    },
+    tty,
+    pid: Number(pid),
+    send: (keys) => void child.stdin.write(keys),
+    resize: (columns, rows) =>
+      new Promise((resolve, reject) => {
+        const stty = spawn('stty', ['-F', tty, 'cols', String(columns), 'rows', String(rows)], { stdio: 'ignore' });
+        stty.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`stty -F ${tty} exited ${code}`))));
+      }),
+    waitFor,
+    exited,
+  };
+}

@@ -19,7 +19,7 @@ const part = (f: Fake, i: number, over: Partial<HookPart> = {}): HookPart => ({ 
 
 interface Status {
   relays: Array<{ payment_hash: string; state: string }>;
-  totals: { relays: number; by_state: Record<string, number>; earned_msat: number; last_24h: { settled: number; earned_msat: number } };
+  totals: { relays: number; by_state: Record<string, number>; earned_msat: number; recent: { settled: number; earned_msat: number } };
 }
 
 describe('finished relays after a restart', () => {
@@ -42,7 +42,7 @@ describe('finished relays after a restart', () => {
       assert.equal(status.totals.relays, 402);
       assert.deepEqual([status.totals.by_state.settled, status.totals.by_state.failed, status.totals.by_state.open], [300, 100, 2]);
       assert.equal(status.totals.earned_msat, 300 * 6_000_000);
-      assert.equal(status.totals.last_24h.settled, 300);
+      assert.equal(status.totals.recent.settled, 300);
 
       const one = (await f.node.plugin?.request('rdv-status', { payment_hash: hashOf(7).slice(0, 12) })) as Status;
       assert.deepEqual(one.relays.map((r) => [r.payment_hash, r.state]), [[hashOf(7), 'settled']], 'a finished relay is shown by its hash');

@@ -305,6 +305,35 @@ describe('rdv-status', () => {
       }
     });
   });
+
+  test('blocks_to_expiry only while HTLCs are held (a settled set\'s expiry is history); brief leaves out invoices, parts and attempts', async () => {
+    await withFakeLightningd(async (f) => {
+      const h = f.net.height;
+      const held = (id: string, cltvExpiry: number) => ({ parts: [{ scid: '110x1x0', id, amountMsat: sat(106_000), cltvExpiry }], earliestExpiry: cltvExpiry });
+      const SETTLED = '5e'.repeat(32) as typeof HASH;
+      const PAYING = '9a'.repeat(32) as typeof HASH;
+      seedRecord(f.node, makeRecord());
+      seedRecord(f.node, makeRecord({ paymentHash: SETTLED, state: 'settled', ...held('3', h + 85), settledAt: 1_795_620_807, earnedMsat: sat(5_999) }));
+      seedRecord(f.node, makeRecord({ paymentHash: PAYING, state: 'paying', ...held('4', h + 61) }));
+      await f.node.plugin?.request('rdv-reload', {});
+      void sendHtlc(f.node, part(f, { id: 1, amountMsat: sat(40_000), totalMsat: sat(106_000), cltvExpiry: h + 97 }));
+      type Relay = Record<string, unknown> & { payment_hash: string; live: { held_parts: number; blocks_to_expiry?: number } };
+      const status = async (params: Record<string, unknown>): Promise<Relay[]> => ((await f.node.plugin?.request('rdv-status', params)) as { relays: Relay[] }).relays;
+      await eventually(async () => (await status({})).some((r) => r.live.held_parts === 1), 'one held part');
+      const blocks = (relays: Relay[]): Record<string, number | undefined> => Object.fromEntries(relays.map((r) => [r.payment_hash.slice(0, 2), r.live.blocks_to_expiry]));
+      const full = await status({});
+      const brief = await status({ brief: true });
+      // The open relay's partial set: from the part it holds (97); the paying one: its gathered set (61).
+      assert.deepEqual(blocks(full), { [HASH.slice(0, 2)]: 97, '5e': undefined, '9a': 61 });
+      assert.deepEqual(blocks(brief), blocks(full));
+      assert.ok(full.every((r) => typeof r.bolt11 === 'string' && Array.isArray(r.parts)));
+      assert.deepEqual(
+        brief.find((r) => r.payment_hash === SETTLED),
+        { payment_hash: SETTLED, role: 'relay', amount_msat: 106_000_000, state: 'settled', settled_at: 1_795_620_807, earned_msat: 5_999_000, live: { held_parts: 0, held_msat: 0, pay_in_flight: false } },
+      );
+      await assert.rejects(status({ brief: 'yes' }), (e: Error & { code?: number }) => e.code === -32602 && /brief must be true or false/.test(e.message));
+    });
+  });
 });
 
 
