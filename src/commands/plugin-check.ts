@@ -1,6 +1,6 @@
 /** Are rdv and rdv-guard running inside this lightningd, and safely (important-plugin)? */
 import { realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LightningNode, PluginState } from '../rpc/node.js';
 
 /** lightningd lists plugins by the path they were started with. */
@@ -17,8 +17,11 @@ export function ownExecutable(): string {
   }
 }
 
-/** rdv-guard, installed next to rdv. */
-export const guardExecutable = (): string => join(dirname(ownExecutable()), 'rdv-guard');
+/**
+ * rdv-guard of this package: bin/rdv-guard (dist/src/commands/ -> ../../../bin). Not
+ * "next to rdv": rdv may run as the top-level ./rdv that reckless installs.
+ */
+export const guardExecutable = (): string => fileURLToPath(new URL('../../../bin/rdv-guard', import.meta.url));
 
 export interface Plugins {
   rdv: PluginState;
