@@ -16,7 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -50,6 +50,36 @@ const guardEntry = (n: RegtestNode): string => join(n.dir, 'reckless', 'rdv', 's
 async function runReckless(n: RegtestNode, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env, LIGHTNING_CLI: bins?.lightningCli ?? 'lightning-cli', npm_config_prefer_offline: 'true', LIGHTNINGD_PLUGIN: '' };
   return runCommand(reckless ?? 'reckless', ['--lightning', n.dir, '--network', 'regtest', ...args], INSTALL_MS, env);
+}
+
+/**
+ * README's recipe, word for word after its two assignments: every line of the reckless
+ * config about rdv replaced by important-plugin= for rdv and for rdv-guard (lightningd
+ * refuses to start when a plugin is named twice, so reckless's plugin= line must go).
+ */
+const IMPORTANT_RECIPE = `grep -v "$dir/" "$conf" > "$conf.new"
+printf 'important-plugin=%s\\n' "$dir/rdv" "$dir/source/rdv/bin/rdv-guard" >> "$conf.new"
+mv "$conf.new" "$conf"`;
+
+async function makeImportant(n: RegtestNode): Promise<void> {
+  const r = spawnSync('sh', ['-c', IMPORTANT_RECIPE], {
+    encoding: 'utf8',
+    env: { ...process.env, conf: join(n.dir, 'reckless', 'regtest-reckless.conf'), dir: join(n.dir, 'reckless', 'rdv') },
+  });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+async function pluginsImportant(n: RegtestNode): Promise<void> {
+  const status = await rdvJson(n, ['status']);
+  const plugin = status.obj('plugin');
+  assert.deepEqual(
+    { rdv: [plugin.bool('loaded'), plugin.bool('important')], guard: [plugin.obj('guard').bool('loaded'), plugin.obj('guard').bool('important')] },
+    { rdv: [true, true], guard: [true, true] },
+    `rdv status on ${n.name}: ${JSON.stringify(status.value)}`,
+  );
+  assert.deepEqual(status.strings('warnings'), []);
+  // the relay answers as rdv does, so it is the plugin working, not just a process
+  assert.equal(Reader.of(await n.rpc.call('rdv-status', {}), 'rdv-status').bool('relaying'), true);
 }
 
 async function pluginList(n: RegtestNode): Promise<Array<{ name: string; active: boolean }>> {
@@ -107,21 +137,16 @@ describe('reckless installs rdv', { skip }, () => {
     assert.match(readFileSync(join(alice.dir, 'reckless', 'regtest-reckless.conf'), 'utf8'), new RegExp(`^plugin=${rdvEntry(alice)}$`, 'm'));
   });
 
-  test('with README\'s two important-plugin= lines, after a restart rdv and rdv-guard both run as important plugins', { timeout: 120_000 }, async () => {
+  test('rdv status says what to change; with README\'s recipe and a restart, rdv and rdv-guard run as important plugins', { timeout: 120_000 }, async () => {
     const alice = node('alice');
-    appendFileSync(join(alice.dir, 'regtest', 'config'), `\nimportant-plugin=${rdvEntry(alice)}\nimportant-plugin=${guardEntry(alice)}\n`);
-    await alice.restart();
-    const status = await rdvJson(alice, ['status']);
-    const plugin = status.obj('plugin');
-    assert.deepEqual(
-      { rdv: [plugin.bool('loaded'), plugin.bool('important')], guard: [plugin.obj('guard').bool('loaded'), plugin.obj('guard').bool('important')] },
-      { rdv: [true, true], guard: [true, true] },
-      `rdv status: ${JSON.stringify(status.value)}`,
+    const before = await rdvJson(alice, ['status']);
+    assert.ok(
+      before.strings('warnings').some((w) => w.includes(`reckless wrote plugin=${rdvEntry(alice)}`) && w.includes(`important-plugin=${guardEntry(alice)}`)),
+      `rdv status warnings: ${before.strings('warnings').join(' / ')}`,
     );
-    assert.deepEqual(status.strings('warnings'), []);
-    // the relay answers as rdv does (rdv-status), so it is the plugin, not just a process
-    const live = Reader.of(await alice.rpc.call('rdv-status', {}), 'rdv-status');
-    assert.equal(live.bool('relaying'), true, JSON.stringify(live.value));
+    await makeImportant(alice);
+    await alice.restart();
+    await pluginsImportant(alice);
   });
 
   test('from a clone while lightningd is stopped: written into the config, loaded at the next start', { timeout: INSTALL_MS + 60_000 }, async () => {
@@ -136,5 +161,20 @@ describe('reckless installs rdv', { skip }, () => {
       plugins.some((p) => p.active && /\/rdv$/.test(p.name)),
       `rdv is not running in lightningd: ${plugins.map((p) => p.name).join(', ')}`,
     );
+  });
+
+  test('reckless update rdv (lightningd stopped) writes plugin= again next to important-plugin=; the recipe run again makes both important', { timeout: INSTALL_MS + 60_000 }, async () => {
+    const bob = node('bob');
+    await bob.stop();
+    await makeImportant(bob);
+    const r = await runReckless(bob, ['update', 'rdv']);
+    assert.equal(r.code, 0, `reckless update rdv:\n${r.stdout}\n${r.stderr}`);
+    const conf = readFileSync(join(bob.dir, 'reckless', 'regtest-reckless.conf'), 'utf8');
+    // Both lines name one plugin: lightningd would refuse to start ("Failed to register").
+    assert.match(conf, new RegExp(`^plugin=${rdvEntry(bob)}$`, 'm'));
+    assert.match(conf, new RegExp(`^important-plugin=${rdvEntry(bob)}$`, 'm'));
+    await makeImportant(bob);
+    await bob.start();
+    await pluginsImportant(bob);
   });
 });
