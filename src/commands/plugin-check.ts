@@ -41,8 +41,12 @@ export function guardFor(rdvPath: string | undefined): string {
   return guardExecutable();
 }
 
-/** reckless installs rdv as <lightning-dir>/reckless/rdv/rdv and loads it with plugin= in <network>-reckless.conf. */
-const recklessDirOf = (path: string | undefined): string | undefined => (path === undefined ? undefined : /^(.*\/reckless)\/rdv\/rdv$/.exec(path)?.[1]);
+/**
+ * reckless installs rdv as <lightning-dir>/reckless/rdv/rdv, a link to source/rdv/rdv
+ * in that directory (the path lightningd lists), and loads it with plugin= in
+ * <network>-reckless.conf.
+ */
+const recklessDirOf = (path: string | undefined): string | undefined => (path === undefined ? undefined : /^(.*\/reckless)\/rdv(\/source\/rdv)?\/rdv$/.exec(path)?.[1]);
 
 export interface Plugins {
   rdv: PluginState;
@@ -80,7 +84,7 @@ export function pluginWarnings(state: Plugins | undefined): string[] {
   if (!state.rdv.important && reckless !== undefined) {
     // A second line naming the same plugin makes lightningd refuse to start: replace reckless's.
     warnings.push(
-      `rdv is loaded as an ordinary plugin (reckless wrote plugin=${state.rdv.path ?? ''} into ${reckless}/<network>-reckless.conf): replace that line with ${rdvLine}${state.guard.important ? '' : ` and ${guardLine}`} and restart lightningd (see README, "Installing with reckless")`,
+      `rdv is loaded as an ordinary plugin (reckless wrote plugin=${reckless}/rdv/rdv into ${reckless}/<network>-reckless.conf): replace that line with important-plugin=${reckless}/rdv/rdv${state.guard.important ? '' : ` and ${guardLine}`} and restart lightningd (see README, "Installing with reckless")`,
     );
   } else if (!state.rdv.important) {
     warnings.push(`rdv is loaded as an ordinary plugin: if it dies, lightningd goes on without it; load it with ${rdvLine} so lightningd stops and replays held HTLCs to it`);
