@@ -163,16 +163,17 @@ describe('reckless installs rdv', { skip }, () => {
     );
   });
 
-  test('reckless update rdv (lightningd stopped) writes plugin= again next to important-plugin=; the recipe run again makes both important', { timeout: INSTALL_MS + 60_000 }, async () => {
+  test('reckless update rdv (lightningd stopped) writes plugin= again next to important-plugin=, which lightningd refuses; the recipe run again makes both important', { timeout: INSTALL_MS + 60_000 }, async () => {
     const bob = node('bob');
     await bob.stop();
     await makeImportant(bob);
     const r = await runReckless(bob, ['update', 'rdv']);
     assert.equal(r.code, 0, `reckless update rdv:\n${r.stdout}\n${r.stderr}`);
     const conf = readFileSync(join(bob.dir, 'reckless', 'regtest-reckless.conf'), 'utf8');
-    // Both lines name one plugin: lightningd would refuse to start ("Failed to register").
+    // Both lines name one plugin, and lightningd refuses to start.
     assert.match(conf, new RegExp(`^plugin=${rdvEntry(bob)}$`, 'm'));
     assert.match(conf, new RegExp(`^important-plugin=${rdvEntry(bob)}$`, 'm'));
+    await assert.rejects(bob.start(), /Failed to register/);
     await makeImportant(bob);
     await bob.start();
     await pluginsImportant(bob);
