@@ -10,7 +10,7 @@ import type { GlobalOptions } from './commands/context.js';
 
 // commander is CommonJS: require() loads it in about half the time of an ESM
 // import (no CJS-to-ESM translation), and `rdv --help` must start fast.
-const { Command, CommanderError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
+const { Argument, Command, CommanderError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
 type Command = CommanderModule.Command;
 
 const EXAMPLES = `
@@ -155,6 +155,26 @@ Examples:
     .addHelpText('after', '\nExamples:\n  rdv demo\n  rdv demo --payees 4 --json\n  rdv demo --regtest')
     .action((opts: unknown) => run('demo', [opts]));
 
+  program
+    .command('completion')
+    .description('print the shell completion script for bash, zsh or fish (commands, options, payment hashes)')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rdv completion bash > ~/.local/share/bash-completion/completions/rdv
+  rdv completion zsh > ~/.zfunc/_rdv        (with fpath=(~/.zfunc $fpath) before compinit)
+  rdv completion fish > ~/.config/fish/completions/rdv.fish`,
+    )
+    .action((shell: string) => run('completion', [shell, program]));
+
+  // What the completion scripts ask the node for on Tab (see src/commands/complete.ts).
+  program
+    .command('__complete', { hidden: true })
+    .argument('<list>')
+    .action((list: string) => run('__complete', [list]));
+
   return program;
 }
 
@@ -168,6 +188,8 @@ const COMMANDS: Record<string, () => Promise<{ run: (globals: GlobalOptions, ...
   prune: () => import('./commands/prune.js'),
   forget: () => import('./commands/forget.js'),
   demo: () => import('./commands/demo.js'),
+  completion: () => import('./commands/completion.js'),
+  __complete: () => import('./commands/complete.js'),
 };
 
 /** Run the CLI; resolves with the exit code. Prints errors as one line on stderr. */

@@ -13,7 +13,7 @@ import { FullScreen } from '../ui/screen.js';
 import { renderFrame } from '../ui/watch-frame.js';
 import { changes, dashboardRows, DASHBOARD_HEADER, readSnapshot, statusParams, type Snapshot } from '../ui/watch-view.js';
 import { connectNode, makeOutput, type GlobalOptions } from './context.js';
-import { guardExecutable, ownExecutable, pluginsState, pluginWarnings, type Plugins } from './plugin-check.js';
+import { guardExecutable, guardFor, ownExecutable, pluginsState, pluginWarnings, type Plugins } from './plugin-check.js';
 
 export interface WatchOptions {
   start?: boolean;
@@ -38,7 +38,7 @@ export async function run(g: GlobalOptions, opts: WatchOptions): Promise<void> {
 async function ensurePlugin(node: LightningNode, out: Output, opts: WatchOptions): Promise<Plugins> {
   const none = { loaded: false, active: false, path: undefined, important: false };
   let state: Plugins = (await pluginsState(node)) ?? { rdv: none, guard: none };
-  const missing = [...(state.rdv.loaded ? [] : [ownExecutable()]), ...(state.guard.loaded ? [] : [guardExecutable()])];
+  const missing = [...(state.rdv.loaded ? [] : [ownExecutable()]), ...(state.guard.loaded ? [] : [guardFor(state.rdv.path)])];
   if (missing.length > 0) {
     if (!state.rdv.loaded) out.warn('the rdv plugin is not loaded in this lightningd: nothing relays payments to your rdv invoices');
     else out.warn('rdv-guard is not loaded: if rdv dies while holding HTLCs, lightningd fails them');

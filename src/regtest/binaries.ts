@@ -71,3 +71,17 @@ export function missingBinariesReason(env: NodeJS.ProcessEnv = process.env): str
   const r = locateBinaries(env);
   return r.ok ? undefined : r.error;
 }
+
+/**
+ * CLN's plugin manager, reckless (a Python script): RDV_RECKLESS, else next to
+ * lightningd, else on PATH; undefined when there is none.
+ */
+export function findReckless(lightningd: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const given = env.RDV_RECKLESS;
+  if (given !== undefined && given !== '') {
+    const path = isAbsolute(given) ? given : resolve(given);
+    return isExecutable(path) ? path : undefined;
+  }
+  const beside = join(dirname(lightningd), 'reckless');
+  return isExecutable(beside) ? beside : onPath('reckless', env);
+}

@@ -99,10 +99,13 @@ export function classifyPayError(e: unknown): PayResult {
 export class LightningNode {
   constructor(readonly rpc: Rpc) {}
 
-  /** `reconnect`: a plugin's connection, made again whenever lightningd's socket drops (see ReconnectingRpc). */
-  static async connect(socketPath: string, idPrefix = 'rdv', options: { reconnect?: boolean } = {}): Promise<LightningNode> {
+  /**
+   * `reconnect`: a plugin's connection, made again whenever lightningd's socket drops (see ReconnectingRpc).
+   * `connectTimeoutMs`: give up connecting after this long (default 1000 ms).
+   */
+  static async connect(socketPath: string, idPrefix = 'rdv', options: { reconnect?: boolean; connectTimeoutMs?: number } = {}): Promise<LightningNode> {
     if (options.reconnect) return new LightningNode(await ReconnectingRpc.connect(socketPath, { idPrefix }));
-    return new LightningNode(await RpcClient.connect(socketPath, { idPrefix }));
+    return new LightningNode(await RpcClient.connect(socketPath, { idPrefix, ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }) }));
   }
 
   close(): void {

@@ -57,8 +57,9 @@ function entryOf(roff: string, long: string): string | undefined {
 }
 
 const program = buildProgram(async () => undefined);
-// commander adds its implicit `help` command lazily; it is not a subcommand of ours.
-const commands = program.commands.filter((c) => c.name() !== 'help');
+// commander adds its implicit `help` command lazily; it is not a subcommand of ours. Hidden
+// commands (`__complete`, for the completion scripts) are not for users and have no page.
+const commands = program.createHelp().visibleCommands(program).filter((c) => c.name() !== 'help');
 
 describe('man pages', () => {
   test('the program has the subcommands this test expects to find', () => {

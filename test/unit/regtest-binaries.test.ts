@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { findBinaries, locateBinaries, missingBinariesReason } from '../../src/regtest/binaries.js';
+import { findBinaries, findReckless, locateBinaries, missingBinariesReason } from '../../src/regtest/binaries.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rdv-bins-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -50,5 +50,21 @@ describe('findBinaries', () => {
     const r = locateBinaries({ RDV_LIGHTNINGD: lightningd, RDV_BITCOIND: lone, PATH: '' });
     assert.equal(r.ok, false);
     assert.match(r.ok ? '' : r.error, /^no bitcoin-cli next to .*lone\/bitcoind or on PATH$/);
+  });
+});
+
+describe('findReckless', () => {
+  const reckless = fakeBin(cln, 'reckless');
+  const elsewhere = fakeBin(join(root, 'tools'), 'reckless');
+
+  test('RDV_RECKLESS wins; else next to lightningd; else PATH; else none', () => {
+    assert.equal(findReckless(lightningd, { RDV_RECKLESS: elsewhere, PATH: '' }), elsewhere);
+    assert.equal(findReckless(lightningd, { PATH: join(root, 'tools') }), reckless);
+    assert.equal(findReckless(bitcoind, { PATH: join(root, 'tools') }), elsewhere);
+    assert.equal(findReckless(bitcoind, { PATH: '/nonexistent' }), undefined);
+  });
+
+  test('an RDV_RECKLESS that is not executable is not used', () => {
+    assert.equal(findReckless(lightningd, { RDV_RECKLESS: notExecutable, PATH: '' }), undefined);
   });
 });

@@ -1,0 +1,122 @@
+/**
+ * Shell completion scripts, generated from the commander program: every
+ * subcommand and option of src/cli.ts's buildProgram is in each script, a
+ * command added later is too (no list to keep in step), hidden ones are not;
+ * and what `rdv __complete` prints from datastore entries. Pure.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildProgram } from '../../src/cli.js';
+import { serializeInbox, serializeRecord, type InboxEntry } from '../../src/chain/record.js';
+import type { NodeId, PaymentHash } from '../../src/chain/ids.js';
+import { msat } from '../../src/chain/amount.js';
+import { bashScript } from '../../src/ui/completion/bash.js';
+import { fishScript } from '../../src/ui/completion/fish.js';
+import { inboxLines, recordLines } from '../../src/ui/completion/node-lists.js';
+import { completionSpec, valuesFor, type CompletionSpec } from '../../src/ui/completion/spec.js';
+import { zshScript } from '../../src/ui/completion/zsh.js';
+import { makeRecord } from '../helpers/builders.js';
+
+const SCRIPTS: Array<[string, (spec: CompletionSpec) => string]> = [
+  ['bash', bashScript],
+  ['zsh', zshScript],
+  ['fish', fishScript],
+];
+
+const program = buildProgram(async () => undefined);
+const spec = completionSpec(program);
+const subcommands = program.commands.filter((c) => c.name() !== '__complete');
+
+describe('completion spec from buildProgram', () => {
+  test('has every subcommand but the hidden __complete, plus commander\'s help', () => {
+    assert.deepEqual(
+      spec.commands.map((c) => c.name),
+      [...subcommands.map((c) => c.name()), 'help'],
+    );
+  });
+
+  test('the values each kind of option and argument completes with', () => {
+    const cases: Array<{ description: string; given: Parameters<typeof valuesFor>; expected: ReturnType<typeof valuesFor> }> = [
+      { description: 'a payment hash argument: the records\'', given: ['hash', undefined], expected: { kind: 'node', list: 'hashes' } },
+      { description: '--from-inbox <hash>: the inbox\'s', given: ['hash', undefined, '--from-inbox'], expected: { kind: 'node', list: 'inbox' } },
+      { description: '--lightning-dir <dir>: directories', given: ['dir', undefined, '--lightning-dir'], expected: { kind: 'dirs' } },
+      { description: '--out <file>: files', given: ['file', undefined, '--out'], expected: { kind: 'files' } },
+      { description: '--network <name>: the networks', given: ['name', undefined, '--network'], expected: { kind: 'words', words: ['bitcoin', 'testnet', 'testnet4', 'signet', 'regtest'] } },
+      { description: 'choices win', given: ['hash', ['bash', 'zsh'], '--x'], expected: { kind: 'words', words: ['bash', 'zsh'] } },
+      { description: 'an amount: free text', given: ['amount', undefined, '--payout'], expected: { kind: 'text' } },
+    ];
+    for (const c of cases) assert.deepEqual(valuesFor(...c.given), c.expected, c.description);
+  });
+
+  test('options read from commander: flags, short forms, values', () => {
+    const join = spec.commands.find((c) => c.name === 'join');
+    assert.ok(join);
+    assert.deepEqual(join.options.find((o) => o.long === '--from-inbox')?.value, { kind: 'node', list: 'inbox' });
+    assert.equal(join.options.find((o) => o.long === '--last')?.value, undefined);
+    assert.deepEqual(spec.globals.find((o) => o.long === '--yes')?.short, '-y');
+    const status = spec.commands.find((c) => c.name === 'status');
+    assert.deepEqual(status?.args, [{ name: 'hash', required: false, variadic: false, values: { kind: 'node', list: 'hashes' } }]);
+  });
+});
+
+for (const [shell, script] of SCRIPTS) {
+  describe(`rdv completion ${shell}`, () => {
+    const text = script(spec);
+
+    test('names every subcommand and every option, global or not', () => {
+      for (const c of subcommands) {
+        assert.ok(text.includes(c.name()), `no ${c.name()}`);
+        for (const o of c.options) {
+          const flag = shell === 'fish' ? `-l ${o.long?.replace(/^--/, '')}` : o.long;
+          if (flag) assert.ok(text.includes(flag), `${c.name()}: no ${flag}`);
+        }
+      }
+      for (const o of program.options) {
+        const flag = shell === 'fish' ? `-l ${o.long?.replace(/^--/, '')}` : o.long;
+        if (flag) assert.ok(text.includes(flag), `global: no ${flag}`);
+      }
+    });
+
+    test('a subcommand added to the program (like a colleague\'s rdv forget <hash...>) completes with no other change', () => {
+      const grown = buildProgram(async () => undefined);
+      grown.command('forget').description('forget finished records').argument('<hash...>', 'payment hashes').option('--older-than <duration>', 'age');
+      const out = script(completionSpec(grown));
+      assert.ok(out.includes('forget'), 'no forget');
+      assert.ok(out.includes(shell === 'fish' ? '-l older-than' : '--older-than'), 'no --older-than');
+      // its variadic hash argument asks the node for hashes
+      const forgetHashes = { bash: /'forget'\)\n {6}\(\( \$2 >= 1 \)\) && \{ echo 'node:hashes'/, zsh: /'\*:hash:_rdv_node hashes'/, fish: /__rdv_at_arg forget 1 more' -x -a '\(__rdv_node hashes\)'/ }[shell];
+      assert.match(out, forgetHashes ?? /never/);
+    });
+
+    test('leaves out the hidden __complete', () => {
+      assert.ok(!new RegExp(`(complete -c rdv .*-a '__complete'|'__complete[:)])`).test(text));
+    });
+  });
+}
+
+const hash = (digit: string): PaymentHash => digit.repeat(64) as PaymentHash;
+const entry = (kind: 'relay' | 'inbox', name: string, string: string | undefined): { key: string[]; string: string | undefined } => ({ key: ['rdv', 'v1', kind, name], string });
+
+describe('what rdv __complete prints', () => {
+  test('records: newest first, described by role, state and amount; an unreadable one still listed', () => {
+    const lines = recordLines([
+      entry('relay', hash('1'), serializeRecord(makeRecord({ paymentHash: hash('1'), createdAt: 1_700_000_001, state: 'settled', amountMsat: msat(106_000_000n) }))),
+      entry('relay', hash('2'), serializeRecord(makeRecord({ paymentHash: hash('2'), createdAt: 1_700_000_003, state: 'open', amountMsat: msat(56_000_000n) }))),
+      entry('relay', hash('3'), '{"version":7}'),
+      entry('relay', 'not-a-hash', '{}'),
+    ]);
+    assert.deepEqual(lines, [`${hash('2')}\trelay, open, 56,000 sat`, `${hash('1')}\trelay, settled, 106,000 sat`, `${hash('3')}\tunreadable record`]);
+  });
+
+  test('inbox: one line per hash with its senders, oldest first', () => {
+    const carol = `02${'c3'.repeat(32)}` as NodeId;
+    const mallory = `03${'d4'.repeat(32)}` as NodeId;
+    const inbox = (h: PaymentHash, from: NodeId, receivedAt: number): string => serializeInbox({ version: 1, paymentHash: h, bolt11: 'lnbcrt1', from, receivedAt } satisfies InboxEntry);
+    const lines = inboxLines([
+      entry('inbox', `${hash('5')}-${carol}`, inbox(hash('5'), carol, 1_700_000_009)),
+      entry('inbox', `${hash('4')}-${carol}`, inbox(hash('4'), carol, 1_700_000_002)),
+      entry('inbox', `${hash('4')}-${mallory}`, inbox(hash('4'), mallory, 1_700_000_007)),
+    ]);
+    assert.deepEqual(lines, [`${hash('4')}\tfrom 02c3c3c3…, 03d4d4d4…`, `${hash('5')}\tfrom 02c3c3c3…`]);
+  });
+});
