@@ -21,6 +21,7 @@ Examples:
                           rdv join --from-inbox 5d23c7e6 --payout 5000sat --fee-budget 1000sat --delay-budget 60
   Watch relays:           rdv watch
   Everything you hold:    rdv status
+  Is the node fit:        rdv doctor
   See a whole chain run:  rdv demo
 
 Exit codes: 0 ok, 1 operation failed, 2 bad usage or input, 3 node unreachable.
@@ -123,6 +124,13 @@ Examples:
     .action((opts: unknown) => run('watch', [opts]));
 
   program
+    .command('doctor')
+    .description('is this node fit to run rdv? one line per check: ok, warn or fail, with what to do')
+    .option('--cltv-warn <blocks>', 'warn when an open invoice\'s min_final_cltv passes this', '432')
+    .addHelpText('after', '\nExamples:\n  rdv doctor\n  rdv doctor --json | jq \'.checks[] | select(.status != "ok")\'')
+    .action((opts: unknown) => run('doctor', [opts]));
+
+  program
     .command('demo')
     .description('run a whole rendez-vous: payer -> payees, on a simulated network or real regtest')
     .option('--payees <n>', 'number of payees (1 to 8)', '3')
@@ -142,6 +150,7 @@ const COMMANDS: Record<string, () => Promise<{ run: (globals: GlobalOptions, ...
   trust: () => import('./commands/trust.js'),
   status: () => import('./commands/status.js'),
   watch: () => import('./commands/watch.js'),
+  doctor: () => import('./commands/doctor.js'),
   demo: () => import('./commands/demo.js'),
 };
 
