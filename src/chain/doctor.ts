@@ -150,14 +150,20 @@ export function checkClnVersion(f: DoctorFacts): CheckResult {
 
 const configLine = (path: string): string => `important-plugin=${path}`;
 
+/** The config line for rdv: the loaded one, else the one next to the loaded rdv-guard, else this rdv. */
 function rdvLine(f: DoctorFacts): string {
-  const loaded = f.plugins.ok ? f.plugins.value.loaded.find((p) => isRdvPlugin(p.path))?.path : undefined;
-  return configLine(loaded ?? f.rdv.executable);
+  const loaded = f.plugins.ok ? f.plugins.value.loaded : [];
+  const rdv = loaded.find((p) => isRdvPlugin(p.path))?.path;
+  const guard = loaded.find((p) => isGuardPlugin(p.path))?.path;
+  return configLine(rdv ?? guard?.replace(/rdv-guard$/, 'rdv') ?? f.rdv.executable);
 }
 
+/** The config line for rdv-guard: the loaded one, else the one installed next to the loaded rdv, else next to this rdv. */
 function guardLine(f: DoctorFacts): string {
-  const loaded = f.plugins.ok ? f.plugins.value.loaded.find((p) => isGuardPlugin(p.path))?.path : undefined;
-  return configLine(loaded ?? f.rdv.guardExecutable);
+  const loaded = f.plugins.ok ? f.plugins.value.loaded : [];
+  const rdv = loaded.find((p) => isRdvPlugin(p.path))?.path;
+  const guard = loaded.find((p) => isGuardPlugin(p.path))?.path;
+  return configLine(guard ?? rdv?.replace(/rdv$/, 'rdv-guard') ?? f.rdv.guardExecutable);
 }
 
 const duplicates = (name: string, paths: string[]): Finding => ({
