@@ -22,6 +22,7 @@ Examples:
   Watch relays:           rdv watch
   Everything you hold:    rdv status
   Tidy up old records:    rdv prune --older-than 90d
+  Is the node fit:        rdv doctor
   See a whole chain run:  rdv demo
 
 Exit codes: 0 ok, 1 operation failed, 2 bad usage or input, 3 node unreachable.
@@ -146,6 +147,13 @@ Examples:
     .action((opts: unknown) => run('watch', [opts]));
 
   program
+    .command('doctor')
+    .description('is this node fit to run rdv? one line per check: ok, warn or fail, with what to do')
+    .option('--cltv-warn <blocks>', 'warn when an open invoice\'s min_final_cltv passes this', '432')
+    .addHelpText('after', '\nExamples:\n  rdv doctor\n  rdv doctor --json | jq \'.checks[] | select(.status != "ok")\'')
+    .action((opts: unknown) => run('doctor', [opts]));
+
+  program
     .command('demo')
     .description('run a whole rendez-vous: payer -> payees, on a simulated network or real regtest')
     .option('--payees <n>', 'number of payees (1 to 8)', '3')
@@ -187,6 +195,7 @@ const COMMANDS: Record<string, () => Promise<{ run: (globals: GlobalOptions, ...
   watch: () => import('./commands/watch.js'),
   prune: () => import('./commands/prune.js'),
   forget: () => import('./commands/forget.js'),
+  doctor: () => import('./commands/doctor.js'),
   demo: () => import('./commands/demo.js'),
   completion: () => import('./commands/completion.js'),
   __complete: () => import('./commands/complete.js'),

@@ -99,7 +99,7 @@ export function planBudget(input: BudgetInput): { plan: BudgetPlan } | { problem
       }`,
     );
   }
-  if (input.routeDelayBlocks !== undefined && delay < safety + BLOCK_ALLOWANCE + input.routeDelayBlocks) {
+  if (input.routeDelayBlocks !== undefined && input.routeDelayBlocks > routeDelayRoom(delay, safety)) {
     warnings.push(
       `delay budget ${delay} blocks is less than the safety margin (${safety}), xpay's ${BLOCK_ALLOWANCE} blocks and the current route's CLTV deltas (${input.routeDelayBlocks}): the relay may have to fail payments back`,
     );
@@ -110,6 +110,11 @@ export function planBudget(input: BudgetInput): { plan: BudgetPlan } | { problem
   return {
     plan: { amountMsat: msat(downstreamMsat + payoutMsat + feeBudgetMsat), minFinalCltv, cltvLimit, warnings },
   };
+}
+
+/** The CLTV deltas a route downstream may add under this delay budget: what the safety margin and xpay's allowance leave. */
+export function routeDelayRoom(delayBudgetBlocks: number, safetyMarginBlocks: number): number {
+  return delayBudgetBlocks - safetyMarginBlocks - BLOCK_ALLOWANCE;
 }
 
 /** A route estimate: what it costs and how much CLTV it needs to reach the downstream payee. */

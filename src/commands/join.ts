@@ -21,7 +21,6 @@ import { asNodeId, asPaymentSecret, shortHash, type NodeId, type PaymentHash, ty
 import { checkDownstream, checkSigned, DEFAULT_EXPIRY_MARGIN_SECONDS, planOurInvoice } from '../chain/invoice.js';
 import { relayKey, serializeRecord, KEY_ROOT, type LastRecord, type RelayRecord } from '../chain/record.js';
 import { readInbox, senderName, TRUST_TEXT } from './inbox-read.js';
-import { addLegs, hintLegs } from '../chain/route.js';
 import { parseBlocks, parseDuration } from '../chain/units.js';
 import { failedError, inputError, RdvError, usageError } from '../errors.js';
 import type { LightningNode, NodeInfo } from '../rpc/node.js';
@@ -30,6 +29,7 @@ import { askRelayBudgets, askLastPayee, confirmSummary } from '../prompts/join.j
 import type { Output } from '../ui/output.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { notifyPlugin, pluginWarnings } from './plugin-check.js';
+import { estimateRoute } from './route.js';
 
 export interface JoinOptions {
   last?: boolean;
@@ -222,25 +222,6 @@ async function inboxKeysFor(node: LightningNode, hash: string): Promise<string[]
 async function hashInUse(node: LightningNode, hash: PaymentHash): Promise<boolean> {
   const [records, archived, invoices] = await Promise.all([node.listdatastore(relayKey(hash)), node.listdatastore(archiveKey(hash)), node.listinvoices({ paymentHash: hash })]);
   return records.some((e) => e.key.length === 4) || archived.some((e) => e.key.length === 4) || invoices.length > 0;
-}
-
-/** Best guess of what paying the downstream invoice costs in fees and CLTV from our node. */
-async function estimateRoute(node: LightningNode, us: NodeId, inv: Invoice, amount: Msat): Promise<RouteEstimate | undefined> {
-  const maxfeeMsat = (amount / 10n + 10_000n) as Msat;
-  const direct = await node.estimateRoute({ source: us, destination: inv.payee, amountMsat: amount, finalCltv: inv.minFinalCltv, maxfeeMsat });
-  if (direct) return direct;
-  for (const leg of hintLegs(inv.routeHints, us, amount)) {
-    if (leg.entry === us) return leg;
-    const toEntry = await node.estimateRoute({
-      source: us,
-      destination: leg.entry,
-      amountMsat: leg.entryAmountMsat,
-      finalCltv: inv.minFinalCltv + leg.delayBlocks,
-      maxfeeMsat,
-    });
-    if (toEntry) return addLegs(toEntry, leg);
-  }
-  return undefined;
 }
 
 /**

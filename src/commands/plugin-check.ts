@@ -3,10 +3,9 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LightningNode, PluginState } from '../rpc/node.js';
+import { isGuardPlugin, isRdvPlugin } from '../chain/plugin-names.js';
 
-/** lightningd lists plugins by the path they were started with. */
-export const isRdvPlugin = (path: string): boolean => /(^|\/)rdv$/.test(path);
-export const isGuardPlugin = (path: string): boolean => /(^|\/)rdv-guard$/.test(path);
+export { isGuardPlugin, isRdvPlugin } from '../chain/plugin-names.js';
 
 /** This executable's path, to start it as a plugin. */
 export function ownExecutable(): string {

@@ -39,13 +39,17 @@ interface PluginStatus {
   records: Map<string, AnyRecord>;
   /** A bad rdv-inbox-* option the plugin replaced by its default. */
   inboxProblem: string | undefined;
+  /** The running plugin's rdv version. */
+  version: string | undefined;
+  /** Invoices in the inbox and how many it holds at most; undefined while the inbox is not running. */
+  inbox: { entries: number; max: number } | undefined;
 }
 
-/** The plugin's own view (rdv-status), when it is loaded. */
-export async function pluginStatus(node: LightningNode, prefix?: string): Promise<PluginStatus | undefined> {
+/** The plugin's own view (rdv-status), when it is loaded (and answers within `timeoutMs`, if given). */
+export async function pluginStatus(node: LightningNode, prefix?: string, timeoutMs?: number): Promise<PluginStatus | undefined> {
   let reply: unknown;
   try {
-    reply = await node.rpc.call('rdv-status', prefix === undefined ? {} : { payment_hash: prefix });
+    reply = await node.rpc.call('rdv-status', prefix === undefined ? {} : { payment_hash: prefix }, timeoutMs === undefined ? {} : { timeoutMs });
   } catch {
     return undefined;
   }
@@ -72,8 +76,17 @@ export async function pluginStatus(node: LightningNode, prefix?: string): Promis
       heldSince: l.optInt('held_since'),
     });
   }
-  const inboxProblem = r.optObj('inbox')?.optStr('option_problem');
-  return { relaying: r.optBool('relaying') ?? false, reason: r.optStr('not_relaying_because'), blockheight: r.optInt('blockheight') ?? 0, live, records, inboxProblem };
+  const inbox = r.optObj('inbox');
+  return {
+    relaying: r.optBool('relaying') ?? false,
+    reason: r.optStr('not_relaying_because'),
+    blockheight: r.optInt('blockheight') ?? 0,
+    live,
+    records,
+    inboxProblem: inbox?.optStr('option_problem'),
+    version: r.optStr('rdv_version'),
+    inbox: inbox?.has('entries') && inbox.has('max') ? { entries: inbox.int('entries'), max: inbox.int('max') } : undefined,
+  };
 }
 
 interface NodeView {

@@ -4,18 +4,20 @@
  * become rdv errors here, or typed outcomes where the caller must decide.
  */
 import type { Msat } from '../chain/amount.js';
+import { isSupportedVersion, MIN_CLN_VERSION_TEXT } from '../chain/cln-version.js';
 import type { NodeId, PaymentHash, Preimage } from '../chain/ids.js';
 import { isNetworkName, type NetworkName } from '../chain/network.js';
+import type { ChannelFunds, NodeAddress } from '../chain/node-facts.js';
 import { Reader, ShapeError } from '../chain/read.js';
 import type { OutgoingPart, PayResult } from '../chain/relay.js';
 import { RdvError } from '../errors.js';
 import { ReconnectingRpc, RpcClient, RpcError, type Rpc } from './client.js';
 
+export { isSupportedVersion, MIN_CLN_VERSION, MIN_CLN_VERSION_TEXT, parseClnVersion } from '../chain/cln-version.js';
+export type { ChannelFunds, NodeAddress } from '../chain/node-facts.js';
+
 const HASH_RE = /^[0-9a-f]{64}$/;
 const NODE_RE = /^0[23][0-9a-f]{64}$/;
-
-/** Oldest CLN with signinvoice, xpay maxdelay and decode. */
-export const MIN_CLN_VERSION = { major: 25, minor: 2 } as const;
 
 export interface NodeInfo {
   id: NodeId;
@@ -23,6 +25,10 @@ export interface NodeInfo {
   version: string;
   blockheight: number;
   network: NetworkName;
+  /** What we announce to the world (getinfo `address`). */
+  addresses: NodeAddress[];
+  /** Where we listen (getinfo `binding`). */
+  bindings: NodeAddress[];
 }
 
 export interface InvoiceStatus {
@@ -69,19 +75,6 @@ export interface PluginState {
   important: boolean;
 }
 
-/** Parse "v26.06.6", "v25.02rc1", "v24.11.1-modded". */
-export function parseClnVersion(version: string): { major: number; minor: number } | undefined {
-  const m = /^v?(\d+)\.(\d+)/.exec(version);
-  if (!m) return undefined;
-  return { major: Number(m[1]), minor: Number(m[2]) };
-}
-
-export function isSupportedVersion(version: string): boolean {
-  const v = parseClnVersion(version);
-  if (!v) return false;
-  return v.major > MIN_CLN_VERSION.major || (v.major === MIN_CLN_VERSION.major && v.minor >= MIN_CLN_VERSION.minor);
-}
-
 /** Maps an xpay error to a PayResult: only a failure reported by xpay itself is definite. */
 export function classifyPayError(e: unknown): PayResult {
   if (e instanceof RpcError) {
@@ -94,6 +87,10 @@ export function classifyPayError(e: unknown): PayResult {
     return { ok: false, definite: !indefinite, message: `${e.rpcMessage} (code ${e.code})` };
   }
   return { ok: false, definite: false, message: e instanceof Error ? e.message : String(e) };
+}
+
+function readAddress(a: Reader): NodeAddress {
+  return { type: a.str('type'), address: a.optStr('address') ?? a.optStr('socket'), port: a.optInt('port') };
 }
 
 export class LightningNode {
@@ -154,6 +151,8 @@ export class LightningNode {
         version: r.str('version'),
         blockheight: r.int('blockheight'),
         network,
+        addresses: r.optObjects('address').map(readAddress),
+        bindings: r.optObjects('binding').map(readAddress),
       };
     });
   }
@@ -162,7 +161,7 @@ export class LightningNode {
   async checkedInfo(): Promise<NodeInfo> {
     const info = await this.getinfo();
     if (!isSupportedVersion(info.version)) {
-      throw new RdvError('failed', `this node runs Core Lightning ${info.version}; rdv needs v${MIN_CLN_VERSION.major}.0${MIN_CLN_VERSION.minor} or newer (signinvoice, xpay maxdelay, decode): upgrade lightningd`);
+      throw new RdvError('failed', `this node runs Core Lightning ${info.version}; rdv needs ${MIN_CLN_VERSION_TEXT} or newer (signinvoice, xpay maxdelay, decode): upgrade lightningd`);
     }
     return info;
   }
@@ -410,6 +409,19 @@ export class LightningNode {
     );
   }
 
+  /** What each channel can send and receive now. */
+  channelFunds(): Promise<ChannelFunds[]> {
+    return this.read('listpeerchannels', {}, (r) =>
+      r.objects('channels').map((c) => ({
+        peerId: c.match<NodeId>('peer_id', NODE_RE, 'a node id'),
+        state: c.str('state'),
+        peerConnected: c.optBool('peer_connected') ?? false,
+        spendableMsat: c.optMsat('spendable_msat') ?? (0n as Msat),
+        receivableMsat: c.optMsat('receivable_msat') ?? (0n as Msat),
+      })),
+    );
+  }
+
   /** A node's alias from gossip, or undefined when it has announced none (or is unknown). */
   async nodeAlias(id: NodeId): Promise<string | undefined> {
     const alias = await this.readIfAnswered('listnodes', { id }, (r) => r.objects('nodes')[0]?.optStr('alias'));
@@ -474,22 +486,37 @@ export class LightningNode {
 
   // --- plugins -----------------------------------------------------------
 
+  /** `plugin list`: each plugin's path (as lightningd resolved it), in the order lightningd loaded them. */
+  listPlugins(): Promise<Array<{ path: string; active: boolean }>> {
+    return this.read('plugin', { subcommand: 'list' }, (r) => r.objects('plugins').map((p) => ({ path: p.str('name'), active: p.optBool('active') ?? false })));
+  }
+
+  /** The important-plugin values of lightningd's config (as written there); none if lightningd does not say. */
+  async importantPlugins(): Promise<string[]> {
+    return (await this.readIfAnswered('listconfigs', { config: 'important-plugin' }, (r) => {
+      const entry = r.optObj('configs')?.optObj('important-plugin');
+      return entry?.has('values_str') ? entry.strings('values_str') : [];
+    })) ?? [];
+  }
+
   /** Is an rdv plugin loaded (by name), and was it given as important-plugin? */
   async pluginState(matches: (path: string) => boolean): Promise<PluginState> {
-    const plugins = await this.read('plugin', { subcommand: 'list' }, (r) =>
-      r.objects('plugins').map((p) => ({ name: p.str('name'), active: p.optBool('active') ?? false })),
-    );
-    const found = plugins.find((p) => matches(p.name));
-    let important = false;
+    const found = (await this.listPlugins()).find((p) => matches(p.path));
+    const important = (await this.importantPlugins().catch(() => [])).some((v) => matches(v));
+    return { loaded: found !== undefined, active: found?.active ?? false, path: found?.path, important };
+  }
+
+  /** Does lightningd offer this RPC command (`help command=...`)? false for an unknown, deprecated or developer-only one. */
+  async hasCommand(name: string): Promise<boolean> {
     try {
-      const configs = await this.rpc.call('listconfigs', { config: 'important-plugin' });
-      const entry = Reader.of(configs, 'listconfigs').optObj('configs')?.optObj('important-plugin');
-      const values = entry?.has('values_str') ? entry.strings('values_str') : [];
-      important = values.some((v) => matches(v));
-    } catch {
-      important = false;
+      Reader.of(await this.rpc.call('help', { command: name }), 'help').objects('help');
+      return true;
+    } catch (e) {
+      if (e instanceof RpcError && e.code === -32601) return false;
+      if (e instanceof RpcError) throw new RdvError('failed', `lightningd refused help: ${e.rpcMessage}`, { cause: e });
+      if (e instanceof ShapeError) throw new RdvError('failed', `unexpected reply from lightningd: ${e.message}`, { cause: e });
+      throw e;
     }
-    return { loaded: found !== undefined, active: found?.active ?? false, path: found?.name, important };
   }
 
   async startPlugin(path: string): Promise<void> {

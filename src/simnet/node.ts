@@ -20,6 +20,7 @@ import { Askrene } from './askrene.js';
 import type { SimChannel } from './channel.js';
 import { Datastore } from './datastore.js';
 import { bareUnknownPaymentDetails, finalIncorrectHtlcAmount, invalidOnionPayload, invoiceAccepts, localpayFailure, permanentChannelFailure, unknownNextPeer } from './final-hop.js';
+import { helpReply } from './help.js';
 import { decodeJson, InvoiceBook, invoiceJson, msatParam } from './invoices.js';
 import { nodeKeyFromSeed } from './keys.js';
 import { sleep, type HtlcOutcome, type Incoming, type SimNetwork } from './network.js';
@@ -529,6 +530,9 @@ export class SimNode {
   /** Channel moves of HTLCs plugins resolved (listchannelmoves; only the "invoice" credits rdv reads). */
   readonly channelMoves: Array<{ account_id: string; credit_msat: bigint; debit_msat: bigint; primary_tag: string; payment_hash: string }> = [];
 
+  /** Built-in commands this lightningd does not offer (as with disable-plugin=cln-xpay): `help` says so. */
+  readonly missingCommands = new Set<string>();
+
   /** Test hooks: replace an RPC method's answer (e.g. a scripted xpay). */
   readonly overrides = new Map<string, (params: Record<string, unknown>) => Promise<unknown>>();
 
@@ -672,6 +676,10 @@ export class SimNode {
       }
       case 'plugin':
         return this.pluginCommand(params);
+      case 'help': {
+        const methods = new Map(this.plugins.flatMap((p) => (p.host?.alive ? p.host.methods.map((m) => [m.name, m.usage] as const) : [])));
+        return helpReply(params, methods, this.missingCommands);
+      }
       case 'listconfigs': {
         const configs: Record<string, unknown> = {};
         const alive = this.plugins.filter((p) => p.host?.alive);

@@ -135,6 +135,11 @@ export class PluginHost {
     return this.manifest?.rpcmethods.some((m) => m.name === name) ?? false;
   }
 
+  /** The RPC methods the plugin added, with their usage (for `help`). */
+  get methods(): ReadonlyArray<{ name: string; usage: string }> {
+    return this.manifest?.rpcmethods ?? [];
+  }
+
   subscribes(topic: string): boolean {
     return this.manifest?.subscriptions.includes(topic) ?? false;
   }
