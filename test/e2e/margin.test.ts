@@ -393,7 +393,7 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
       assert.equal(sha256hex(result.reply.str('payment_preimage')), hash);
       assert.equal(record.str('state'), 'settled');
       assert.equal(invoice?.status, 'paid');
-      const earned = BigInt(record.str('earned_msat'));
+      const earned = record.optSignedMsat('earned_msat') as bigint;
       assert.ok(earned >= BigInt(record.str('payout_msat')), `Bob earned ${earned} msat, less than his payout`);
       t.diagnostic(`${round.label}: Bob earned ${earned} msat (payout ${record.str('payout_msat')})`);
       return { outcome: 'settled', xpayError: undefined, closed: closed.length > 0, crashed };

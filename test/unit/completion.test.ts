@@ -77,15 +77,15 @@ for (const [shell, script] of SCRIPTS) {
       }
     });
 
-    test('a subcommand added to the program (like a colleague\'s rdv forget <hash...>) completes with no other change', () => {
+    test('a subcommand added to the program (like a colleague\'s rdv tidy <hash...>) completes with no other change', () => {
       const grown = buildProgram(async () => undefined);
-      grown.command('forget').description('forget finished records').argument('<hash...>', 'payment hashes').option('--older-than <duration>', 'age');
+      grown.command('tidy').description('forget finished records').argument('<hash...>', 'payment hashes').option('--older-than <duration>', 'age');
       const out = script(completionSpec(grown));
-      assert.ok(out.includes('forget'), 'no forget');
+      assert.ok(out.includes('tidy'), 'no tidy');
       assert.ok(out.includes(shell === 'fish' ? '-l older-than' : '--older-than'), 'no --older-than');
       // its variadic hash argument asks the node for hashes
-      const forgetHashes = { bash: /'forget'\)\n {6}\(\( \$2 >= 1 \)\) && \{ echo 'node:hashes'/, zsh: /'\*:hash:_rdv_node hashes'/, fish: /__rdv_at_arg forget 1 more' -x -a '\(__rdv_node hashes\)'/ }[shell];
-      assert.match(out, forgetHashes ?? /never/);
+      const tidyHashes = { bash: /'tidy'\)\n {6}\(\( \$2 >= 1 \)\) && \{ echo 'node:hashes'/, zsh: /'\*:hash:_rdv_node hashes'/, fish: /__rdv_at_arg tidy 1 more' -x -a '\(__rdv_node hashes\)'/ }[shell];
+      assert.match(out, tidyHashes ?? /never/);
     });
 
     test('leaves out the hidden __complete', () => {
