@@ -384,11 +384,16 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
       if (w.reason === 'exists') throw inputError(`a record for payment hash ${inv.paymentHash} appeared meanwhile: see rdv status ${shortHash(inv.paymentHash)}`);
       throw failedError(`could not store the record (${w.reason})`);
     }
-    // Joined: every invoice passed back for this hash leaves the inbox, however it was given.
-    for (const key of await inboxKeysFor(node, inv.paymentHash)) await node.deldatastore(key).catch(() => false);
-    const plugin = await notifyPlugin(node, record.paymentHash);
-    const warnings = pluginWarnings(plugin);
-    for (const warning of warnings) out.warn(warning);
+    // Joined: from here on nothing undoes it, so a node that goes away now is a warning and the
+    // invoice is still shown (an error here would leave a stored relay the payee never saw).
+    try {
+      // Every invoice passed back for this hash leaves the inbox, however it was given.
+      for (const key of await inboxKeysFor(node, inv.paymentHash)) await node.deldatastore(key).catch(() => false);
+      const plugin = await notifyPlugin(node, record.paymentHash);
+      for (const warning of pluginWarnings(plugin)) out.warn(warning);
+    } catch (e) {
+      out.warn(`joined and stored, but lightningd stopped answering (${(e as Error).message}): check rdv status ${shortHash(record.paymentHash)} once it is back`);
+    }
     await report(out, g, opts, info, record, summary);
   });
 }

@@ -9,6 +9,7 @@ import { inboxKey, parseRecord, relayKey, serializeInbox, type RelayRecord } fro
 import { makeInvoice } from '../helpers/invoices.js';
 import type { PaymentHash } from '../../src/chain/ids.js';
 import { SimNetwork } from '../../src/simnet/network.js';
+import { SimRpcError } from '../../src/simnet/rpc-server.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import { RDV_BIN } from '../helpers/paths.js';
@@ -93,6 +94,30 @@ describe('a chain of three payees, built with rdv alone', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /rdv plugin is not loaded .*important-plugin=/);
     assert.match(r.stdout, /rdv pass-back [0-9a-f]{8} --to/);
+  });
+
+  test('lightningd stops answering right after Bob\'s record is stored: the join stands, his invoice is shown, and a warning says to check rdv status', async () => {
+    const inv = json<Joined>(await runRdv([...at(carol), '--json', 'join', '--last', '--amount', '8000sat']));
+    let stored = false;
+    bob.overrides.set('datastore', async (params) => {
+      stored = true;
+      bob.overrides.delete('datastore');
+      return bob.datastore.datastore(params);
+    });
+    bob.overrides.set('listdatastore', async (params) => {
+      if (stored) throw new SimRpcError(-1, 'lightningd is shutting down');
+      return bob.datastore.listdatastore(params);
+    });
+    try {
+      const r = await runRdv([...at(bob), '--json', 'join', '--invoice', inv.bolt11, '--payout', '1sat', '--fee-budget', '1sat', '--delay-budget', '60']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(json<Joined>(r).payment_hash, inv.payment_hash);
+      assert.match(r.stderr, /joined and stored, but lightningd stopped answering .*check rdv status [0-9a-f]{8} once it is back/);
+      assert.equal(record(bob, inv.payment_hash).state, 'open');
+    } finally {
+      bob.overrides.delete('listdatastore');
+      bob.overrides.delete('datastore');
+    }
   });
 });
 
