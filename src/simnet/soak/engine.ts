@@ -223,14 +223,23 @@ class Soak {
   }
 
   /** `rdv --json ...` on `node`, asked again while the node is down or unreachable (another payment's fault). */
-  private async rdvJson(node: SimNode, args: string[]): Promise<Record<string, unknown>> {
+  private async rdvJson(node: SimNode, args: string[], joinedHash?: string): Promise<Record<string, unknown>> {
     for (let attempt = 1; ; attempt++) {
       await this.waitUp(node);
       const r = await runCli([...at(node), '--json', ...args]);
       if (r.code === 0) return parseJson(r.stdout) as Record<string, unknown>;
+      // A join the node's crash cut short after the record was stored: the retry finds it, as a payee would with rdv status.
+      if (attempt > 1 && joinedHash !== undefined && r.code === 2 && /it was joined before/.test(r.stderr)) return this.storedJoin(node, joinedHash);
       if (attempt >= 6 || r.code === 2) throw new Error(`rdv ${args.join(' ')} on ${node.name}: exit ${r.code}: ${r.stderr.trim()}`);
       await sleep(300 * attempt);
     }
+  }
+
+  private async storedJoin(node: SimNode, hash: string): Promise<Record<string, unknown>> {
+    const status = await this.rdvJson(node, ['status', hash]);
+    const [record] = (status.records ?? []) as Array<Record<string, unknown>>;
+    if (!record || record.payment_hash !== hash) throw new Error(`rdv status ${hash.slice(0, 8)} on ${node.name}: no record after a join that was cut short`);
+    return { payment_hash: hash, bolt11: record.bolt11 };
   }
 
   // --- one payment -------------------------------------------------------------
@@ -243,8 +252,9 @@ class Soak {
     let a: Record<string, unknown>;
     try {
       c = await this.rdvJson(this.carol, ['join', '--last', '--amount', `${plan.carolSat}sat`, '--description', `soak ${index}`]);
-      b = await this.rdvJson(this.bob, ['join', '--invoice', String(c.bolt11), '--payout', `${plan.payoutSat.bob}sat`, '--fee-budget', `${plan.feeBudgetSat.bob}sat`, '--delay-budget', DELAY_BUDGET]);
-      a = await this.rdvJson(this.alice, ['join', '--invoice', String(b.bolt11), '--payout', `${plan.payoutSat.alice}sat`, '--fee-budget', `${plan.feeBudgetSat.alice}sat`, '--delay-budget', DELAY_BUDGET]);
+      const hash = String(c.payment_hash);
+      b = await this.rdvJson(this.bob, ['join', '--invoice', String(c.bolt11), '--payout', `${plan.payoutSat.bob}sat`, '--fee-budget', `${plan.feeBudgetSat.bob}sat`, '--delay-budget', DELAY_BUDGET], hash);
+      a = await this.rdvJson(this.alice, ['join', '--invoice', String(b.bolt11), '--payout', `${plan.payoutSat.alice}sat`, '--fee-budget', `${plan.feeBudgetSat.alice}sat`, '--delay-budget', DELAY_BUDGET], hash);
     } catch (e) {
       this.setupFailures.push({ index, error: (e as Error).message });
       return;
