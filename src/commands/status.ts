@@ -39,6 +39,8 @@ interface PluginStatus {
   records: Map<string, AnyRecord>;
   /** A bad rdv-inbox-* option the plugin replaced by its default. */
   inboxProblem: string | undefined;
+  /** A bad rdv-prune-after the plugin turned off. */
+  pruneProblem: string | undefined;
   /** The running plugin's rdv version. */
   version: string | undefined;
   /** Invoices in the inbox and how many it holds at most; undefined while the inbox is not running. */
@@ -84,6 +86,7 @@ export async function pluginStatus(node: LightningNode, prefix?: string, timeout
     live,
     records,
     inboxProblem: inbox?.optStr('option_problem'),
+    pruneProblem: r.has('prune') && r.value.prune !== null ? r.obj('prune').optStr('option_problem') : undefined,
     version: r.optStr('rdv_version'),
     inbox: inbox?.has('entries') && inbox.has('max') ? { entries: inbox.int('entries'), max: inbox.int('max') } : undefined,
   };
@@ -154,6 +157,7 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, opts: S
     const warnings = [...pluginWarnings(plugin)];
     if (live && !live.relaying) warnings.push(`the rdv plugin is loaded but not relaying: ${live.reason ?? 'unknown reason'}`);
     if (live?.inboxProblem) warnings.push(`plugin option: ${live.inboxProblem}`);
+    if (live?.pruneProblem) warnings.push(`plugin option: ${live.pruneProblem}`);
     const holding = current.filter((r): r is RelayRecord => r.role === 'relay' && (r.state === 'gathered' || r.state === 'paying'));
     if (holding.length > 0) warnings.push(...(await node.listPeerChannels().then((channels) => closingUpstreamWarnings(holding, channels), () => [])));
     const unreadable = [...problems, ...archive.problems.map((p) => p.problem)];

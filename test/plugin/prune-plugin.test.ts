@@ -128,6 +128,8 @@ describe('rdv-prune-after', () => {
         assert.match(s.prune.option_problem ?? '', /rdv-prune-after "soon" is not a duration.*not pruning/);
         assert.ok(f.node.log.some((l) => /rdv-prune-after "soon" is not a duration/.test(l)), f.node.log.join('\n'));
         assert.ok(f.node.datastore.get(relayKey(HASH)), 'nothing was pruned');
+        const r = await runRdv([...at(f.node), 'status']);
+        assert.match(r.stderr, /warning: plugin option: rdv-prune-after "soon" is not a duration/, 'rdv status says so too');
       },
       { pluginOptions: { 'rdv-mpp-timeout': 2, 'rdv-prune-after': 'soon' } },
     );
