@@ -516,6 +516,21 @@ function onOutgoing(relay0: Relay, outgoing: OutgoingSummary, ctx: Ctx): Step {
       // An attempt whose end we did not see (a lost connection, a restart): its xpay may
       // still be running inside lightningd (only rdv restarted) and inject an attempt, so
       // wait until it must have given up (retry_for and a margin), then look again.
+      if (last && !relay.routeClosed && last.layer !== undefined && nearDeadline(relay.record, ctx)) {
+        // Rule 11 cannot wait for that: blocks came faster than its retry_for runs out (a
+        // chain catching up, rdv restarted again and again). Stop its new attempts by closing
+        // its route, look once more (one may be in flight), then act as for a closed route.
+        const s = secondLook({ ...relay, routeClosed: true, failLook: 'none' }, ctx, () => payIfPossible(relay, ctx));
+        return {
+          relay: s.relay,
+          effects: [
+            { type: 'close_route', layer: last.layer },
+            { type: 'log', level: 'warn', message: 'incoming HTLCs near their deadline while an earlier xpay may still be running: closing its route, then looking once more' },
+            ...s.effects,
+          ],
+        };
+      }
+      if (last && relay.routeClosed) return secondLook(relay, ctx, () => payIfPossible(relay, ctx));
       if (last) return secondLook(relay, ctx, () => payIfPossible(relay, ctx), last.startedAt + ctx.config.retryForSeconds + XPAY_SLACK_SECONDS);
       // Never paid this round: pay.
       return payIfPossible(relay, ctx);
@@ -523,6 +538,11 @@ function onOutgoing(relay0: Relay, outgoing: OutgoingSummary, ctx: Ctx): Step {
     default:
       return assertNever(outgoing, 'outgoing summary');
   }
+}
+
+/** The incoming HTLCs are as close to expiry as the second look lets them come (onBlock's test for 'due'). */
+function nearDeadline(record: RelayRecord, ctx: Ctx): boolean {
+  return record.earliestExpiry !== undefined && record.earliestExpiry - ctx.height <= record.safetyMargin + blockAllowance(ctx.config);
 }
 
 /**

@@ -126,6 +126,25 @@ describe('hole 2: a held part always has something that will answer it', () => {
     assert.deepEqual(relay.record.parts.map(partKey), [partKey(b)], 'the part never replayed stays recorded: rdv-guard may hold it');
   });
 
+  test('an attempt whose end rdv did not see, and blocks race to the deadline before its xpay must have given up: the relay closes its route, looks once more, and fails back instead of holding to expiry (soak seed 90210, payment 105)', () => {
+    const a = makePart();
+    const start = afterRestart([a], 'paying', { attempts: [{ round: 1, startedAt: NOW - 5, startHeight: HEIGHT, layer: 'rdv-1', maxdelay: 44, maxfeeMsat: msat(1_000_000n) }] });
+    const late = makeCtx({ height: a.cltvExpiry - 37 });
+    const first = runSteps(start, [{ type: 'htlc', part: a }, { type: 'block', height: late.height }, { type: 'outgoing_status', parts: [failed] }], late);
+    assert.deepEqual(effectsOf(first.effects, 'fail'), [], 'not at once: an attempt may be in flight');
+    assert.deepEqual(effectsOf(first.effects, 'close_route').map((c) => c.layer), ['rdv-1'], 'its xpay can start no new attempt');
+    const { effects, relay } = runSteps(first.relay, [{ type: 'timer', timer: 'confirm' }, { type: 'outgoing_status', parts: [failed] }], late);
+    assert.deepEqual(effectsOf(effects, 'fail').map((f) => [f.part, f.failureMessage]), [[partKey(a), temporaryNodeFailure()]]);
+    assert.equal(relay.record.state, 'open');
+  });
+
+  test('the same attempt with blocks to spare still waits for its xpay to give up (nothing closed, nothing failed)', () => {
+    const a = makePart();
+    const start = afterRestart([a], 'paying', { attempts: [{ round: 1, startedAt: NOW - 5, startHeight: HEIGHT, layer: 'rdv-1', maxdelay: 44, maxfeeMsat: msat(1_000_000n) }] });
+    const { effects } = runSteps(start, [{ type: 'htlc', part: a }, { type: 'outgoing_status', parts: [failed] }, { type: 'timer', timer: 'confirm' }, { type: 'outgoing_status', parts: [failed] }]);
+    assert.deepEqual([effectsOf(effects, 'close_route').length, effectsOf(effects, 'fail').length], [0, 0]);
+  });
+
   test('no part replayed at all: the record does not stay paying forever, and a retry is accepted', () => {
     const a = makePart();
     const first = runSteps(afterRestart([a]), [{ type: 'outgoing_status', parts: [failed] }, { type: 'timer', timer: 'mpp' }, { type: 'outgoing_status', parts: [failed] }]);
