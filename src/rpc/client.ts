@@ -93,9 +93,9 @@ export class RpcClient implements Rpc {
    * Call a method with named parameters. Resolves with `result`; rejects with
    * RpcError (lightningd said no) or an `unreachable` RdvError (connection lost or timed out).
    */
-  call(method: string, params: Record<string, unknown> = {}, options: CallOptions = {}): Promise<unknown> {
+  call(method: string, params: Record<string, unknown> = {}, options: { timeoutMs?: number } = {}): Promise<unknown> {
     if (this.closed) return Promise.reject(this.closeError ?? unreachable('the RPC connection is closed'));
-    const id = `${this.idPrefix}:${method}${options.withoutHex ? WITHOUT_HEX : ''}#${this.nextId++}`;
+    const id = `${this.idPrefix}:${method}#${this.nextId++}`;
     const body = stringifyJson({ jsonrpc: '2.0', id, method, params: dropUndefined(params) });
     return new Promise((resolve, reject) => {
       const timer =
@@ -123,7 +123,7 @@ export class RpcClient implements Rpc {
   private onMessage(text: string): void {
     let msg: unknown;
     try {
-      msg = parseJson(text.includes(`${WITHOUT_HEX}#`) ? withoutHex(text) : text);
+      msg = parseJson(text.includes(LISTDATASTORE_ID) ? withoutHex(text) : text);
     } catch {
       this.shutdown(unreachable(`lightningd sent invalid JSON on ${this.socketPath}`));
       return;
@@ -186,7 +186,7 @@ function dropUndefined(params: Record<string, unknown>): Record<string, unknown>
 /** What LightningNode needs of a connection: RpcClient, or a ReconnectingRpc for long-lived plugins. */
 export interface Rpc {
   readonly socketPath: string;
-  call(method: string, params?: Record<string, unknown>, options?: CallOptions): Promise<unknown>;
+  call(method: string, params?: Record<string, unknown>, options?: { timeoutMs?: number }): Promise<unknown>;
   close(): void;
 }
 
@@ -217,7 +217,7 @@ export class ReconnectingRpc implements Rpc {
   /** How many times the connection was made again (for logs and tests). */
   reconnects = 0;
 
-  async call(method: string, params: Record<string, unknown> = {}, options: CallOptions = {}): Promise<unknown> {
+  async call(method: string, params: Record<string, unknown> = {}, options: { timeoutMs?: number } = {}): Promise<unknown> {
     if (this.closed) throw unreachable('the RPC connection is closed');
     const client = await this.client();
     return client.call(method, params, options);
@@ -248,14 +248,8 @@ export class ReconnectingRpc implements Rpc {
   }
 }
 
-export interface CallOptions {
-  timeoutMs?: number;
-  /** Drop the reply's `"hex"` fields before parsing (listdatastore: rdv reads the string). */
-  withoutHex?: boolean;
-}
-
-/** Marks a request whose reply is read without its hex fields: the id comes back in the reply. */
-const WITHOUT_HEX = '~nohex';
+/** Our request ids name the method (`<prefix>:listdatastore#7`). */
+const LISTDATASTORE_ID = ':listdatastore#';
 
 /**
  * listdatastore sends every value twice, as `string` and as `hex`; rdv reads only

@@ -11,7 +11,7 @@ import type { ChannelFunds, NodeAddress } from '../chain/node-facts.js';
 import { Reader, ShapeError } from '../chain/read.js';
 import type { OutgoingPart, PayResult } from '../chain/relay.js';
 import { RdvError } from '../errors.js';
-import { ReconnectingRpc, RpcClient, RpcError, type CallOptions, type Rpc } from './client.js';
+import { ReconnectingRpc, RpcClient, RpcError, type Rpc } from './client.js';
 
 export { isSupportedVersion, MIN_CLN_VERSION, MIN_CLN_VERSION_TEXT, parseClnVersion } from '../chain/cln-version.js';
 export type { ChannelFunds, NodeAddress } from '../chain/node-facts.js';
@@ -110,9 +110,9 @@ export class LightningNode {
   }
 
   /** Call and turn any CLN error into a `failed` RdvError naming the call. */
-  async call(method: string, params: Record<string, unknown> = {}, options: CallOptions = {}): Promise<unknown> {
+  async call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
     try {
-      return await this.rpc.call(method, params, options);
+      return await this.rpc.call(method, params);
     } catch (e) {
       if (e instanceof RpcError) {
         throw new RdvError('failed', `lightningd refused ${method}: ${e.rpcMessage}`, { cause: e });
@@ -121,8 +121,8 @@ export class LightningNode {
     }
   }
 
-  private async read<T>(method: string, params: Record<string, unknown>, parse: (r: Reader) => T, options: CallOptions = {}): Promise<T> {
-    const result = await this.call(method, params, options);
+  private async read<T>(method: string, params: Record<string, unknown>, parse: (r: Reader) => T): Promise<T> {
+    const result = await this.call(method, params);
     try {
       return parse(Reader.of(result, method));
     } catch (e) {
@@ -249,11 +249,8 @@ export class LightningNode {
 
   /** Entries one level below `key` (or the entry at `key`). */
   listdatastore(key: string[]): Promise<DatastoreEntry[]> {
-    return this.read(
-      'listdatastore',
-      { key },
-      (r) => r.objects('datastore').map((d) => ({ key: d.strings('key'), generation: d.optInt('generation'), string: d.optStr('string') })),
-      { withoutHex: true },
+    return this.read('listdatastore', { key }, (r) =>
+      r.objects('datastore').map((d) => ({ key: d.strings('key'), generation: d.optInt('generation'), string: d.optStr('string') })),
     );
   }
 
