@@ -5,7 +5,7 @@
  */
 import { formatAmount, sumMsat, type Msat } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
-import type { ArchivedRecord } from '../chain/archive.js';
+import { archivedToJson, type ArchivedRecord } from '../chain/archive.js';
 import { parseRecord, recordToJson, RELAY_STATES, type AnyRecord, type RelayRecord } from '../chain/record.js';
 import { mayBeSelected, parseLimit, parseSince, parseStates, select, stateOf, type InvoiceState, type Selection, type Totals } from '../chain/selection.js';
 import { isObject, Reader, type JsonObject } from '../chain/read.js';
@@ -167,7 +167,7 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, opts: S
         warnings,
         totals: totalsJson(chosen.totals),
         records: views.map((v) => ({ ...recordToJson(v.record), node: nodeJson(v.node), ...(v.live ? { live: liveJson(v.live) } : {}) })),
-        ...(opts.archived ? { archived: chosen.archivedRows.map(archivedJson) } : {}),
+        ...(opts.archived ? { archived: chosen.archivedRows.map(archivedToJson) } : {}),
         unreadable,
       });
       return;
@@ -202,15 +202,6 @@ function totalsLine(t: Totals, shown: number): string {
 
 function totalsJson(t: Totals): JsonObject {
   return { count: t.count, by_state: { ...t.byState }, earned_msat: t.earnedMsat, received_msat: t.receivedMsat, archived: t.archived };
-}
-
-function archivedJson(a: ArchivedRecord): JsonObject {
-  const o: JsonObject = { payment_hash: a.paymentHash, role: a.role, state: a.state, amount_msat: a.amountMsat, created_at: a.createdAt, ended_at: a.endedAt, archived_at: a.archivedAt };
-  if (a.payoutMsat !== undefined) o.payout_msat = a.payoutMsat;
-  if (a.receivedMsat !== undefined) o.received_msat = a.receivedMsat;
-  if (a.sentMsat !== undefined) o.sent_msat = a.sentMsat;
-  if (a.earnedMsat !== undefined) o.earned_msat = a.earnedMsat;
-  return o;
 }
 
 function archivedDetail(a: ArchivedRecord): string {
