@@ -15,7 +15,6 @@ import { formatDuration } from '../chain/units.js';
 import { inputError } from '../errors.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { Output } from '../ui/output.js';
-import { stringifyJson } from '../rpc/json.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { pluginsState, pluginWarnings, type Plugins } from './plugin-check.js';
 import { checkHashPrefix } from './records.js';
@@ -63,7 +62,7 @@ export async function pluginStatus(node: LightningNode, prefix?: string, timeout
     try {
       const { live: _live, ...stored } = relay.value;
       void _live;
-      records.set(relay.str('payment_hash'), parseRecord(stringifyJson(stored), 'rdv-status'));
+      records.set(relay.str('payment_hash'), parseRecord({ parsed: stored }, 'rdv-status'));
     } catch {
       // a record the plugin shows oddly: the datastore's copy is used
     }
