@@ -8,7 +8,9 @@
  * plugin protocol; (3) parses replies line by line with JSON.parse, losing the
  * u64 fields past 2^53 that CLN sends. This client keeps one connection, sends
  * requests concurrently, matches replies by id, reads the stream without relying
- * on newlines, and turns CLN error objects into RpcError.
+ * on newlines, and turns CLN error objects into RpcError. Replies come without
+ * their `hex` members (listdatastore sends each value as string and hex; rdv
+ * reads the string): a call that needs one must not use this client.
  */
 import { createConnection, type Socket } from 'node:net';
 import { RdvError } from '../errors.js';
@@ -33,6 +35,8 @@ export interface RpcClientOptions {
   connectTimeoutMs?: number;
   /** Prefix for request ids, like lightning-cli's "cli:". */
   idPrefix?: string;
+  /** Keep replies' `hex` members (the simulator's fidelity test compares whole replies). */
+  keepHex?: boolean;
 }
 
 interface Pending {
@@ -52,8 +56,10 @@ export class RpcClient implements Rpc {
     private readonly socket: Socket,
     readonly socketPath: string,
     private readonly idPrefix: string,
+    keepHex: boolean,
   ) {
-    const splitter = new JsonStreamSplitter();
+    // rdv reads no reply's `hex` member; listdatastore's are two thirds of its bytes.
+    const splitter = new JsonStreamSplitter(undefined, { dropHex: !keepHex });
     socket.on('data', (chunk: Buffer) => {
       let messages: string[];
       try {
@@ -80,7 +86,7 @@ export class RpcClient implements Rpc {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new RpcClient(socket, socketPath, options.idPrefix ?? 'rdv'));
+        resolve(new RpcClient(socket, socketPath, options.idPrefix ?? 'rdv', options.keepHex ?? false));
       });
       socket.once('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);

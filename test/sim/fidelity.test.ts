@@ -59,7 +59,8 @@ before(async () => {
   net.openChannel(alice, bob, 2_000_000n);
   net.openChannel(bob, carol, 2_000_000n);
   net.openChannel(alice, carol, 600_000n, { private: true });
-  [a, b, c] = await Promise.all([RpcClient.connect(alice.socketPath), RpcClient.connect(bob.socketPath), RpcClient.connect(carol.socketPath)]);
+  const connect = (path: string): Promise<RpcClient> => RpcClient.connect(path, { keepHex: true });
+  [a, b, c] = await Promise.all([connect(alice.socketPath), connect(bob.socketPath), connect(carol.socketPath)]);
 });
 
 after(async () => {

@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JsonStreamSplitter, parseJson, stringifyJson } from '../../src/rpc/json.js';
+import { dropHexMembers, JsonStreamSplitter, parseJson, stringifyJson } from '../../src/rpc/json.js';
 import { fixtureText } from '../helpers/paths.js';
 
 /** Feed the chunks in order and collect every message the splitter finishes. */
@@ -146,5 +146,41 @@ describe('stringifyJson: bigints are written as exact numbers', () => {
 
   test('a value that is not JSON (undefined) throws', () => {
     assert.throws(() => stringifyJson(undefined), /cannot be written as JSON/);
+  });
+});
+
+describe("dropHexMembers: listdatastore's hex copies are cut from the bytes, nothing else", () => {
+  const cut = (text: string): string => dropHexMembers(Buffer.from(text, 'utf8')).toString('utf8');
+  const cases: Array<{ description: string; given: string; expected: string }> = [
+    { description: 'a datastore entry: hex between generation and string', given: '{"key":["rdv","v1"],"generation":3,"hex":"7b7d","string":"{}"}', expected: '{"key":["rdv","v1"],"generation":3,"string":"{}"}' },
+    { description: 'hex first in its object: the comma after it goes', given: '{"hex":"00ff", "string":"x"}', expected: '{ "string":"x"}' },
+    { description: 'hex alone in its object', given: '{"a":[{"hex":"00"}]}', expected: '{"a":[{}]}' },
+    { description: 'hex last, with spaces and newlines around', given: '{"string":"x" ,\n "hex":"ab"\n}', expected: '{"string":"x" \n}' },
+    { description: 'many entries', given: '[{"hex":"01","s":1},{"s":2,"hex":"02"},{"s":3}]', expected: '[{"s":1},{"s":2},{"s":3}]' },
+    { description: 'the text "hex":" inside a string value stays (its quotes are escaped)', given: String.raw`{"string":"{\"hex\":\"ab\"}"}`, expected: String.raw`{"string":"{\"hex\":\"ab\"}"}` },
+    { description: 'a key ending in an escaped quote before hex stays', given: String.raw`{"a\"hex":"v"}`, expected: String.raw`{"a\"hex":"v"}` },
+    { description: 'after an escaped backslash the quote is real: that hex member goes', given: String.raw`{"a":"\\","hex":"ff"}`, expected: String.raw`{"a":"\\"}` },
+    { description: 'a hex member that is not a string (a number) stays', given: '{"hex":12,"b":1}', expected: '{"hex":12,"b":1}' },
+    { description: 'no hex at all: the same bytes', given: GETINFO, expected: GETINFO },
+    { description: "spaces around the colon (lightning-cli's layout)", given: '{"generation": 1,\n "hex" : "7b7d",\n "string": "{}"}', expected: '{"generation": 1,\n "string": "{}"}' },
+    { description: 'the string value "hex" is not a key', given: '{"a":"hex","b":"hex"}', expected: '{"a":"hex","b":"hex"}' },
+  ];
+  for (const c of cases) test(c.description, () => assert.equal(cut(c.given), c.expected));
+
+  test("on lightningd's listdatastore reply (fixture) every entry keeps key, generation and string, and loses only hex", () => {
+    const text = fixtureText('rpc-listdatastore-relay-level.json');
+    const whole = parseJson(text) as { datastore: Array<Record<string, unknown>> };
+    const kept = parseJson(cut(text)) as { datastore: Array<Record<string, unknown>> };
+    assert.ok(whole.datastore.some((e) => 'hex' in e), 'the fixture has hex members');
+    assert.deepEqual(
+      kept.datastore,
+      whole.datastore.map(({ hex: _hex, ...rest }) => rest),
+    );
+  });
+
+  test('a splitter made with dropHex returns messages without hex; a plain one leaves them', () => {
+    const msg = '{"id":1,"result":{"datastore":[{"key":["a"],"hex":"6869","string":"hi"}]}}';
+    assert.deepEqual(split([msg], new JsonStreamSplitter(undefined, { dropHex: true })), ['{"id":1,"result":{"datastore":[{"key":["a"],"string":"hi"}]}}']);
+    assert.deepEqual(split([msg]), [msg]);
   });
 });
