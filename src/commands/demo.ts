@@ -59,12 +59,19 @@ export async function run(g: GlobalOptions, opts: DemoOptions): Promise<void> {
       payees: result.outcomes.map((p) => ({ name: p.name, role: p.role, received_msat: p.receivedMsat, paid_on_msat: p.paidOnMsat, kept_msat: p.keptMsat })),
       steps: result.steps.map((s) => ({ name: s.name, ms: s.ms })),
       total_ms: result.totalMs,
+      ...(opts.keep ? { kept: { nodes: [net.payer, ...net.payees].map((n) => ({ name: n.name, lightning_dir: n.dir })), pids: net.pids() } } : {}),
     });
   } else {
     summary(out, result);
-    if (opts.keep) out.info(`\nThe nodes keep running; reach them with rdv --lightning-dir <dir> --network regtest (see ${net.description}).`);
+    if (opts.keep) keptNote(out, net);
   }
   if (!result.payeesSettled) throw failedError('the demo did not settle for every payee (see above)');
+}
+
+function keptNote(out: Output, net: DemoNetwork): void {
+  out.info('\nThe nodes keep running (bitcoind and lightningd, 127.0.0.1 only):');
+  for (const n of [net.payer, ...net.payees]) out.info(`    ${n.name.padEnd(8)} rdv --lightning-dir ${n.dir} --network regtest status`);
+  out.info(`Stop them with: kill ${net.pids().join(' ')}`);
 }
 
 function summary(out: Output, r: StoryResult): void {

@@ -25,6 +25,8 @@ export interface DemoNetwork {
   payer: DemoNode;
   /** In chain order: the payer pays payees[0]; the last one is the last payee. */
   payees: DemoNode[];
+  /** The processes left running for --keep (bitcoind and each lightningd), to stop by PID. */
+  pids: () => number[];
   stop(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ export async function simulatedNetwork(s: DemoSetup): Promise<DemoNetwork> {
     description: 'a SIMULATED network: in-process fake lightningd nodes, each running the real rdv plugin (latencies calibrated to CLN v26.06 regtest)',
     payer: view(payer),
     payees: payees.map(view),
+    pids: () => [],
     stop: () => net.stop(),
   };
 }
@@ -77,6 +80,7 @@ export async function regtestNetwork(s: DemoSetup, onProgress: (line: string) =>
     binaries: bins.value,
     rdvPath: s.rdvPath,
     keep: s.keep,
+    outlive: s.keep,
     nodes: [{ name: 'payer', rdv: 'none' }, ...s.payees.map((name) => ({ name, rdv: 'important' as const }))],
   });
   if (!started.ok) return err(started.error);
@@ -99,6 +103,7 @@ export async function regtestNetwork(s: DemoSetup, onProgress: (line: string) =>
     description: `a real regtest network: bitcoind and ${s.payees.length + 1} lightningd nodes in ${rt.dir}`,
     payer: view('payer'),
     payees: s.payees.map(view),
+    pids: () => [rt.bitcoind.pid, ...rt.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid]))],
     stop: () => (s.keep ? Promise.resolve() : rt.stop()),
   });
 }

@@ -23,6 +23,8 @@ export interface BitcoindOptions {
   bitcoind: string;
   bitcoinCli: string;
   dir: string;
+  /** Leave it running when this process exits (startProcess). */
+  outlive?: boolean;
 }
 
 export class Bitcoind {
@@ -69,7 +71,7 @@ export class Bitcoind {
       '-rpcthreads=20',
       `-debuglogfile=${join(options.dir, 'debug.log')}`,
     ];
-    const proc = startProcess(options.bitcoind, args, join(options.dir, 'stdout.log'));
+    const proc = startProcess(options.bitcoind, args, join(options.dir, 'stdout.log'), { outlive: options.outlive ?? false });
     const btc = new Bitcoind(options, rpcPort, proc);
     try {
       await poll(

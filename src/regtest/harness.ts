@@ -30,6 +30,8 @@ export interface RegtestOptions {
   rdvPath?: string;
   /** Keep the temp dir (logs, databases) after stop(). */
   keep?: boolean;
+  /** bitcoind and the nodes keep running after this process exits (rdv demo --regtest --keep). */
+  outlive?: boolean;
 }
 
 export interface ChannelSpec {
@@ -92,7 +94,7 @@ export class Regtest {
     const dir = mkdtempSync(join(tmpdir(), 'rdv-rt-'));
     let bitcoind: Bitcoind;
     try {
-      bitcoind = await Bitcoind.start({ bitcoind: options.binaries.bitcoind, bitcoinCli: options.binaries.bitcoinCli, dir: join(dir, 'bitcoin') });
+      bitcoind = await Bitcoind.start({ bitcoind: options.binaries.bitcoind, bitcoinCli: options.binaries.bitcoinCli, dir: join(dir, 'bitcoin'), outlive: options.outlive ?? false });
     } catch (e) {
       if (!options.keep) rmSync(dir, { recursive: true, force: true });
       return err(`bitcoind did not start: ${(e as Error).message}`);
@@ -101,7 +103,7 @@ export class Regtest {
     for (const spec of options.nodes) {
       nodes.push(
         new RegtestNode(
-          { lightningd: options.binaries.lightningd, bitcoinCli: options.binaries.bitcoinCli, bitcoind, rdvPath, dir: join(dir, spec.name), port: await freePort() },
+          { lightningd: options.binaries.lightningd, bitcoinCli: options.binaries.bitcoinCli, bitcoind, rdvPath, dir: join(dir, spec.name), port: await freePort(), outlive: options.outlive ?? false },
           spec,
         ),
       );

@@ -29,6 +29,8 @@ export interface NodeSetup {
   rdvPath: string;
   dir: string;
   port: number;
+  /** Leave it running when this process exits (startProcess). */
+  outlive?: boolean;
 }
 
 export class RegtestNode {
@@ -119,7 +121,7 @@ export class RegtestNode {
   async start(timeoutMs = 60_000): Promise<void> {
     if (this.isRunning()) return;
     mkdirSync(this.dir, { recursive: true });
-    const proc = startProcess(this.setup.lightningd, [...this.args], join(this.dir, 'stdout.log'));
+    const proc = startProcess(this.setup.lightningd, [...this.args], join(this.dir, 'stdout.log'), { outlive: this.setup.outlive ?? false });
     this.proc = proc;
     this.client = await poll(
       `${this.name}'s RPC socket`,

@@ -58,20 +58,23 @@ export interface Spawned {
 
 /**
  * Start a daemon in the foreground, stdout and stderr appended to `outFile`, not
- * keeping the event loop alive. Its PID is tracked until it exits.
+ * keeping the event loop alive. Its PID is tracked until it exits, and killed if
+ * we exit first, unless `outlive`: then it runs in its own session (a Ctrl-C in
+ * our terminal does not reach it) and is left running (`rdv demo --keep`).
  */
-export function startProcess(command: string, args: string[], outFile: string, env: NodeJS.ProcessEnv = process.env): Spawned {
-  installExitHook();
+export function startProcess(command: string, args: string[], outFile: string, options: { env?: NodeJS.ProcessEnv; outlive?: boolean } = {}): Spawned {
+  const outlive = options.outlive ?? false;
+  if (!outlive) installExitHook();
   const fd = openSync(outFile, 'a');
   let child;
   try {
-    child = spawn(command, args, { stdio: ['ignore', fd, fd], env, detached: false });
+    child = spawn(command, args, { stdio: ['ignore', fd, fd], env: options.env ?? process.env, detached: outlive });
   } finally {
     closeSync(fd);
   }
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${command}`);
-  started.add(pid);
+  if (!outlive) started.add(pid);
   let done = false;
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {
