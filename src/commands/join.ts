@@ -132,6 +132,9 @@ async function joinLast(g: GlobalOptions, opts: JoinOptions, out: Output, prompt
       await node.delinvoice(label, 'unpaid').catch(() => undefined);
       throw failedError(`could not store the rdv record (${w.reason}); the invoice was deleted again`);
     }
+    // The plugin holds every unfinished record (rdv status --state open asks it). A last
+    // payee needs no plugin to be paid, so nothing is said if there is none to tell.
+    await notifyPlugin(node, record.paymentHash).catch(() => undefined);
     if (g.json) {
       out.json({ role: 'last', payment_hash: inv.paymentHash, bolt11: inv.bolt11, amount_msat: amount, label, expires_at: inv.expiresAt, node_id: info.id });
       return;

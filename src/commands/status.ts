@@ -6,7 +6,7 @@
 import { formatAmount, sumMsat, type Msat } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
 import { archivedToJson, type ArchivedRecord } from '../chain/archive.js';
-import { parseRecord, recordToJson, RELAY_STATES, type AnyRecord, type RelayRecord } from '../chain/record.js';
+import { parseRecord, recordToJson, RELAY_STATES, type AnyRecord, type RelayRecord, type RelayState } from '../chain/record.js';
 import { mayBeSelected, parseLimit, parseSince, parseStates, select, stateOf, type InvoiceState, type Selection, type Totals } from '../chain/selection.js';
 import { isObject, Reader, type JsonObject } from '../chain/read.js';
 import { summariseOutgoing } from '../chain/relay.js';
@@ -18,7 +18,7 @@ import type { Output } from '../ui/output.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { pluginsState, pluginWarnings, type Plugins } from './plugin-check.js';
 import { checkHashPrefix } from './records.js';
-import { loadAllRecords, loadArchive } from '../rpc/records.js';
+import { loadAllRecords, loadArchive, type LoadProblem, type Stored } from '../rpc/records.js';
 
 interface Live {
   heldParts: number;
@@ -44,6 +44,11 @@ interface PluginStatus {
   version: string | undefined;
   /** Invoices in the inbox and how many it holds at most; undefined while the inbox is not running. */
   inbox: { entries: number; max: number } | undefined;
+  /**
+   * What the plugin's last full read of the datastore could not parse. Present only
+   * from a plugin that holds every unfinished record (rdv 0.4 and later).
+   */
+  unreadable: string[] | undefined;
 }
 
 /** The plugin's own view (rdv-status), when it is loaded (and answers within `timeoutMs`, if given). */
@@ -88,7 +93,39 @@ export async function pluginStatus(node: LightningNode, prefix?: string, timeout
     pruneProblem: r.has('prune') && r.value.prune !== null ? r.obj('prune').optStr('option_problem') : undefined,
     version: r.optStr('rdv_version'),
     inbox: inbox?.has('entries') && inbox.has('max') ? { entries: inbox.int('entries'), max: inbox.int('max') } : undefined,
+    unreadable: Array.isArray(reply.unreadable) ? reply.unreadable.filter((u): u is string => typeof u === 'string') : undefined,
   };
+}
+
+/** States a record has only while it is unfinished: the running plugin holds every such record. */
+const UNFINISHED: readonly RelayState[] = ['open', 'gathered', 'paying'];
+
+/**
+ * Where the records come from. The datastore has them all, but reading 10 000 takes
+ * most of a second; a selection of unfinished states only is what the running
+ * plugin holds in memory anyway (every relay not yet finished, every last payee's
+ * record), so it is asked alone. Anything else, or a plugin that cannot say, reads
+ * the datastore.
+ */
+async function readRecords(
+  node: LightningNode,
+  sel: Selection,
+  prefix: string | undefined,
+  archived: boolean,
+): Promise<{ records: Stored[]; problems: LoadProblem[]; archive: { entries: ArchivedRecord[]; problems: LoadProblem[] }; plugin: Plugins | undefined; live: PluginStatus | undefined }> {
+  const unfinishedOnly = prefix === undefined && !archived && sel.states.length > 0 && sel.states.every((s) => UNFINISHED.includes(s));
+  if (unfinishedOnly) {
+    const plugin = await pluginsState(node);
+    const live = plugin?.rdv.loaded ? await pluginStatus(node, prefix) : undefined;
+    if (live?.relaying && live.unreadable !== undefined) {
+      return { records: [], problems: live.unreadable.map((problem) => ({ key: [], problem })), archive: { entries: [], problems: [] }, plugin, live };
+    }
+    const [all, archive] = await Promise.all([loadAllRecords(node, (head) => mayBeSelected(head, sel)), loadArchive(node)]);
+    return { ...all, archive, plugin, live };
+  }
+  const [all, archive, plugin] = await Promise.all([loadAllRecords(node, (head) => mayBeSelected(head, sel)), loadArchive(node), pluginsState(node)]);
+  const live = plugin?.rdv.loaded ? await pluginStatus(node, prefix) : undefined;
+  return { ...all, archive, plugin, live };
 }
 
 interface NodeView {
@@ -137,8 +174,7 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, opts: S
   const prefix = hashArg === undefined ? undefined : checkHashPrefix(hashArg);
   const sel = selection(opts, now);
   await withNode(g, async (node) => {
-    const [{ records, problems }, archive, plugin] = await Promise.all([loadAllRecords(node, (head) => mayBeSelected(head, sel)), loadArchive(node), pluginsState(node)]);
-    const live = plugin?.rdv.loaded ? await pluginStatus(node, prefix) : undefined;
+    const { records, problems, archive, plugin, live } = await readRecords(node, sel, prefix, opts.archived === true);
     // The plugin's copy is the newer: it may have moved a record into (or out of) the selection a moment ago.
     const byHash = new Map<string, AnyRecord>(records.map((r) => [r.record.paymentHash, r.record]));
     for (const [hash, record] of live?.records ?? []) byHash.set(hash, record);
@@ -151,7 +187,7 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, opts: S
     const nodeSays = await nodeViews(node, current, single);
     const listed = current.map((record) => ({ record, state: stateOf(record, nodeSays.get(record.paymentHash)?.invoiceStatus as InvoiceState | undefined, now) }));
     const chosen = select(listed, archivedMatching, sel);
-    const views = chosen.rows.map(({ record }) => ({ record, node: nodeSays.get(record.paymentHash) ?? {}, live: live?.live.get(record.paymentHash) }));
+    const views = chosen.rows.map(({ record, state }) => ({ record, state, node: nodeSays.get(record.paymentHash) ?? {}, live: live?.live.get(record.paymentHash) }));
 
     const warnings = [...pluginWarnings(plugin)];
     if (live && !live.relaying) warnings.push(`the rdv plugin is loaded but not relaying: ${live.reason ?? 'unknown reason'}`);
@@ -159,13 +195,14 @@ export async function run(g: GlobalOptions, hashArg: string | undefined, opts: S
     if (live?.pruneProblem) warnings.push(`plugin option: ${live.pruneProblem}`);
     const holding = current.filter((r): r is RelayRecord => r.role === 'relay' && (r.state === 'gathered' || r.state === 'paying'));
     if (holding.length > 0) warnings.push(...(await node.listPeerChannels().then((channels) => closingUpstreamWarnings(holding, channels), () => [])));
-    const unreadable = [...problems, ...archive.problems.map((p) => p.problem)];
+    const unreadable = [...problems, ...archive.problems].map((p) => p.problem);
     if (g.json) {
       out.json({
         plugin: pluginJson(plugin, live),
         warnings,
         totals: totalsJson(chosen.totals),
-        records: views.map((v) => ({ ...recordToJson(v.record), node: nodeJson(v.node), ...(v.live ? { live: liveJson(v.live) } : {}) })),
+        // state: what --state selects on; a last payee's comes from its invoice.
+        records: views.map((v) => ({ ...recordToJson(v.record), state: v.state, node: nodeJson(v.node), ...(v.live ? { live: liveJson(v.live) } : {}) })),
         ...(opts.archived ? { archived: chosen.archivedRows.map(archivedToJson) } : {}),
         unreadable,
       });

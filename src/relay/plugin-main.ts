@@ -38,10 +38,15 @@ interface State {
   /** rdv-prune-after in seconds (undefined: off), and a bad value replaced by off. */
   pruneAfter: number | undefined;
   pruneProblem: string | undefined;
+  /**
+   * Records the last full read found unreadable (key and problem). With them, rdv-status
+   * speaks for every record in the datastore: rdv status --state open asks it alone.
+   */
+  unreadable: string[];
 }
 
 export function startPlugin(): void {
-  const state: State = { node: undefined, runner: undefined, inbox: undefined, inboxConfig: { policy: 'peers', limits: { perPeer: 20, total: 200 } }, inboxProblem: undefined, self: undefined, notRelaying: 'starting', pruneAfter: undefined, pruneProblem: undefined };
+  const state: State = { node: undefined, runner: undefined, inbox: undefined, inboxConfig: { policy: 'peers', limits: { perPeer: 20, total: 200 } }, inboxProblem: undefined, self: undefined, notRelaying: 'starting', pruneAfter: undefined, pruneProblem: undefined, unreadable: [] };
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   let log: (level: LogLevel, message: string) => void = () => undefined;
@@ -129,6 +134,7 @@ export function startPlugin(): void {
             const { records, problems } = await loadAllRecords(state.node);
             for (const s of records) state.runner.adopt(s);
             for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
+            state.unreadable = problems.map((p) => p.problem);
             await state.inbox?.load();
             return { loaded: records.length, unreadable: problems.length };
           },
@@ -211,6 +217,7 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
     const { records, problems } = await loadAllRecords(state.node);
     const claims = await loadGuardClaims(state.node);
     for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
+    state.unreadable = problems.map((p) => p.problem);
     for (const s of records) runner.adopt(s, { startup: { guardClaims: claims.get(s.record.paymentHash) ?? [] } });
     state.runner = runner;
     const node = state.node;
@@ -321,6 +328,7 @@ function statusReply(state: State, hash: string | undefined, brief: boolean, sin
       htlc_to_xpay_last_1000: runner?.decisionTimes.summary(1000) ?? null,
     },
     totals: tally ? tallyJson(tally) : null,
+    unreadable: state.unreadable,
     relays: views.map((v) => viewJson(v, runner?.blockheight ?? 0, brief)),
   };
 }

@@ -30,7 +30,7 @@ function history(): RelayRecord[] {
 }
 
 interface StatusJson {
-  records: Array<{ payment_hash: string; state: string; amount_msat: unknown; earned_msat?: unknown }>;
+  records: Array<{ payment_hash: string; role: string; state: string; amount_msat: unknown; earned_msat?: unknown }>;
   archived?: Array<{ payment_hash: string; earned_msat: unknown }>;
   totals: { count: number; by_state: Record<string, number>; earned_msat: unknown; archived: number };
 }
@@ -107,5 +107,48 @@ describe('rdv status with a history', () => {
       const r = await runRdv([...node, 'status', '--state', 'gathered']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^No record matches\.\n0 records; earned 0 sat relaying$/m);
+    }));
+
+  test('a damaged record is named in the warnings and in --json unreadable, and the rest is listed', () =>
+    withSimNet(async (net) => {
+      const bob = await net.addNode('bob');
+      for (const r of history()) seedRecord(bob, r);
+      bob.datastore.datastore({ key: ['rdv', 'v1', 'relay', hash(8)], string: '{"version":1,"role":"relay",', mode: 'must-create' });
+      const r = await runRdv([...at(bob), 'status']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`unreadable record: record ${hash(8)}: not JSON`));
+      const s = JSON.parse((await runRdv([...at(bob), '--json', 'status'])).stdout) as StatusJson & { unreadable: unknown[] };
+      assert.deepEqual(s.unreadable, [`record ${hash(8)}: not JSON`]);
+      assert.equal(s.records.length, 7);
+    }));
+});
+
+describe('rdv status --state open with the plugin running: the plugin answers, and agrees with the datastore', () => {
+  const withPlugin = (fn: (node: string[]) => Promise<void>): Promise<void> =>
+    withSimNet(async (net) => {
+      const bob = await net.addNode('bob', { plugin: true });
+      for (const r of history()) seedRecord(bob, r);
+      bob.datastore.datastore({ key: ['rdv', 'v1', 'relay', hash(8)], string: 'not json', mode: 'must-create' });
+      await bob.plugin?.request('rdv-reload', {});
+      // And Bob is the last payee of another chain: an open invoice of his own.
+      const joined = await runRdv([...at(bob), '--json', 'join', '--last', '--amount', '5000sat', '--description', 'a sale']);
+      assert.equal(joined.code, 0, joined.stderr);
+      await fn(at(bob));
+    });
+
+  test('the unfinished states give the same records, totals and unreadable list as the whole listing filtered', () =>
+    withPlugin(async (node) => {
+      type Listed = StatusJson & { unreadable: string[] };
+      const all = JSON.parse((await runRdv([...node, '--json', 'status'])).stdout) as Listed;
+      for (const states of [['open'], ['paying'], ['open', 'gathered', 'paying'], ['gathered']]) {
+        const r = await runRdv([...node, '--json', 'status', ...states.flatMap((s) => ['--state', s])]);
+        assert.equal(r.code, 0, r.stderr);
+        const some = JSON.parse(r.stdout) as Listed;
+        const expected = all.records.filter((x) => states.includes(x.state));
+        assert.deepEqual(some.records, expected, `--state ${states.join(',')}`);
+        assert.equal(some.totals.count, expected.length);
+        assert.deepEqual(some.unreadable, [`record ${hash(8)}: not JSON`]);
+      }
+      assert.deepEqual(all.records.filter((x) => x.state === 'open').map((x) => x.role), ['last', 'relay', 'relay'], "the last payee's invoice and two relays are open");
     }));
 });
