@@ -19,7 +19,7 @@ import { RDV_VERSION } from '../version.js';
 import { PassbackInbox } from './inbox.js';
 import { inboxOptions, type InboxLimits, type InboxPolicy } from '../chain/inbox.js';
 import { RelayRunner, systemClock, type RelayView } from './runner.js';
-import { loadAllRecords, loadGuardClaims, loadRecord } from '../rpc/records.js';
+import { forEachRecord, loadAllRecords, loadGuardClaims, loadRecord } from '../rpc/records.js';
 import { pruneAfterOption } from '../chain/prune.js';
 import { startAutoPrune } from './prune.js';
 
@@ -214,11 +214,16 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
     runner.setHeight(Math.max(info.blockheight, (await state.node.chainTip()) ?? 0));
     await runner.closeStaleLayers();
     void runner.channels.refresh();
-    const { records, problems } = await loadAllRecords(state.node);
     const claims = await loadGuardClaims(state.node);
+    let loaded = 0;
+    let active = 0;
+    const problems = await forEachRecord(state.node, (s) => {
+      loaded++;
+      if (s.record.role === 'relay' && ['open', 'gathered', 'paying'].includes(s.record.state)) active++;
+      runner.adopt(s, { startup: { guardClaims: claims.get(s.record.paymentHash) ?? [] } });
+    });
     for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
     state.unreadable = problems.map((p) => p.problem);
-    for (const s of records) runner.adopt(s, { startup: { guardClaims: claims.get(s.record.paymentHash) ?? [] } });
     state.runner = runner;
     const node = state.node;
     const inbox = new PassbackInbox({
@@ -234,8 +239,7 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
     await inbox.load();
     state.inbox = inbox;
     state.notRelaying = undefined;
-    const active = records.filter((s) => s.record.role === 'relay' && ['open', 'gathered', 'paying'].includes(s.record.state)).length;
-    log('info', `rdv ${RDV_VERSION} relaying on ${info.version} (${network}): ${records.length} record(s), ${active} active`);
+    log('info', `rdv ${RDV_VERSION} relaying on ${info.version} (${network}): ${loaded} record(s), ${active} active`);
     return undefined;
   } catch (e) {
     return `cannot use lightningd's RPC: ${(e as Error).message}`;

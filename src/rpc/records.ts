@@ -22,12 +22,27 @@ export type LoadProblem = { key: string[]; problem: string };
  * (a listing of a few among 10 000 need not validate the rest).
  */
 export async function loadAllRecords(node: LightningNode, keep?: (head: RecordHead) => boolean): Promise<{ records: Stored[]; problems: LoadProblem[] }> {
-  const entries = await node.listdatastore([...KEY_ROOT, 'relay']);
   const records: Stored[] = [];
+  const problems = await forEachRecord(node, (s) => records.push(s), keep);
+  return { records, problems };
+}
+
+/**
+ * Every record, handed to `visit` one at a time and not kept: the plugin's start
+ * adopts 10 000 of them, and holding them all at once is what its RSS would show.
+ * Returns the unreadable ones.
+ */
+export async function forEachRecord(node: LightningNode, visit: (stored: Stored) => void, keep?: (head: RecordHead) => boolean): Promise<LoadProblem[]> {
+  const entries = await node.listdatastore([...KEY_ROOT, 'relay']);
   const problems: LoadProblem[] = [];
-  for (const e of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e === undefined) continue;
+    // Let the entry's text go as soon as it is read.
+    entries[i] = undefined as never;
     if (e.string === undefined || e.generation === undefined) continue;
     const where = `record ${e.key.at(-1) ?? '?'}`;
+    let stored: Stored;
     try {
       let parsed: unknown;
       try {
@@ -36,12 +51,14 @@ export async function loadAllRecords(node: LightningNode, keep?: (head: RecordHe
         throw new ShapeError(`${where}: not JSON`);
       }
       if (keep && !keep(recordHead(parsed))) continue;
-      records.push({ record: parseRecord({ parsed }, where), generation: e.generation });
+      stored = { record: parseRecord({ parsed }, where), generation: e.generation };
     } catch (err) {
       problems.push({ key: e.key, problem: err instanceof ShapeError ? err.message : String(err) });
+      continue;
     }
+    visit(stored);
   }
-  return { records, problems };
+  return problems;
 }
 
 /** One record by hash, or undefined if there is none. Throws ShapeError if it is unreadable. */
