@@ -90,6 +90,8 @@ export interface RelayRecord {
   lastError?: string;
   /** Node that passed the downstream invoice to us, if it came through the inbox. */
   receivedFrom?: NodeId;
+  /** The `rdv policy` that joined it (no one typed rdv join). */
+  policy?: string;
 }
 
 export interface LastRecord {
@@ -179,6 +181,7 @@ export function recordToJson(r: AnyRecord): JsonObject {
         settled_at: r.settledAt,
         last_error: r.lastError,
         received_from: r.receivedFrom,
+        policy: r.policy,
       });
     default:
       return assertNever(r, 'record role');
@@ -304,6 +307,7 @@ export function parseRecord(text: string | { parsed: unknown }, where = 'record'
     settledAt: r.optInt('settled_at'),
     lastError: r.optStr('last_error'),
     receivedFrom: r.optMatch<NodeId>('received_from', NODE_RE, 'a node id'),
+    policy: r.optStr('policy'),
   });
 }
 

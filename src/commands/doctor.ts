@@ -18,7 +18,7 @@ import type { Output } from '../ui/output.js';
 import { RDV_VERSION } from '../version.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { guardExecutable, ownExecutable } from './plugin-check.js';
-import { estimateRoute } from './route.js';
+import { estimateRoute } from '../rpc/route.js';
 import { pluginStatus } from './status.js';
 
 export interface DoctorOptions {

@@ -5,31 +5,21 @@
  * Reads and checks everything before writing anything to the node.
  */
 import { randomBytes } from 'node:crypto';
-import { archiveKey } from '../chain/archive.js';
 import { formatAmount, parseAmount, type Msat } from '../chain/amount.js';
-import { decodeBolt11, encodeInvoice, type Invoice, type RouteHintHop } from '../chain/bolt11.js';
-import {
-  DEFAULT_CLTV_WARN,
-  DEFAULT_ROUTE_ALLOWANCE,
-  planBudget,
-  suggestDelayBudget,
-  suggestFeeBudget,
-  type BudgetPlan,
-  type RouteEstimate,
-} from '../chain/budget.js';
-import { asNodeId, asPaymentSecret, shortHash, type NodeId, type PaymentHash, type PaymentSecret } from '../chain/ids.js';
-import { checkDownstream, checkSigned, DEFAULT_EXPIRY_MARGIN_SECONDS, planOurInvoice } from '../chain/invoice.js';
-import { relayKey, serializeRecord, KEY_ROOT, type LastRecord, type RelayRecord } from '../chain/record.js';
+import { decodeBolt11, type Invoice } from '../chain/bolt11.js';
+import { DEFAULT_CLTV_WARN, suggestDelayBudget, suggestFeeBudget, type BudgetPlan, type RouteEstimate } from '../chain/budget.js';
+import { asNodeId, shortHash, type NodeId } from '../chain/ids.js';
+import { relayKey, serializeRecord, type LastRecord, type RelayRecord } from '../chain/record.js';
 import { readInbox, senderName, TRUST_TEXT } from './inbox-read.js';
 import { parseBlocks, parseDuration } from '../chain/units.js';
 import { failedError, inputError, RdvError, usageError } from '../errors.js';
 import type { LightningNode, NodeInfo } from '../rpc/node.js';
+import { completeRelayJoin, prepareRelayJoin, relayBudget, type JoinProblem, type RelayValues } from '../rpc/join-relay.js';
 import { inquirerPrompter, type Prompter } from '../prompts/prompter.js';
 import { askRelayBudgets, askLastPayee, confirmSummary } from '../prompts/join.js';
 import type { Output } from '../ui/output.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { notifyPlugin, pluginWarnings } from './plugin-check.js';
-import { estimateRoute } from './route.js';
 
 export interface JoinOptions {
   last?: boolean;
@@ -150,11 +140,6 @@ async function joinLast(g: GlobalOptions, opts: JoinOptions, out: Output, prompt
 
 // --- relay --------------------------------------------------------------------
 
-interface Downstream {
-  invoice: Invoice;
-  receivedFrom: NodeId | undefined;
-}
-
 /**
  * The inbox entry to join: by hash prefix, and when several nodes passed back an
  * invoice for that hash (only one can be the next payee), the one `--from` names
@@ -215,42 +200,6 @@ async function chooseDownstream(node: LightningNode, opts: JoinOptions, out: Out
   return { bolt11: pasted, from: undefined };
 }
 
-/** The inbox keys of every entry for `hash` (rdv 0.1.0's one-per-hash key and the per-sender ones). */
-async function inboxKeysFor(node: LightningNode, hash: string): Promise<string[][]> {
-  const entries = await node.listdatastore([...KEY_ROOT, 'inbox']);
-  return entries.filter((e) => e.key[3] === hash || e.key[3]?.startsWith(`${hash}-`)).map((e) => e.key);
-}
-
-/** A record, an archived one (rdv prune), or an invoice of ours already has this hash. */
-async function hashInUse(node: LightningNode, hash: PaymentHash): Promise<boolean> {
-  const [records, archived, invoices] = await Promise.all([node.listdatastore(relayKey(hash)), node.listdatastore(archiveKey(hash)), node.listinvoices({ paymentHash: hash })]);
-  return records.some((e) => e.key.length === 4) || archived.some((e) => e.key.length === 4) || invoices.length > 0;
-}
-
-/**
- * Route hints for our invoice, chosen by CLN: make a throwaway invoice, copy its
- * `r` fields, delete it. CLN's warnings about them (a dead-end or offline
- * channel left out, too little inbound capacity) are passed on to the user.
- */
-async function ourRouteHints(node: LightningNode, amountMsat: Msat, out: Output): Promise<RouteHintHop[][]> {
-  const label = `rdv-hints-${randomBytes(6).toString('hex')}`;
-  const tmp = await node.invoice({ amountMsat, label, description: 'rdv route hints (deleted at once)', expiry: 60 });
-  try {
-    const d = decodeBolt11(tmp.bolt11);
-    if (!d.ok) throw failedError(`could not read the node's own invoice: ${d.error}`);
-    for (const w of tmp.warnings) out.warn(`lightningd about payments reaching this node: ${w}`);
-    return d.value.routeHints;
-  } finally {
-    await node.delinvoice(label, 'unpaid').catch(() => undefined);
-  }
-}
-
-interface RelayValues {
-  payoutMsat: Msat;
-  feeBudgetMsat: Msat;
-  delayBudget: number;
-}
-
 async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, prompter: Prompter): Promise<void> {
   // Everything the user typed is checked before we talk to the node.
   const given = {
@@ -260,6 +209,7 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
   };
   const safety = blocksOption(opts.safetyMargin ?? '34', '--safety-margin') ?? 34;
   const cltvWarn = blocksOption(opts.cltvWarn ?? String(DEFAULT_CLTV_WARN), '--cltv-warn') ?? DEFAULT_CLTV_WARN;
+  const limits = { safetyMargin: safety, cltvWarn };
   const requestedExpiry = expiryOption(opts.expiry);
   if (opts.invoice !== undefined) {
     const pre = decodeBolt11(opts.invoice);
@@ -274,39 +224,12 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
   await withNode(g, async (node) => {
     const info = await node.checkedInfo();
     const chosen = await chooseDownstream(node, opts, out, prompter);
-    const decoded = decodeBolt11(chosen.bolt11);
-    if (!decoded.ok) throw inputError(decoded.error);
-    const downstream: Downstream = { invoice: decoded.value, receivedFrom: chosen.from };
-    const inv = downstream.invoice;
-    const problem = checkDownstream(inv, {
-      network: info.network,
-      ourNodeId: info.id,
-      now: now(),
-      expiryMarginSeconds: DEFAULT_EXPIRY_MARGIN_SECONDS,
-      hashInUse: await hashInUse(node, inv.paymentHash),
-    });
-    if (problem) throw inputError(problem);
-    const downstreamMsat = inv.amountMsat as Msat;
-
     const spinner = await out.spinner('Looking for a route to the next payee…');
-    const route = await estimateRoute(node, info.id, inv, downstreamMsat);
-    spinner.stop();
+    const prepared = await prepareRelayJoin(node, info, chosen.bolt11, chosen.from, now()).finally(() => spinner.stop());
+    if (!prepared.ok) throw joinError(prepared.error);
+    const { invoice: inv, route, downstreamMsat } = prepared.value;
     const suggested = { feeBudgetMsat: suggestFeeBudget(route, downstreamMsat), delayBudget: suggestDelayBudget(route, safety) };
     if (!route) out.warn(`no route to ${shortHash(inv.payee)}… is known yet: the suggested budgets are guesses`);
-
-    const budgetOf = (v: RelayValues) =>
-      planBudget({
-        downstreamMsat,
-        downstreamMinFinalCltv: inv.minFinalCltv,
-        payoutMsat: v.payoutMsat,
-        feeBudgetMsat: v.feeBudgetMsat,
-        delayBudgetBlocks: v.delayBudget,
-        safetyMarginBlocks: safety,
-        cltvWarnBlocks: cltvWarn,
-        routeAllowanceBlocks: DEFAULT_ROUTE_ALLOWANCE,
-        routeDelayBlocks: route?.delayBlocks,
-        downstreamName: `the next payee (${shortHash(inv.payee)}…)`,
-      });
 
     let values: RelayValues;
     if (missing.length > 0) {
@@ -316,14 +239,14 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
         route,
         downstreamMsat,
         check: (v) => {
-          const b = budgetOf(v);
+          const b = relayBudget(prepared.value, v, limits);
           return 'problem' in b ? b.problem.message : undefined;
         },
       });
     } else {
       values = given as RelayValues;
     }
-    const budget = budgetOf(values);
+    const budget = relayBudget(prepared.value, values, limits);
     if ('problem' in budget) throw inputError(budget.problem.message);
     const plan = budget.plan;
     for (const w of plan.warnings) out.warn(w);
@@ -336,69 +259,31 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
       if (!(await confirmSummary(prompter))) throw new RdvError('interrupted', 'cancelled: nothing was written');
     }
 
-    const paymentSecret = asPaymentSecret(randomBytes(32).toString('hex')) as PaymentSecret;
-    const routeHints = await ourRouteHints(node, plan.amountMsat, out);
-    const fields = planOurInvoice({
-      downstream: inv,
-      plan,
-      paymentSecret,
-      now: now(),
+    const joined = await completeRelayJoin(node, info, prepared.value, values, plan, {
+      ...limits,
       requestedExpirySeconds: requestedExpiry,
-      expiryMarginSeconds: DEFAULT_EXPIRY_MARGIN_SECONDS,
       description: opts.description,
-      routeHints,
+      warn: (m) => out.warn(m),
+      now,
     });
-    if (!fields.ok) throw inputError(fields.error);
-    const unsigned = encodeInvoice(fields.value, randomBytes(32));
-    const signedText = await node.signinvoice(unsigned);
-    const signed = decodeBolt11(signedText);
-    if (!signed.ok) throw failedError(`the node's signinvoice returned an invoice rdv cannot read: ${signed.error}`);
-    const mismatch = checkSigned(signed.value, fields.value, info.id);
-    if (mismatch) throw failedError(`${mismatch}: nothing was stored`);
-
-    const t = now();
-    const record: RelayRecord = {
-      version: 1,
-      role: 'relay',
-      paymentHash: inv.paymentHash,
-      bolt11: signed.value.bolt11,
-      downstreamBolt11: inv.bolt11,
-      downstreamPayee: inv.payee,
-      downstreamAmountMsat: downstreamMsat,
-      downstreamMinFinalCltv: inv.minFinalCltv,
-      paymentSecret,
-      amountMsat: plan.amountMsat,
-      payoutMsat: values.payoutMsat,
-      feeBudgetMsat: values.feeBudgetMsat,
-      delayBudget: values.delayBudget,
-      safetyMargin: safety,
-      minFinalCltv: plan.minFinalCltv,
-      expiresAt: signed.value.expiresAt,
-      state: 'open',
-      round: 0,
-      parts: [],
-      attempts: [],
-      createdAt: t,
-      updatedAt: t,
-      ...(downstream.receivedFrom ? { receivedFrom: downstream.receivedFrom } : {}),
-    };
-    const w = await node.datastoreCreate(relayKey(inv.paymentHash), serializeRecord(record));
-    if (!w.ok) {
-      if (w.reason === 'exists') throw inputError(`a record for payment hash ${inv.paymentHash} appeared meanwhile: see rdv status ${shortHash(inv.paymentHash)}`);
-      throw failedError(`could not store the record (${w.reason})`);
-    }
+    if (!joined.ok) throw joinError(joined.error);
+    const { record, nodeLost } = joined.value;
     // Joined: from here on nothing undoes it, so a node that goes away now is a warning and the
     // invoice is still shown (an error here would leave a stored relay the payee never saw).
-    try {
-      // Every invoice passed back for this hash leaves the inbox, however it was given.
-      for (const key of await inboxKeysFor(node, inv.paymentHash)) await node.deldatastore(key).catch(() => false);
-      const plugin = await notifyPlugin(node, record.paymentHash);
-      for (const warning of pluginWarnings(plugin)) out.warn(warning);
-    } catch (e) {
-      out.warn(`joined and stored, but lightningd stopped answering (${(e as Error).message}): check rdv status ${shortHash(record.paymentHash)} once it is back`);
+    if (!nodeLost) {
+      try {
+        const plugin = await notifyPlugin(node, record.paymentHash);
+        for (const warning of pluginWarnings(plugin)) out.warn(warning);
+      } catch (e) {
+        out.warn(`joined and stored, but lightningd stopped answering (${(e as Error).message}): check rdv status ${shortHash(record.paymentHash)} once it is back`);
+      }
     }
     await report(out, g, opts, info, record, summary);
   });
+}
+
+function joinError(p: JoinProblem): RdvError {
+  return p.kind === 'input' ? inputError(p.message) : failedError(p.message);
 }
 
 function summaryRows(inv: Invoice, v: RelayValues, plan: BudgetPlan, route: RouteEstimate | undefined): Array<[string, string]> {

@@ -4,7 +4,7 @@ import type { Invoice } from '../chain/bolt11.js';
 import type { RouteEstimate } from '../chain/budget.js';
 import type { NodeId } from '../chain/ids.js';
 import { addLegs, hintLegs } from '../chain/route.js';
-import type { LightningNode } from '../rpc/node.js';
+import type { LightningNode } from './node.js';
 
 /**
  * Best guess of what paying the downstream invoice costs in fees and CLTV from

@@ -1,0 +1,183 @@
+/**
+ * Joining a chain as a relay: the checks and writes `rdv join` makes, shared with
+ * the plugin's policy joins (src/relay/policy-join.ts) so both decide alike.
+ *   1. prepareRelayJoin: the downstream invoice checked, and a route to its payee;
+ *   2. relayBudget: our amount and min_final_cltv from the budgets (pure);
+ *   3. completeRelayJoin: our same-hash invoice made, signed, checked and stored.
+ * Nothing is written before step 3, and step 3 writes the record last but for the
+ * inbox clean-up.
+ */
+import { randomBytes } from 'node:crypto';
+import { archiveKey } from '../chain/archive.js';
+import type { Msat } from '../chain/amount.js';
+import { decodeBolt11, encodeInvoice, type Invoice, type RouteHintHop } from '../chain/bolt11.js';
+import { DEFAULT_ROUTE_ALLOWANCE, planBudget, type BudgetPlan, type BudgetProblem, type RouteEstimate } from '../chain/budget.js';
+import { asPaymentSecret, shortHash, type NodeId, type PaymentHash, type PaymentSecret } from '../chain/ids.js';
+import { checkDownstream, checkSigned, DEFAULT_EXPIRY_MARGIN_SECONDS, planOurInvoice } from '../chain/invoice.js';
+import { KEY_ROOT, relayKey, serializeRecord, type RelayRecord } from '../chain/record.js';
+import { err, ok, type Result } from '../errors.js';
+import type { LightningNode, NodeInfo } from './node.js';
+import { estimateRoute } from './route.js';
+
+/** input: the invoice or the budgets are at fault (exit 2); failed: the node could not do it. */
+export type JoinProblem = { kind: 'input' | 'failed'; message: string };
+
+export interface PreparedJoin {
+  invoice: Invoice;
+  downstreamMsat: Msat;
+  /** The best route to the next payee now, if any. */
+  route: RouteEstimate | undefined;
+  receivedFrom: NodeId | undefined;
+}
+
+export interface RelayValues {
+  payoutMsat: Msat;
+  feeBudgetMsat: Msat;
+  delayBudget: number;
+}
+
+export interface BudgetLimits {
+  safetyMargin: number;
+  cltvWarn: number;
+}
+
+/** A record, an archived one (rdv prune), or an invoice of ours already has this hash. */
+async function hashInUse(node: LightningNode, hash: PaymentHash): Promise<boolean> {
+  const [records, archived, invoices] = await Promise.all([node.listdatastore(relayKey(hash)), node.listdatastore(archiveKey(hash)), node.listinvoices({ paymentHash: hash })]);
+  return records.some((e) => e.key.length === 4) || archived.some((e) => e.key.length === 4) || invoices.length > 0;
+}
+
+/** Step 1: the downstream invoice is one we may relay to, and what paying it costs now. */
+export async function prepareRelayJoin(node: LightningNode, info: NodeInfo, bolt11: string, receivedFrom: NodeId | undefined, now: number): Promise<Result<PreparedJoin, JoinProblem>> {
+  const decoded = decodeBolt11(bolt11);
+  if (!decoded.ok) return err({ kind: 'input', message: decoded.error });
+  const inv = decoded.value;
+  const problem = checkDownstream(inv, {
+    network: info.network,
+    ourNodeId: info.id,
+    now,
+    expiryMarginSeconds: DEFAULT_EXPIRY_MARGIN_SECONDS,
+    hashInUse: await hashInUse(node, inv.paymentHash),
+  });
+  if (problem) return err({ kind: 'input', message: problem });
+  const downstreamMsat = inv.amountMsat as Msat;
+  const route = await estimateRoute(node, info.id, inv, downstreamMsat);
+  return ok({ invoice: inv, downstreamMsat, route, receivedFrom });
+}
+
+/** Step 2 (pure): our invoice's amount and min_final_cltv, or what is wrong with the budgets. */
+export function relayBudget(p: PreparedJoin, v: RelayValues, limits: BudgetLimits): { plan: BudgetPlan } | { problem: BudgetProblem } {
+  return planBudget({
+    downstreamMsat: p.downstreamMsat,
+    downstreamMinFinalCltv: p.invoice.minFinalCltv,
+    payoutMsat: v.payoutMsat,
+    feeBudgetMsat: v.feeBudgetMsat,
+    delayBudgetBlocks: v.delayBudget,
+    safetyMarginBlocks: limits.safetyMargin,
+    cltvWarnBlocks: limits.cltvWarn,
+    routeAllowanceBlocks: DEFAULT_ROUTE_ALLOWANCE,
+    routeDelayBlocks: p.route?.delayBlocks,
+    downstreamName: `the next payee (${shortHash(p.invoice.payee)}…)`,
+  });
+}
+
+/**
+ * Route hints for our invoice, chosen by CLN: make a throwaway invoice, copy its
+ * `r` fields, delete it. CLN's warnings about them (a dead-end or offline
+ * channel left out, too little inbound capacity) are passed on.
+ */
+async function ourRouteHints(node: LightningNode, amountMsat: Msat, warn: (message: string) => void): Promise<Result<RouteHintHop[][], JoinProblem>> {
+  const label = `rdv-hints-${randomBytes(6).toString('hex')}`;
+  const tmp = await node.invoice({ amountMsat, label, description: 'rdv route hints (deleted at once)', expiry: 60 });
+  try {
+    const d = decodeBolt11(tmp.bolt11);
+    if (!d.ok) return err({ kind: 'failed', message: `could not read the node's own invoice: ${d.error}` });
+    for (const w of tmp.warnings) warn(`lightningd about payments reaching this node: ${w}`);
+    return ok(d.value.routeHints);
+  } finally {
+    await node.delinvoice(label, 'unpaid').catch(() => undefined);
+  }
+}
+
+export interface CompleteOptions extends BudgetLimits {
+  requestedExpirySeconds: number | undefined;
+  description: string | undefined;
+  /** The rdv policy joining it, stored in the record. */
+  policy?: string;
+  warn: (message: string) => void;
+  now: () => number;
+}
+
+/** Step 3: sign our same-hash invoice, check what the node signed, store the record, clear the inbox. */
+export async function completeRelayJoin(
+  node: LightningNode,
+  info: NodeInfo,
+  p: PreparedJoin,
+  values: RelayValues,
+  plan: BudgetPlan,
+  o: CompleteOptions,
+): Promise<Result<{ record: RelayRecord; nodeLost: boolean }, JoinProblem>> {
+  const inv = p.invoice;
+  const paymentSecret = asPaymentSecret(randomBytes(32).toString('hex')) as PaymentSecret;
+  const hints = await ourRouteHints(node, plan.amountMsat, o.warn);
+  if (!hints.ok) return hints;
+  const fields = planOurInvoice({
+    downstream: inv,
+    plan,
+    paymentSecret,
+    now: o.now(),
+    requestedExpirySeconds: o.requestedExpirySeconds,
+    expiryMarginSeconds: DEFAULT_EXPIRY_MARGIN_SECONDS,
+    description: o.description,
+    routeHints: hints.value,
+  });
+  if (!fields.ok) return err({ kind: 'input', message: fields.error });
+  const signedText = await node.signinvoice(encodeInvoice(fields.value, randomBytes(32)));
+  const signed = decodeBolt11(signedText);
+  if (!signed.ok) return err({ kind: 'failed', message: `the node's signinvoice returned an invoice rdv cannot read: ${signed.error}` });
+  const mismatch = checkSigned(signed.value, fields.value, info.id);
+  if (mismatch) return err({ kind: 'failed', message: `${mismatch}: nothing was stored` });
+
+  const t = o.now();
+  const record: RelayRecord = {
+    version: 1,
+    role: 'relay',
+    paymentHash: inv.paymentHash,
+    bolt11: signed.value.bolt11,
+    downstreamBolt11: inv.bolt11,
+    downstreamPayee: inv.payee,
+    downstreamAmountMsat: p.downstreamMsat,
+    downstreamMinFinalCltv: inv.minFinalCltv,
+    paymentSecret,
+    amountMsat: plan.amountMsat,
+    payoutMsat: values.payoutMsat,
+    feeBudgetMsat: values.feeBudgetMsat,
+    delayBudget: values.delayBudget,
+    safetyMargin: o.safetyMargin,
+    minFinalCltv: plan.minFinalCltv,
+    expiresAt: signed.value.expiresAt,
+    state: 'open',
+    round: 0,
+    parts: [],
+    attempts: [],
+    createdAt: t,
+    updatedAt: t,
+    ...(p.receivedFrom ? { receivedFrom: p.receivedFrom } : {}),
+    ...(o.policy !== undefined ? { policy: o.policy } : {}),
+  };
+  const w = await node.datastoreCreate(relayKey(inv.paymentHash), serializeRecord(record));
+  if (!w.ok) {
+    if (w.reason === 'exists') return err({ kind: 'input', message: `a record for payment hash ${inv.paymentHash} appeared meanwhile: see rdv status ${shortHash(inv.paymentHash)}` });
+    return err({ kind: 'failed', message: `could not store the record (${w.reason})` });
+  }
+  // Joined: every invoice passed back for this hash leaves the inbox, however it was given.
+  // From here on nothing undoes the join, so a node that goes away now is only a warning.
+  try {
+    const entries = await node.listdatastore([...KEY_ROOT, 'inbox']);
+    for (const e of entries) if (e.key[3] === inv.paymentHash || e.key[3]?.startsWith(`${inv.paymentHash}-`)) await node.deldatastore(e.key).catch(() => false);
+  } catch (e) {
+    o.warn(`joined and stored, but lightningd stopped answering (${(e as Error).message}): check rdv status ${shortHash(record.paymentHash)} once it is back`);
+    return ok({ record, nodeLost: true });
+  }
+  return ok({ record, nodeLost: false });
+}
