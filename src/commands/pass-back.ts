@@ -4,11 +4,9 @@
  * (--print, --qr, --out).
  */
 import { writeFileSync } from 'node:fs';
-import { asNodeId, shortHash, type NodeId } from '../chain/ids.js';
-import { encodePassback, MAX_PASSBACK_BYTES } from '../chain/passback.js';
-import { ackKey, passedKey } from '../chain/record.js';
-import { Reader } from '../chain/read.js';
-import { failedError, inputError, RdvError, usageError } from '../errors.js';
+import { asNodeId, shortHash } from '../chain/ids.js';
+import { failedError, inputError, usageError } from '../errors.js';
+import { deliverInvoice, passbackMessage, type Delivery, type PeerAddress } from '../rpc/pass-back.js';
 import type { LightningNode } from '../rpc/node.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { pluginState } from './plugin-check.js';
@@ -23,11 +21,6 @@ export interface PassBackOptions {
   timeout?: string;
 }
 
-export interface PeerAddress {
-  id: NodeId;
-  host: string | undefined;
-  port: number | undefined;
-}
 
 /** "id", "id@host", "id@host:port", "id@[::1]:port". */
 export function parsePeerAddress(text: string): PeerAddress {
@@ -72,11 +65,6 @@ export async function run(g: GlobalOptions, hashArg: string, opts: PassBackOptio
   });
 }
 
-interface Delivery {
-  status: 'stored' | 'refused' | 'sent';
-  reason?: string;
-}
-
 async function sendToPeer(
   node: LightningNode,
   peer: PeerAddress,
@@ -88,66 +76,49 @@ async function sendToPeer(
 ): Promise<Delivery> {
   const info = await node.getinfo();
   if (peer.id === info.id) throw inputError('--to is this node itself: give the previous payee\'s node id');
-  const msg = encodePassback(note === undefined ? { kind: 'invoice', bolt11 } : { kind: 'invoice', bolt11, note });
-  if (msg.length / 2 > MAX_PASSBACK_BYTES) throw inputError('the invoice is too large for a peer message: use --print');
+  const message = passbackMessage(bolt11, note);
+  if (!message.ok) throw inputError(message.error);
+  const plugin = await pluginState(node);
   const spinner = await out.spinner(`Connecting to ${shortHash(peer.id)}…`);
   try {
-    if (peer.host !== undefined || !(await node.isConnected(peer.id))) {
-      try {
-        await node.connect(peer.id, peer.host, peer.port);
-      } catch (e) {
-        const why = e instanceof RdvError ? e.message.replace(/^lightningd refused connect: /, '') : String(e);
-        throw failedError(`cannot connect to ${shortHash(peer.id)}…: ${why}${peer.host ? '' : '; give its address: --to <id>@host:port'}`);
+    const sent = await deliverInvoice(node, peer, hash, bolt11, {
+      note,
+      timeoutMs: timeoutSeconds * 1000,
+      canHearBack: plugin?.loaded === true,
+      addressOption: '--to',
+      onStage: (stage) => {
+        if (stage === 'sending') spinner.update(`Sending the invoice to ${shortHash(peer.id)}…`);
+        if (stage === 'waiting') spinner.update(`Waiting for ${shortHash(peer.id)}… to confirm`);
+      },
+    });
+    if (!sent.ok) throw failedError(sent.error);
+    const delivery = sent.value;
+    if (delivery.status === 'sent') {
+      spinner.stop();
+      if (!plugin?.loaded) {
+        out.warn('sent, but the rdv plugin is not loaded here, so no delivery confirmation can arrive');
+        out.result(`sent invoice ${shortHash(hash)} to ${peer.id}`);
+      } else {
+        out.warn(`sent, but ${shortHash(peer.id)}… did not confirm within ${timeoutSeconds} s: is rdv loaded on their node? (or use --print to pass it by hand)`);
+        out.result(`sent invoice ${shortHash(hash)} to ${peer.id} (unconfirmed)`);
       }
+      return delivery;
     }
-    await node.deldatastore(ackKey(hash));
-    // Only this node's acknowledgement will be believed (src/relay/inbox.ts).
-    const passed = await node.datastoreUpsert(passedKey(hash), JSON.stringify({ version: 1, to: peer.id, at: Math.floor(Date.now() / 1000) }));
-    if (!passed.ok) throw failedError('could not record whom the invoice goes to: nothing was sent');
-    spinner.update(`Sending the invoice to ${shortHash(peer.id)}…`);
-    await node.sendcustommsg(peer.id, msg);
-    const plugin = await pluginState(node);
-    if (!plugin?.loaded) {
-      spinner.stop();
-      out.warn('sent, but the rdv plugin is not loaded here, so no delivery confirmation can arrive');
-      out.result(`sent invoice ${shortHash(hash)} to ${peer.id}`);
-      return { status: 'sent' };
-    }
-    spinner.update(`Waiting for ${shortHash(peer.id)}… to confirm`);
-    const ack = await waitForAck(node, hash, timeoutSeconds * 1000);
-    if (!ack) {
-      spinner.stop();
-      out.warn(`sent, but ${shortHash(peer.id)}… did not confirm within ${timeoutSeconds} s: is rdv loaded on their node? (or use --print to pass it by hand)`);
-      out.result(`sent invoice ${shortHash(hash)} to ${peer.id} (unconfirmed)`);
-      return { status: 'sent' };
-    }
-    if (!ack.accepted) {
+    if (delivery.status === 'refused') {
       spinner.fail(`${shortHash(peer.id)}… refused it`);
-      return ack.reason === undefined ? { status: 'refused' } : { status: 'refused', reason: ack.reason };
+      return delivery;
+    }
+    if (delivery.reason !== undefined) {
+      // Their rdv joined it by itself (rdv policy): nothing for them to type.
+      spinner.succeed(`${shortHash(peer.id)}… ${delivery.reason}`);
+      out.result(`delivered invoice ${shortHash(hash)} to ${peer.id}: ${delivery.reason}`);
+      return delivery;
     }
     spinner.succeed(`${shortHash(peer.id)}… stored it in its rdv inbox`);
     out.result(`delivered invoice ${shortHash(hash)} to ${peer.id}`);
     out.info(`They join with: rdv join --from-inbox ${shortHash(hash)}`);
-    return { status: 'stored' };
+    return delivery;
   } finally {
     spinner.stop();
-  }
-}
-
-async function waitForAck(node: LightningNode, hash: string, timeoutMs: number): Promise<{ accepted: boolean; reason?: string } | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const entry = (await node.listdatastore(ackKey(hash))).find((e) => e.key.length === 4 && e.string !== undefined);
-    if (entry?.string) {
-      try {
-        const r = Reader.of(JSON.parse(entry.string), 'ack');
-        const reason = r.optStr('reason');
-        return reason === undefined ? { accepted: r.bool('accepted') } : { accepted: r.bool('accepted'), reason };
-      } catch {
-        return undefined;
-      }
-    }
-    if (Date.now() >= deadline) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, 150));
   }
 }
