@@ -291,6 +291,11 @@ function stateText(out: Output, r: AnyRecord, view: NodeView): string {
 }
 
 export function detailText(r: AnyRecord, view: NodeView, live: Live | undefined, now: number): string {
+  const text = stateDetail(r, view, live, now);
+  return r.role === 'relay' && r.policy !== undefined ? `${text}${text ? '; ' : ''}policy ${r.policy}` : text;
+}
+
+function stateDetail(r: AnyRecord, view: NodeView, live: Live | undefined, now: number): string {
   if (r.role === 'last') {
     if (view.invoiceStatus === 'unpaid') return r.expiresAt > now ? `waiting for payment, expires in ${formatDuration(r.expiresAt - now)}` : 'expired unpaid';
     return view.invoiceStatus === 'paid' ? 'paid' : '';
@@ -339,6 +344,7 @@ function detail(out: Output, r: AnyRecord, view: NodeView, live: Live | undefine
       ['parts', r.parts.length === 0 ? 'none gathered' : `${r.parts.length}, ${formatAmount(sumMsat(r.parts.map((p) => p.amountMsat)))}`],
       ['attempts', String(r.attempts.length)],
     );
+    if (r.policy !== undefined) rows.push(['joined by', `rdv policy ${r.policy} (no one typed rdv join)`]);
     if (live) rows.push(['held now', `${live.heldParts} part(s), ${formatAmount(live.heldMsat as Msat)}${live.heldSince ? ` for ${formatDuration(now - live.heldSince)}` : ''}`]);
     if (r.earnedMsat !== undefined) rows.push(['earned', formatAmount(r.earnedMsat)]);
     if (r.lastError) rows.push(['last error', r.lastError]);

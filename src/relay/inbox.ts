@@ -20,6 +20,8 @@ import { isObject, Reader, type JsonObject } from '../chain/read.js';
 import type { ChannelIds } from '../rpc/channels.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
+import type { Policy } from '../chain/policy.js';
+import { err, type Result } from '../errors.js';
 
 export interface InboxDeps {
   node: LightningNode;
@@ -32,6 +34,13 @@ export interface InboxDeps {
   channels: ChannelIds;
   /** A relay (or last-payee) record exists for the hash: it was joined. */
   isJoined: (hash: PaymentHash) => Promise<boolean>;
+  /** The rdv policy for pass-backs from this node, if one applies now (read at each pass-back). */
+  policyFor?: (from: NodeId) => Promise<Policy | undefined>;
+  /**
+   * Join by that policy: the hash, or why not (nothing written). Passing our invoice
+   * on is the runner's business, after we have answered the sender.
+   */
+  joinByPolicy?: (policy: Policy, bolt11: string, from: NodeId) => Promise<Result<{ paymentHash: PaymentHash }>>;
   policy: InboxPolicy;
   limits: InboxLimits;
 }
@@ -66,6 +75,9 @@ export interface InboxStats {
   working: number;
   stored: number;
   refused: number;
+  /** Joined by an rdv policy (nothing stored in the inbox). */
+  policy_joined: number;
+  policy_refused: number;
   acks_stored: number;
   acks_dropped: number;
   queued: number;
@@ -81,7 +93,7 @@ export class PassbackInbox {
   private trusted = new Set<string>();
   private trustedAt = -Infinity;
   private readonly notices = new Map<string, number>();
-  private readonly counters = { received: 0, dropped: 0, bad: 0, repeated: 0, errors: 0, stored: 0, refused: 0, acks_stored: 0, acks_dropped: 0 };
+  private readonly counters = { received: 0, dropped: 0, bad: 0, repeated: 0, errors: 0, stored: 0, refused: 0, policy_joined: 0, policy_refused: 0, acks_stored: 0, acks_dropped: 0 };
   private handling = 0;
 
   constructor(private readonly deps: InboxDeps) {}
@@ -160,6 +172,8 @@ export class PassbackInbox {
     if (!judged.ok) return this.refuse(from, hash, judged.error);
     const { entry, invoice } = judged.value;
     if (await this.deps.isJoined(entry.paymentHash)) return this.refuse(from, hash, 'we already joined this payment hash');
+    const policy = await this.policyFor(from);
+    if (policy) return this.joinByPolicy(from, policy, entry.bolt11, entry.paymentHash);
     const trust = await this.trustOf(from);
     const candidate: Indexed = { paymentHash: entry.paymentHash, from, receivedAt: now, expiresAt: invoice.expiresAt, key: inboxKey(entry.paymentHash, from) };
     let admission = admit(await this.entries(), candidate, trust, this.deps.policy, this.deps.limits, now);
@@ -188,6 +202,33 @@ export class PassbackInbox {
     const flag = trust === 'stranger' ? ' (NOT a channel peer or trusted node: check before joining)' : '';
     this.deps.log('info', `inbox: invoice ${shortHash(entry.paymentHash)} from ${from}${flag} stored; join it with: rdv join --from-inbox ${shortHash(entry.paymentHash)}`);
     await this.sendAck(from, entry.paymentHash, true, undefined);
+  }
+
+  private async policyFor(from: NodeId): Promise<Policy | undefined> {
+    if (!this.deps.policyFor) return undefined;
+    try {
+      return await this.deps.policyFor(from);
+    } catch (e) {
+      // An unreadable book joins nothing: the pass-back goes to the inbox, as without policies.
+      this.notice('policy-book', () => this.deps.log('error', `rdv policies unreadable, joining nothing by policy: ${(e as Error).message}`));
+      return undefined;
+    }
+  }
+
+  /** A pass-back from a node with a policy: joined by it, or refused with the reason; never stored in the inbox. */
+  private async joinByPolicy(from: NodeId, policy: Policy, bolt11: string, hash: PaymentHash): Promise<void> {
+    const joined = this.deps.joinByPolicy ? await this.deps.joinByPolicy(policy, bolt11, from) : err('policy joins are not running');
+    if (!joined.ok) {
+      this.counters.policy_refused++;
+      // Each refusal once (a sender retrying the same invoice is not logged again for a minute).
+      if (this.notice(`policy-refuse:${from}:${hash}`, () => this.deps.log('warn', `policy ${policy.id} refused invoice ${shortHash(hash)} from ${from}: ${joined.error}`))) {
+        await this.sendAck(from, hash, false, `policy ${policy.id}: ${joined.error}`);
+      }
+      return;
+    }
+    this.counters.policy_joined++;
+    this.deps.log('info', `policy ${policy.id} joined invoice ${shortHash(hash)} from ${from}`);
+    await this.sendAck(from, hash, true, `joined by policy ${policy.id}`);
   }
 
   private async refuse(from: NodeId, hash: string | undefined, reason: string): Promise<void> {

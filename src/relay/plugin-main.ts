@@ -20,6 +20,10 @@ import { PassbackInbox } from './inbox.js';
 import { inboxOptions, type InboxLimits, type InboxPolicy } from '../chain/inbox.js';
 import { RelayRunner, systemClock, type RelayView } from './runner.js';
 import { forEachRecord, loadAllRecords, loadGuardClaims, loadRecord } from '../rpc/records.js';
+import { loadBook } from '../rpc/policies.js';
+import { ok } from '../errors.js';
+import { policyFor } from '../chain/policy.js';
+import { joinByPolicy, passOn } from './policy-join.js';
 import { pruneAfterOption } from '../chain/prune.js';
 import { startAutoPrune } from './prune.js';
 
@@ -234,6 +238,18 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
       self: () => state.self,
       channels: runner.channels,
       isJoined: async (hash) => runner.knows(hash) || (await loadRecord(node, hash)) !== undefined,
+      policyFor: async (from) => policyFor((await loadBook(node)).book, from, systemClock.now()),
+      joinByPolicy: async (policy, bolt11, from) => {
+        const deps = { node, info: { ...info, network }, log, now: systemClock.now };
+        const joined = await joinByPolicy(deps, policy, bolt11, from);
+        if (!joined.ok) return joined;
+        const record = joined.value;
+        const stored = await loadRecord(node, record.paymentHash);
+        if (stored) runner.adopt(stored);
+        // After the sender has its answer: their ack must not wait behind ours.
+        setImmediate(() => void passOn(deps, policy, record));
+        return ok({ paymentHash: record.paymentHash });
+      },
       ...state.inboxConfig,
     });
     await inbox.load();
@@ -378,6 +394,7 @@ function viewJson(v: RelayView, height: number, brief: boolean): JsonObject {
     if (r.settledAt !== undefined) out.settled_at = r.settledAt;
     if (r.earnedMsat !== undefined) out.earned_msat = r.earnedMsat;
     if (r.lastError !== undefined) out.last_error = r.lastError;
+    if (r.policy !== undefined) out.policy = r.policy;
   }
   out.live = live;
   return out;

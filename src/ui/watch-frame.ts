@@ -131,8 +131,9 @@ function heldText(r: RelayRow): string {
 function outgoingText(r: RelayRow): string {
   const now = [r.outgoing, r.payInFlight ? 'xpay running' : undefined].filter((x) => x !== undefined).join(', ');
   const what = now !== '' ? now : r.state === 'open' ? 'not yet: gathering parts' : '-';
-  if (!r.lastError) return what;
-  return what === '-' ? `last error: ${r.lastError}` : `${what} · last error: ${r.lastError}`;
+  const by = r.policy === undefined ? '' : ` · policy ${r.policy}`;
+  if (!r.lastError) return `${what}${by}`;
+  return what === '-' ? `last error: ${r.lastError}${by}` : `${what} · last error: ${r.lastError}${by}`;
 }
 
 /**

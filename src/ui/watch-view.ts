@@ -22,6 +22,8 @@ export interface RelayRow {
   earnedMsat: bigint | undefined;
   settledAt: number | undefined;
   lastError: string | undefined;
+  /** The rdv policy that joined it, if no one typed rdv join. */
+  policy?: string | undefined;
 }
 
 /** The plugin's counts over every relay record (it lists only those in memory). */
@@ -74,6 +76,7 @@ export function readSnapshot(reply: unknown): Snapshot {
         earnedMsat: x.optSignedMsat('earned_msat'),
         settledAt: x.optInt('settled_at'),
         lastError: x.optStr('last_error'),
+        policy: x.optStr('policy'),
       };
     }),
   };
@@ -111,7 +114,7 @@ function outcome(r: RelayRow): string {
   return r.state === 'open' ? 'waiting for the payer' : r.state;
 }
 
-export type WatchEvent = { event: 'relay'; payment_hash: string; state: string; held_parts: number; held_msat: bigint; outgoing?: string; earned_msat?: bigint; last_error?: string };
+export type WatchEvent = { event: 'relay'; payment_hash: string; state: string; held_parts: number; held_msat: bigint; outgoing?: string; earned_msat?: bigint; last_error?: string; policy?: string };
 
 /** One event per relay whose state, held parts or outgoing status changed since `before`. */
 export function changes(before: Snapshot | undefined, after: Snapshot): WatchEvent[] {
@@ -125,6 +128,7 @@ export function changes(before: Snapshot | undefined, after: Snapshot): WatchEve
     if (r.outgoing !== undefined) e.outgoing = r.outgoing;
     if (r.earnedMsat !== undefined && r.state === 'settled') e.earned_msat = r.earnedMsat;
     if (r.lastError !== undefined) e.last_error = r.lastError;
+    if (r.policy !== undefined) e.policy = r.policy;
     out.push(e);
   }
   return out;

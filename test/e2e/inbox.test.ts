@@ -60,6 +60,8 @@ async function inboxCounters(node: RegtestNode | LightningNode): Promise<InboxCo
     working: r.int('working'),
     stored: r.int('stored'),
     refused: r.int('refused'),
+    policy_joined: r.int('policy_joined'),
+    policy_refused: r.int('policy_refused'),
     acks_stored: r.int('acks_stored'),
     acks_dropped: r.int('acks_dropped'),
     queued: r.int('queued'),

@@ -1,0 +1,84 @@
+/**
+ * The plugin joining a pass-back by policy (`rdv policy`): the checks and writes
+ * of `rdv join` (src/rpc/join-relay.ts), with the budgets the policy gives and one
+ * more demand no one is there to waive: a route to the next payee, now, within
+ * the fee budget and the delay budget. Then our invoice goes to --pass-to, with
+ * the same delivery confirmation as `rdv pass-back`.
+ */
+import { formatAmount } from '../chain/amount.js';
+import { DEFAULT_CLTV_WARN, DEFAULT_SAFETY_MARGIN, routeDelayRoom, type RouteEstimate } from '../chain/budget.js';
+import { shortHash, type NodeId } from '../chain/ids.js';
+import { policyValues, type Policy, type PolicyValues } from '../chain/policy.js';
+import type { RelayRecord } from '../chain/record.js';
+import { err, ok, type Result } from '../errors.js';
+import { completeRelayJoin, prepareRelayJoin, relayBudget } from '../rpc/join-relay.js';
+import type { LightningNode, NodeInfo } from '../rpc/node.js';
+import { deliverInvoice, type Delivery } from '../rpc/pass-back.js';
+import type { LogLevel } from '../rpc/plugin.js';
+
+/** How long --pass-to waits for the previous payee's answer (rdv pass-back's default). */
+const PASS_TO_TIMEOUT_MS = 10_000;
+
+export interface PolicyJoinDeps {
+  node: LightningNode;
+  info: NodeInfo;
+  log: (level: LogLevel, message: string) => void;
+  now: () => number;
+}
+
+/** Why a route now does not fit the budgets, or undefined: rdv join warns, a policy refuses. */
+export function routeProblem(route: RouteEstimate | undefined, v: PolicyValues, safetyMargin: number, payee: NodeId): string | undefined {
+  if (!route) return `no route to the next payee (${shortHash(payee)}…) is known now`;
+  if (route.feeMsat > v.feeBudgetMsat) return `the route to the next payee costs ${formatAmount(route.feeMsat)} in fees, over the fee budget of ${formatAmount(v.feeBudgetMsat)}`;
+  const room = routeDelayRoom(v.delayBudget, safetyMargin);
+  if (route.delayBlocks > room) return `the route to the next payee needs ${route.delayBlocks} blocks of CLTV, more than the ${room} the delay budget of ${v.delayBudget} leaves after the safety margin`;
+  return undefined;
+}
+
+/** Join `bolt11` (passed back by `from`) by `policy`; the record, or why not (nothing written then). */
+export async function joinByPolicy(deps: PolicyJoinDeps, policy: Policy, bolt11: string, from: NodeId): Promise<Result<RelayRecord>> {
+  const now = deps.now();
+  const prepared = await prepareRelayJoin(deps.node, deps.info, bolt11, from, now);
+  if (!prepared.ok) return err(prepared.error.message);
+  const p = prepared.value;
+  const values = policyValues(policy, p.downstreamMsat, now);
+  if (!values.ok) return values;
+  const limits = { safetyMargin: DEFAULT_SAFETY_MARGIN, cltvWarn: DEFAULT_CLTV_WARN };
+  const budget = relayBudget(p, values.value, limits);
+  if ('problem' in budget) return err(budget.problem.message);
+  const route = routeProblem(p.route, values.value, limits.safetyMargin, p.invoice.payee);
+  if (route) return err(route);
+  for (const w of budget.plan.warnings) deps.log('warn', `policy ${policy.id}, ${shortHash(p.invoice.paymentHash)}: ${w}`);
+  const joined = await completeRelayJoin(deps.node, deps.info, p, values.value, budget.plan, {
+    ...limits,
+    requestedExpirySeconds: undefined,
+    description: undefined,
+    policy: policy.id,
+    warn: (m) => deps.log('warn', `policy ${policy.id}, ${shortHash(p.invoice.paymentHash)}: ${m}`),
+    now: deps.now,
+  });
+  if (!joined.ok) return err(joined.error.message);
+  return ok(joined.value.record);
+}
+
+/** Our invoice to the policy's --pass-to, logged whatever happens (no one is at a terminal). */
+export async function passOn(deps: PolicyJoinDeps, policy: Policy, record: RelayRecord): Promise<Delivery | undefined> {
+  const to = policy.passTo;
+  if (!to) {
+    deps.log('info', `policy ${policy.id} joined ${shortHash(record.paymentHash)}: no --pass-to, so pass it on with: rdv pass-back ${shortHash(record.paymentHash)} --to <node>`);
+    return undefined;
+  }
+  const sent = await deliverInvoice(deps.node, to, record.paymentHash, record.bolt11, { timeoutMs: PASS_TO_TIMEOUT_MS, canHearBack: true, addressOption: '--pass-to' }).catch(
+    (e: unknown) => err((e as Error).message) as Result<Delivery>,
+  );
+  const what = `policy ${policy.id}: our invoice ${shortHash(record.paymentHash)} to ${to.id}`;
+  if (!sent.ok) {
+    deps.log('warn', `${what} not sent: ${sent.error}; pass it on with: rdv pass-back ${shortHash(record.paymentHash)} --to <node>`);
+    return undefined;
+  }
+  const d = sent.value;
+  if (d.status === 'stored') deps.log('info', `${what}: ${d.reason ?? 'stored in its inbox'}`);
+  else if (d.status === 'refused') deps.log('warn', `${what}: refused (${d.reason ?? 'no reason given'}); see rdv status ${shortHash(record.paymentHash)}`);
+  else deps.log('warn', `${what}: sent, not confirmed within ${PASS_TO_TIMEOUT_MS / 1000} s`);
+  return d;
+}

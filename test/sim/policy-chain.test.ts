@@ -1,0 +1,178 @@
+/**
+ * Hands-free relays (rdv policy): Carol, the last payee, is the only one who types
+ * anything. Bob's policy joins what Carol passes back and passes his invoice to
+ * Alice; Alice's joins Bob's and passes hers to the payer's node, whose rdv keeps
+ * it in its inbox. One payment of Alice's invoice pays all three.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { msat } from '../../src/chain/amount.js';
+import type { NodeId } from '../../src/chain/ids.js';
+import { addPolicy, EMPTY_BOOK, newPolicy, POLICY_KEY, serializeBook, type PolicyBook, type PolicyInput } from '../../src/chain/policy.js';
+import { inboxKey, parseInbox, type RelayRecord } from '../../src/chain/record.js';
+import { LightningNode } from '../../src/rpc/node.js';
+import type { SimNetwork } from '../../src/simnet/network.js';
+import type { SimNode } from '../../src/simnet/node.js';
+import { recordIn, relayRecord } from '../helpers/chain.js';
+import { at, runRdv } from '../helpers/rdv.js';
+import { eventually, withSimNet } from '../helpers/sim.js';
+
+/** Store (or replace) a node's policy book, as rdv policy add would. */
+function setPolicies(node: SimNode, inputs: Array<PolicyInput & { id: string }>): void {
+  let book: PolicyBook = EMPTY_BOOK;
+  for (const input of inputs) {
+    const p = newPolicy(input, { id: input.id, self: node.id as NodeId, now: Math.floor(Date.now() / 1000) });
+    assert.ok(p.ok, p.ok ? '' : p.error);
+    const added = addPolicy(book, p.value);
+    assert.ok(added.ok);
+    book = added.value;
+  }
+  node.datastore.datastore({ key: [...POLICY_KEY], string: serializeBook(book), mode: 'create-or-replace' });
+}
+
+interface Net {
+  payer: SimNode;
+  alice: SimNode;
+  bob: SimNode;
+  carol: SimNode;
+}
+
+async function network(net: SimNetwork): Promise<Net> {
+  const payer = await net.addNode('payer', { plugin: true });
+  const alice = await net.addNode('alice', { plugin: true, guard: true, important: true });
+  const bob = await net.addNode('bob', { plugin: true, guard: true, important: true });
+  const carol = await net.addNode('carol', { plugin: true });
+  net.openChannel(payer, alice, 2_000_000n);
+  net.openChannel(alice, bob, 2_000_000n);
+  net.openChannel(bob, carol, 2_000_000n);
+  return { payer, alice, bob, carol };
+}
+
+function handsFree(n: Net, bob: Partial<PolicyInput> = {}): void {
+  setPolicies(n.bob, [{ id: 'bobpol01', from: n.carol.id, payout: '5%', feeBudget: '1000sat', delayBudget: '60', passTo: `${n.alice.id}@127.0.0.1:${n.alice.port}`, ...bob }]);
+  setPolicies(n.alice, [{ id: 'alipol01', from: n.bob.id, payout: '2000sat', feeBudget: '1%', delayBudget: '60', passTo: n.payer.id }]);
+}
+
+async function carolSells(n: Net, amount = '100000sat'): Promise<{ hash: string; passBack: { code: number; stdout: string; stderr: string } }> {
+  const joined = await runRdv([...at(n.carol), '--json', 'join', '--last', '--amount', amount, '--description', 'order 42']);
+  assert.equal(joined.code, 0, joined.stderr);
+  const hash = (JSON.parse(joined.stdout) as { payment_hash: string }).payment_hash;
+  const passBack = await runRdv([...at(n.carol), 'pass-back', hash.slice(0, 8), '--to', `${n.bob.id}@127.0.0.1:${n.bob.port}`]);
+  return { hash, passBack };
+}
+
+/** The invoice the payer's rdv keeps in its inbox for this hash, from Alice. */
+async function payerInbox(n: Net, hash: string): Promise<string> {
+  let bolt11: string | undefined;
+  await eventually(() => {
+    const text = n.payer.datastore.get(inboxKey(hash, n.alice.id));
+    bolt11 = text === undefined ? undefined : parseInbox(text).bolt11;
+    return bolt11 !== undefined;
+  }, `the payer's inbox holds Alice's invoice for ${hash.slice(0, 8)}`);
+  return bolt11 ?? '';
+}
+
+async function xpay(node: SimNode, bolt11: string): Promise<void> {
+  const client = await LightningNode.connect(node.socketPath);
+  try {
+    await client.xpay({ invstring: bolt11, maxfeeMsat: msat(10_000_000n), maxdelay: 2016, retryForSeconds: 5 });
+  } finally {
+    client.close();
+  }
+}
+
+describe('rdv policy: a three-payee chain where only the last payee types anything', () => {
+  test("Carol's pass-back is joined by Bob's policy, Bob's by Alice's, the payer's inbox gets Alice's invoice, and one payment pays all three", () =>
+    withSimNet(async (net) => {
+      const n = await network(net);
+      handsFree(n);
+      const { hash, passBack } = await carolSells(n);
+      assert.equal(passBack.code, 0, passBack.stderr);
+      assert.match(passBack.stdout, /joined by policy bobpol01/);
+      const bolt11 = await payerInbox(n, hash);
+      const bobRec = relayRecord(n.bob, hash);
+      const aliceRec = relayRecord(n.alice, hash);
+      assert.deepEqual([bobRec.policy, bobRec.payoutMsat, bobRec.feeBudgetMsat, bobRec.receivedFrom], ['bobpol01', 5_000_000n, 1_000_000n, n.carol.id]);
+      // Alice's fee budget is 1% of Bob's 106,000 sat.
+      assert.deepEqual([aliceRec.policy, aliceRec.payoutMsat, aliceRec.feeBudgetMsat, aliceRec.amountMsat], ['alipol01', 2_000_000n, 1_060_000n, 109_060_000n]);
+      assert.equal(bolt11, aliceRec.bolt11);
+      await xpay(n.payer, bolt11);
+      const [a, b] = [await recordIn(n.alice, hash, 'settled'), await recordIn(n.bob, hash, 'settled')];
+      assert.deepEqual([a.state, b.state], ['settled', 'settled']);
+      assert.equal(n.carol.invoices.byHash(hash)?.status, 'paid');
+      // rdv status names the policy.
+      const s = JSON.parse((await runRdv([...at(n.bob), '--json', 'status', hash.slice(0, 8)])).stdout) as { records: Array<{ policy?: string }> };
+      assert.equal(s.records[0]?.policy, 'bobpol01');
+      const text = await runRdv([...at(n.bob), 'status']);
+      assert.match(text.stdout, /policy bobpol01/);
+    }));
+
+  test('a pass-back over the policy\'s maximum is refused with an ack that says why, and nothing is written', () =>
+    withSimNet(async (net) => {
+      const n = await network(net);
+      handsFree(n, { maxAmount: '50000sat' });
+      const { hash, passBack } = await carolSells(n);
+      assert.equal(passBack.code, 1);
+      assert.match(passBack.stderr, /refused the invoice: policy bobpol01: 100,000 sat is over policy bobpol01's maximum of 50,000 sat/);
+      assert.equal(n.bob.datastore.get(['rdv', 'v1', 'relay', hash]), undefined, 'no record');
+      assert.equal(n.bob.datastore.get(inboxKey(hash, n.carol.id)), undefined, 'nothing in the inbox either');
+      assert.equal(n.bob.invoices.all().length, 0, 'no invoice made');
+    }));
+
+  test('a fee budget the route cannot meet is refused: a policy joins only what it can pay on', () =>
+    withSimNet(async (net) => {
+      // Bob reaches Carol only through Dave, who charges 1 sat + 10 ppm.
+      const bob = await net.addNode('bob', { plugin: true, guard: true, important: true });
+      const dave = await net.addNode('dave');
+      const carol = await net.addNode('carol', { plugin: true });
+      const alice = await net.addNode('alice', { plugin: true });
+      net.openChannel(bob, dave, 2_000_000n);
+      net.openChannel(dave, carol, 2_000_000n);
+      setPolicies(bob, [{ id: 'bobpol01', from: carol.id, payout: '5%', feeBudget: '0sat', delayBudget: '100', passTo: alice.id }]);
+      const { hash, passBack } = await carolSells({ payer: alice, alice, bob, carol });
+      assert.equal(passBack.code, 1, passBack.stdout);
+      assert.match(passBack.stderr, /policy bobpol01: the route to the next payee costs \d[\d.,]* sat in fees, over the fee budget of 0 sat/);
+      assert.equal(bob.datastore.get(['rdv', 'v1', 'relay', hash]), undefined);
+    }));
+
+  test('a policy removed before the pass-back joins nothing: the invoice waits in the inbox as usual', () =>
+    withSimNet(async (net) => {
+      const n = await network(net);
+      handsFree(n);
+      setPolicies(n.bob, []);
+      const { hash, passBack } = await carolSells(n);
+      assert.equal(passBack.code, 0, passBack.stderr);
+      assert.match(passBack.stdout, /They join with: rdv join --from-inbox/);
+      assert.ok(n.bob.datastore.get(inboxKey(hash, n.carol.id)));
+      assert.equal(n.bob.datastore.get(['rdv', 'v1', 'relay', hash]), undefined);
+    }));
+
+  test('a policy removed after the join leaves the relay it made working: the payment still pays all three', () =>
+    withSimNet(async (net) => {
+      const n = await network(net);
+      handsFree(n);
+      const { hash } = await carolSells(n);
+      const bolt11 = await payerInbox(n, hash);
+      setPolicies(n.bob, []);
+      setPolicies(n.alice, []);
+      await xpay(n.payer, bolt11);
+      assert.equal((await recordIn(n.bob, hash, 'settled')).state, 'settled');
+      assert.equal(n.carol.invoices.byHash(hash)?.status, 'paid');
+    }));
+
+  test('two chains at once through the same relays: each joined once, each paid', () =>
+    withSimNet(async (net) => {
+      const n = await network(net);
+      handsFree(n);
+      const [one, two] = await Promise.all([carolSells(n, '100000sat'), carolSells(n, '40000sat')]);
+      for (const c of [one, two]) assert.equal(c.passBack.code, 0, c.passBack.stderr);
+      const bolt11s = await Promise.all([payerInbox(n, one.hash), payerInbox(n, two.hash)]);
+      await Promise.all(bolt11s.map((b) => xpay(n.payer, b)));
+      for (const c of [one, two]) {
+        const rec: RelayRecord = await recordIn(n.bob, c.hash, 'settled');
+        assert.equal(rec.state, 'settled');
+        assert.equal(n.carol.invoices.byHash(c.hash)?.status, 'paid');
+      }
+      assert.equal(relayRecord(n.bob, two.hash).payoutMsat, 2_000_000n, '5% of 40,000 sat');
+    }));
+});
