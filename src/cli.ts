@@ -160,7 +160,8 @@ Examples:
     .addOption(new Option('--sim', 'use the simulated network (the default)').conflicts('regtest'))
     .option('--regtest', 'use real lightningd and bitcoind on regtest (RDV_LIGHTNINGD, RDV_BITCOIND or PATH)')
     .option('--keep', 'with --regtest: leave the nodes running and print how to reach them')
-    .addHelpText('after', '\nExamples:\n  rdv demo\n  rdv demo --payees 4 --json\n  rdv demo --regtest')
+    .option('--policy', 'hands-free: each relay sets an rdv policy, and only the last payee types anything')
+    .addHelpText('after', '\nExamples:\n  rdv demo\n  rdv demo --payees 4 --json\n  rdv demo --policy\n  rdv demo --regtest')
     .action((opts: unknown) => run('demo', [opts]));
 
   program

@@ -17,6 +17,7 @@ export interface DemoOptions {
   sim?: boolean;
   regtest?: boolean;
   keep?: boolean;
+  policy?: boolean;
 }
 
 const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
@@ -26,7 +27,7 @@ export async function run(g: GlobalOptions, opts: DemoOptions): Promise<void> {
   const k = Number(opts.payees ?? '3');
   if (!Number.isInteger(k) || k < 1 || k > NAMES.length) throw inputError(`--payees must be a whole number from 1 to ${NAMES.length}`);
   if (opts.keep && !opts.regtest) throw usageError('--keep is for --regtest');
-  const setup = { payees: NAMES.slice(0, k), rdvPath: ownExecutable(), keep: opts.keep === true };
+  const setup = { payees: NAMES.slice(0, k), rdvPath: ownExecutable(), keep: opts.keep === true, policy: opts.policy === true };
   let net: DemoNetwork;
   if (opts.regtest) {
     const r = await regtestNetwork(setup, (line) => out.info(out.c.dim(line)));
@@ -43,6 +44,7 @@ export async function run(g: GlobalOptions, opts: DemoOptions): Promise<void> {
     result = await tellStory(net, {
       rdvPath: setup.rdvPath,
       lastAmount: '100000sat',
+      policy: opts.policy === true,
       say: (line) => out.info(out.c.bold(`[${++n}] ${line}`)),
       command: (line) => out.info(`    ${out.c.cyan(line)}`),
       detail: (line) => out.info(`    ${line}`),

@@ -36,6 +36,8 @@ export interface DemoSetup {
   rdvPath: string;
   /** Leave a regtest network running (ignored for the simulated one). */
   keep: boolean;
+  /** rdv policy demo: the payer's node runs rdv too, to receive the first payee's invoice in its inbox. */
+  policy?: boolean;
 }
 
 /** The payer pays the first payee's invoice with xpay over its RPC socket. */
@@ -51,7 +53,7 @@ export async function payInvoice(payer: DemoNode, bolt11: string, maxfeeMsat: Ms
 export async function simulatedNetwork(s: DemoSetup): Promise<DemoNetwork> {
   const { SimNetwork, REGTEST_LATENCY } = await import('../simnet/network.js');
   const net = new SimNetwork({ pluginPath: s.rdvPath, latency: REGTEST_LATENCY, blockheight: 130 });
-  const payer = await net.addNode('payer');
+  const payer = await net.addNode('payer', { plugin: s.policy ?? false });
   const payees = [];
   for (const name of s.payees) payees.push(await net.addNode(name, { plugin: true, important: true }));
   const hops = [payer, ...payees];
@@ -81,7 +83,7 @@ export async function regtestNetwork(s: DemoSetup, onProgress: (line: string) =>
     rdvPath: s.rdvPath,
     keep: s.keep,
     outlive: s.keep,
-    nodes: [{ name: 'payer', rdv: 'none' }, ...s.payees.map((name) => ({ name, rdv: 'important' as const }))],
+    nodes: [{ name: 'payer', rdv: s.policy ? ('plain' as const) : ('none' as const) }, ...s.payees.map((name) => ({ name, rdv: 'important' as const }))],
   });
   if (!started.ok) return err(started.error);
   const rt = started.value;

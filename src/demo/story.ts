@@ -38,6 +38,8 @@ export interface StoryOptions {
   rdvPath: string;
   /** What each relay keeps, by position from the payer's side (default 2,000 / 5,000 / 1,000 sat…). */
   lastAmount: string;
+  /** Hands-free: each relay sets an rdv policy first; only the last payee types anything after. */
+  policy?: boolean;
   say: (line: string) => void;
   command: (line: string) => void;
   detail: (line: string) => void;
@@ -76,6 +78,50 @@ async function rdvJson(path: string, node: DemoNode, args: string[], o: StoryOpt
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): bigint => (typeof v === 'number' || typeof v === 'bigint' ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : 0n);
 
+type Timed = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+
+/** Each relay's policy: join what the next payee passes back, pass ours to the one before (or the payer). */
+async function setPolicies(net: DemoNetwork, o: StoryOptions, timed: Timed): Promise<void> {
+  const payees = net.payees;
+  for (let i = payees.length - 2; i >= 0; i--) {
+    const relay = payees[i] as DemoNode;
+    const next = payees[i + 1] as DemoNode;
+    const before = i === 0 ? net.payer : (payees[i - 1] as DemoNode);
+    const payout = PAYOUTS[i % PAYOUTS.length] ?? '1000sat';
+    o.say(`${relay.name} sets a policy once: join what ${next.name} passes back (payout ${payout}), pass ours to ${before.name}`);
+    await timed(`${relay.name} adds a policy`, () =>
+      rdvJson(o.rdvPath, relay, ['policy', 'add', '--from', next.id, '--payout', payout, '--fee-budget', '1000sat', '--delay-budget', '60', '--pass-to', `${before.id}@127.0.0.1:${before.port}`], o),
+    );
+  }
+}
+
+/** The last payee passes back; the policies do the rest; the payer's inbox gets the first payee's invoice. */
+async function handsFree(net: DemoNetwork, o: StoryOptions, hash: string, timed: Timed): Promise<string> {
+  const payees = net.payees;
+  const last = payees.at(-1) as DemoNode;
+  const relay = payees.at(-2) as DemoNode;
+  const first = payees[0] as DemoNode;
+  o.say(`${last.name} passes the invoice back to ${relay.name}: from here on no one types anything`);
+  const sent = await timed(`${last.name} passes back`, () => rdvJson(o.rdvPath, last, ['pass-back', shortHash(hash), '--to', `${relay.id}@127.0.0.1:${relay.port}`, '--timeout', '60'], o));
+  const delivery = isObject(sent.delivery) ? sent.delivery : {};
+  o.detail(`${relay.name}'s rdv: ${str(delivery.reason) || str(delivery.status)}`);
+  o.say(`the policies join and pass on, up to the payer's node, whose rdv keeps ${first.name}'s invoice in its inbox`);
+  return timed("the payer's inbox gets the invoice", async () => {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const inbox = await rdvJson(o.rdvPath, net.payer, ['inbox'], { ...o, command: () => undefined });
+      const entry = (Array.isArray(inbox.invoices) ? inbox.invoices : []).find((i): i is Record<string, unknown> => isObject(i) && i.payment_hash === hash);
+      if (entry) {
+        o.command('payer$ rdv inbox');
+        o.detail(`${shortHash(hash)}… from ${first.name}: ${formatAmount(msat(num(entry.amount_msat)))}`);
+        return str(entry.bolt11);
+      }
+      if (Date.now() > deadline) throw failedError(`the payer's inbox did not get ${first.name}'s invoice within 120 s (see each relay's lightningd log)`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  });
+}
+
 export async function tellStory(net: DemoNetwork, o: StoryOptions): Promise<StoryResult> {
   const steps: StoryStep[] = [];
   const started = Date.now();
@@ -89,13 +135,18 @@ export async function tellStory(net: DemoNetwork, o: StoryOptions): Promise<Stor
   const last = payees.at(-1);
   if (!last) throw failedError('a demo needs at least one payee');
 
+  if (o.policy) await setPolicies(net, o, timed);
+
   o.say(`${last.name} is the last payee: a normal invoice on her node`);
   const lastJoin = await timed(`${last.name} joins (last)`, () => rdvJson(o.rdvPath, last, ['join', '--last', '--amount', o.lastAmount, '--description', 'demo order 42'], o));
   const hash = str(lastJoin.payment_hash);
   let bolt11 = str(lastJoin.bolt11);
   o.detail(`invoice for ${formatAmount(msat(num(lastJoin.amount_msat)))}, payment hash ${shortHash(hash)}…`);
 
-  for (let i = payees.length - 2; i >= 0; i--) {
+  if (o.policy && payees.length > 1) {
+    bolt11 = await handsFree(net, o, hash, timed);
+  }
+  for (let i = o.policy ? -1 : payees.length - 2; i >= 0; i--) {
     const relay = payees[i] as DemoNode;
     const next = payees[i + 1] as DemoNode;
     o.say(`${next.name} passes the invoice back to ${relay.name} over a peer message`);
