@@ -50,7 +50,8 @@ export async function run(g: GlobalOptions, opts: DemoOptions): Promise<void> {
       detail: (line) => out.info(`    ${line}`),
     });
   } finally {
-    if (!opts.keep) await net.stop();
+    // With --keep, stop() only lets go of the nodes (their RPC connections), so we can exit.
+    await net.stop();
   }
   if (g.json) {
     out.json({

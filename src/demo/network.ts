@@ -106,6 +106,6 @@ export async function regtestNetwork(s: DemoSetup, onProgress: (line: string) =>
     payer: view('payer'),
     payees: s.payees.map(view),
     pids: () => [rt.bitcoind.pid, ...rt.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid]))],
-    stop: () => (s.keep ? Promise.resolve() : rt.stop()),
+    stop: () => (s.keep ? Promise.resolve(rt.detach()) : rt.stop()),
   });
 }

@@ -298,6 +298,12 @@ export class Regtest {
    * a grace period), then bitcoind (`bitcoin-cli stop`, then SIGKILL); remove the
    * temp dir unless `keep`. Safe to call twice.
    */
+  /** Leave bitcoind and the nodes running and let go of them, so this process can exit (outlive). */
+  detach(): void {
+    this.stopped = true;
+    for (const n of this.nodes) n.detach();
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

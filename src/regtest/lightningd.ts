@@ -107,6 +107,12 @@ export class RegtestNode {
     return this.proc && !this.proc.hasExited() ? this.proc.pid : undefined;
   }
 
+  /** Let go of the node without stopping it (rdv demo --keep): our RPC connection is closed, lightningd runs on. */
+  detach(): void {
+    this.client?.close();
+    this.client = undefined;
+  }
+
   /** The RPC connection (rdv's own client). Throws while the node is down. */
   get rpc(): LightningNode {
     if (!this.client) throw new Error(`${this.name} is not running`);
