@@ -10,6 +10,7 @@ import type { NodeId } from '../../src/chain/ids.js';
 import { parseBook, POLICY_KEY } from '../../src/chain/policy.js';
 import { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
+import { SimRpcError } from '../../src/simnet/rpc-server.js';
 import { CAROL } from '../helpers/builders.js';
 import { at, runRdv } from '../helpers/rdv.js';
 
@@ -168,6 +169,34 @@ describe('rdv policy', () => {
     // With no book at all, the same answer.
     clear();
     assert.equal((await policy('remove', 'deadbeef')).code, 2);
+  });
+
+  test('another change between the read and the write is kept: rdv reads the book again and adds to that (compare-and-swap)', async () => {
+    let raced = false;
+    bob.overrides.set('datastore', async (params) => {
+      if (!raced && (params.key as string[]).join('/') === POLICY_KEY.join('/')) {
+        raced = true;
+        // Someone else's rdv policy add lands first.
+        const other = await runRdv([...at(bob), 'policy', 'add', '--from', DAVE, '--payout', '1%', '--fee-budget', '0', '--delay-budget', '60']);
+        assert.equal(other.code, 0, other.stderr);
+      }
+      return bob.datastore.datastore(params);
+    });
+    const r = await policy(...marketplace);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(raced);
+    assert.deepEqual(parseBook(stored() ?? '').policies.map((p) => p.from), [DAVE, CAROL]);
+  });
+
+  test('a book that changes at every write: exit 1 after a few tries, not 2 (the input was fine)', async () => {
+    assert.equal((await policy('add', '--from', DAVE, '--payout', '1%', '--fee-budget', '0', '--delay-budget', '60')).code, 0);
+    const before = stored();
+    bob.overrides.set('datastore', async () => {
+      throw new SimRpcError(1204, 'generation is different');
+    });
+    const r = await policy(...marketplace);
+    assert.deepEqual([r.code, r.stderr], [1, 'rdv: the policies kept changing while rdv wrote them: try again\n']);
+    assert.equal(stored(), before);
   });
 
   test('a stored book this rdv cannot read: exit 1 naming rdv/v1/policies and the ways out, for list, add and remove; nothing written', async () => {
