@@ -22,6 +22,7 @@ Examples:
   Watch relays:           rdv watch
   Everything you hold:    rdv status
   Tidy up old records:    rdv prune --older-than 90d
+  Hands-free relay:       rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...
   Is the node fit:        rdv doctor
   See a whole chain run:  rdv demo
 
@@ -111,6 +112,44 @@ Examples:
     .addHelpText('after', '\nExamples:\n  rdv trust add 035f62c3095b02db6d4ad65f3fdcd591d92a2aaa3cf1dccb1f37abdb72ba76bf61 --note "Carol, shop"\n  rdv trust list')
     .action((action: string, nodeId: string | undefined, opts: unknown) => run('trust', [action, nodeId, opts]));
 
+  // rdv policy add|list|remove: subcommands of their own, each dispatched to commands/policy.ts.
+  const policy = program
+    .command('policy')
+    .description('let the rdv plugin join pass-backs from a node by itself, with set payout and budgets')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...@203.0.113.7:9735
+  rdv policy list
+  rdv policy remove 5e1f0c2a`,
+    );
+  policy
+    .command('add')
+    .description('join every invoice a node passes back with these values, by itself (one policy per node)')
+    .option('--from <node>', 'the next payee: the node whose pass-backs this policy joins')
+    .option('--payout <amount>', 'what you keep: an amount (5000sat) or a share of the downstream amount (2%)')
+    .option('--fee-budget <amount>', 'routing fees allowed for paying the next payee: an amount or a share (0.5%); may be 0')
+    .option('--delay-budget <blocks>', 'CLTV blocks you add for your hop (must exceed the safety margin 34 plus 3)')
+    .option('--pass-to <node>', 'pass our invoice on to this node: node_id[@host[:port]] (without it: rdv pass-back by hand)')
+    .option('--max-amount <amount>', 'join only downstream amounts up to this')
+    .option('--min-amount <amount>', 'join only downstream amounts from this')
+    .option('--expires <duration>', 'stop joining after this long, e.g. 30d')
+    .option('--note <text>', 'a short note shown by rdv policy list')
+    .addHelpText('after', '\nExamples:\n  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --from 02c3d4e5... --payout 5000sat --fee-budget 1000sat --delay-budget 60 --max-amount 1000000sat --expires 30d')
+    .action((opts: unknown) => run('policy', [{ action: 'add', options: opts }]));
+  policy
+    .command('list')
+    .description('the policies on this node')
+    .addHelpText('after', '\nExamples:\n  rdv policy list\n  rdv policy list --json')
+    .action(() => run('policy', [{ action: 'list' }]));
+  policy
+    .command('remove')
+    .description('remove a policy: pass-backs from its node wait in the inbox again')
+    .argument('<policy_id>', 'the policy\'s id (see rdv policy list)')
+    .addHelpText('after', '\nExamples:\n  rdv policy remove 5e1f0c2a')
+    .action((id: string) => run('policy', [{ action: 'remove', id }]));
+
   program
     .command('status')
     .description('every rdv record on this node, or one, with what the node says about it')
@@ -192,6 +231,7 @@ const COMMANDS: Record<string, () => Promise<{ run: (globals: GlobalOptions, ...
   'pass-back': () => import('./commands/pass-back.js'),
   inbox: () => import('./commands/inbox.js'),
   trust: () => import('./commands/trust.js'),
+  policy: () => import('./commands/policy.js'),
   status: () => import('./commands/status.js'),
   watch: () => import('./commands/watch.js'),
   prune: () => import('./commands/prune.js'),
@@ -249,7 +289,9 @@ function readGlobals(o: Record<string, unknown>): GlobalOptions {
 
 function report(e: unknown, debug: boolean): number {
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+    // `rdv policy` without add, list or remove: commander shows its help on stderr, as an error.
+    if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : 2;
     process.stderr.write(`rdv: ${e.message.replace(/^error: /, '').trim()} (see rdv --help)\n`);
     return 2;
   }

@@ -59,9 +59,11 @@ export const EMPTY_BOOK: PolicyBook = { version: 1, policies: [] };
 /** "2%", "0.25%" or an amount ("5000sat"). */
 export function parseShare(text: string, flag: string, options: { allowZero?: boolean } = {}): Result<Share> {
   const t = text.trim();
-  const pct = /^(\d{1,3})(?:\.(\d{1,4}))?\s*%$/.exec(t);
+  // Any number of digits, so that "150%" and "1000%" are both "more than 100%", not "not a percentage".
+  const pct = /^(\d+)(?:\.(\d{1,4}))?\s*%$/.exec(t);
   if (pct) {
-    const ppm = BigInt(pct[1] ?? '0') * 10_000n + BigInt((pct[2] ?? '').padEnd(4, '0'));
+    const whole = (pct[1] ?? '0').replace(/^0+(?=\d)/, '');
+    const ppm = whole.length > 3 ? PPM + 1n : BigInt(whole) * 10_000n + BigInt((pct[2] ?? '').padEnd(4, '0'));
     if (ppm > PPM) return err(`${flag} ${t} is more than 100%`);
     if (ppm === 0n && !options.allowZero) return err(`${flag} ${t} is zero`);
     return ok({ kind: 'percent', ppm });
@@ -110,9 +112,11 @@ export function parsePassTo(text: string, flag = '--pass-to'): Result<PassTo> {
 
 /**
  * A new policy from what the operator typed, or why it can never be met. `self`
- * is this node (a policy from or to itself is a mistake); `now` dates it.
+ * is this node (a policy from or to itself is a mistake); undefined checks
+ * everything else, so a command can refuse bad input before it reaches the node.
+ * `now` dates it.
  */
-export function newPolicy(input: PolicyInput, ctx: { id: string; self: NodeId; now: number; safetyMargin?: number }): Result<Policy> {
+export function newPolicy(input: PolicyInput, ctx: { id: string; self: NodeId | undefined; now: number; safetyMargin?: number }): Result<Policy> {
   const from = input.from.trim().toLowerCase();
   if (!isNodeId(from)) return err(`--from "${input.from}" is not a node id (66 hex digits)`);
   if (from === ctx.self) return err('--from is this node itself: give the next payee\'s node id');
@@ -164,6 +168,8 @@ export function newPolicy(input: PolicyInput, ctx: { id: string; self: NodeId; n
 export function addPolicy(book: PolicyBook, policy: Policy): Result<PolicyBook> {
   const same = book.policies.find((p) => p.from === policy.from);
   if (same) return err(`policy ${same.id} already joins pass-backs from ${policy.from}: remove it first (rdv policy remove ${same.id})`);
+  // Ids are random: two alike would make rdv policy remove take both.
+  if (book.policies.some((p) => p.id === policy.id)) return err(`there is a policy ${policy.id} already: try again (ids are random)`);
   if (book.policies.length >= MAX_POLICIES) return err(`there are ${MAX_POLICIES} policies already: remove some first`);
   return ok({ version: 1, policies: [...book.policies, policy] });
 }
@@ -214,7 +220,7 @@ function readShare(r: Reader, name: string): Share {
   const s = r.obj(name);
   if (s.has('ppm')) {
     const ppm = s.bigint('ppm');
-    if (ppm < 0n || ppm > PPM) throw new ShapeError(`${name}.ppm is out of range`);
+    if (ppm < 0n || ppm > PPM) throw new ShapeError(`${s.path}.ppm is out of range`);
     return { kind: 'percent', ppm };
   }
   return { kind: 'fixed', msat: s.msat('msat') };
@@ -254,12 +260,12 @@ export function parseBook(text: string): PolicyBook {
   if (version !== POLICY_VERSION) throw new ShapeError(`policies: version ${version} is not one this rdv reads (${POLICY_VERSION}): upgrade rdv`);
   const policies = r.objects('policies').map((p): Policy => {
     const from = p.str('from');
-    if (!isNodeId(from)) throw new ShapeError('policies[].from is not a node id');
+    if (!isNodeId(from)) throw new ShapeError(`${p.path}.from is not a node id`);
     const out: Policy = { id: p.str('id'), from, payout: readShare(p, 'payout'), feeBudget: readShare(p, 'fee_budget'), delayBudget: p.int('delay_budget'), createdAt: p.int('created_at') };
     const to = p.optObj('pass_to');
     if (to) {
       const id = to.str('id');
-      if (!isNodeId(id)) throw new ShapeError('policies[].pass_to.id is not a node id');
+      if (!isNodeId(id)) throw new ShapeError(`${to.path}.id is not a node id`);
       const host = to.optStr('host');
       const port = to.optInt('port');
       out.passTo = { id, ...(host !== undefined ? { host } : {}), ...(port !== undefined ? { port } : {}) };

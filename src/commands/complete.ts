@@ -1,15 +1,17 @@
 /**
- * `rdv __complete hashes|inbox` (hidden): what the shell completion scripts
+ * `rdv __complete hashes|inbox|policies` (hidden): what the shell completion scripts
  * ask the node for while the user presses Tab. It must never keep the shell
  * waiting or print into it: anything not known within DEADLINE_MS, and any
  * error (no node, bad config, an old lightningd), is printed as nothing, with
  * exit status 0.
  */
+import { POLICY_KEY } from '../chain/policy.js';
 import { KEY_ROOT } from '../chain/record.js';
 import { discoverSocket } from '../rpc/discover.js';
 import { LightningNode } from '../rpc/node.js';
-import { inboxLines, recordLines } from '../ui/completion/node-lists.js';
+import { inboxLines, policyLines, recordLines } from '../ui/completion/node-lists.js';
 import { NODE_LISTS, type NodeList } from '../ui/completion/spec.js';
+import { assertNever } from '../errors.js';
 import type { GlobalOptions } from './context.js';
 
 /** How long a Tab may wait for the node, connecting included. */
@@ -37,8 +39,16 @@ export async function run(g: GlobalOptions, list: string): Promise<void> {
     node = connected;
     try {
       if (expired) return [];
-      const entries = await connected.listdatastore([...KEY_ROOT, list === 'hashes' ? 'relay' : 'inbox']);
-      return list === 'hashes' ? recordLines(entries) : inboxLines(entries);
+      switch (list) {
+        case 'hashes':
+          return recordLines(await connected.listdatastore([...KEY_ROOT, 'relay']));
+        case 'inbox':
+          return inboxLines(await connected.listdatastore([...KEY_ROOT, 'inbox']));
+        case 'policies':
+          return policyLines(await connected.listdatastore([...POLICY_KEY]));
+        default:
+          return assertNever(list, 'completion list');
+      }
     } finally {
       connected.close();
     }

@@ -5,6 +5,7 @@
  * overwrite each other's change unseen.
  */
 import { EMPTY_BOOK, parseBook, POLICY_KEY, serializeBook, type PolicyBook } from '../chain/policy.js';
+import { ShapeError } from '../chain/read.js';
 import { err, ok, type Result } from '../errors.js';
 import type { LightningNode } from './node.js';
 
@@ -17,7 +18,10 @@ export interface StoredBook {
 /** The stored book (empty if none). Throws ShapeError if it is unreadable. */
 export async function loadBook(node: LightningNode): Promise<StoredBook> {
   const e = (await node.listdatastore([...POLICY_KEY])).find((x) => x.key.length === POLICY_KEY.length);
-  if (!e || e.string === undefined || e.generation === undefined) return { book: EMPTY_BOOK, generation: undefined };
+  if (!e) return { book: EMPTY_BOOK, generation: undefined };
+  // An entry that is not text (lightningd lists no "string" for it) is a damaged book, not an
+  // empty one: read as empty, every add would fail must-create and report "kept changing".
+  if (e.string === undefined || e.generation === undefined) throw new ShapeError('policies: not UTF-8 text');
   return { book: parseBook(e.string), generation: e.generation };
 }
 

@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { NodeId, PaymentHash } from '../../src/chain/ids.js';
+import { POLICY_KEY, serializeBook } from '../../src/chain/policy.js';
 import { inboxKey, serializeInbox } from '../../src/chain/record.js';
 import { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
@@ -79,6 +80,11 @@ before(async () => {
     string: serializeInbox({ version: 1, paymentHash: INBOX, bolt11: 'lnbcrt1m1carol', from: CAROL, receivedAt: 1_795_620_005 }),
     mode: 'must-create',
   });
+  bob.datastore.datastore({
+    key: [...POLICY_KEY],
+    string: serializeBook({ version: 1, policies: [{ id: '5e1f0c2a', from: CAROL, payout: { kind: 'percent', ppm: 20_000n }, feeBudget: { kind: 'percent', ppm: 5_000n }, delayBudget: 80, createdAt: 1_795_620_007 }] }),
+    mode: 'must-create',
+  });
   scratch = mkdtempSync(join(tmpdir(), 'rdv-compl-'));
   // A "lightningd" that accepts the connection and never answers.
   silentDir = join(scratch, 'silent');
@@ -122,6 +128,19 @@ describe('rdv completion bash, in bash', () => {
 
   test('rdv join --from-inbox <Tab> offers the inbox, not the records', async () => {
     assert.deepEqual((await bashCompletes('rdv', ...at(), 'join', '--from-inbox', '')).offered, [INBOX]);
+  });
+
+  test('rdv policy <Tab> offers its subcommands; after one, its own options; a value taken is not a subcommand', async () => {
+    assert.deepEqual((await bashCompletes('rdv', 'policy', '')).offered, ['add', 'list', 'remove']);
+    assert.deepEqual((await bashCompletes('rdv', '--network', 'regtest', 'policy', 're')).offered, ['remove']);
+    assert.deepEqual((await bashCompletes('rdv', 'policy', 'add', '--pa')).offered, ['--payout', '--pass-to']);
+    assert.deepEqual((await bashCompletes('rdv', 'policy', 'add', '--from', CAROL, '--fee')).offered, ['--fee-budget']);
+    assert.deepEqual((await bashCompletes('rdv', 'policy', 'add', '')).offered, []);
+  });
+
+  test('rdv policy remove <Tab> offers the policy ids on Bob\'s node', async () => {
+    assert.deepEqual((await bashCompletes('rdv', ...at(), 'policy', 'remove', '')).offered, ['5e1f0c2a']);
+    assert.deepEqual((await bashCompletes('rdv', ...at(), 'policy', 'remove', '5e1f0c2a', '')).offered, []);
   });
 
   test('no node there, or a node that never answers: nothing offered, nothing printed', async () => {
@@ -172,6 +191,12 @@ describe('rdv completion zsh, in zsh', { skip: hasShell('zsh') ? false : 'no zsh
   test('rdv status <Tab> offers Bob\'s records from his node', async () => {
     assert.deepEqual((await zshCompletes(`rdv --lightning-dir ${bob.dir} --network regtest status `)).sort(), [NEWER, OTHER, OLDER].sort());
   });
+
+  test('rdv policy <Tab> is add, list, remove; rdv policy add --pa<Tab> its options; rdv policy remove <Tab> Bob\'s policy ids', async () => {
+    assert.deepEqual((await zshCompletes('rdv policy ')).sort(), ['add', 'list', 'remove']);
+    assert.deepEqual((await zshCompletes('rdv policy add --pa')).sort(), ['--pass-to', '--payout']);
+    assert.deepEqual(await zshCompletes(`rdv --lightning-dir ${bob.dir} --network regtest policy remove `), ['5e1f0c2a']);
+  });
 });
 
 describe('rdv completion fish, in fish', { skip: hasShell('fish') ? false : 'no fish on this machine (apt-get install fish)' }, () => {
@@ -191,6 +216,12 @@ describe('rdv completion fish, in fish', { skip: hasShell('fish') ? false : 'no 
   test('rdv jo<Tab> is join, rdv join --pa<Tab> is --payout', async () => {
     assert.deepEqual(await fishCompletes('rdv jo'), ['join']);
     assert.deepEqual(await fishCompletes('rdv join --pa'), ['--payout']);
+  });
+
+  test('rdv policy <Tab> is add, list, remove; rdv policy add --pa<Tab> its options; rdv policy remove <Tab> Bob\'s policy ids', async () => {
+    assert.deepEqual((await fishCompletes('rdv policy ')).sort(), ['add', 'list', 'remove']);
+    assert.deepEqual((await fishCompletes('rdv policy add --pa')).sort(), ['--pass-to', '--payout']);
+    assert.deepEqual(await fishCompletes(`rdv --lightning-dir ${bob.dir} --network regtest policy remove `), ['5e1f0c2a']);
   });
 
   test('rdv status <Tab> offers Bob\'s records from his node, with their state', async () => {

@@ -95,10 +95,12 @@ describe('man pages', () => {
         assert.ok(listed.includes(`man/${file}`), `package.json "man" does not list man/${file}`);
       });
 
-      test('its page names every long option, and each default', () => {
+      test('its page names every long option (its subcommands\' too), and each default', () => {
         const roff = page(file);
         const text = plain(roff);
-        for (const option of command.options) {
+        const nested = command.commands.filter((c) => c.name() !== 'help');
+        for (const sub of nested) assert.ok(text.includes(`rdv ${name} ${sub.name()}`), `${file} does not mention "rdv ${name} ${sub.name()}"`);
+        for (const option of [...command.options, ...nested.flatMap((c) => c.options)]) {
           const long = option.long;
           if (!long) continue;
           assert.ok(mentions(text, long), `${file} does not mention ${long}`);

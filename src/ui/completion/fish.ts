@@ -4,10 +4,13 @@
  * a value (so `rdv --network regtest status` finds `status` as the command).
  */
 import { assertNever } from '../../errors.js';
-import { flagsOf, valueOptions, type CompletionSpec, type OptionSpec, type Values } from './spec.js';
+import { commandPaths, flagsOf, valueOptions, type CompletionSpec, type OptionSpec, type Values } from './spec.js';
 
 /** A fish single-quoted string. */
 export const fishQuote = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** A command's words as one argument of a fish function call: `status`, `'policy add'`. */
+const fishWord = (s: string): string => (/^[A-Za-z0-9_-]+$/.test(s) ? s : fishQuote(s));
 
 /** The `complete` arguments that offer these values (an option's or a positional's). */
 function valueArgs(v: Values, fn: string): string {
@@ -43,22 +46,27 @@ export function fishScript(spec: CompletionSpec): string {
   const globalValueFlags = flagsOf(valueOptions(spec.globals));
   const globalFlags = new Set(flagsOf(spec.globals));
   const globalCase = globalValueFlags.length > 0 ? [`        case ${globalValueFlags.join(' ')}\n            return 0`] : [];
-  const commandCases = spec.commands
-    .map((c) => ({ c, flags: flagsOf(valueOptions(c.options)) }))
+  // Every command by the words that name it: "status", or "policy add" for a subcommand.
+  const all = commandPaths(spec.commands);
+  const commandCases = all
+    .map(({ path, command: c }) => ({ path, flags: flagsOf(valueOptions(c.options)) }))
     .filter(({ flags }) => flags.length > 0)
-    .map(({ c, flags }) => `        case ${flags.map((f) => fishQuote(`${c.name} ${f}`)).join(' ')}\n            return 0`);
+    .map(({ path, flags }) => `        case ${flags.map((f) => fishQuote(`${path} ${f}`)).join(' ')}\n            return 0`);
+  const groups = all.filter(({ command: c }) => c.subcommands.length > 0).map(({ path }) => fishQuote(path));
   const lines: string[] = [
     `complete -c ${p} -f`,
     ...spec.commands.map((c) => `complete -c ${p} -n ${fn}_needs_command -a ${fishQuote(c.name)} -d ${fishQuote(c.description)}`),
     ...spec.globals.map((o) => optionLine(p, undefined, o, fn)),
   ];
-  for (const c of spec.commands) {
-    const using = `${fn}_using ${c.name}`;
+  for (const { path, command: c } of all) {
+    const using = `${fn}_using ${fishWord(path)}`;
+    // Right after a command with subcommands (rdv policy <Tab>): their names.
+    for (const sub of c.subcommands) lines.push(`complete -c ${p} -n ${fishQuote(using)} -a ${fishQuote(sub.name)} -d ${fishQuote(sub.description)}`);
     // A global option is offered everywhere already; a command's own -h/--help is the same flag.
     for (const o of c.options.filter((o) => !flagsOf([o]).every((f) => globalFlags.has(f)))) lines.push(optionLine(p, using, o, fn));
     c.args.forEach((a, i) => {
       if (a.values.kind === 'text') return;
-      const condition = `${fn}_at_arg ${c.name} ${i + 1}${a.variadic ? ' more' : ''}`;
+      const condition = `${fn}_at_arg ${fishWord(path)} ${i + 1}${a.variadic ? ' more' : ''}`;
       lines.push(`complete -c ${p} -n ${fishQuote(condition)} ${valueArgs(a.values, fn)}`);
     });
   }
@@ -77,7 +85,14 @@ ${commandCases.join('\n')}
     return 1
 end
 
-# The words typed so far, as: the command ('' if none yet), then each positional argument.
+# Succeeds when command $1 has subcommands (its next word names one: ${p} policy add).
+function ${fn}_group --argument-names cmd
+    switch $cmd
+${groups.length > 0 ? `        case ${groups.join(' ')}\n            return 0\n` : ''}    end
+    return 1
+end
+
+# The words typed so far, as: the command ('' if none yet; "policy add" for a subcommand), then each positional argument.
 function ${fn}_parse
     set -l tokens (commandline -opc)
     set -e tokens[1]
@@ -98,6 +113,8 @@ function ${fn}_parse
             case '*'
                 if test -z "$cmd"
                     set cmd $t
+                else if test (count $args) -eq 0; and ${fn}_group "$cmd"
+                    set cmd "$cmd $t"
                 else
                     set -a args $t
                 end

@@ -1,9 +1,11 @@
 /**
  * What `rdv __complete` prints for the shell: one `<payment hash>\t<description>`
- * line per record or inbox invoice, from datastore entries. Pure.
+ * line per record or inbox invoice, or `<policy id>\t<description>` per policy,
+ * from datastore entries. Pure.
  */
 import { formatAmount } from '../../chain/amount.js';
 import { shortHash } from '../../chain/ids.js';
+import { formatShare, parseBook, POLICY_KEY } from '../../chain/policy.js';
 import { parseInbox, parseRecord, type AnyRecord } from '../../chain/record.js';
 
 export interface Entry {
@@ -54,4 +56,15 @@ export function inboxLines(entries: readonly Entry[]): string[] {
   return [...senders.entries()]
     .sort(([, a], [, b]) => a.receivedAt - b.receivedAt)
     .map(([hash, row]) => `${hash}\t${row.from.length > 0 ? `from ${row.from.join(', ')}` : 'inbox'}`);
+}
+
+/** Policies (the one entry rdv/v1/policies), in the book's order; an unreadable book offers nothing (rdv policy list says why). */
+export function policyLines(entries: readonly Entry[]): string[] {
+  const text = entries.find((e) => e.key.length === POLICY_KEY.length)?.string;
+  if (text === undefined) return [];
+  try {
+    return parseBook(text).policies.map((p) => `${p.id}\tfrom ${shortHash(p.from)}…, payout ${formatShare(p.payout)}${p.note ? `, ${p.note.replace(/\s+/g, ' ')}` : ''}`);
+  } catch {
+    return [];
+  }
 }

@@ -16,9 +16,9 @@ export type Values =
   /** Asked from the node at completion time: `rdv __complete <list>`. */
   | { kind: 'node'; list: NodeList };
 
-/** The lists `rdv __complete` prints: payment hashes of records, or of the inbox. */
-export type NodeList = 'hashes' | 'inbox';
-export const NODE_LISTS: readonly NodeList[] = ['hashes', 'inbox'];
+/** The lists `rdv __complete` prints: payment hashes of records, or of the inbox; policy ids. */
+export type NodeList = 'hashes' | 'inbox' | 'policies';
+export const NODE_LISTS: readonly NodeList[] = ['hashes', 'inbox', 'policies'];
 
 export interface OptionSpec {
   /** `-y`, if there is one. */
@@ -43,6 +43,22 @@ export interface CommandSpec {
   /** The command's own options (global ones are in CompletionSpec.globals). */
   options: OptionSpec[];
   args: ArgSpec[];
+  /** `rdv policy add|list|remove`: the first word after the command names one of these. */
+  subcommands: CommandSpec[];
+}
+
+/** A command with the words that name it: `status`, or `policy add` for a subcommand. */
+export interface CommandAt {
+  path: string;
+  command: CommandSpec;
+}
+
+/** Every command and subcommand, each after its parent, with the words that name it. */
+export function commandPaths(commands: readonly CommandSpec[], parent = ''): CommandAt[] {
+  return commands.flatMap((command) => {
+    const path = parent === '' ? command.name : `${parent} ${command.name}`;
+    return [{ path, command }, ...commandPaths(command.subcommands, path)];
+  });
 }
 
 export interface CompletionSpec {
@@ -77,6 +93,8 @@ export function valuesFor(valueName: string | undefined, choices: readonly strin
       return { kind: 'files' };
     case 'hash':
       return { kind: 'node', list: optionLong?.includes('inbox') ? 'inbox' : 'hashes' };
+    case 'policy_id':
+      return { kind: 'node', list: 'policies' };
     default:
       return TEXT;
   }
@@ -105,7 +123,22 @@ function argSpec(arg: Argument, commandNames: readonly string[]): ArgSpec {
   return { name, required: arg.required, variadic: arg.variadic, values };
 }
 
-/** The completion spec of a commander program: its visible commands (not hidden ones like `__complete`) and options. */
+function commandSpec(c: Command, help: ReturnType<Command['createHelp']>, commandNames: readonly string[]): CommandSpec {
+  return {
+    name: c.name(),
+    description: c.description(),
+    // The subcommand's -h/--help is listed with its own options, as in its help text.
+    options: help.visibleOptions(c).map(optionSpec),
+    args: c.registeredArguments.map((a) => argSpec(a, commandNames)),
+    // Below the top level, commander's own `help` subcommand (rdv policy help add) is not worth offering.
+    subcommands: help
+      .visibleCommands(c)
+      .filter((sub) => sub.name() !== 'help')
+      .map((sub) => commandSpec(sub, help, commandNames)),
+  };
+}
+
+/** The completion spec of a commander program: its visible commands (not hidden ones like `__complete`), their subcommands, and options. */
 export function completionSpec(program: Command): CompletionSpec {
   const help = program.createHelp();
   const commands = help.visibleCommands(program);
@@ -114,12 +147,6 @@ export function completionSpec(program: Command): CompletionSpec {
     program: program.name(),
     version: program.version() ?? '',
     globals: help.visibleOptions(program).map(optionSpec),
-    commands: commands.map((c) => ({
-      name: c.name(),
-      description: c.description(),
-      // The subcommand's -h/--help is listed with its own options, as in its help text.
-      options: help.visibleOptions(c).map(optionSpec),
-      args: c.registeredArguments.map((a) => argSpec(a, names)),
-    })),
+    commands: commands.map((c) => commandSpec(c, help, names)),
   };
 }

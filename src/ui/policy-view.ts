@@ -1,0 +1,67 @@
+/** What `rdv policy` prints: the summary of one policy, the table of all. Pure. */
+import { formatAmount } from '../chain/amount.js';
+import { shortHash } from '../chain/ids.js';
+import { formatShare, type PassTo, type Policy, type Share } from '../chain/policy.js';
+import { formatDuration } from '../chain/units.js';
+
+/** "2% of the downstream amount", "5,000 sat". */
+const shareText = (s: Share): string => (s.kind === 'percent' ? `${formatShare(s)} of the downstream amount` : formatShare(s));
+
+/** "03a1b2c3…@203.0.113.7:9735", or with the full id. */
+function passToText(to: PassTo, full: boolean): string {
+  const id = full ? to.id : `${shortHash(to.id)}…`;
+  const host = to.host === undefined ? '' : to.host.includes(':') ? `@[${to.host}]` : `@${to.host}`;
+  return `${id}${host}${to.port === undefined ? '' : `:${to.port}`}`;
+}
+
+/** "any", "at least 10,000 sat", "10,000 sat to 1,000,000 sat". */
+export function limitsText(p: Policy): string {
+  const { minAmountMsat: min, maxAmountMsat: max } = p;
+  if (min !== undefined && max !== undefined) return `${formatAmount(min)} to ${formatAmount(max)}`;
+  if (min !== undefined) return `at least ${formatAmount(min)}`;
+  if (max !== undefined) return `at most ${formatAmount(max)}`;
+  return 'any';
+}
+
+const isoDate = (unix: number): string => new Date(unix * 1000).toISOString().replace('.000Z', 'Z');
+
+/** "never", "2027-01-01T00:00:00Z (in 30d 0h)", "EXPIRED 2d 3h ago". */
+export function expiresText(p: Policy, now: number, date = true): string {
+  if (p.expiresAt === undefined) return 'never';
+  if (p.expiresAt <= now) return `EXPIRED ${formatDuration(now - p.expiresAt)} ago`;
+  const left = `in ${formatDuration(p.expiresAt - now)}`;
+  return date ? `${isoDate(p.expiresAt)} (${left})` : left;
+}
+
+/** The label: value rows `rdv policy add` shows, as `rdv join` shows its budget. */
+export function policySummary(p: Policy, now: number): Array<[string, string]> {
+  const rows: Array<[string, string]> = [
+    ['from (next payee)', p.from],
+    ['payout', shareText(p.payout)],
+    ['fee budget', shareText(p.feeBudget)],
+    ['delay budget', `${p.delayBudget} blocks`],
+    ['pass to', p.passTo ? passToText(p.passTo, true) : 'nobody: pass each joined invoice on with rdv pass-back'],
+    ['downstream amount', limitsText(p)],
+    ['expires', expiresText(p, now)],
+  ];
+  if (p.note !== undefined) rows.push(['note', p.note]);
+  return rows;
+}
+
+export const POLICY_TABLE_HEADER = ['ID', 'FROM', 'PAYOUT', 'FEE BUDGET', 'DELAY', 'PASS TO', 'LIMITS', 'EXPIRES', 'NOTE'];
+
+/** One row per policy, in the book's order (the order they were added). */
+export function policyRows(policies: readonly Policy[], now: number): string[][] {
+  return policies.map((p) => [
+    p.id,
+    `${shortHash(p.from)}…`,
+    formatShare(p.payout),
+    formatShare(p.feeBudget),
+    String(p.delayBudget),
+    p.passTo ? passToText(p.passTo, false) : '-',
+    limitsText(p),
+    p.expiresAt === undefined ? 'active' : expiresText(p, now, false),
+    // One line per policy: a note with a newline would break the table.
+    (p.note ?? '').replace(/\s+/g, ' '),
+  ]);
+}

@@ -1,0 +1,311 @@
+/**
+ * Relay policies (src/chain/policy.ts): what the operator types, the book, and the
+ * values one pass-back gets. Bob relays for Carol (the next payee, --from) and
+ * passes his invoice on to Alice (--pass-to); distinctive numbers throughout.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { msat, type Msat } from '../../src/chain/amount.js';
+import type { NodeId } from '../../src/chain/ids.js';
+import {
+  addPolicy,
+  EMPTY_BOOK,
+  formatShare,
+  MAX_POLICIES,
+  newPolicy,
+  parseBook,
+  parsePassTo,
+  parseShare,
+  policyFor,
+  policyToJson,
+  policyValues,
+  removePolicy,
+  serializeBook,
+  shareOf,
+  type Policy,
+  type PolicyBook,
+  type PolicyInput,
+  type Share,
+} from '../../src/chain/policy.js';
+import { ShapeError } from '../../src/chain/read.js';
+import { CAROL, NOW } from '../helpers/builders.js';
+
+const BOB = `03${'b0'.repeat(32)}` as NodeId;
+const ALICE = `02${'a1'.repeat(32)}` as NodeId;
+const DAVE = `03${'d4'.repeat(32)}` as NodeId;
+
+const percent = (ppm: bigint): Share => ({ kind: 'percent', ppm });
+const fixed = (m: bigint): Share => ({ kind: 'fixed', msat: msat(m) });
+
+/** Bob's policy for Carol's pass-backs: 2%, fee budget 0.5%, 80 blocks, on to Alice (`passTo: undefined`: to nobody). */
+function makePolicy(over: Partial<Policy> = {}): Policy {
+  const p: Policy = { id: '5e1f0c2a', from: CAROL, payout: percent(20_000n), feeBudget: percent(5_000n), delayBudget: 80, passTo: { id: ALICE }, createdAt: NOW - 77, ...over };
+  if (p.passTo === undefined) delete p.passTo;
+  return p;
+}
+const input = (over: Partial<PolicyInput> = {}): PolicyInput => ({ from: CAROL, payout: '2%', feeBudget: '0.5%', delayBudget: '80', ...over });
+const ctx = { id: '5e1f0c2a', self: BOB, now: NOW };
+
+describe('parseShare', () => {
+  const cases: Array<{ description: string; given: [string, string, { allowZero?: boolean }?]; expected: Share | RegExp }> = [
+    { description: '2% is 20 000 ppm', given: ['2%', '--payout'], expected: percent(20_000n) },
+    { description: '0.25% is 2 500 ppm', given: ['0.25%', '--payout'], expected: percent(2_500n) },
+    { description: '4 decimals: 0.0001% is 1 ppm', given: ['0.0001%', '--payout'], expected: percent(1n) },
+    { description: '100% is the whole downstream amount', given: ['100%', '--payout'], expected: percent(1_000_000n) },
+    { description: 'spaces around, and before the sign', given: [' 1.5 % ', '--payout'], expected: percent(15_000n) },
+    { description: '101% is refused', given: ['101%', '--payout'], expected: /^--payout 101% is more than 100%$/ },
+    { description: '1000% is more than 100%, not "not a percentage"', given: ['1000%', '--payout'], expected: /^--payout 1000% is more than 100%$/ },
+    { description: '0% payout is refused', given: ['0%', '--payout'], expected: /^--payout 0% is zero$/ },
+    { description: '0% fee budget is allowed', given: ['0%', '--fee-budget', { allowZero: true }], expected: percent(0n) },
+    { description: '5 decimals are refused', given: ['0.00001%', '--payout'], expected: /^--payout "0\.00001%" is not a percentage: use e\.g\. 2% or 0\.25% \(at most 4 decimals\)$/ },
+    { description: 'a percent sign in the wrong place', given: ['%2', '--payout'], expected: /is not a percentage/ },
+    { description: 'an amount: 5000sat', given: ['5000sat', '--payout'], expected: fixed(5_000_000n) },
+    { description: 'a bare integer is sat', given: ['777', '--payout'], expected: fixed(777_000n) },
+    { description: 'msat', given: ['1234msat', '--fee-budget', { allowZero: true }], expected: fixed(1_234n) },
+    { description: '0sat payout is refused', given: ['0sat', '--payout'], expected: /^--payout: amount "0sat" is zero/ },
+    { description: '0sat fee budget is allowed', given: ['0sat', '--fee-budget', { allowZero: true }], expected: fixed(0n) },
+    { description: 'nonsense names the flag', given: ['lots', '--fee-budget', { allowZero: true }], expected: /^--fee-budget: amount "lots" is not understood/ },
+  ];
+  for (const c of cases) {
+    test(c.description, () => {
+      const r = parseShare(...c.given);
+      if (c.expected instanceof RegExp) {
+        assert.equal(r.ok, false, `expected a refusal, got ${JSON.stringify(r.ok && formatShare(r.value))}`);
+        if (!r.ok) assert.match(r.error, c.expected);
+      } else assert.deepEqual(r, { ok: true, value: c.expected });
+    });
+  }
+});
+
+describe('shareOf: a percentage is rounded down to the msat', () => {
+  const cases: Array<{ description: string; share: Share; downstream: bigint; expected: bigint }> = [
+    { description: '2% of 1 000 001 msat is 20 000 (20 000.02 rounded down)', share: percent(20_000n), downstream: 1_000_001n, expected: 20_000n },
+    { description: '2% of 100 000 sat is 2 000 sat', share: percent(20_000n), downstream: 100_000_000n, expected: 2_000_000n },
+    { description: '0.25% of 999 msat is 2 (2.4975)', share: percent(2_500n), downstream: 999n, expected: 2n },
+    { description: '0.0001% of 999 999 msat is 0', share: percent(1n), downstream: 999_999n, expected: 0n },
+    { description: '100% is all of it', share: percent(1_000_000n), downstream: 123_457n, expected: 123_457n },
+    { description: 'a fixed amount is itself, whatever the downstream amount', share: fixed(5_000_000n), downstream: 1n, expected: 5_000_000n },
+  ];
+  for (const c of cases) test(c.description, () => assert.equal(shareOf(c.share, msat(c.downstream)), c.expected));
+});
+
+describe('formatShare', () => {
+  const cases: Array<[Share, string]> = [
+    [percent(20_000n), '2%'],
+    [percent(2_500n), '0.25%'],
+    [percent(1n), '0.0001%'],
+    [percent(1_000_000n), '100%'],
+    [percent(0n), '0%'],
+    [fixed(5_000_000n), '5,000 sat'],
+    [fixed(1_234n), '1.234 sat'],
+  ];
+  for (const [share, text] of cases) test(text, () => assert.equal(formatShare(share), text));
+  test('what it prints parses back to the same percentage', () => {
+    for (const ppm of [1n, 2_500n, 20_000n, 123_456n, 1_000_000n]) assert.deepEqual(parseShare(formatShare(percent(ppm)), '--payout'), { ok: true, value: percent(ppm) });
+  });
+});
+
+describe('parsePassTo', () => {
+  test('an id alone, with a host, with a host and port, an IPv6 address in brackets; upper case is made lower', () => {
+    assert.deepEqual(parsePassTo(ALICE), { ok: true, value: { id: ALICE } });
+    assert.deepEqual(parsePassTo(`${ALICE.toUpperCase()}@alice.example.net`), { ok: true, value: { id: ALICE, host: 'alice.example.net' } });
+    assert.deepEqual(parsePassTo(`${ALICE}@203.0.113.7:9735`), { ok: true, value: { id: ALICE, host: '203.0.113.7', port: 9735 } });
+    assert.deepEqual(parsePassTo(`${ALICE}@[2001:db8::7]:19846`), { ok: true, value: { id: ALICE, host: '2001:db8::7', port: 19846 } });
+  });
+  for (const bad of [`${ALICE}@host:0`, `${ALICE}@host:65536`, `04${'a1'.repeat(32)}`, 'alice', `${ALICE}@`, `${ALICE}@2001:db8::7`]) {
+    test(`"${bad.slice(0, 12)}...${bad.slice(-12)}" is refused`, () => assert.equal(parsePassTo(bad).ok, false));
+  }
+});
+
+describe('newPolicy', () => {
+  test('the values as typed, dated now, with the id given', () => {
+    const r = newPolicy(input({ passTo: `${ALICE}@203.0.113.7:9735`, minAmount: '10000sat', maxAmount: '1000000sat', expires: '30d', note: 'Carol, shop' }), ctx);
+    assert.deepEqual(r, {
+      ok: true,
+      value: {
+        id: '5e1f0c2a', from: CAROL, payout: percent(20_000n), feeBudget: percent(5_000n), delayBudget: 80, createdAt: NOW,
+        passTo: { id: ALICE, host: '203.0.113.7', port: 9735 }, minAmountMsat: 10_000_000n, maxAmountMsat: 1_000_000_000n, expiresAt: NOW + 30 * 86_400, note: 'Carol, shop',
+      },
+    });
+  });
+
+  test('the node id is taken in any case and stored in lower case', () => {
+    const r = newPolicy(input({ from: ` ${CAROL.toUpperCase()} ` }), ctx);
+    assert.equal(r.ok && r.value.from, CAROL);
+  });
+
+  test('the delay budget must exceed the safety margin 34 plus 3: 37 is refused, 38 accepted', () => {
+    const at37 = newPolicy(input({ delayBudget: '37' }), ctx);
+    assert.deepEqual(at37, { ok: false, error: "--delay-budget 37 can never be met: it must exceed the safety margin (34) plus 3 blocks for xpay's retries, and cover the route's CLTV deltas too; give at least 38" });
+    assert.equal(newPolicy(input({ delayBudget: '38' }), ctx).ok, true);
+  });
+
+  test('with a wider safety margin, the floor moves with it', () => {
+    assert.equal(newPolicy(input({ delayBudget: '43' }), { ...ctx, safetyMargin: 40 }).ok, false);
+    assert.equal(newPolicy(input({ delayBudget: '44' }), { ...ctx, safetyMargin: 40 }).ok, true);
+  });
+
+  test('without knowing this node yet (self undefined), everything else is checked and a self policy passes', () => {
+    assert.equal(newPolicy(input({ from: BOB }), { ...ctx, self: undefined }).ok, true);
+    assert.equal(newPolicy(input({ delayBudget: '37' }), { ...ctx, self: undefined }).ok, false);
+  });
+
+  const refusals: Array<{ description: string; given: Partial<PolicyInput>; error: RegExp }> = [
+    { description: 'a --from that is no node id', given: { from: 'carol' }, error: /^--from "carol" is not a node id \(66 hex digits\)$/ },
+    { description: 'a --from of 66 hex digits that is no key (04...)', given: { from: `04${'c3'.repeat(32)}` }, error: /^--from .* is not a node id/ },
+    { description: '--from this node itself', given: { from: BOB }, error: /^--from is this node itself/ },
+    { description: 'a payout of 0%', given: { payout: '0%' }, error: /^--payout 0% is zero$/ },
+    { description: 'a payout over 100%', given: { payout: '100.5%' }, error: /^--payout 100\.5% is more than 100%$/ },
+    { description: 'a fee budget that is no amount', given: { feeBudget: 'cheap' }, error: /^--fee-budget: / },
+    { description: 'a delay budget that is no number', given: { delayBudget: 'soon' }, error: /^--delay-budget "soon" is not a whole number of blocks$/ },
+    { description: 'a delay budget over 2016', given: { delayBudget: '2017' }, error: /^--delay-budget 2017 blocks is more than 2016$/ },
+    { description: '--pass-to the --from node', given: { passTo: CAROL }, error: /^--pass-to is the --from node/ },
+    { description: '--pass-to this node itself', given: { passTo: `${BOB}@127.0.0.1:9735` }, error: /^--pass-to is this node itself/ },
+    { description: '--pass-to no node id', given: { passTo: 'alice@host' }, error: /^--pass-to "alice@host" is not a node id/ },
+    { description: '--min-amount over --max-amount', given: { minAmount: '50001sat', maxAmount: '50000sat' }, error: /^--min-amount 50,001 sat is more than --max-amount 50,000 sat: no pass-back could meet the policy$/ },
+    { description: '--min-amount of 0', given: { minAmount: '0' }, error: /^--min-amount: amount "0" is zero/ },
+    { description: '--max-amount that is no amount', given: { maxAmount: '1.5' }, error: /^--max-amount: amount "1\.5" is ambiguous/ },
+    { description: 'a fixed fee budget over --max-amount', given: { feeBudget: '60000sat', maxAmount: '50000sat' }, error: /^--fee-budget 60,000 sat is more than --max-amount/ },
+    { description: '--expires that is no duration', given: { expires: 'soon' }, error: /^--expires "soon" is not a duration/ },
+    { description: '--expires 0', given: { expires: '0' }, error: /^--expires must be more than 0 seconds$/ },
+    { description: 'a note over 200 bytes (67 three-byte characters)', given: { note: '€'.repeat(67) }, error: /^--note is longer than 200 bytes$/ },
+  ];
+  for (const c of refusals) {
+    test(`refuses ${c.description}`, () => {
+      const r = newPolicy(input(c.given), ctx);
+      assert.equal(r.ok, false, c.description);
+      if (!r.ok) assert.match(r.error, c.error);
+    });
+  }
+
+  test('a note of exactly 200 bytes is kept', () => {
+    const r = newPolicy(input({ note: 'n'.repeat(200) }), ctx);
+    assert.equal(r.ok && r.value.note?.length, 200);
+  });
+});
+
+describe('the book: add, remove, and which policy applies', () => {
+  const carol = makePolicy();
+  const dave = makePolicy({ id: '0d4e9b17', from: DAVE, passTo: undefined, expiresAt: NOW + 600 });
+
+  test('add puts a policy at the end; the book given is not changed', () => {
+    const one = addPolicy(EMPTY_BOOK, carol);
+    assert.ok(one.ok);
+    const two = addPolicy(one.value, dave);
+    assert.ok(two.ok);
+    assert.deepEqual(two.value.policies.map((p) => p.id), ['5e1f0c2a', '0d4e9b17']);
+    assert.deepEqual(EMPTY_BOOK.policies, []);
+    assert.equal(one.value.policies.length, 1);
+  });
+
+  test('a second policy for the same --from node is refused, naming the first', () => {
+    const book: PolicyBook = { version: 1, policies: [carol] };
+    assert.deepEqual(addPolicy(book, makePolicy({ id: '77aa77aa', payout: fixed(1n) })), {
+      ok: false,
+      error: `policy 5e1f0c2a already joins pass-backs from ${CAROL}: remove it first (rdv policy remove 5e1f0c2a)`,
+    });
+  });
+
+  test('an id already in the book is refused (remove would take both)', () => {
+    const book: PolicyBook = { version: 1, policies: [carol] };
+    assert.deepEqual(addPolicy(book, makePolicy({ from: DAVE })), { ok: false, error: 'there is a policy 5e1f0c2a already: try again (ids are random)' });
+  });
+
+  test(`the book holds at most ${MAX_POLICIES}`, () => {
+    const full: PolicyBook = { version: 1, policies: Array.from({ length: MAX_POLICIES }, (_, i) => makePolicy({ id: i.toString(16).padStart(8, '0'), from: `02${i.toString(16).padStart(64, '0')}` as NodeId })) };
+    const r = addPolicy(full, carol);
+    assert.equal(r.ok, false);
+  });
+
+  test('remove takes it out and returns it; an unknown id is refused', () => {
+    const book: PolicyBook = { version: 1, policies: [carol, dave] };
+    assert.deepEqual(removePolicy(book, '5e1f0c2a'), { ok: true, value: { book: { version: 1, policies: [dave] }, removed: carol } });
+    assert.deepEqual(removePolicy(book, 'ffffffff'), { ok: false, error: 'no policy ffffffff: see rdv policy list' });
+  });
+
+  test('policyFor: the sender\'s policy while it has not expired; none for other nodes', () => {
+    const book: PolicyBook = { version: 1, policies: [carol, dave] };
+    const cases: Array<{ description: string; from: NodeId; now: number; expected: string | undefined }> = [
+      { description: 'Carol, no expiry', from: CAROL, now: NOW + 10 ** 8, expected: '5e1f0c2a' },
+      { description: 'Dave, a second before expiry', from: DAVE, now: NOW + 599, expected: '0d4e9b17' },
+      { description: 'Dave, at expiry', from: DAVE, now: NOW + 600, expected: undefined },
+      { description: 'Alice has no policy', from: ALICE, now: NOW, expected: undefined },
+    ];
+    for (const c of cases) assert.equal(policyFor(book, c.from, c.now)?.id, c.expected, c.description);
+  });
+});
+
+describe('policyValues: the budgets one pass-back gets', () => {
+  const bounded = makePolicy({ minAmountMsat: msat(10_000_000n), maxAmountMsat: msat(1_000_000_000n) });
+  const cases: Array<{ description: string; policy: Policy; downstream: Msat | undefined; now?: number; expected: { payoutMsat: bigint; feeBudgetMsat: bigint; delayBudget: number } | RegExp }> = [
+    { description: '2% and 0.5% of 100 000 sat', policy: bounded, downstream: msat(100_000_000n), expected: { payoutMsat: 2_000_000n, feeBudgetMsat: 500_000n, delayBudget: 80 } },
+    { description: 'rounded down: 2% and 0.5% of 1 000 001 msat', policy: makePolicy(), downstream: msat(1_000_001n), expected: { payoutMsat: 20_000n, feeBudgetMsat: 5_000n, delayBudget: 80 } },
+    { description: 'fixed amounts stay fixed', policy: makePolicy({ payout: fixed(5_000_000n), feeBudget: fixed(1_000_000n), delayBudget: 61 }), downstream: msat(100_000_000n), expected: { payoutMsat: 5_000_000n, feeBudgetMsat: 1_000_000n, delayBudget: 61 } },
+    { description: 'the minimum itself is joined', policy: bounded, downstream: msat(10_000_000n), expected: { payoutMsat: 200_000n, feeBudgetMsat: 50_000n, delayBudget: 80 } },
+    { description: 'the maximum itself is joined', policy: bounded, downstream: msat(1_000_000_000n), expected: { payoutMsat: 20_000_000n, feeBudgetMsat: 5_000_000n, delayBudget: 80 } },
+    { description: 'a msat under the minimum is refused', policy: bounded, downstream: msat(9_999_999n), expected: /^9,999\.999 sat is under policy 5e1f0c2a's minimum of 10,000 sat$/ },
+    { description: 'a msat over the maximum is refused', policy: bounded, downstream: msat(1_000_000_001n), expected: /^1,000,000\.001 sat is over policy 5e1f0c2a's maximum of 1,000,000 sat$/ },
+    { description: 'an invoice without an amount is refused', policy: makePolicy(), downstream: undefined, expected: /^policy 5e1f0c2a joins only invoices with an amount$/ },
+    { description: 'a payout that rounds down to nothing is refused (2% of 49 msat)', policy: makePolicy(), downstream: msat(49n), expected: /^policy 5e1f0c2a's payout of 2% of 0\.049 sat rounds down to nothing$/ },
+    { description: 'a 0% fee budget is 0 msat, and that is fine', policy: makePolicy({ feeBudget: percent(0n) }), downstream: msat(100_000_000n), expected: { payoutMsat: 2_000_000n, feeBudgetMsat: 0n, delayBudget: 80 } },
+    { description: 'an expired policy is refused', policy: makePolicy({ expiresAt: NOW }), downstream: msat(100_000_000n), now: NOW, expected: /^policy 5e1f0c2a expired$/ },
+  ];
+  for (const c of cases) {
+    test(c.description, () => {
+      const r = policyValues(c.policy, c.downstream, c.now ?? NOW);
+      if (c.expected instanceof RegExp) {
+        assert.equal(r.ok, false);
+        if (!r.ok) assert.match(r.error, c.expected);
+      } else assert.deepEqual(r, { ok: true, value: c.expected });
+    });
+  }
+});
+
+describe('the stored book', () => {
+  const full = makePolicy({
+    passTo: { id: ALICE, host: '2001:db8::7', port: 19846 }, minAmountMsat: msat(10_000_000n), maxAmountMsat: msat(2_100_000_000_000_000_000n),
+    expiresAt: NOW + 2_592_000, note: 'Carol\'s shop "no. 1" €',
+  });
+  const bare = makePolicy({ id: '0d4e9b17', from: DAVE, payout: fixed(5_000_000n), feeBudget: fixed(0n), passTo: undefined, delayBudget: 38 });
+  const book: PolicyBook = { version: 1, policies: [full, bare] };
+
+  test('serializeBook then parseBook gives the same book back (amounts as strings, up to 21 million BTC)', () => {
+    const text = serializeBook(book);
+    assert.match(text, /"max_amount_msat":"2100000000000000000"/);
+    assert.match(text, /"ppm":"20000"/);
+    assert.deepEqual(parseBook(text), book);
+  });
+
+  test('an empty book round-trips', () => assert.deepEqual(parseBook(serializeBook(EMPTY_BOOK)), EMPTY_BOOK));
+
+  const stored = JSON.parse(serializeBook(book)) as { version: number; policies: Array<Record<string, unknown>> };
+  const damaged = (edit: (b: typeof stored) => void): string => {
+    const copy = structuredClone(stored);
+    edit(copy);
+    return JSON.stringify(copy);
+  };
+  const cases: Array<{ description: string; text: string; error: RegExp }> = [
+    { description: 'not JSON', text: '{"version":1,', error: /^policies: not JSON$/ },
+    { description: 'not an object', text: '[1]', error: /^policies: not an object$/ },
+    { description: 'a newer version', text: damaged((b) => (b.version = 2)), error: /^policies: version 2 is not one this rdv reads \(1\): upgrade rdv$/ },
+    { description: 'no version', text: '{"policies":[]}', error: /^policies\.version: expected a non-negative integer, got nothing$/ },
+    { description: 'a bad node id', text: damaged((b) => (b.policies[1]!.from = 'dave')), error: /^policies\.policies\[1\]\.from is not a node id$/ },
+    { description: 'a bad pass_to node id', text: damaged((b) => (b.policies[0]!.pass_to = { id: 'alice' })), error: /^policies\.policies\[0\]\.pass_to\.id is not a node id$/ },
+    { description: 'a percentage over 100%', text: damaged((b) => (b.policies[0]!.payout = { ppm: '1000001' })), error: /^policies\.policies\[0\]\.payout\.ppm is out of range$/ },
+    { description: 'a share that is neither', text: damaged((b) => (b.policies[0]!.fee_budget = {})), error: /fee_budget\.msat: expected an amount in msat/ },
+    { description: 'a negative delay budget', text: damaged((b) => (b.policies[1]!.delay_budget = -1)), error: /delay_budget: expected a non-negative integer/ },
+    { description: 'policies not a list', text: '{"version":1,"policies":{}}', error: /^policies\.policies: expected an array/ },
+  ];
+  for (const c of cases) test(`a damaged book throws ShapeError: ${c.description}`, () => assert.throws(() => parseBook(c.text), (e: unknown) => e instanceof ShapeError && c.error.test(e.message)));
+});
+
+describe('policyToJson: CLN\'s convention', () => {
+  test('integer msat in _msat fields, ppm as an integer, active while not expired', () => {
+    const p = makePolicy({ feeBudget: fixed(1_000_000n), minAmountMsat: msat(10_000_000n), expiresAt: NOW + 60 });
+    assert.deepEqual(policyToJson(p, NOW), {
+      id: '5e1f0c2a', from: CAROL, payout: { percent: '2', ppm: 20_000 }, fee_budget: { amount_msat: 1_000_000n }, delay_budget: 80,
+      pass_to: { id: ALICE }, min_amount_msat: 10_000_000n, expires_at: NOW + 60, active: true, created_at: NOW - 77,
+    });
+    assert.equal(policyToJson(p, NOW + 60).active, false);
+  });
+});
