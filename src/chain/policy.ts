@@ -6,8 +6,8 @@
  * (src/rpc/join-relay.ts).
  */
 import { formatAmount, msat, parseAmount, type Msat } from './amount.js';
-import { BLOCK_ALLOWANCE, DEFAULT_SAFETY_MARGIN } from './budget.js';
-import { isNodeId, type NodeId } from './ids.js';
+import { BLOCK_ALLOWANCE, DEFAULT_SAFETY_MARGIN, routeDelayRoom, type RouteEstimate } from './budget.js';
+import { isNodeId, shortHash, type NodeId } from './ids.js';
 import { isObject, Reader, ShapeError } from './read.js';
 import { parseBlocks, parseDuration } from './units.js';
 import { err, ok, type Result } from '../errors.js';
@@ -208,6 +208,15 @@ export function policyValues(p: Policy, downstreamMsat: Msat | undefined, now: n
   const payoutMsat = shareOf(p.payout, downstreamMsat);
   if (payoutMsat <= 0n) return err(`policy ${p.id}'s payout of ${formatShare(p.payout)} of ${formatAmount(downstreamMsat)} rounds down to nothing`);
   return ok({ payoutMsat, feeBudgetMsat: shareOf(p.feeBudget, downstreamMsat), delayBudget: p.delayBudget });
+}
+
+/** Why a route now does not fit the budgets, or undefined: rdv join warns, a policy refuses. */
+export function routeProblem(route: RouteEstimate | undefined, v: PolicyValues, safetyMargin: number, payee: NodeId): string | undefined {
+  if (!route) return `no route to the next payee (${shortHash(payee)}…) is known now`;
+  if (route.feeMsat > v.feeBudgetMsat) return `the route to the next payee costs ${formatAmount(route.feeMsat)} in fees, over the fee budget of ${formatAmount(v.feeBudgetMsat)}`;
+  const room = routeDelayRoom(v.delayBudget, safetyMargin);
+  if (route.delayBlocks > room) return `the route to the next payee needs ${route.delayBlocks} blocks of CLTV, more than the ${room} the delay budget of ${v.delayBudget} leaves after the safety margin`;
+  return undefined;
 }
 
 // --- stored form ---------------------------------------------------------------

@@ -5,10 +5,9 @@
  * the fee budget and the delay budget. Then our invoice goes to --pass-to, with
  * the same delivery confirmation as `rdv pass-back`.
  */
-import { formatAmount } from '../chain/amount.js';
-import { DEFAULT_CLTV_WARN, DEFAULT_SAFETY_MARGIN, routeDelayRoom, type RouteEstimate } from '../chain/budget.js';
+import { DEFAULT_CLTV_WARN, DEFAULT_SAFETY_MARGIN } from '../chain/budget.js';
 import { shortHash, type NodeId } from '../chain/ids.js';
-import { policyValues, type Policy, type PolicyValues } from '../chain/policy.js';
+import { policyValues, routeProblem, type Policy } from '../chain/policy.js';
 import type { RelayRecord } from '../chain/record.js';
 import { err, ok, type Result } from '../errors.js';
 import { completeRelayJoin, prepareRelayJoin, relayBudget } from '../rpc/join-relay.js';
@@ -24,15 +23,6 @@ export interface PolicyJoinDeps {
   info: NodeInfo;
   log: (level: LogLevel, message: string) => void;
   now: () => number;
-}
-
-/** Why a route now does not fit the budgets, or undefined: rdv join warns, a policy refuses. */
-export function routeProblem(route: RouteEstimate | undefined, v: PolicyValues, safetyMargin: number, payee: NodeId): string | undefined {
-  if (!route) return `no route to the next payee (${shortHash(payee)}…) is known now`;
-  if (route.feeMsat > v.feeBudgetMsat) return `the route to the next payee costs ${formatAmount(route.feeMsat)} in fees, over the fee budget of ${formatAmount(v.feeBudgetMsat)}`;
-  const room = routeDelayRoom(v.delayBudget, safetyMargin);
-  if (route.delayBlocks > room) return `the route to the next payee needs ${route.delayBlocks} blocks of CLTV, more than the ${room} the delay budget of ${v.delayBudget} leaves after the safety margin`;
-  return undefined;
 }
 
 /** Join `bolt11` (passed back by `from`) by `policy`; the record, or why not (nothing written then). */

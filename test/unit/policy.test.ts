@@ -20,6 +20,7 @@ import {
   policyToJson,
   policyValues,
   removePolicy,
+  routeProblem,
   serializeBook,
   shareOf,
   type Policy,
@@ -308,4 +309,22 @@ describe('policyToJson: CLN\'s convention', () => {
     });
     assert.equal(policyToJson(p, NOW + 60).active, false);
   });
+});
+
+describe('routeProblem: a policy joins only what it can pay on now (rdv join only warns)', () => {
+  const payee = '02'.padEnd(66, 'c') as NodeId;
+  const values = { payoutMsat: msat(5_000_000n), feeBudgetMsat: msat(1_000_000n), delayBudget: 60 };
+  const cases: Array<{ description: string; route: { feeMsat: bigint; delayBlocks: number } | undefined; problem: RegExp | undefined }> = [
+    { description: 'no route at all', route: undefined, problem: /no route to the next payee \(02cccccc…\) is known now/ },
+    { description: 'a route within both budgets', route: { feeMsat: 1_000_000n, delayBlocks: 23 }, problem: undefined },
+    { description: 'fees one msat over the budget', route: { feeMsat: 1_000_001n, delayBlocks: 18 }, problem: /costs 1,000\.001 sat in fees, over the fee budget of 1,000 sat/ },
+    { description: 'CLTV one block over what 60 leaves after the margin 34 and xpay\'s 3', route: { feeMsat: 0n, delayBlocks: 24 }, problem: /needs 24 blocks of CLTV, more than the 23 the delay budget of 60 leaves/ },
+  ];
+  for (const c of cases) {
+    test(c.description, () => {
+      const p = routeProblem(c.route === undefined ? undefined : { feeMsat: msat(c.route.feeMsat), delayBlocks: c.route.delayBlocks }, values, 34, payee);
+      if (c.problem === undefined) assert.equal(p, undefined);
+      else assert.match(p ?? '', c.problem);
+    });
+  }
 });
