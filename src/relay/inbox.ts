@@ -171,9 +171,10 @@ export class PassbackInbox {
     const hash = pre.ok ? pre.value.paymentHash : undefined;
     if (!judged.ok) return this.refuse(from, hash, judged.error);
     const { entry, invoice } = judged.value;
-    if (await this.deps.isJoined(entry.paymentHash)) return this.refuse(from, hash, 'we already joined this payment hash');
+    // Before "already joined": a sender retrying a pass-back its policy joined hears "joined" again.
     const policy = await this.policyFor(from);
     if (policy) return this.joinByPolicy(from, policy, entry.bolt11, entry.paymentHash);
+    if (await this.deps.isJoined(entry.paymentHash)) return this.refuse(from, hash, 'we already joined this payment hash');
     const trust = await this.trustOf(from);
     const candidate: Indexed = { paymentHash: entry.paymentHash, from, receivedAt: now, expiresAt: invoice.expiresAt, key: inboxKey(entry.paymentHash, from) };
     let admission = admit(await this.entries(), candidate, trust, this.deps.policy, this.deps.limits, now);

@@ -3,6 +3,7 @@
  * the relay runner and the pass-back inbox. Loaded by lightningd with
  * `important-plugin=/path/to/rdv` (or plugin=, or `lightning-cli plugin start`).
  */
+import { decodeBolt11 } from '../chain/bolt11.js';
 import { join, isAbsolute } from 'node:path';
 import type { NodeId } from '../chain/ids.js';
 import { isNetworkName, type NetworkName } from '../chain/network.js';
@@ -241,6 +242,10 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
       policyFor: async (from) => policyFor((await loadBook(node)).book, from, systemClock.now()),
       joinByPolicy: async (policy, bolt11, from) => {
         const deps = { node, info: { ...info, network }, log, now: systemClock.now };
+        // The same invoice again (the sender did not hear our answer): joined already, say so again.
+        const hash = decodedHash(bolt11);
+        const prior = hash === undefined ? undefined : (await loadRecord(node, hash))?.record;
+        if (prior?.role === 'relay' && prior.policy === policy.id && prior.downstreamBolt11 === bolt11 && prior.receivedFrom === from) return ok({ paymentHash: prior.paymentHash });
         const joined = await joinByPolicy(deps, policy, bolt11, from);
         if (!joined.ok) return joined;
         const record = joined.value;
@@ -415,4 +420,9 @@ function shutdown(state: State, why: string): void {
   // Records due as checkpoints are written first (a "settled" just resolved, say).
   if (state.runner) void state.runner.flush(SHUTDOWN_FLUSH_MS).then(exit, exit);
   else exit();
+}
+
+function decodedHash(bolt11: string): string | undefined {
+  const d = decodeBolt11(bolt11);
+  return d.ok ? d.value.paymentHash : undefined;
 }

@@ -107,6 +107,19 @@ describe('rdv policy: a three-payee chain where only the last payee types anythi
       assert.match(text.stdout, /policy bobpol01/);
     }));
 
+  test('Carol passes the same invoice back again (she missed the answer): Bob says joined again and joins nothing twice', () =>
+    withSimNet(async (net) => {
+      const n = await network(net);
+      handsFree(n);
+      const { hash, passBack } = await carolSells(n);
+      assert.equal(passBack.code, 0, passBack.stderr);
+      const again = await runRdv([...at(n.carol), 'pass-back', hash.slice(0, 8), '--to', n.bob.id]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /joined by policy bobpol01/);
+      assert.equal(n.bob.invoices.all().filter((i) => i.label.startsWith('rdv-hints')).length, 0, 'no invoice left behind');
+      assert.equal(relayRecord(n.bob, hash).policy, 'bobpol01');
+    }));
+
   test('a pass-back over the policy\'s maximum is refused with an ack that says why, and nothing is written', () =>
     withSimNet(async (net) => {
       const n = await network(net);
