@@ -123,6 +123,11 @@ describe('renderFrame fits the terminal', () => {
     assert.match(lines[29] ?? '', /^settled: 934 today, 7,000 in all · earned: 5,603,989.726 sat today, 41,999,923 sat in all · failed 1 · expired 0 · open 0$/);
   });
 
+  test('a relay an rdv policy joined says which, after what it is doing', () => {
+    const lines = frame(snapshot([paying(40, { outgoing: 'pending', policy: 'ab12cd34' })]), 130, 30);
+    assert.ok(lines.some((l) => /pending.* · policy ab12cd34$/.test(l)), lines.join('\n'));
+  });
+
   test('a partial set (open, 1 part held) is in progress, with what it holds', () => {
     const lines = frame(huge, 130, 30);
     const t = tally(huge.rows, DAY_START);
