@@ -99,7 +99,7 @@ export interface PolicyInput {
   note?: string;
 }
 
-/** "id", "id@host", "id@host:port", "id@[::1]:port". */
+/** "id", "id@host", "id@host:port", "id@[::1]:port": --pass-to, and rdv pass-back's --to. */
 export function parsePassTo(text: string, flag = '--pass-to'): Result<PassTo> {
   const m = /^([0-9a-fA-F]{66})(?:@(\[[^\]]+\]|[^:@\s]+)(?::(\d{1,5}))?)?$/.exec(text.trim());
   const id = m?.[1]?.toLowerCase();

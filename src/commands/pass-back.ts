@@ -4,7 +4,8 @@
  * (--print, --qr, --out).
  */
 import { writeFileSync } from 'node:fs';
-import { asNodeId, shortHash } from '../chain/ids.js';
+import { shortHash } from '../chain/ids.js';
+import { parsePassTo } from '../chain/policy.js';
 import { failedError, inputError, usageError } from '../errors.js';
 import { deliverInvoice, passbackMessage, type Delivery, type PeerAddress } from '../rpc/pass-back.js';
 import type { LightningNode } from '../rpc/node.js';
@@ -21,15 +22,11 @@ export interface PassBackOptions {
   timeout?: string;
 }
 
-
-/** "id", "id@host", "id@host:port", "id@[::1]:port". */
+/** "id", "id@host", "id@host:port", "id@[::1]:port" (the parser rdv policy's --pass-to uses too). */
 export function parsePeerAddress(text: string): PeerAddress {
-  const m = /^([0-9a-fA-F]{66})(?:@(\[[^\]]+\]|[^:@]+)(?::(\d{1,5}))?)?$/.exec(text.trim());
-  const id = m?.[1] ? asNodeId(m[1]) : undefined;
-  if (!m || !id) throw inputError(`--to "${text}" is not a node id (66 hex digits), optionally with @host[:port]`);
-  const port = m[3] === undefined ? undefined : Number(m[3]);
-  if (port !== undefined && (port < 1 || port > 65535)) throw inputError(`--to: port ${m[3]} is out of range`);
-  return { id, host: m[2]?.replace(/^\[|\]$/g, ''), port };
+  const r = parsePassTo(text, '--to');
+  if (!r.ok) throw inputError(r.error);
+  return r.value;
 }
 
 export async function run(g: GlobalOptions, hashArg: string, opts: PassBackOptions): Promise<void> {
