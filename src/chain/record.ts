@@ -28,6 +28,8 @@ export const guardClaimKey = (hash: string): string[] => [...KEY_ROOT, 'guard', 
 
 export type RelayState = 'open' | 'gathered' | 'paying' | 'settled' | 'failed' | 'expired';
 export const RELAY_STATES: readonly RelayState[] = ['open', 'gathered', 'paying', 'settled', 'failed', 'expired'];
+/** The states of a relay not yet finished (the running plugin holds every such record). */
+export const UNFINISHED_STATES: readonly RelayState[] = ['open', 'gathered', 'paying'];
 
 /**
  * One incoming HTLC of a gathered set, named so that a replay after a restart is

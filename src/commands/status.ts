@@ -6,7 +6,7 @@
 import { formatAmount, sumMsat, type Msat } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
 import { archivedToJson, type ArchivedRecord } from '../chain/archive.js';
-import { parseRecord, recordToJson, RELAY_STATES, type AnyRecord, type RelayRecord, type RelayState } from '../chain/record.js';
+import { parseRecord, recordToJson, RELAY_STATES, UNFINISHED_STATES, type AnyRecord, type RelayRecord } from '../chain/record.js';
 import { mayBeSelected, parseLimit, parseSince, parseStates, select, stateOf, type InvoiceState, type Selection, type Totals } from '../chain/selection.js';
 import { isObject, Reader, type JsonObject } from '../chain/read.js';
 import { summariseOutgoing } from '../chain/relay.js';
@@ -97,9 +97,6 @@ export async function pluginStatus(node: LightningNode, prefix?: string, timeout
   };
 }
 
-/** States a record has only while it is unfinished: the running plugin holds every such record. */
-const UNFINISHED: readonly RelayState[] = ['open', 'gathered', 'paying'];
-
 /**
  * Where the records come from. The datastore has them all, but reading 10 000 takes
  * most of a second; a selection of unfinished states only is what the running
@@ -113,7 +110,7 @@ async function readRecords(
   prefix: string | undefined,
   archived: boolean,
 ): Promise<{ records: Stored[]; problems: LoadProblem[]; archive: { entries: ArchivedRecord[]; problems: LoadProblem[] }; plugin: Plugins | undefined; live: PluginStatus | undefined }> {
-  const unfinishedOnly = prefix === undefined && !archived && sel.states.length > 0 && sel.states.every((s) => UNFINISHED.includes(s));
+  const unfinishedOnly = prefix === undefined && !archived && sel.states.length > 0 && sel.states.every((s) => UNFINISHED_STATES.includes(s));
   if (unfinishedOnly) {
     const plugin = await pluginsState(node);
     const live = plugin?.rdv.loaded ? await pluginStatus(node, prefix) : undefined;

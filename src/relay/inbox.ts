@@ -40,7 +40,7 @@ export interface InboxDeps {
    * Join by that policy: the hash, or why not (nothing written). Passing our invoice
    * on is the runner's business, after we have answered the sender.
    */
-  joinByPolicy?: (policy: Policy, bolt11: string, from: NodeId) => Promise<Result<{ paymentHash: PaymentHash }>>;
+  joinByPolicy?: (policy: Policy, bolt11: string, from: NodeId, paymentHash: PaymentHash) => Promise<Result<unknown>>;
   policy: InboxPolicy;
   limits: InboxLimits;
 }
@@ -218,7 +218,7 @@ export class PassbackInbox {
 
   /** A pass-back from a node with a policy: joined by it, or refused with the reason; never stored in the inbox. */
   private async joinByPolicy(from: NodeId, policy: Policy, bolt11: string, hash: PaymentHash): Promise<void> {
-    const joined = this.deps.joinByPolicy ? await this.deps.joinByPolicy(policy, bolt11, from) : err('policy joins are not running');
+    const joined = this.deps.joinByPolicy ? await this.deps.joinByPolicy(policy, bolt11, from, hash) : err('policy joins are not running');
     if (!joined.ok) {
       this.counters.policy_refused++;
       // Each refusal once (a sender retrying the same invoice is not logged again for a minute).

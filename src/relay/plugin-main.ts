@@ -3,12 +3,11 @@
  * the relay runner and the pass-back inbox. Loaded by lightningd with
  * `important-plugin=/path/to/rdv` (or plugin=, or `lightning-cli plugin start`).
  */
-import { decodeBolt11 } from '../chain/bolt11.js';
 import { join, isAbsolute } from 'node:path';
 import type { NodeId } from '../chain/ids.js';
 import { isNetworkName, type NetworkName } from '../chain/network.js';
 import { PASSBACK_MSG_TYPE } from '../chain/passback.js';
-import { recordToJson } from '../chain/record.js';
+import { recordToJson, UNFINISHED_STATES } from '../chain/record.js';
 import type { Tally } from '../chain/selection.js';
 import { isObject, type JsonObject } from '../chain/read.js';
 import { DEFAULT_CLTV_FINAL, unknownHashAnswer } from '../chain/localpay.js';
@@ -20,9 +19,8 @@ import { RDV_VERSION } from '../version.js';
 import { PassbackInbox } from './inbox.js';
 import { inboxOptions, type InboxLimits, type InboxPolicy } from '../chain/inbox.js';
 import { RelayRunner, systemClock, type RelayView } from './runner.js';
-import { forEachRecord, loadAllRecords, loadGuardClaims, loadRecord } from '../rpc/records.js';
+import { forEachRecord, loadGuardClaims, loadRecord, type Stored } from '../rpc/records.js';
 import { loadBook } from '../rpc/policies.js';
-import { ok } from '../errors.js';
 import { policyFor } from '../chain/policy.js';
 import { joinByPolicy, passOn } from './policy-join.js';
 import { pruneAfterOption } from '../chain/prune.js';
@@ -136,12 +134,10 @@ export function startPlugin(): void {
               await state.inbox?.load();
               return { loaded: stored ? 1 : 0, unreadable: 0, ...(stored ? {} : { forgotten: kept === undefined, ...(kept ? { kept_because: kept } : {}) }) };
             }
-            const { records, problems } = await loadAllRecords(state.node);
-            for (const s of records) state.runner.adopt(s);
-            for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
-            state.unreadable = problems.map((p) => p.problem);
+            const runner = state.runner;
+            const { loaded, unreadable } = await readAllRecords(state, log, (s) => runner.adopt(s));
             await state.inbox?.load();
-            return { loaded: records.length, unreadable: problems.length };
+            return { loaded, unreadable };
           },
         },
       ],
@@ -220,15 +216,11 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
     await runner.closeStaleLayers();
     void runner.channels.refresh();
     const claims = await loadGuardClaims(state.node);
-    let loaded = 0;
     let active = 0;
-    const problems = await forEachRecord(state.node, (s) => {
-      loaded++;
-      if (s.record.role === 'relay' && ['open', 'gathered', 'paying'].includes(s.record.state)) active++;
+    const { loaded } = await readAllRecords(state, log, (s) => {
+      if (s.record.role === 'relay' && UNFINISHED_STATES.includes(s.record.state)) active++;
       runner.adopt(s, { startup: { guardClaims: claims.get(s.record.paymentHash) ?? [] } });
     });
-    for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
-    state.unreadable = problems.map((p) => p.problem);
     state.runner = runner;
     const node = state.node;
     const inbox = new PassbackInbox({
@@ -240,20 +232,15 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
       channels: runner.channels,
       isJoined: async (hash) => runner.knows(hash) || (await loadRecord(node, hash)) !== undefined,
       policyFor: async (from) => policyFor((await loadBook(node)).book, from, systemClock.now()),
-      joinByPolicy: async (policy, bolt11, from) => {
+      joinByPolicy: async (policy, bolt11, from, paymentHash) => {
         const deps = { node, info: { ...info, network }, log, now: systemClock.now };
-        // The same invoice again (the sender did not hear our answer): joined already, say so again.
-        const hash = decodedHash(bolt11);
-        const prior = hash === undefined ? undefined : (await loadRecord(node, hash))?.record;
-        if (prior?.role === 'relay' && prior.policy === policy.id && prior.downstreamBolt11 === bolt11 && prior.receivedFrom === from) return ok({ paymentHash: prior.paymentHash });
-        const joined = await joinByPolicy(deps, policy, bolt11, from);
-        if (!joined.ok) return joined;
-        const record = joined.value;
-        const stored = await loadRecord(node, record.paymentHash);
-        if (stored) runner.adopt(stored);
+        const joined = await joinByPolicy(deps, policy, bolt11, from, paymentHash);
+        if (!joined.ok || joined.value.again) return joined;
+        const { stored } = joined.value;
+        runner.adopt(stored);
         // After the sender has its answer: their ack must not wait behind ours.
-        setImmediate(() => void passOn(deps, policy, record));
-        return ok({ paymentHash: record.paymentHash });
+        setImmediate(() => void passOn(deps, policy, stored.record));
+        return joined;
       },
       ...state.inboxConfig,
     });
@@ -422,7 +409,18 @@ function shutdown(state: State, why: string): void {
   else exit();
 }
 
-function decodedHash(bolt11: string): string | undefined {
-  const d = decodeBolt11(bolt11);
-  return d.ok ? d.value.paymentHash : undefined;
+/**
+ * Every record in the datastore, each handed to `adopt` (at start and on a full
+ * rdv-reload); the unreadable ones are logged and kept for rdv-status.
+ */
+async function readAllRecords(state: State, log: (level: LogLevel, message: string) => void, adopt: (s: Stored) => void): Promise<{ loaded: number; unreadable: number }> {
+  if (!state.node) return { loaded: 0, unreadable: 0 };
+  let loaded = 0;
+  const problems = await forEachRecord(state.node, (s) => {
+    loaded++;
+    adopt(s);
+  });
+  for (const p of problems) log('error', `unreadable record ${p.key.join('/')}: ${p.problem}`);
+  state.unreadable = problems.map((p) => p.problem);
+  return { loaded, unreadable: problems.length };
 }

@@ -6,12 +6,13 @@
  * the same delivery confirmation as `rdv pass-back`.
  */
 import { DEFAULT_CLTV_WARN, DEFAULT_SAFETY_MARGIN } from '../chain/budget.js';
-import { shortHash, type NodeId } from '../chain/ids.js';
+import { shortHash, type NodeId, type PaymentHash } from '../chain/ids.js';
 import { policyValues, routeProblem, type Policy } from '../chain/policy.js';
 import type { RelayRecord } from '../chain/record.js';
 import { err, ok, type Result } from '../errors.js';
 import { completeRelayJoin, prepareRelayJoin, relayBudget } from '../rpc/join-relay.js';
 import type { LightningNode, NodeInfo } from '../rpc/node.js';
+import { loadRecord, type Stored } from '../rpc/records.js';
 import { deliverInvoice, type Delivery } from '../rpc/pass-back.js';
 import type { LogLevel } from '../rpc/plugin.js';
 
@@ -25,8 +26,15 @@ export interface PolicyJoinDeps {
   now: () => number;
 }
 
-/** Join `bolt11` (passed back by `from`) by `policy`; the record, or why not (nothing written then). */
-export async function joinByPolicy(deps: PolicyJoinDeps, policy: Policy, bolt11: string, from: NodeId): Promise<Result<RelayRecord>> {
+/**
+ * Join `bolt11` (passed back by `from`) by `policy`: the stored record, or why not
+ * (nothing written then). `again`: the same invoice again (the sender did not hear
+ * our answer), joined by this policy already; nothing is done twice.
+ */
+export async function joinByPolicy(deps: PolicyJoinDeps, policy: Policy, bolt11: string, from: NodeId, paymentHash: PaymentHash): Promise<Result<{ stored: Stored<RelayRecord>; again: boolean }>> {
+  const prior = await loadRecord(deps.node, paymentHash);
+  const r = prior?.record;
+  if (prior && r?.role === 'relay' && r.policy === policy.id && r.downstreamBolt11 === bolt11 && r.receivedFrom === from) return ok({ stored: { record: r, generation: prior.generation }, again: true });
   const now = deps.now();
   const prepared = await prepareRelayJoin(deps.node, deps.info, bolt11, from, now);
   if (!prepared.ok) return err(prepared.error.message);
@@ -48,7 +56,7 @@ export async function joinByPolicy(deps: PolicyJoinDeps, policy: Policy, bolt11:
     now: deps.now,
   });
   if (!joined.ok) return err(joined.error.message);
-  return ok(joined.value.record);
+  return ok({ stored: { record: joined.value.record, generation: joined.value.generation }, again: false });
 }
 
 /** Our invoice to the policy's --pass-to, logged whatever happens (no one is at a terminal). */

@@ -116,7 +116,7 @@ export async function completeRelayJoin(
   values: RelayValues,
   plan: BudgetPlan,
   o: CompleteOptions,
-): Promise<Result<{ record: RelayRecord; nodeLost: boolean }, JoinProblem>> {
+): Promise<Result<{ record: RelayRecord; generation: number; nodeLost: boolean }, JoinProblem>> {
   const inv = p.invoice;
   const paymentSecret = asPaymentSecret(randomBytes(32).toString('hex')) as PaymentSecret;
   const hints = await ourRouteHints(node, plan.amountMsat, o.warn);
@@ -177,7 +177,7 @@ export async function completeRelayJoin(
     for (const e of entries) if (e.key[3] === inv.paymentHash || e.key[3]?.startsWith(`${inv.paymentHash}-`)) await node.deldatastore(e.key).catch(() => false);
   } catch (e) {
     o.warn(`joined and stored, but lightningd stopped answering (${(e as Error).message}): check rdv status ${shortHash(record.paymentHash)} once it is back`);
-    return ok({ record, nodeLost: true });
+    return ok({ record, generation: w.generation, nodeLost: true });
   }
-  return ok({ record, nodeLost: false });
+  return ok({ record, generation: w.generation, nodeLost: false });
 }
