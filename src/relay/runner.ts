@@ -51,6 +51,9 @@ export const systemClock: Clock = {
  */
 const CHECKPOINT_MS = 250;
 
+/** Tries to close an xpay's route (closeRoute): 500 ms apart, doubling to 10 s, about 4 minutes in all (more than xpay's retry_for). */
+const CLOSE_ROUTE_ATTEMPTS = 30;
+
 /** How long after xpay answered its askrene layer is removed (a getroutes still running on a removed layer makes askrene abort). */
 const LAYER_LINGER_MS = 60_000;
 
@@ -88,6 +91,12 @@ interface Entry {
   timerGeneration: Map<TimerName, number>;
   /** Hook replies owed, by part key (partKey: "channel_id/id", or "scid/id" when the channel is unknown). */
   replies: Map<string, Array<(reply: HookReply) => void>>;
+  /**
+   * htlc_accepted calls taken for this entry and not yet queued as events (their
+   * channel is being named): counted the moment the entry is looked up, so that
+   * `forget` can never drop an entry a call is about to be answered from.
+   */
+  intake: number;
   heldSince: number | undefined;
 }
 
@@ -119,7 +128,7 @@ export class RelayRunner {
   /**
    * Finished relays with nothing left to do (failed, expired, or settled with every
    * part claimed), counted but not held in memory: a year of them would cost the
-   * plugin's start and RSS. A late HTLC for one loads it from the datastore (entryFor).
+   * plugin's start and RSS. A late HTLC for one loads it from the datastore (loadAndTakeEntry).
    */
   private readonly finished = new Map<string, RecordSummary>();
   private readonly loading = new Map<string, Promise<void>>();
@@ -177,6 +186,7 @@ export class RelayRunner {
       timerGeneration: new Map(),
       layers: new Map(),
       replies: new Map(),
+      intake: 0,
       heldSince: undefined,
     });
     if (options.startup) this.enqueue(record.paymentHash, { type: 'startup', guardClaims: options.startup.guardClaims });
@@ -203,40 +213,63 @@ export class RelayRunner {
 
   private async onFinalHtlc(htlc: HtlcAccepted): Promise<HookReply> {
     this.setHeight(htlc.part.height);
-    const entry = await this.entryFor(htlc.paymentHash);
-    if (!entry || !isOurs(true, entry.relay.record)) return CONTINUE;
-    // Name the part by its channel_id, which survives alias -> real scid and splices. If
-    // lightningd cannot say now, ask again (the HTLC waits): a part named by scid alone
-    // could be mistaken for a look-alike on another channel after a rename (parts.ts).
-    let channel: ChannelNames | null | undefined = this.channels.cached(htlc.part.scid);
-    for (let attempt = 0; channel === undefined; attempt++) {
-      const r = await this.channels.resolve(htlc.part.scid);
-      if (r !== 'failed') {
-        channel = r ?? null;
-        break;
+    const hash = htlc.paymentHash;
+    // The call is counted on the entry in the same synchronous step that finds it
+    // (takeEntry): no await separates the two, so forget() sees it from then on.
+    const entry = this.entries.has(hash) ? this.takeEntry(hash) : await this.loadAndTakeEntry(hash);
+    if (!entry) return CONTINUE;
+    let channel: ChannelNames | null | undefined;
+    try {
+      // Name the part by its channel_id, which survives alias -> real scid and splices. If
+      // lightningd cannot say now, ask again (the HTLC waits): a part named by scid alone
+      // could be mistaken for a look-alike on another channel after a rename (parts.ts).
+      channel = this.channels.cached(htlc.part.scid);
+      for (let attempt = 0; channel === undefined; attempt++) {
+        const r = await this.channels.resolve(htlc.part.scid);
+        if (r !== 'failed') {
+          channel = r ?? null;
+          break;
+        }
+        if (attempt === 0) this.deps.log('warn', `${hash.slice(0, 8)}: cannot name the channel of ${htlc.part.scid}/${htlc.part.id} yet: holding it and asking again`);
+        await this.backoff(attempt);
       }
-      if (attempt === 0) this.deps.log('warn', `${htlc.paymentHash.slice(0, 8)}: cannot name the channel of ${htlc.part.scid}/${htlc.part.id} yet: holding it and asking again`);
-      await this.backoff(attempt);
+    } finally {
+      entry.intake--;
     }
     if (channel) htlc.part.channelId = channel.channelId;
     const key = partKey(htlc.part);
     const t0 = performance.now();
     entry.lastHtlcAt = t0;
     return new Promise<HookReply>((resolve) => {
-      const waiting = entry.replies.get(key) ?? [];
-      waiting.push((reply) => {
-        this.deps.log('debug', `${htlc.paymentHash.slice(0, 8)}: answered part ${key} (${String(reply.result)}) after ${(performance.now() - t0).toFixed(1)} ms`);
+      const answer = (reply: HookReply): void => {
+        this.deps.log('debug', `${hash.slice(0, 8)}: answered part ${key} (${String(reply.result)}) after ${(performance.now() - t0).toFixed(1)} ms`);
         resolve(reply);
-      });
+      };
+      if (this.entries.get(hash) !== entry) {
+        // Cannot happen while forget() counts intake; if it ever does, the record is gone
+        // from the datastore and nothing of ours is held: answer as for any unknown hash
+        // rather than leave the call unanswered (lightningd would hold it to its expiry).
+        this.deps.log('error', `${hash.slice(0, 8)}: the relay was let go while part ${key} was being taken in: letting lightningd handle it`);
+        answer(CONTINUE);
+        return;
+      }
+      const waiting = entry.replies.get(key) ?? [];
+      waiting.push(answer);
       entry.replies.set(key, waiting);
-      this.enqueue(htlc.paymentHash, { type: 'htlc', part: htlc.part });
+      this.enqueue(hash, { type: 'htlc', part: htlc.part });
     });
   }
 
-  /** The relay entry for a hash: from memory, else from the datastore (a record made since we loaded). */
-  private async entryFor(hash: PaymentHash): Promise<Entry | undefined> {
-    const known = this.entries.get(hash);
-    if (known) return known;
+  /** The entry for a hash, with one more call counted on it (intake), if the hash is a relay of ours (rule 1). */
+  private takeEntry(hash: PaymentHash): Entry | undefined {
+    const entry = this.entries.get(hash);
+    if (!entry || !isOurs(true, entry.relay.record)) return undefined;
+    entry.intake++;
+    return entry;
+  }
+
+  /** takeEntry, after reading the record from the datastore (one made since we loaded, or a finished one not held in memory). */
+  private async loadAndTakeEntry(hash: PaymentHash): Promise<Entry | undefined> {
     if (this.others.has(hash)) return undefined;
     let loading = this.loading.get(hash);
     if (!loading) {
@@ -261,7 +294,7 @@ export class RelayRunner {
       this.loading.set(hash, loading);
     }
     await loading;
-    return this.entries.get(hash);
+    return this.takeEntry(hash);
   }
 
   /**
@@ -382,7 +415,12 @@ export class RelayRunner {
 
   private enqueue(hash: string, event: RelayEvent): void {
     const entry = this.entries.get(hash);
-    if (!entry) return;
+    if (!entry) {
+      // Every caller of an htlc event holds the entry (intake) until it is queued; an
+      // htlc event with no entry would be a hook call never answered: say so loudly.
+      if (event.type === 'htlc') this.deps.log('error', `${hash.slice(0, 8)}: no relay for part ${partKey(event.part)}: its hook call is not answered`);
+      return;
+    }
     entry.queue = entry.queue
       .then(() => this.process(entry, event))
       .catch((e: unknown) => this.deps.log('error', `relay ${hash.slice(0, 8)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
@@ -448,7 +486,7 @@ export class RelayRunner {
           this.startPay(hash, effect);
           break;
         case 'close_route':
-          this.closeRoute(hash, effect.layer);
+          this.closeRoute(hash.slice(0, 8), effect.layer);
           break;
         case 'prepare_layer': {
           entry.layers.set(effect.layer, this.createLayer(hash, effect.layer));
@@ -593,27 +631,37 @@ export class RelayRunner {
    * each of our channels' outgoing direction (private and unconfirmed ones are not
    * in gossip, only in auto.localchans). xpay's next getroutes finds no route, so
    * no new attempt starts. Never remove a layer a getroutes may be using: askrene
-   * aborts, and lightningd stops.
+   * aborts, and lightningd stops. A close that fails is tried again while askrene
+   * still lists the layer, for longer than any xpay's retry_for.
    */
-  private closeRoute(hash: string, layer: string): void {
+  private closeRoute(label: string, layer: string): void {
     const node = this.deps.node;
-    const attempt = (delayMs: number): void => {
+    const attempt = (n: number): void => {
       void (async () => {
         await node.disableNode(layer, this.deps.selfId);
         for (const c of await this.channels.all()) {
           const name = c.scid ?? c.localAlias;
           if (name === undefined || c.direction === undefined) continue;
-          await node.disableChannel(layer, `${name}/${c.direction}`).catch((e: unknown) => this.deps.log('debug', `${hash.slice(0, 8)}: ${name}: ${(e as Error).message}`));
+          await node.disableChannel(layer, `${name}/${c.direction}`).catch((e: unknown) => this.deps.log('debug', `${label}: ${name}: ${(e as Error).message}`));
         }
       })().then(
-        () => this.deps.log('info', `${hash.slice(0, 8)}: xpay may start no new attempt (layer ${layer} closed)`),
+        () => this.deps.log('info', `${label}: xpay may start no new attempt (layer ${layer} closed)`),
         (e: unknown) => {
-          this.deps.log('warn', `${hash.slice(0, 8)}: could not close layer ${layer} (${(e as Error).message}): retrying`);
-          if (this.entries.get(hash)?.relay.payInFlight) this.deps.clock.setTimeout(() => attempt(Math.min(delayMs * 2, 10_000)), delayMs);
+          if (n >= CLOSE_ROUTE_ATTEMPTS) {
+            this.deps.log('error', `${label}: could not close layer ${layer} after ${n} attempts (${(e as Error).message})`);
+            return;
+          }
+          this.deps.log('warn', `${label}: could not close layer ${layer} (${(e as Error).message}): retrying`);
+          this.deps.clock.setTimeout(() => {
+            node.listLayers().then(
+              (layers) => (layers.includes(layer) ? attempt(n + 1) : undefined),
+              () => attempt(n + 1),
+            );
+          }, Math.min(500 * 2 ** (n - 1), 10_000));
         },
       );
     };
-    attempt(500);
+    attempt(1);
   }
 
   /**
@@ -654,7 +702,7 @@ export class RelayRunner {
 /** Why a relay whose record was removed must stay loaded, or undefined. */
 function stillNeeded(entry: Entry): string | undefined {
   const { relay } = entry;
-  const held = Math.max(entry.replies.size, relay.held.length + relay.strays.length);
+  const held = Math.max(entry.replies.size, relay.held.length + relay.strays.length) + entry.intake;
   if (held > 0) return `it holds ${held} HTLC(s)`;
   if (relay.payInFlight) return 'its payment onward is running';
   if (relay.queryInFlight) return 'it is asking lightningd about its payment onward';
