@@ -747,11 +747,17 @@ function settle(relay0: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, eff
   const replaysMayCome = missing > 0 && !relay0.replayWaitOver && relay0.timers.includes('mpp');
   if (missing > 0 && !replaysMayCome) record.lastError = notReceived(missing, before.parts.length);
   const cancelled = cancelTimers(relay0, ...(replaysMayCome ? (['requery', 'confirm'] as const) : (['mpp', 'requery', 'confirm'] as const)));
-  const outcome: Effect = replaysMayCome
-    ? { type: 'log', level: 'info', message: `settled; ${missing} of ${before.parts.length} part(s) not replayed yet: waiting for lightningd to replay them` }
+  // The wait for replays is over (or there was none) and parts are missing: rdv may have
+  // resolved them just before it stopped, before the record said so. lightningd's channel
+  // moves decide (onClaims); until they answer, the record says what rdv knows.
+  const outcome: Effect[] = replaysMayCome
+    ? [{ type: 'log', level: 'info', message: `settled; ${missing} of ${before.parts.length} part(s) not replayed yet: waiting for lightningd to replay them` }]
     : missing > 0
-      ? { type: 'log', level: 'error', message: `settled, but ${record.lastError ?? ''}: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}` }
-      : { type: 'log', level: 'info', message: `settled: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}, earned ${formatAmount(record.earnedMsat ?? msat(0n))}` };
+      ? [
+          { type: 'check_claims', paymentHash: before.paymentHash },
+          { type: 'log', level: 'info', message: `settled; ${missing} of ${before.parts.length} part(s) not held: asking lightningd's channel moves whether they were received` },
+        ]
+      : [{ type: 'log', level: 'info', message: `settled: received ${formatAmount(received)}, paid ${formatAmount(sentMsat)}, earned ${formatAmount(record.earnedMsat ?? msat(0n))}` }];
   return {
     relay: { ...cancelled.relay, record, held: [], strays: [], requeries: 0, failLook: 'none' },
     effects: [
@@ -764,7 +770,7 @@ function settle(relay0: Relay, preimage: Preimage, sentMsat: Msat, ctx: Ctx, eff
       ...relay0.held.map((p): Effect => ({ type: 'resolve', part: partKey(p), preimage })),
       ...strayEffects,
       { type: 'checkpoint' },
-      outcome,
+      ...outcome,
     ],
   };
 }
