@@ -136,7 +136,11 @@ Examples:
     .option('--min-amount <amount>', 'join only downstream amounts from this')
     .option('--expires <duration>', 'stop joining after this long, e.g. 30d')
     .option('--note <text>', 'a short note shown by rdv policy list')
-    .addHelpText('after', '\nExamples:\n  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --from 02c3d4e5... --payout 5000sat --fee-budget 1000sat --delay-budget 60 --max-amount 1000000sat --expires 30d')
+    .option('--max-open <n>', 'relays it joined that may be open (unpaid) at once; more are refused (default 100)')
+    .option('--max-per-minute <n>', 'joins it may begin in any minute; more are refused (default 30)')
+    .option('--max-invoice-life <duration>', 'our invoice expires within this, whatever the downstream one says (default 1h)')
+    .option('--max-description <bytes>', 'longest description (UTF-8 bytes) of a passed-back invoice it joins: our node signs it too (default 200)')
+    .addHelpText('after', '\nExamples:\n  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --from 02c3d4e5... --payout 5000sat --fee-budget 1000sat --delay-budget 60 --max-amount 1000000sat --expires 30d\n  rdv policy add --from 02c3d4e5... --payout 1% --fee-budget 0.5% --delay-budget 80 --max-open 500 --max-per-minute 120 --max-invoice-life 15m')
     .action((opts: unknown) => run('policy', [{ action: 'add', options: opts }]));
   policy
     .command('list')

@@ -11,7 +11,8 @@ import { isNodeId, shortHash, type NodeId } from './ids.js';
 import { isObject, Reader, ShapeError } from './read.js';
 import { parseBlocks, parseDuration } from './units.js';
 import { err, ok, type Result } from '../errors.js';
-import { KEY_ROOT } from './record.js';
+import { MIN_EXPIRY_SECONDS } from './invoice.js';
+import { KEY_ROOT, type RelayRecord } from './record.js';
 
 /** The whole book is one entry: add and remove are one compare-and-swap write each. */
 export const POLICY_KEY: readonly string[] = [...KEY_ROOT, 'policies'];
@@ -47,6 +48,48 @@ export interface Policy {
   expiresAt?: number;
   note?: string;
   createdAt: number;
+  /** What its joins may cost this node: absent fields (a book written before them) take DEFAULT_POLICY_BOUNDS. */
+  bounds?: Partial<PolicyBounds>;
+}
+
+/**
+ * What a policy's --from node can make this node do. Each join costs a record, an
+ * entry the plugin keeps in memory and reads at every start, a look per block, a
+ * route query, a signature over a description the sender chose, and a delivery of
+ * our invoice: without bounds, one peer could make unlimited relays that live as
+ * long as its invoices say (years).
+ */
+export interface PolicyBounds {
+  /** Relays joined by the policy that are open (unpaid, unexpired) at once. */
+  maxOpen: number;
+  /** Joins begun in any 60 seconds. */
+  maxPerMinute: number;
+  /** Our invoice's life at most, in seconds (less when the downstream invoice expires sooner). */
+  maxInvoiceLifeSeconds: number;
+  /** The downstream invoice's description, which our node signs too, in UTF-8 bytes. */
+  maxDescriptionBytes: number;
+}
+
+/**
+ * A marketplace's day: a hundred checkouts awaiting payment, one every two seconds
+ * at peak, an hour to pay, a product line for a description.
+ */
+export const DEFAULT_POLICY_BOUNDS: PolicyBounds = { maxOpen: 100, maxPerMinute: 30, maxInvoiceLifeSeconds: 3_600, maxDescriptionBytes: 200 };
+/** What the options accept. BOLT 11 allows 639 bytes of description. */
+export const POLICY_BOUND_LIMITS = {
+  maxOpen: { min: 1, max: 10_000 },
+  maxPerMinute: { min: 1, max: 1_000 },
+  maxInvoiceLifeSeconds: { min: MIN_EXPIRY_SECONDS, max: 30 * 86_400 },
+  maxDescriptionBytes: { min: 0, max: 639 },
+} as const satisfies Record<keyof PolicyBounds, { min: number; max: number }>;
+/** Deliveries of our invoices to --pass-to running at once, across the plugin: each holds a peer connection and a wait of up to 10 s. */
+export const MAX_DELIVERIES = 8;
+/** The window of --max-per-minute. */
+const RATE_WINDOW_MS = 60_000;
+
+/** The bounds that apply to a policy: its own, the defaults for the rest. */
+export function policyBounds(p: Policy): PolicyBounds {
+  return { ...DEFAULT_POLICY_BOUNDS, ...p.bounds };
 }
 
 export interface PolicyBook {
@@ -97,6 +140,10 @@ export interface PolicyInput {
   minAmount?: string;
   expires?: string;
   note?: string;
+  maxOpen?: string;
+  maxPerMinute?: string;
+  maxInvoiceLife?: string;
+  maxDescription?: string;
 }
 
 /** "id", "id@host", "id@host:port", "id@[::1]:port": --pass-to, and rdv pass-back's --to. */
@@ -157,11 +204,43 @@ export function newPolicy(input: PolicyInput, ctx: { id: string; self: NodeId | 
     if (Buffer.byteLength(input.note) > MAX_NOTE_BYTES) return err(`--note is longer than ${MAX_NOTE_BYTES} bytes`);
     policy.note = input.note;
   }
+  const bounds = parseBounds(input);
+  if (!bounds.ok) return bounds;
+  if (Object.keys(bounds.value).length > 0) policy.bounds = bounds.value;
   // A fixed fee budget over a fixed maximum amount would be refused by every join.
   if (policy.feeBudget.kind === 'fixed' && policy.maxAmountMsat !== undefined && policy.feeBudget.msat > policy.maxAmountMsat) {
     return err(`--fee-budget ${formatAmount(policy.feeBudget.msat)} is more than --max-amount: rdv join refuses a fee budget above the downstream amount`);
   }
   return ok(policy);
+}
+
+/** A whole number within `range`, for the options that take a count. */
+function parseCount(text: string, flag: string, range: { min: number; max: number }): Result<number> {
+  const m = /^\s*(\d{1,9})\s*$/.exec(text);
+  if (!m) return err(`${flag} "${text}" is not a whole number`);
+  const n = Number(m[1]);
+  if (n < range.min || n > range.max) return err(`${flag} ${n} is out of range: give ${range.min} to ${range.max}`);
+  return ok(n);
+}
+
+/** The bounds the operator gave (the others stay absent: the defaults apply). */
+function parseBounds(input: PolicyInput): Result<Partial<PolicyBounds>> {
+  const out: Partial<PolicyBounds> = {};
+  const L = POLICY_BOUND_LIMITS;
+  for (const [flag, text, field] of [['--max-open', input.maxOpen, 'maxOpen'], ['--max-per-minute', input.maxPerMinute, 'maxPerMinute'], ['--max-description', input.maxDescription, 'maxDescriptionBytes']] as const) {
+    if (text === undefined) continue;
+    const n = parseCount(text, flag, L[field]);
+    if (!n.ok) return n;
+    out[field] = n.value;
+  }
+  if (input.maxInvoiceLife !== undefined) {
+    const d = parseDuration(input.maxInvoiceLife, '--max-invoice-life');
+    if (!d.ok) return d;
+    const { min, max } = L.maxInvoiceLifeSeconds;
+    if (d.value < min || d.value > max) return err(`--max-invoice-life ${input.maxInvoiceLife.trim()} is out of range: give ${min} s to ${max / 86_400}d`);
+    out.maxInvoiceLifeSeconds = d.value;
+  }
+  return ok(out);
 }
 
 /** Add to the book: one policy per --from node (which one would apply is then never a question). */
@@ -210,6 +289,68 @@ export function policyValues(p: Policy, downstreamMsat: Msat | undefined, now: n
   return ok({ payoutMsat, feeBudgetMsat: shareOf(p.feeBudget, downstreamMsat), delayBudget: p.delayBudget });
 }
 
+/** What the plugin counts for one policy when a join by it is asked for. */
+export interface PolicyLoad {
+  /** Relays the policy joined that are open and unexpired, and its joins under way. */
+  open: number;
+  /** When its recent joins began (ms); those more than a minute old count for nothing. */
+  recentJoinsMs: readonly number[];
+  /** Deliveries of our invoices to --pass-to running now, across the plugin. */
+  deliveries: number;
+}
+
+/** The joins of `recentJoinsMs` within the last minute at `nowMs`. */
+export function joinsInWindow(recentJoinsMs: readonly number[], nowMs: number): number[] {
+  return recentJoinsMs.filter((t) => t > nowMs - RATE_WINDOW_MS);
+}
+
+/**
+ * May a join by `p` begin now, with this load? Ok, or why not, in words for the
+ * sender. Checked before anything is asked of the node or written; every way a
+ * join reaches a policy (a pass-back now, a request on demand later) comes through
+ * here. The amounts and the route are checked after (policyValues, routeProblem).
+ */
+export function admitJoin(p: Policy, load: PolicyLoad, nowMs: number): Result<void> {
+  const b = policyBounds(p);
+  if (load.open >= b.maxOpen) {
+    return err(`${load.open} relays it joined are open and unpaid, its limit (--max-open ${b.maxOpen}): try again when one is paid or expires`);
+  }
+  const recent = joinsInWindow(load.recentJoinsMs, nowMs);
+  if (recent.length >= b.maxPerMinute) {
+    const freeAt = Math.min(...recent) + RATE_WINDOW_MS;
+    return err(`${recent.length} joins began in the last minute, its limit (--max-per-minute ${b.maxPerMinute}): try again in ${Math.max(1, Math.ceil((freeAt - nowMs) / 1000))} s`);
+  }
+  if (p.passTo !== undefined && load.deliveries >= MAX_DELIVERIES) {
+    return err(`${load.deliveries} invoices are being passed on already, the most at once: try again in a few seconds`);
+  }
+  return ok(undefined);
+}
+
+/**
+ * Why the downstream invoice's description is more than `p` lets the sender make
+ * our node sign (our invoice carries the same description), or undefined. A
+ * description hash is 32 bytes, whatever it commits to.
+ */
+export function descriptionProblem(p: Policy, description: string | undefined): string | undefined {
+  if (description === undefined) return undefined;
+  const bytes = Buffer.byteLength(description, 'utf8');
+  const limit = policyBounds(p).maxDescriptionBytes;
+  if (bytes <= limit) return undefined;
+  return `the invoice's description is ${bytes} bytes, over the policy's limit of ${limit} (--max-description): pass back one with a shorter description`;
+}
+
+/** Relays joined by policy `policyId` that are open and whose invoice has not expired at `now` (Unix seconds). */
+export function openJoinedBy(records: Iterable<RelayRecord>, policyId: string, now: number): number {
+  let n = 0;
+  for (const r of records) if (r.policy === policyId && r.state === 'open' && r.expiresAt > now) n++;
+  return n;
+}
+
+/** Our invoice's life at most for a join by `p`: planOurInvoice makes it shorter still when the downstream one expires sooner. */
+export function invoiceLifeCap(p: Policy): number {
+  return policyBounds(p).maxInvoiceLifeSeconds;
+}
+
 /** Why a route now does not fit the budgets, or undefined: rdv join warns, a policy refuses. */
 export function routeProblem(route: RouteEstimate | undefined, v: PolicyValues, safetyMargin: number, payee: NodeId): string | undefined {
   if (!route) return `no route to the next payee (${shortHash(payee)}…) is known now`;
@@ -235,6 +376,18 @@ function readShare(r: Reader, name: string): Share {
   return { kind: 'fixed', msat: s.msat('msat') };
 }
 
+/** The stored names of the bounds (absent: the default applies). */
+const BOUND_FIELDS = { maxOpen: 'max_open', maxPerMinute: 'max_per_minute', maxInvoiceLifeSeconds: 'max_invoice_life_seconds', maxDescriptionBytes: 'max_description_bytes' } as const satisfies Record<keyof PolicyBounds, string>;
+
+function boundsJson(b: Partial<PolicyBounds> | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [field, name] of Object.entries(BOUND_FIELDS) as Array<[keyof PolicyBounds, string]>) {
+    const v = b?.[field];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
 /** The book as stored: amounts as strings, like the records. */
 export function serializeBook(book: PolicyBook): string {
   return JSON.stringify({
@@ -251,6 +404,7 @@ export function serializeBook(book: PolicyBook): string {
       ...(p.expiresAt !== undefined ? { expires_at: p.expiresAt } : {}),
       ...(p.note !== undefined ? { note: p.note } : {}),
       created_at: p.createdAt,
+      ...boundsJson(p.bounds),
     })),
   });
 }
@@ -285,6 +439,15 @@ export function parseBook(text: string): PolicyBook {
     if (exp !== undefined) out.expiresAt = exp;
     const note = p.optStr('note');
     if (note !== undefined) out.note = note;
+    const bounds: Partial<PolicyBounds> = {};
+    for (const [field, name] of Object.entries(BOUND_FIELDS) as Array<[keyof PolicyBounds, string]>) {
+      const v = p.optInt(name);
+      if (v === undefined) continue;
+      const { min, max } = POLICY_BOUND_LIMITS[field];
+      if (v < min || v > max) throw new ShapeError(`${p.path}.${name} is out of range`);
+      bounds[field] = v;
+    }
+    if (Object.keys(bounds).length > 0) out.bounds = bounds;
     return out;
   });
   return { version: 1, policies };
@@ -306,5 +469,7 @@ export function policyToJson(p: Policy, now: number): Record<string, unknown> {
     active: p.expiresAt === undefined || p.expiresAt > now,
     ...(p.note !== undefined ? { note: p.note } : {}),
     created_at: p.createdAt,
+    // What applies, the defaults included: the book keeps only what the operator gave.
+    ...boundsJson(policyBounds(p)),
   };
 }

@@ -24,6 +24,10 @@ export interface PolicyAddOptions {
   minAmount?: string;
   expires?: string;
   note?: string;
+  maxOpen?: string;
+  maxPerMinute?: string;
+  maxInvoiceLife?: string;
+  maxDescription?: string;
 }
 
 /** What src/cli.ts hands over: which subcommand, with its argument or options. */
@@ -62,6 +66,10 @@ function policyInput(o: PolicyAddOptions): PolicyInput {
     ...(o.minAmount !== undefined ? { minAmount: o.minAmount } : {}),
     ...(o.expires !== undefined ? { expires: o.expires } : {}),
     ...(o.note !== undefined ? { note: o.note } : {}),
+    ...(o.maxOpen !== undefined ? { maxOpen: o.maxOpen } : {}),
+    ...(o.maxPerMinute !== undefined ? { maxPerMinute: o.maxPerMinute } : {}),
+    ...(o.maxInvoiceLife !== undefined ? { maxInvoiceLife: o.maxInvoiceLife } : {}),
+    ...(o.maxDescription !== undefined ? { maxDescription: o.maxDescription } : {}),
   };
 }
 

@@ -8,7 +8,10 @@
  * one flooding peer neither stalls lightningd nor delays another peer's
  * message. What may be stored is decided by src/chain/inbox.ts (trust, bounds);
  * refusals are logged and acknowledged at most once a minute per peer.
- * Acknowledgements are stored only from the node we passed the invoice to.
+ * A node with an rdv policy is joined by it instead (src/relay/policy-join.ts,
+ * within the policy's bounds); each refusal is acknowledged with its reason.
+ * Acknowledgements are stored only from the node we passed the invoice to, and
+ * told at once to a delivery of ours waiting for one (hearAck).
  */
 import { decodeBolt11 } from '../chain/bolt11.js';
 import { isNodeId, shortHash, type NodeId, type PaymentHash } from '../chain/ids.js';
@@ -21,7 +24,9 @@ import type { ChannelIds } from '../rpc/channels.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
 import type { Policy } from '../chain/policy.js';
+import type { AckHeard } from '../rpc/pass-back.js';
 import { err, type Result } from '../errors.js';
+import type { PolicyRefusal } from './policy-join.js';
 
 export interface InboxDeps {
   node: LightningNode;
@@ -40,7 +45,7 @@ export interface InboxDeps {
    * Join by that policy: the hash, or why not (nothing written). Passing our invoice
    * on is the runner's business, after we have answered the sender.
    */
-  joinByPolicy?: (policy: Policy, bolt11: string, from: NodeId, paymentHash: PaymentHash) => Promise<Result<unknown>>;
+  joinByPolicy?: (policy: Policy, bolt11: string, from: NodeId, paymentHash: PaymentHash) => Promise<Result<unknown, PolicyRefusal>>;
   policy: InboxPolicy;
   limits: InboxLimits;
 }
@@ -93,6 +98,8 @@ export class PassbackInbox {
   private trusted = new Set<string>();
   private trustedAt = -Infinity;
   private readonly notices = new Map<string, number>();
+  /** Deliveries of ours waiting for an acknowledgement, by payment hash (the plugin's --pass-to: a few at most). */
+  private readonly ackWaiters = new Map<string, Set<(ack: AckHeard) => void>>();
   private readonly counters = { received: 0, dropped: 0, bad: 0, repeated: 0, errors: 0, stored: 0, refused: 0, policy_joined: 0, policy_refused: 0, acks_stored: 0, acks_dropped: 0 };
   private handling = 0;
 
@@ -218,12 +225,16 @@ export class PassbackInbox {
 
   /** A pass-back from a node with a policy: joined by it, or refused with the reason; never stored in the inbox. */
   private async joinByPolicy(from: NodeId, policy: Policy, bolt11: string, hash: PaymentHash): Promise<void> {
-    const joined = this.deps.joinByPolicy ? await this.deps.joinByPolicy(policy, bolt11, from, hash) : err('policy joins are not running');
+    const joined = this.deps.joinByPolicy ? await this.deps.joinByPolicy(policy, bolt11, from, hash) : err({ reason: 'policy joins are not running', bound: false });
     if (!joined.ok) {
       this.counters.policy_refused++;
-      // Each refusal once (a sender retrying the same invoice is not logged again for a minute).
-      if (this.notice(`policy-refuse:${from}:${hash}`, () => this.deps.log('warn', `policy ${policy.id} refused invoice ${shortHash(hash)} from ${from}: ${joined.error}`))) {
-        await this.sendAck(from, hash, false, `policy ${policy.id}: ${joined.error}`);
+      const { reason, bound } = joined.error;
+      const line = `policy ${policy.id} refused invoice ${shortHash(hash)} from ${from}: ${reason}`;
+      // A bound met is logged once a minute per policy (a flood is one line); other refusals once per invoice.
+      if (bound) this.notice(`policy-bound:${policy.id}`, () => this.deps.log('warn', `${line} (further refusals by its bounds are not logged for a minute)`));
+      // Each invoice answered once a minute (a sender retrying the same invoice hears again after that).
+      if (this.notice(`policy-refuse:${from}:${hash}`, () => (bound ? undefined : this.deps.log('warn', line)))) {
+        await this.sendAck(from, hash, false, `policy ${policy.id}: ${reason}`);
       }
       return;
     }
@@ -317,6 +328,27 @@ export class PassbackInbox {
     }
   }
 
+  /**
+   * The next acknowledgement stored for `paymentHash` (see storeAck), or undefined
+   * after `timeoutMs`: what a delivery of ours waits for, told at once instead of
+   * reading the datastore again and again. Call it before sending.
+   */
+  hearAck(paymentHash: string, timeoutMs: number): Promise<AckHeard | undefined> {
+    return new Promise((resolve) => {
+      const waiting = this.ackWaiters.get(paymentHash) ?? new Set<(ack: AckHeard) => void>();
+      this.ackWaiters.set(paymentHash, waiting);
+      const done = (ack: AckHeard | undefined): void => {
+        clearTimeout(timer);
+        waiting.delete(tell);
+        if (waiting.size === 0 && this.ackWaiters.get(paymentHash) === waiting) this.ackWaiters.delete(paymentHash);
+        resolve(ack);
+      };
+      const tell = (ack: AckHeard): void => done(ack);
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      waiting.add(tell);
+    });
+  }
+
   /** An ack for a hash we passed back, stored only if it comes from the node we passed it to. */
   private async storeAck(from: NodeId, paymentHash: string, accepted: boolean, reason: string | undefined): Promise<void> {
     const passed = (await this.deps.node.listdatastore(passedKey(paymentHash))).find((e) => e.key.length === 4)?.string;
@@ -330,6 +362,8 @@ export class PassbackInbox {
     const value = JSON.stringify({ version: 1, from, accepted, reason, at: this.deps.now() });
     await this.deps.node.datastoreUpsert(ackKey(paymentHash), value);
     this.counters.acks_stored++;
+    const waiting = this.ackWaiters.get(paymentHash);
+    if (waiting) for (const tell of [...waiting]) tell(reason === undefined ? { accepted } : { accepted, reason });
     this.deps.log('info', `${from} ${accepted ? 'stored' : 'refused'} our invoice ${shortHash(paymentHash)}${reason ? `: ${reason}` : ''}`);
   }
 }

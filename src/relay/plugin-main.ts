@@ -21,8 +21,9 @@ import { inboxOptions, type InboxLimits, type InboxPolicy } from '../chain/inbox
 import { RelayRunner, systemClock, type RelayView } from './runner.js';
 import { forEachRecord, loadGuardClaims, loadRecord, type Stored } from '../rpc/records.js';
 import { loadBook } from '../rpc/policies.js';
-import { policyFor } from '../chain/policy.js';
-import { joinByPolicy, passOn } from './policy-join.js';
+import { openJoinedBy, policyFor } from '../chain/policy.js';
+import { joinByPolicy, type PolicyJoinPlugin } from './policy-join.js';
+import { PolicyGate } from './policy-gate.js';
 import { pruneAfterOption } from '../chain/prune.js';
 import { startAutoPrune } from './prune.js';
 
@@ -32,6 +33,8 @@ interface State {
   node: LightningNode | undefined;
   runner: RelayRunner | undefined;
   inbox: PassbackInbox | undefined;
+  /** The counts behind the policies' bounds. */
+  gate: PolicyGate | undefined;
   inboxConfig: { policy: InboxPolicy; limits: InboxLimits };
   /** A bad inbox option, replaced by the default. */
   inboxProblem: string | undefined;
@@ -49,7 +52,7 @@ interface State {
 }
 
 export function startPlugin(): void {
-  const state: State = { node: undefined, runner: undefined, inbox: undefined, inboxConfig: { policy: 'peers', limits: { perPeer: 20, total: 200 } }, inboxProblem: undefined, self: undefined, notRelaying: 'starting', pruneAfter: undefined, pruneProblem: undefined, unreadable: [] };
+  const state: State = { node: undefined, runner: undefined, inbox: undefined, gate: undefined, inboxConfig: { policy: 'peers', limits: { perPeer: 20, total: 200 } }, inboxProblem: undefined, self: undefined, notRelaying: 'starting', pruneAfter: undefined, pruneProblem: undefined, unreadable: [] };
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   let log: (level: LogLevel, message: string) => void = () => undefined;
@@ -223,6 +226,18 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
     });
     state.runner = runner;
     const node = state.node;
+    // The one gate every policy join passes (pass-backs now, requests on demand later): its bounds are counted here.
+    const gate = new PolicyGate({ nowMs: () => Date.now(), openJoinedBy: (id) => openJoinedBy(runner.relayRecords(), id, systemClock.now()) });
+    state.gate = gate;
+    const policyJoins: PolicyJoinPlugin = {
+      node,
+      info: { ...info, network },
+      log,
+      now: systemClock.now,
+      gate,
+      adopt: (stored) => runner.adopt(stored),
+      hearAck: (hash, timeoutMs) => inbox.hearAck(hash, timeoutMs),
+    };
     const inbox = new PassbackInbox({
       node,
       log,
@@ -232,16 +247,7 @@ async function trySetup(state: State, config: InitConfig, log: (level: LogLevel,
       channels: runner.channels,
       isJoined: async (hash) => runner.knows(hash) || (await loadRecord(node, hash)) !== undefined,
       policyFor: async (from) => policyFor((await loadBook(node)).book, from, systemClock.now()),
-      joinByPolicy: async (policy, bolt11, from, paymentHash) => {
-        const deps = { node, info: { ...info, network }, log, now: systemClock.now };
-        const joined = await joinByPolicy(deps, policy, bolt11, from, paymentHash);
-        if (!joined.ok || joined.value.again) return joined;
-        const { stored } = joined.value;
-        runner.adopt(stored);
-        // After the sender has its answer: their ack must not wait behind ours.
-        setImmediate(() => void passOn(deps, policy, stored.record));
-        return joined;
-      },
+      joinByPolicy: (policy, bolt11, from, paymentHash) => joinByPolicy(policyJoins, policy, bolt11, from, paymentHash),
       ...state.inboxConfig,
     });
     await inbox.load();
@@ -333,6 +339,7 @@ function statusReply(state: State, hash: string | undefined, brief: boolean, sin
       ? { ...state.inbox.stats(), from: state.inboxConfig.policy, per_peer: state.inboxConfig.limits.perPeer, max: state.inboxConfig.limits.total, ...(state.inboxProblem ? { option_problem: state.inboxProblem } : {}) }
       : null,
     prune: { after_seconds: state.pruneAfter ?? null, ...(state.pruneProblem ? { option_problem: state.pruneProblem } : {}) },
+    policies: state.gate ? state.gate.stats() : null,
     memory_mb: memoryMb(),
     timing: {
       htlc_to_xpay_last_100: runner?.decisionTimes.summary(100) ?? null,

@@ -342,6 +342,11 @@ export class RelayRunner {
     return out;
   }
 
+  /** The relay records in memory: every one not finished (open, gathered, paying), and finished ones still busy. */
+  *relayRecords(): Generator<RelayRecord> {
+    for (const e of this.entries.values()) yield e.relay.record;
+  }
+
   /** Counts over every relay record: those in memory and the finished ones. */
   tally(since: number): Tally {
     const summaries = function* (entries: Map<string, Entry>, finished: Map<string, RecordSummary>): Generator<RecordSummary> {

@@ -25,6 +25,12 @@ export interface Delivery {
 
 export type DeliveryStage = 'connecting' | 'sending' | 'waiting';
 
+/** Their answer, as the inbox stored it. */
+export interface AckHeard {
+  accepted: boolean;
+  reason?: string;
+}
+
 export interface DeliverOptions {
   note?: string | undefined;
   /** Wait this long for their answer; 0 or no plugin here to receive it: do not wait. */
@@ -34,6 +40,12 @@ export interface DeliverOptions {
   onStage?: (stage: DeliveryStage) => void;
   /** The option that takes the address, for the error when there is none (--to, --pass-to). */
   addressOption: string;
+  /**
+   * Inside the plugin: the answer as the inbox stores it, told at once (called
+   * before the invoice is sent, so no answer can come first). Without it the
+   * datastore is read every 150 ms (rdv pass-back, in its own process).
+   */
+  hearAck?: (paymentHash: string, timeoutMs: number) => Promise<AckHeard | undefined>;
 }
 
 /** The invoice as a pass-back message, or why it cannot be one. */
@@ -64,16 +76,18 @@ export async function deliverInvoice(node: LightningNode, peer: PeerAddress, pay
   const passed = await node.datastoreUpsert(passedKey(paymentHash), JSON.stringify({ version: 1, to: peer.id, at: Math.floor(Date.now() / 1000) }));
   if (!passed.ok) return err('could not record whom the invoice goes to: nothing was sent');
   o.onStage?.('sending');
+  const listening = o.canHearBack && o.timeoutMs > 0;
+  const heard = listening && o.hearAck ? o.hearAck(paymentHash, o.timeoutMs) : undefined;
   await node.sendcustommsg(peer.id, msg.value);
-  if (!o.canHearBack || o.timeoutMs <= 0) return ok({ status: 'sent' });
+  if (!listening) return ok({ status: 'sent' });
   o.onStage?.('waiting');
-  const ack = await waitForAck(node, paymentHash, o.timeoutMs);
+  const ack = await (heard ?? waitForAck(node, paymentHash, o.timeoutMs));
   if (!ack) return ok({ status: 'sent' });
   const reason = ack.reason === undefined ? {} : { reason: ack.reason };
   return ok({ status: ack.accepted ? 'stored' : 'refused', ...reason });
 }
 
-async function waitForAck(node: LightningNode, hash: string, timeoutMs: number): Promise<{ accepted: boolean; reason?: string } | undefined> {
+async function waitForAck(node: LightningNode, hash: string, timeoutMs: number): Promise<AckHeard | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const entry = (await node.listdatastore(ackKey(hash))).find((e) => e.key.length === 4 && e.string !== undefined);

@@ -1,7 +1,7 @@
 /** What `rdv policy` prints: the summary of one policy, the table of all. Pure. */
 import { formatAmount } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
-import { formatShare, type PassTo, type Policy, type Share } from '../chain/policy.js';
+import { formatShare, policyBounds, type PassTo, type Policy, type Share } from '../chain/policy.js';
 import { formatDuration } from '../chain/units.js';
 
 /** "2% of the downstream amount", "5,000 sat". */
@@ -33,6 +33,18 @@ export function expiresText(p: Policy, now: number, date = true): string {
   return date ? `${isoDate(p.expiresAt)} (${left})` : left;
 }
 
+/** "1h", "15m", "2d", "90s": a duration as the options take it. */
+export function lifeText(seconds: number): string {
+  for (const [unit, n] of [['d', 86_400], ['h', 3_600], ['m', 60]] as const) if (seconds % n === 0) return `${seconds / n}${unit}`;
+  return `${seconds}s`;
+}
+
+/** "100 open, 30/min, 1h, 200 B": the bounds of its joins, the defaults included. */
+export function boundsText(p: Policy): string {
+  const b = policyBounds(p);
+  return `${b.maxOpen} open, ${b.maxPerMinute}/min, ${lifeText(b.maxInvoiceLifeSeconds)}, ${b.maxDescriptionBytes} B`;
+}
+
 /** The label: value rows `rdv policy add` shows, as `rdv join` shows its budget. */
 export function policySummary(p: Policy, now: number): Array<[string, string]> {
   const rows: Array<[string, string]> = [
@@ -43,12 +55,16 @@ export function policySummary(p: Policy, now: number): Array<[string, string]> {
     ['pass to', p.passTo ? passToText(p.passTo, true) : 'nobody: pass each joined invoice on with rdv pass-back'],
     ['downstream amount', limitsText(p)],
     ['expires', expiresText(p, now)],
+    ['open relays', `at most ${policyBounds(p).maxOpen} unpaid at once`],
+    ['joins', `at most ${policyBounds(p).maxPerMinute} a minute`],
+    ['invoice life', `at most ${lifeText(policyBounds(p).maxInvoiceLifeSeconds)}`],
+    ['description', `at most ${policyBounds(p).maxDescriptionBytes} bytes`],
   ];
   if (p.note !== undefined) rows.push(['note', p.note]);
   return rows;
 }
 
-export const POLICY_TABLE_HEADER = ['ID', 'FROM', 'PAYOUT', 'FEE BUDGET', 'DELAY', 'PASS TO', 'LIMITS', 'EXPIRES', 'NOTE'];
+export const POLICY_TABLE_HEADER = ['ID', 'FROM', 'PAYOUT', 'FEE BUDGET', 'DELAY', 'PASS TO', 'LIMITS', 'EXPIRES', 'BOUNDS', 'NOTE'];
 
 /** One row per policy, in the book's order (the order they were added). */
 export function policyRows(policies: readonly Policy[], now: number): string[][] {
@@ -61,6 +77,7 @@ export function policyRows(policies: readonly Policy[], now: number): string[][]
     p.passTo ? passToText(p.passTo, false) : '-',
     limitsText(p),
     p.expiresAt === undefined ? 'active' : expiresText(p, now, false),
+    boundsText(p),
     // One line per policy: a note with a newline would break the table.
     (p.note ?? '').replace(/\s+/g, ' '),
   ]);

@@ -45,6 +45,10 @@ interface PolicyJson {
   active: boolean;
   note?: string;
   created_at: number;
+  max_open: number;
+  max_per_minute: number;
+  max_invoice_life_seconds: number;
+  max_description_bytes: number;
 }
 
 describe('rdv policy', () => {
@@ -63,8 +67,8 @@ describe('rdv policy', () => {
     const listed = await policy('list');
     assert.equal(listed.code, 0, listed.stderr);
     const [header, row, ...rest] = listed.stdout.trimEnd().split('\n');
-    assert.match(header ?? '', /^ID +FROM +PAYOUT +FEE BUDGET +DELAY +PASS TO +LIMITS +EXPIRES +NOTE$/);
-    assert.match(row ?? '', new RegExp(`^${id} +02c3c3c3… +2% +0\\.5% +80 +03a1a1a1…@203\\.0\\.113\\.7:9735 +at most 1,000,000 sat +active +Carol, seller$`));
+    assert.match(header ?? '', /^ID +FROM +PAYOUT +FEE BUDGET +DELAY +PASS TO +LIMITS +EXPIRES +BOUNDS +NOTE$/);
+    assert.match(row ?? '', new RegExp(`^${id} +02c3c3c3… +2% +0\\.5% +80 +03a1a1a1…@203\\.0\\.113\\.7:9735 +at most 1,000,000 sat +active +100 open, 30/min, 1h, 200 B +Carol, seller$`));
     assert.deepEqual(rest, []);
 
     const json = await runRdv([...at(bob), '--json', 'policy', 'list']);
@@ -80,6 +84,7 @@ describe('rdv policy', () => {
       {
         id, from: CAROL, payout: { percent: '2', ppm: 20_000 }, fee_budget: { percent: '0.5', ppm: 5_000 }, delay_budget: 80,
         pass_to: { id: ALICE, host: '203.0.113.7', port: 9735 }, max_amount_msat: 1_000_000_000, active: true, note: 'Carol, seller', created_at: 'number',
+        max_open: 100, max_per_minute: 30, max_invoice_life_seconds: 3_600, max_description_bytes: 200,
       },
     );
 
@@ -104,7 +109,22 @@ describe('rdv policy', () => {
     const list = JSON.parse((await runRdv([...at(bob), '--json', 'policy', 'list'])).stdout) as { policies: PolicyJson[] };
     assert.deepEqual(list.policies, [p]);
     // Without --pass-to, the table says nobody gets our invoice.
-    assert.match((await policy('list')).stdout, /^[0-9a-f]{8} +02d4d4d4… +5,000 sat +0 sat +38 +- +at least 21 sat +in 30d 0h$/m);
+    assert.match((await policy('list')).stdout, /^[0-9a-f]{8} +02d4d4d4… +5,000 sat +0 sat +38 +- +at least 21 sat +in 30d 0h +100 open, 30\/min, 1h, 200 B$/m);
+  });
+
+  test('the bounds of its joins: shown by add, stored as given, listed; the ones not given are the defaults', async () => {
+    const r = await policy(...marketplace, '--max-open', '500', '--max-per-minute', '120', '--max-invoice-life', '15m', '--max-description', '64');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}open relays {8}at most 500 unpaid at once$/m);
+    assert.match(r.stdout, /^ {2}joins {14}at most 120 a minute$/m);
+    assert.match(r.stdout, /^ {2}invoice life {7}at most 15m$/m);
+    assert.match(r.stdout, /^ {2}description {8}at most 64 bytes$/m);
+    assert.deepEqual(parseBook(stored() ?? '').policies[0]?.bounds, { maxOpen: 500, maxPerMinute: 120, maxInvoiceLifeSeconds: 900, maxDescriptionBytes: 64 });
+    assert.match((await policy('list')).stdout, / 500 open, 120\/min, 15m, 64 B$/m);
+    const dave = await runRdv([...at(bob), '--json', 'policy', 'add', '--from', DAVE, '--payout', '1%', '--fee-budget', '0', '--delay-budget', '60', '--max-per-minute', '7']);
+    const p = JSON.parse(dave.stdout) as PolicyJson;
+    assert.deepEqual([p.max_open, p.max_per_minute, p.max_invoice_life_seconds, p.max_description_bytes], [100, 7, 3_600, 200]);
+    assert.deepEqual(parseBook(stored() ?? '').policies[1]?.bounds, { maxPerMinute: 7 }, 'only what was given is stored');
   });
 
   test('two policies, one per node: a second for the same --from is refused (exit 2) and the first stays as it was', async () => {
@@ -130,6 +150,8 @@ describe('rdv policy', () => {
     { description: '--pass-to the --from node', args: ['add', '--from', CAROL, '--payout', '2%', '--fee-budget', '0', '--delay-budget', '80', '--pass-to', CAROL], stderr: /^rdv: --pass-to is the --from node/ },
     { description: 'a bad --expires', args: ['add', '--from', CAROL, '--payout', '2%', '--fee-budget', '0', '--delay-budget', '80', '--expires', 'tomorrow'], stderr: /^rdv: --expires "tomorrow" is not a duration/ },
     { description: 'a note over 200 bytes', args: ['add', '--from', CAROL, '--payout', '2%', '--fee-budget', '0', '--delay-budget', '80', '--note', 'x'.repeat(201)], stderr: /^rdv: --note is longer than 200 bytes$/ },
+    { description: '--max-open 0', args: ['add', '--from', CAROL, '--payout', '2%', '--fee-budget', '0', '--delay-budget', '80', '--max-open', '0'], stderr: /^rdv: --max-open 0 is out of range: give 1 to 10000$/ },
+    { description: 'a --max-invoice-life of a year', args: ['add', '--from', CAROL, '--payout', '2%', '--fee-budget', '0', '--delay-budget', '80', '--max-invoice-life', '365d'], stderr: /^rdv: --max-invoice-life 365d is out of range: give 60 s to 30d$/ },
     { description: 'an unknown option', args: ['add', '--from', CAROL, '--percent', '2'], stderr: /^rdv: unknown option '--percent' \(see rdv --help\)$/ },
     { description: 'no subcommand', args: [], stderr: /^Usage: rdv policy \[options\] \[command\]/ },
     { description: 'an unknown subcommand', args: ['edit'], stderr: /^rdv: unknown command 'edit' \(see rdv --help\)$/ },

@@ -7,28 +7,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
-import type { NodeId } from '../../src/chain/ids.js';
-import { addPolicy, EMPTY_BOOK, newPolicy, POLICY_KEY, serializeBook, type PolicyBook, type PolicyInput } from '../../src/chain/policy.js';
-import { inboxKey, parseInbox, type RelayRecord } from '../../src/chain/record.js';
+import type { PolicyInput } from '../../src/chain/policy.js';
+import { ackKey, inboxKey, parseInbox, type RelayRecord } from '../../src/chain/record.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { recordIn, relayRecord } from '../helpers/chain.js';
+import { setPolicies } from '../helpers/policies.js';
 import { at, runRdv } from '../helpers/rdv.js';
 import { eventually, withSimNet } from '../helpers/sim.js';
-
-/** Store (or replace) a node's policy book, as rdv policy add would. */
-function setPolicies(node: SimNode, inputs: Array<PolicyInput & { id: string }>): void {
-  let book: PolicyBook = EMPTY_BOOK;
-  for (const input of inputs) {
-    const p = newPolicy(input, { id: input.id, self: node.id as NodeId, now: Math.floor(Date.now() / 1000) });
-    assert.ok(p.ok, p.ok ? '' : p.error);
-    const added = addPolicy(book, p.value);
-    assert.ok(added.ok);
-    book = added.value;
-  }
-  node.datastore.datastore({ key: [...POLICY_KEY], string: serializeBook(book), mode: 'create-or-replace' });
-}
 
 interface Net {
   payer: SimNode;
@@ -53,8 +40,8 @@ function handsFree(n: Net, bob: Partial<PolicyInput> = {}): void {
   setPolicies(n.alice, [{ id: 'alipol01', from: n.bob.id, payout: '2000sat', feeBudget: '1%', delayBudget: '60', passTo: n.payer.id }]);
 }
 
-async function carolSells(n: Net, amount = '100000sat'): Promise<{ hash: string; passBack: { code: number; stdout: string; stderr: string } }> {
-  const joined = await runRdv([...at(n.carol), '--json', 'join', '--last', '--amount', amount, '--description', 'order 42']);
+async function carolSells(n: Net, amount = '100000sat', expiry?: string): Promise<{ hash: string; passBack: { code: number; stdout: string; stderr: string } }> {
+  const joined = await runRdv([...at(n.carol), '--json', 'join', '--last', '--amount', amount, '--description', 'order 42', ...(expiry ? ['--expiry', expiry] : [])]);
   assert.equal(joined.code, 0, joined.stderr);
   const hash = (JSON.parse(joined.stdout) as { payment_hash: string }).payment_hash;
   const passBack = await runRdv([...at(n.carol), 'pass-back', hash.slice(0, 8), '--to', `${n.bob.id}@127.0.0.1:${n.bob.port}`]);
@@ -187,5 +174,38 @@ describe('rdv policy: a three-payee chain where only the last payee types anythi
         assert.equal(n.carol.invoices.byHash(c.hash)?.status, 'paid');
       }
       assert.equal(relayRecord(n.bob, two.hash).payoutMsat, 2_000_000n, '5% of 40,000 sat');
+    }));
+
+  test("a policy relay's invoice lives at most the policy's --max-invoice-life (1h by default), whatever the downstream one says", () =>
+    withSimNet(async (net) => {
+      const n = await network(net);
+      handsFree(n);
+      setPolicies(n.alice, [{ id: 'alipol01', from: n.bob.id, payout: '2000sat', feeBudget: '1%', delayBudget: '60', passTo: n.payer.id, maxInvoiceLife: '40m' }]);
+      // Carol's invoice lives 30 days: before the bound, Bob's (and so his open relay) lived as long, less 10 minutes.
+      const { hash, passBack } = await carolSells(n, '100000sat', '30d');
+      assert.equal(passBack.code, 0, passBack.stderr);
+      await payerInbox(n, hash);
+      const bobRec = relayRecord(n.bob, hash);
+      const aliceRec = relayRecord(n.alice, hash);
+      assert.equal(bobRec.expiresAt - bobRec.createdAt, 3_600, "Bob's: the default bound");
+      assert.equal(aliceRec.expiresAt - aliceRec.createdAt, 2_400, "Alice's: her --max-invoice-life 40m");
+      // The bound is on our invoice only: a shorter downstream life still wins, less the 10 minutes' margin (Bob's 1h leaves Alice 50m).
+      setPolicies(n.alice, [{ id: 'alipol02', from: n.bob.id, payout: '2000sat', feeBudget: '1%', delayBudget: '60', passTo: n.payer.id, maxInvoiceLife: '2h' }]);
+      const two = await carolSells(n, '40000sat', '30d');
+      await payerInbox(n, two.hash);
+      const alice2 = relayRecord(n.alice, two.hash);
+      const bob2 = relayRecord(n.bob, two.hash);
+      assert.ok(Math.abs(alice2.expiresAt - (bob2.expiresAt - 600)) <= 1, `Alice's expires 10 minutes before Bob's (${alice2.expiresAt} vs ${bob2.expiresAt})`);
+    }));
+
+  test("Bob's plugin hears Alice's answer from its inbox, without reading the datastore over and over while it waits", () =>
+    withSimNet(async (net) => {
+      const n = await network(net);
+      handsFree(n);
+      const { hash } = await carolSells(n);
+      await payerInbox(n, hash);
+      await eventually(() => n.bob.log.some((l) => new RegExp(`policy bobpol01: our invoice ${hash.slice(0, 8)}.* to ${n.alice.id}: joined by policy alipol01`).test(l)), "Bob logs Alice's answer");
+      const ackReads = n.bob.server.calls.filter((c) => c.method === 'listdatastore' && JSON.stringify(c.params.key) === JSON.stringify(ackKey(hash)));
+      assert.equal(ackReads.length, 0, `${ackReads.length} reads of the ack key`);
     }));
 });

@@ -9,10 +9,17 @@ import { msat, type Msat } from '../../src/chain/amount.js';
 import type { NodeId } from '../../src/chain/ids.js';
 import {
   addPolicy,
+  admitJoin,
+  DEFAULT_POLICY_BOUNDS,
+  descriptionProblem,
   EMPTY_BOOK,
   formatShare,
+  invoiceLifeCap,
+  joinsInWindow,
+  MAX_DELIVERIES,
   MAX_POLICIES,
   newPolicy,
+  openJoinedBy,
   parseBook,
   parsePassTo,
   parseShare,
@@ -26,10 +33,12 @@ import {
   type Policy,
   type PolicyBook,
   type PolicyInput,
+  type PolicyLoad,
   type Share,
 } from '../../src/chain/policy.js';
 import { ShapeError } from '../../src/chain/read.js';
-import { CAROL, NOW } from '../helpers/builders.js';
+import type { PaymentHash } from '../../src/chain/ids.js';
+import { CAROL, makeRecord, NOW } from '../helpers/builders.js';
 
 const BOB = `03${'b0'.repeat(32)}` as NodeId;
 const ALICE = `02${'a1'.repeat(32)}` as NodeId;
@@ -179,6 +188,34 @@ describe('newPolicy', () => {
     });
   }
 
+  test('the bounds given are kept, the others left to the defaults (and so absent)', () => {
+    const r = newPolicy(input({ maxOpen: '17', maxInvoiceLife: '15m' }), ctx);
+    assert.deepEqual(r.ok && r.value.bounds, { maxOpen: 17, maxInvoiceLifeSeconds: 900 });
+    const all = newPolicy(input({ maxOpen: '10000', maxPerMinute: '1', maxInvoiceLife: '60', maxDescription: '0' }), ctx);
+    assert.deepEqual(all.ok && all.value.bounds, { maxOpen: 10_000, maxPerMinute: 1, maxInvoiceLifeSeconds: 60, maxDescriptionBytes: 0 });
+    const none = newPolicy(input(), ctx);
+    assert.equal(none.ok && none.value.bounds, undefined);
+  });
+
+  const boundRefusals: Array<{ description: string; given: Partial<PolicyInput>; error: RegExp }> = [
+    { description: '--max-open 0', given: { maxOpen: '0' }, error: /^--max-open 0 is out of range: give 1 to 10000$/ },
+    { description: '--max-open 10001', given: { maxOpen: '10001' }, error: /^--max-open 10001 is out of range: give 1 to 10000$/ },
+    { description: '--max-open that is no number', given: { maxOpen: 'many' }, error: /^--max-open "many" is not a whole number$/ },
+    { description: '--max-per-minute 1001', given: { maxPerMinute: '1001' }, error: /^--max-per-minute 1001 is out of range: give 1 to 1000$/ },
+    { description: '--max-per-minute 2.5', given: { maxPerMinute: '2.5' }, error: /^--max-per-minute "2\.5" is not a whole number$/ },
+    { description: '--max-invoice-life 59 (our invoice lives at least 60 s)', given: { maxInvoiceLife: '59' }, error: /^--max-invoice-life 59 is out of range: give 60 s to 30d$/ },
+    { description: '--max-invoice-life 31d', given: { maxInvoiceLife: '31d' }, error: /^--max-invoice-life 31d is out of range: give 60 s to 30d$/ },
+    { description: '--max-invoice-life that is no duration', given: { maxInvoiceLife: 'long' }, error: /^--max-invoice-life "long" is not a duration/ },
+    { description: '--max-description 640 (BOLT 11 carries 639 bytes)', given: { maxDescription: '640' }, error: /^--max-description 640 is out of range: give 0 to 639$/ },
+  ];
+  for (const c of boundRefusals) {
+    test(`refuses ${c.description}`, () => {
+      const r = newPolicy(input(c.given), ctx);
+      assert.equal(r.ok, false, c.description);
+      if (!r.ok) assert.match(r.error, c.error);
+    });
+  }
+
   test('a note of exactly 200 bytes is kept', () => {
     const r = newPolicy(input({ note: 'n'.repeat(200) }), ctx);
     assert.equal(r.ok && r.value.note?.length, 200);
@@ -279,6 +316,17 @@ describe('the stored book', () => {
 
   test('an empty book round-trips', () => assert.deepEqual(parseBook(serializeBook(EMPTY_BOOK)), EMPTY_BOOK));
 
+  test('bounds round-trip as given; a book without them (written before them) reads with none, and the defaults apply', () => {
+    const bounded: PolicyBook = { version: 1, policies: [makePolicy({ bounds: { maxOpen: 13, maxPerMinute: 7, maxInvoiceLifeSeconds: 1_799, maxDescriptionBytes: 0 } })] };
+    const text = serializeBook(bounded);
+    assert.match(text, /"max_open":13,"max_per_minute":7,"max_invoice_life_seconds":1799,"max_description_bytes":0/);
+    assert.deepEqual(parseBook(text), bounded);
+    const old = '{"version":1,"policies":[{"id":"5e1f0c2a","from":"' + CAROL + '","payout":{"ppm":"20000"},"fee_budget":{"ppm":"5000"},"delay_budget":80,"created_at":1}]}';
+    const read = parseBook(old).policies[0];
+    assert.equal(read?.bounds, undefined);
+    assert.equal(read && invoiceLifeCap(read), DEFAULT_POLICY_BOUNDS.maxInvoiceLifeSeconds);
+  });
+
   const stored = JSON.parse(serializeBook(book)) as { version: number; policies: Array<Record<string, unknown>> };
   const damaged = (edit: (b: typeof stored) => void): string => {
     const copy = structuredClone(stored);
@@ -296,6 +344,8 @@ describe('the stored book', () => {
     { description: 'a share that is neither', text: damaged((b) => (b.policies[0]!.fee_budget = {})), error: /fee_budget\.msat: expected an amount in msat/ },
     { description: 'a negative delay budget', text: damaged((b) => (b.policies[1]!.delay_budget = -1)), error: /delay_budget: expected a non-negative integer/ },
     { description: 'policies not a list', text: '{"version":1,"policies":{}}', error: /^policies\.policies: expected an array/ },
+    { description: 'a max_open of 0', text: damaged((b) => (b.policies[1]!.max_open = 0)), error: /^policies\.policies\[1\]\.max_open is out of range$/ },
+    { description: 'a max_invoice_life_seconds of a year', text: damaged((b) => (b.policies[0]!.max_invoice_life_seconds = 31_536_000)), error: /^policies\.policies\[0\]\.max_invoice_life_seconds is out of range$/ },
   ];
   for (const c of cases) test(`a damaged book throws ShapeError: ${c.description}`, () => assert.throws(() => parseBook(c.text), (e: unknown) => e instanceof ShapeError && c.error.test(e.message)));
 });
@@ -306,6 +356,7 @@ describe('policyToJson: CLN\'s convention', () => {
     assert.deepEqual(policyToJson(p, NOW), {
       id: '5e1f0c2a', from: CAROL, payout: { percent: '2', ppm: 20_000 }, fee_budget: { amount_msat: 1_000_000n }, delay_budget: 80,
       pass_to: { id: ALICE }, min_amount_msat: 10_000_000n, expires_at: NOW + 60, active: true, created_at: NOW - 77,
+      max_open: 100, max_per_minute: 30, max_invoice_life_seconds: 3_600, max_description_bytes: 200,
     });
     assert.equal(policyToJson(p, NOW + 60).active, false);
   });
@@ -327,4 +378,80 @@ describe('routeProblem: a policy joins only what it can pay on now (rdv join onl
       else assert.match(p ?? '', c.problem);
     });
   }
+});
+
+describe('admitJoin: the bounds a join by the policy must meet before anything is asked of the node', () => {
+  const NOW_MS = NOW * 1000 + 123;
+  /** Bob's policy for Carol, on to Alice, at most 13 open and 7 a minute. */
+  const bounded = makePolicy({ bounds: { maxOpen: 13, maxPerMinute: 7 } });
+  const load = (over: Partial<PolicyLoad> = {}): PolicyLoad => ({ open: 0, recentJoinsMs: [], deliveries: 0, ...over });
+  /** `n` joins, one every 3 s, the last `lastAgoMs` before now. */
+  const joins = (n: number, lastAgoMs: number): number[] => Array.from({ length: n }, (_, i) => NOW_MS - lastAgoMs - (n - 1 - i) * 3_000);
+  const cases: Array<{ description: string; policy: Policy; load: PolicyLoad; error?: RegExp }> = [
+    { description: 'nothing open, no recent join: let through', policy: bounded, load: load() },
+    { description: '12 open of 13: let through', policy: bounded, load: load({ open: 12 }) },
+    { description: '13 open of 13: refused, and told when to try again', policy: bounded, load: load({ open: 13 }), error: /^13 relays it joined are open and unpaid, its limit \(--max-open 13\): try again when one is paid or expires$/ },
+    { description: '6 joins in the last minute of 7: let through', policy: bounded, load: load({ recentJoinsMs: joins(6, 1_000) }) },
+    { description: '7 joins in the last minute of 7: refused until the oldest is a minute old (it began 19 s ago: 41 s)', policy: bounded, load: load({ recentJoinsMs: joins(7, 1_000) }), error: /^7 joins began in the last minute, its limit \(--max-per-minute 7\): try again in 41 s$/ },
+    { description: '7 joins, the oldest exactly a minute ago: it no longer counts', policy: bounded, load: load({ recentJoinsMs: [NOW_MS - 60_000, ...joins(6, 1_000)] }) },
+    { description: '7 joins, the oldest a minute less a msat ago: refused for 1 s more', policy: bounded, load: load({ recentJoinsMs: [NOW_MS - 59_999, ...joins(6, 1_000)] }), error: /try again in 1 s$/ },
+    { description: 'a clock that stepped back: joins "in the future" still count', policy: bounded, load: load({ recentJoinsMs: Array.from({ length: 7 }, (_, i) => NOW_MS + 5_000 + i) }), error: /^7 joins began in the last minute/ },
+    { description: `${MAX_DELIVERIES - 1} deliveries running: let through`, policy: bounded, load: load({ deliveries: MAX_DELIVERIES - 1 }) },
+    { description: `${MAX_DELIVERIES} deliveries running, and the policy passes on: refused`, policy: bounded, load: load({ deliveries: MAX_DELIVERIES }), error: new RegExp(`^${MAX_DELIVERIES} invoices are being passed on already, the most at once: try again in a few seconds$`) },
+    { description: `${MAX_DELIVERIES} deliveries running, but the policy has no --pass-to: let through`, policy: makePolicy({ passTo: undefined }), load: load({ deliveries: MAX_DELIVERIES }) },
+    { description: 'the open bound is said first when several are met', policy: bounded, load: load({ open: 13, recentJoinsMs: joins(7, 1_000), deliveries: MAX_DELIVERIES }), error: /--max-open 13/ },
+    { description: 'a book written before the bounds: the defaults (100 open) apply', policy: makePolicy(), load: load({ open: 100 }), error: /--max-open 100\)/ },
+    { description: 'a book written before the bounds: the defaults (30 a minute) apply', policy: makePolicy(), load: load({ recentJoinsMs: Array.from({ length: 30 }, (_, i) => NOW_MS - i * 1_999) }), error: /--max-per-minute 30\)/ },
+  ];
+  for (const c of cases) {
+    test(c.description, () => {
+      const r = admitJoin(c.policy, c.load, NOW_MS);
+      if (c.error === undefined) assert.deepEqual(r, { ok: true, value: undefined });
+      else {
+        assert.equal(r.ok, false);
+        if (!r.ok) assert.match(r.error, c.error);
+      }
+    });
+  }
+
+  test('joinsInWindow keeps what is younger than a minute', () => {
+    assert.deepEqual(joinsInWindow([NOW_MS - 60_001, NOW_MS - 60_000, NOW_MS - 59_999, NOW_MS], NOW_MS), [NOW_MS - 59_999, NOW_MS]);
+  });
+});
+
+describe('descriptionProblem: what the sender can make our node sign', () => {
+  const cases: Array<{ description: string; policy: Policy; text: string | undefined; problem?: RegExp }> = [
+    { description: 'no description (a description hash): nothing to bound', policy: makePolicy(), text: undefined },
+    { description: '200 bytes, the default limit', policy: makePolicy(), text: 'd'.repeat(200) },
+    { description: '201 bytes: refused', policy: makePolicy(), text: 'd'.repeat(201), problem: /^the invoice's description is 201 bytes, over the policy's limit of 200 \(--max-description\): pass back one with a shorter description$/ },
+    { description: 'bytes, not characters: 67 euro signs are 201 bytes', policy: makePolicy(), text: '€'.repeat(67), problem: /is 201 bytes/ },
+    { description: '--max-description 0: only an empty description', policy: makePolicy({ bounds: { maxDescriptionBytes: 0 } }), text: '', problem: undefined },
+    { description: '--max-description 0: "order 42" is refused', policy: makePolicy({ bounds: { maxDescriptionBytes: 0 } }), text: 'order 42', problem: /is 8 bytes, over the policy's limit of 0/ },
+    { description: '--max-description 639 takes what BOLT 11 can carry', policy: makePolicy({ bounds: { maxDescriptionBytes: 639 } }), text: 'd'.repeat(639) },
+  ];
+  for (const c of cases) {
+    test(c.description, () => {
+      const p = descriptionProblem(c.policy, c.text);
+      if (c.problem === undefined) assert.equal(p, undefined);
+      else assert.match(p ?? '', c.problem);
+    });
+  }
+});
+
+describe('openJoinedBy: the open relays a policy made, as the plugin counts them for --max-open', () => {
+  const hash = (n: number): PaymentHash => n.toString(16).padStart(64, '0') as PaymentHash;
+  const records = [
+    makeRecord({ paymentHash: hash(1), policy: '5e1f0c2a', state: 'open', expiresAt: NOW + 1 }),
+    makeRecord({ paymentHash: hash(2), policy: '5e1f0c2a', state: 'open', expiresAt: NOW + 3_599 }),
+    makeRecord({ paymentHash: hash(3), policy: '5e1f0c2a', state: 'open', expiresAt: NOW }),
+    makeRecord({ paymentHash: hash(4), policy: '5e1f0c2a', state: 'gathered' }),
+    makeRecord({ paymentHash: hash(5), policy: '5e1f0c2a', state: 'expired', expiresAt: NOW - 7 }),
+    makeRecord({ paymentHash: hash(6), policy: '0d4e9b17', state: 'open' }),
+    makeRecord({ paymentHash: hash(7), state: 'open' }),
+  ];
+  test('open and unexpired, by this policy: 2 (not the one expiring now, not the gathered, not another policy\'s, not rdv join\'s)', () => {
+    assert.equal(openJoinedBy(records, '5e1f0c2a', NOW), 2);
+    assert.equal(openJoinedBy(records, '0d4e9b17', NOW), 1);
+    assert.equal(openJoinedBy(records, 'ffffffff', NOW), 0);
+  });
 });
