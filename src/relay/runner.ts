@@ -25,6 +25,7 @@ import type { LogLevel } from '../rpc/plugin.js';
 import { loadRecord, writeRecord, type Stored } from '../rpc/records.js';
 import { summaryOf, tally, type RecordSummary, type Tally } from '../chain/selection.js';
 import { ChannelIds } from '../rpc/channels.js';
+import { ClaimScanner } from '../rpc/claims.js';
 import type { ChannelNames } from '../rpc/node.js';
 
 export type HookReply = JsonObject;
@@ -129,9 +130,12 @@ export class RelayRunner {
   readonly resolveTimes = new Samples();
   /** scid or alias -> channel_id, for parts whose channel lightningd renames (parts.ts). */
   readonly channels: ChannelIds;
+  /** lightningd's channel moves, read in pages, one scan shared by every settled relay that asks (check_claims). */
+  readonly claims: ClaimScanner;
 
   constructor(private readonly deps: RunnerDeps) {
     this.channels = new ChannelIds(deps.node, (m) => deps.log('warn', m));
+    this.claims = new ClaimScanner(deps.node);
   }
 
   get blockheight(): number {
@@ -463,7 +467,7 @@ export class RelayRunner {
           this.startQuery(hash);
           break;
         case 'check_claims':
-          void this.deps.node.channelCredits(hash).then(
+          void this.claims.credits(hash).then(
             (credits) => this.enqueue(hash, { type: 'claims', credits }),
             (e: unknown) => {
               this.deps.log('warn', `${hash.slice(0, 8)}: listchannelmoves failed (${(e as Error).message})`);

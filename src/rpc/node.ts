@@ -66,6 +66,22 @@ export interface ChannelNames {
   direction: number | undefined;
 }
 
+/** An "invoice" credit among lightningd's channel moves: an incoming HTLC it settled for us. */
+export interface ChannelCredit {
+  createdIndex: number;
+  paymentHash: string;
+  channelId: string;
+  amountMsat: Msat;
+}
+
+/** What one listchannelmoves page held (channelMovesPage). */
+export interface ChannelMovesPage {
+  moves: number;
+  /** created_index of the page's last move; undefined for an empty page. */
+  lastIndex: number | undefined;
+  credits: ChannelCredit[];
+}
+
 export type DatastoreWrite = { ok: true; generation: number } | { ok: false; reason: 'exists' | 'wrong-generation' | 'missing' };
 
 export interface PluginState {
@@ -439,27 +455,39 @@ export class LightningNode {
   }
 
   /**
-   * What lightningd's channel moves say we were paid for a hash: each incoming HTLC
-   * it fulfilled for us (tag "invoice", a credit), by channel. lightningd writes a
-   * move only once the HTLC is irrevocably settled. Empty on a CLN without
-   * listchannelmoves (before v25.09).
+   * One page of lightningd's channel moves: those with created_index >= `start`, at
+   * most `limit` (listchannelmoves index=created). Gives how many moves the page
+   * held, the last one's created_index, and its "invoice" credits: each incoming
+   * HTLC lightningd fulfilled for us, which it writes only once the HTLC is
+   * irrevocably settled. undefined on a CLN without listchannelmoves (before
+   * v25.09) or whose reply rdv does not understand. Throws if the call is lost.
    */
-  async channelCredits(paymentHash: string): Promise<Array<{ channelId: string; amountMsat: Msat }>> {
+  async channelMovesPage(start: number, limit: number): Promise<ChannelMovesPage | undefined> {
     let result: unknown;
     try {
-      result = await this.rpc.call('listchannelmoves', {});
+      result = await this.rpc.call('listchannelmoves', { index: 'created', start, limit });
     } catch (e) {
-      if (e instanceof RpcError) return [];
+      if (e instanceof RpcError) return undefined;
       throw e;
     }
     try {
-      return Reader.of(result, 'listchannelmoves')
-        .objects('channelmoves')
-        .filter((m) => m.optStr('payment_hash') === paymentHash && m.str('primary_tag') === 'invoice')
-        .map((m) => ({ channelId: m.str('account_id'), amountMsat: m.msat('credit_msat') }))
-        .filter((c) => c.amountMsat > 0n);
+      const moves = Reader.of(result, 'listchannelmoves').objects('channelmoves');
+      const credits: ChannelCredit[] = [];
+      let lastIndex: number | undefined;
+      for (const m of moves) {
+        const index = m.int('created_index');
+        // A lightningd that ignored start would have the scan read its first page forever.
+        if (index < start || (lastIndex !== undefined && index <= lastIndex)) throw new ShapeError(`${m.path}.created_index: ${index} is not after ${lastIndex ?? start - 1}`);
+        lastIndex = index;
+        if (m.str('primary_tag') !== 'invoice') continue;
+        const paymentHash = m.optStr('payment_hash');
+        const amountMsat = m.msat('credit_msat');
+        if (paymentHash === undefined || amountMsat === 0n) continue;
+        credits.push({ createdIndex: lastIndex, paymentHash, channelId: m.str('account_id'), amountMsat });
+      }
+      return { moves: moves.length, lastIndex, credits };
     } catch (e) {
-      if (e instanceof ShapeError) return [];
+      if (e instanceof ShapeError) return undefined;
       throw e;
     }
   }
