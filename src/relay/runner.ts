@@ -52,8 +52,12 @@ export const systemClock: Clock = {
  */
 const CHECKPOINT_MS = 250;
 
-/** How long after xpay answered its askrene layer is removed (a getroutes still running on a removed layer makes askrene abort). */
-const LAYER_LINGER_MS = 60_000;
+/**
+ * How long after xpay answered its askrene layer is removed (a getroutes still
+ * running on a removed layer makes askrene abort, and lightningd stops). A layer
+ * whose xpay's answer was lost is never removed (see startPay).
+ */
+export const LAYER_LINGER_MS = 60_000;
 
 /** Recent samples of how long the relay took to decide, for rdv-status. */
 class Samples {
@@ -582,13 +586,24 @@ export class RelayRunner {
         this.deps.log('warn', `${hash.slice(0, 8)}: paying without an askrene layer: rdv cannot stop xpay's retries if blocks are found meanwhile`);
         layers = undefined;
       }
-      const result = await node.xpay({ invstring: effect.bolt11, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds, layers });
+      const { xpayEnded, ...result } = await node.xpay({ invstring: effect.bolt11, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds, layers });
       this.deps.log('debug', `${hash.slice(0, 8)}: xpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
       const entry = this.entries.get(hash);
       if (entry && result.ok) entry.lastPayResultAt = performance.now();
       this.enqueue(hash, { type: 'pay_result', result });
-      // xpay is done with it; a while later no getroutes can be using it either (see closeRoute).
-      if (layers) this.deps.clock.setTimeout(() => void node.removeLayer(effect.layer).catch(() => undefined), LAYER_LINGER_MS);
+      if (!layers) return;
+      if (xpayEnded) {
+        // xpay is done with it; a while later no getroutes can be using it either (see closeRoute).
+        this.deps.clock.setTimeout(() => void node.removeLayer(effect.layer).catch(() => undefined), LAYER_LINGER_MS);
+      } else {
+        // The call was lost, not xpay's command: it may still be routing with this layer,
+        // and nothing rdv can see says when it stops (between attempts listsendpays shows
+        // nothing pending while xpay is in getroutes). Removing it could make askrene abort
+        // and stop lightningd; keeping it costs a small layer until lightningd restarts
+        // (askrene keeps layers in memory), and the relay still closes its route when
+        // blocks run short (close_route).
+        this.deps.log('info', `${hash.slice(0, 8)}: xpay's answer was lost; its askrene layer ${effect.layer} stays (xpay may still be using it)`);
+      }
     })();
   }
 

@@ -91,6 +91,18 @@ export interface PluginState {
   important: boolean;
 }
 
+/**
+ * xpay's result, and whether its command is over. `xpayEnded` is false when rdv
+ * lost the call (the connection dropped, the xpay plugin died, lightningd is
+ * stopping): xpay may still be running inside lightningd, routing with its layers.
+ */
+export type XpayResult = PayResult & { xpayEnded: boolean };
+
+/** An xpay call that failed: did an answer come from xpay (or lightningd refusing the call), or was the call lost? */
+function xpayEndedWith(e: unknown): boolean {
+  return e instanceof RpcError && e.code !== -4 /* the plugin died: its getroutes may still run */ && e.code !== -5 /* lightningd stopping */;
+}
+
 /** Maps an xpay error to a PayResult: only a failure reported by xpay itself is definite. */
 export function classifyPayError(e: unknown): PayResult {
   if (e instanceof RpcError) {
@@ -353,13 +365,16 @@ export class LightningNode {
     }
   }
 
-  /** xpay, never throwing: the result says whether the failure is definite. `layers`: askrene layers for its routes. */
-  async xpay(p: { invstring: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number; layers?: string[] }): Promise<PayResult> {
+  /**
+   * xpay, never throwing: the result says whether the failure is definite, and
+   * whether xpay's command is over (see XpayResult). `layers`: askrene layers for its routes.
+   */
+  async xpay(p: { invstring: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number; layers?: string[] }): Promise<XpayResult> {
     let result: unknown;
     try {
       result = await this.rpc.call('xpay', { invstring: p.invstring, maxfee: p.maxfeeMsat, maxdelay: p.maxdelay, retry_for: p.retryForSeconds, layers: p.layers });
     } catch (e) {
-      return classifyPayError(e);
+      return { ...classifyPayError(e), xpayEnded: xpayEndedWith(e) };
     }
     try {
       const r = Reader.of(result, 'xpay');
@@ -367,9 +382,11 @@ export class LightningNode {
         ok: true,
         preimage: r.match<Preimage>('payment_preimage', HASH_RE, 'a preimage'),
         amountSentMsat: r.msat('amount_sent_msat'),
+        xpayEnded: true,
       };
     } catch (e) {
-      return { ok: false, definite: false, message: e instanceof Error ? e.message : String(e) };
+      // xpay answered (success, in a shape rdv does not read): its command is over.
+      return { ok: false, definite: false, message: e instanceof Error ? e.message : String(e), xpayEnded: true };
     }
   }
 

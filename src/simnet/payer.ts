@@ -211,8 +211,8 @@ export class Payer {
   /**
    * The late part of the lateInject fault: the whole amount, routed now (over
    * the graph as it is now), in the failed command's group. Its getroutes ran
-   * before xpay answered, so a layer removed since (rdv removes its own as soon
-   * as xpay returns) does not stop it.
+   * before xpay answered, so a layer removed since (rdv removes its own a while
+   * after xpay returns) does not stop it.
    */
   private injectLate(p: PaymentParams, group: Group): void {
     let routes: Route[] | undefined;
