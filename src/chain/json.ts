@@ -32,7 +32,6 @@ const UNSAFE_DIGITS = 16;
 const MARK = '\u0000';
 const MARK_ESCAPE = '\\u0000';
 
-
 /** Index just past the closing quote of the string whose contents start at `from` (text.length if unterminated). */
 function endOfString(text: string, from: number): number {
   let at = from;
@@ -169,8 +168,7 @@ function unmarkAll(root: unknown, marks: number): unknown {
       }
     } else if (v !== null && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      // for...in: JSON.parse's objects have no inherited enumerable members, and it allocates no key array.
-      for (const k in o) {
+      for (const k of Object.keys(o)) {
         const x = o[k];
         if (typeof x === 'string') {
           if (x.charCodeAt(0) === 0) {
