@@ -25,6 +25,7 @@ import type { LogLevel } from '../rpc/plugin.js';
 import { loadRecord, writeRecord, type Stored } from '../rpc/records.js';
 import { summaryOf, tally, type RecordSummary, type Tally } from '../chain/selection.js';
 import { ChannelIds } from '../rpc/channels.js';
+import { ClaimScanner } from '../rpc/claims.js';
 import type { ChannelNames } from '../rpc/node.js';
 
 export type HookReply = JsonObject;
@@ -54,8 +55,12 @@ const CHECKPOINT_MS = 250;
 /** Tries to close an xpay's route (closeRoute): 500 ms apart, doubling to 10 s, about 4 minutes in all (more than xpay's retry_for). */
 const CLOSE_ROUTE_ATTEMPTS = 30;
 
-/** How long after xpay answered its askrene layer is removed (a getroutes still running on a removed layer makes askrene abort). */
-const LAYER_LINGER_MS = 60_000;
+/**
+ * How long after xpay answered its askrene layer is removed (a getroutes still
+ * running on a removed layer makes askrene abort, and lightningd stops). A layer
+ * whose xpay's answer was lost is never removed (see startPay).
+ */
+export const LAYER_LINGER_MS = 60_000;
 
 /** Recent samples of how long the relay took to decide, for rdv-status. */
 class Samples {
@@ -138,9 +143,12 @@ export class RelayRunner {
   readonly resolveTimes = new Samples();
   /** scid or alias -> channel_id, for parts whose channel lightningd renames (parts.ts). */
   readonly channels: ChannelIds;
+  /** lightningd's channel moves, read in pages, one scan shared by every settled relay that asks (check_claims). */
+  readonly claims: ClaimScanner;
 
   constructor(private readonly deps: RunnerDeps) {
     this.channels = new ChannelIds(deps.node, (m) => deps.log('warn', m));
+    this.claims = new ClaimScanner(deps.node);
   }
 
   get blockheight(): number {
@@ -506,7 +514,7 @@ export class RelayRunner {
           this.startQuery(hash);
           break;
         case 'check_claims':
-          void this.deps.node.channelCredits(hash).then(
+          void this.claims.credits(hash).then(
             (credits) => this.enqueue(hash, { type: 'claims', credits }),
             (e: unknown) => {
               this.deps.log('warn', `${hash.slice(0, 8)}: listchannelmoves failed (${(e as Error).message})`);
@@ -621,13 +629,24 @@ export class RelayRunner {
         this.deps.log('warn', `${hash.slice(0, 8)}: paying without an askrene layer: rdv cannot stop xpay's retries if blocks are found meanwhile`);
         layers = undefined;
       }
-      const result = await node.xpay({ invstring: effect.bolt11, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds, layers });
+      const { xpayEnded, ...result } = await node.xpay({ invstring: effect.bolt11, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds, layers });
       this.deps.log('debug', `${hash.slice(0, 8)}: xpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
       const entry = this.entries.get(hash);
       if (entry && result.ok) entry.lastPayResultAt = performance.now();
       this.enqueue(hash, { type: 'pay_result', result });
-      // xpay is done with it; a while later no getroutes can be using it either (see closeRoute).
-      if (layers) this.deps.clock.setTimeout(() => void node.removeLayer(effect.layer).catch(() => undefined), LAYER_LINGER_MS);
+      if (!layers) return;
+      if (xpayEnded) {
+        // xpay is done with it; a while later no getroutes can be using it either (see closeRoute).
+        this.deps.clock.setTimeout(() => void node.removeLayer(effect.layer).catch(() => undefined), LAYER_LINGER_MS);
+      } else {
+        // The call was lost, not xpay's command: it may still be routing with this layer,
+        // and nothing rdv can see says when it stops (between attempts listsendpays shows
+        // nothing pending while xpay is in getroutes). Removing it could make askrene abort
+        // and stop lightningd; keeping it costs a small layer until lightningd restarts
+        // (askrene keeps layers in memory), and the relay still closes its route when
+        // blocks run short (close_route).
+        this.deps.log('info', `${hash.slice(0, 8)}: xpay's answer was lost; its askrene layer ${effect.layer} stays (xpay may still be using it)`);
+      }
     })();
   }
 

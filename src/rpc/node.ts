@@ -66,6 +66,22 @@ export interface ChannelNames {
   direction: number | undefined;
 }
 
+/** An "invoice" credit among lightningd's channel moves: an incoming HTLC it settled for us. */
+export interface ChannelCredit {
+  createdIndex: number;
+  paymentHash: string;
+  channelId: string;
+  amountMsat: Msat;
+}
+
+/** What one listchannelmoves page held (channelMovesPage). */
+export interface ChannelMovesPage {
+  moves: number;
+  /** created_index of the page's last move; undefined for an empty page. */
+  lastIndex: number | undefined;
+  credits: ChannelCredit[];
+}
+
 export type DatastoreWrite = { ok: true; generation: number } | { ok: false; reason: 'exists' | 'wrong-generation' | 'missing' };
 
 export interface PluginState {
@@ -73,6 +89,18 @@ export interface PluginState {
   active: boolean;
   path: string | undefined;
   important: boolean;
+}
+
+/**
+ * xpay's result, and whether its command is over. `xpayEnded` is false when rdv
+ * lost the call (the connection dropped, the xpay plugin died, lightningd is
+ * stopping): xpay may still be running inside lightningd, routing with its layers.
+ */
+export type XpayResult = PayResult & { xpayEnded: boolean };
+
+/** An xpay call that failed: did an answer come from xpay (or lightningd refusing the call), or was the call lost? */
+function xpayEndedWith(e: unknown): boolean {
+  return e instanceof RpcError && e.code !== -4 /* the plugin died: its getroutes may still run */ && e.code !== -5 /* lightningd stopping */;
 }
 
 /** Maps an xpay error to a PayResult: only a failure reported by xpay itself is definite. */
@@ -337,13 +365,16 @@ export class LightningNode {
     }
   }
 
-  /** xpay, never throwing: the result says whether the failure is definite. `layers`: askrene layers for its routes. */
-  async xpay(p: { invstring: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number; layers?: string[] }): Promise<PayResult> {
+  /**
+   * xpay, never throwing: the result says whether the failure is definite, and
+   * whether xpay's command is over (see XpayResult). `layers`: askrene layers for its routes.
+   */
+  async xpay(p: { invstring: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number; layers?: string[] }): Promise<XpayResult> {
     let result: unknown;
     try {
       result = await this.rpc.call('xpay', { invstring: p.invstring, maxfee: p.maxfeeMsat, maxdelay: p.maxdelay, retry_for: p.retryForSeconds, layers: p.layers });
     } catch (e) {
-      return classifyPayError(e);
+      return { ...classifyPayError(e), xpayEnded: xpayEndedWith(e) };
     }
     try {
       const r = Reader.of(result, 'xpay');
@@ -351,9 +382,11 @@ export class LightningNode {
         ok: true,
         preimage: r.match<Preimage>('payment_preimage', HASH_RE, 'a preimage'),
         amountSentMsat: r.msat('amount_sent_msat'),
+        xpayEnded: true,
       };
     } catch (e) {
-      return { ok: false, definite: false, message: e instanceof Error ? e.message : String(e) };
+      // xpay answered (success, in a shape rdv does not read): its command is over.
+      return { ok: false, definite: false, message: e instanceof Error ? e.message : String(e), xpayEnded: true };
     }
   }
 
@@ -439,27 +472,39 @@ export class LightningNode {
   }
 
   /**
-   * What lightningd's channel moves say we were paid for a hash: each incoming HTLC
-   * it fulfilled for us (tag "invoice", a credit), by channel. lightningd writes a
-   * move only once the HTLC is irrevocably settled. Empty on a CLN without
-   * listchannelmoves (before v25.09).
+   * One page of lightningd's channel moves: those with created_index >= `start`, at
+   * most `limit` (listchannelmoves index=created). Gives how many moves the page
+   * held, the last one's created_index, and its "invoice" credits: each incoming
+   * HTLC lightningd fulfilled for us, which it writes only once the HTLC is
+   * irrevocably settled. undefined on a CLN without listchannelmoves (before
+   * v25.09) or whose reply rdv does not understand. Throws if the call is lost.
    */
-  async channelCredits(paymentHash: string): Promise<Array<{ channelId: string; amountMsat: Msat }>> {
+  async channelMovesPage(start: number, limit: number): Promise<ChannelMovesPage | undefined> {
     let result: unknown;
     try {
-      result = await this.rpc.call('listchannelmoves', {});
+      result = await this.rpc.call('listchannelmoves', { index: 'created', start, limit });
     } catch (e) {
-      if (e instanceof RpcError) return [];
+      if (e instanceof RpcError) return undefined;
       throw e;
     }
     try {
-      return Reader.of(result, 'listchannelmoves')
-        .objects('channelmoves')
-        .filter((m) => m.optStr('payment_hash') === paymentHash && m.str('primary_tag') === 'invoice')
-        .map((m) => ({ channelId: m.str('account_id'), amountMsat: m.msat('credit_msat') }))
-        .filter((c) => c.amountMsat > 0n);
+      const moves = Reader.of(result, 'listchannelmoves').objects('channelmoves');
+      const credits: ChannelCredit[] = [];
+      let lastIndex: number | undefined;
+      for (const m of moves) {
+        const index = m.int('created_index');
+        // A lightningd that ignored start would have the scan read its first page forever.
+        if (index < start || (lastIndex !== undefined && index <= lastIndex)) throw new ShapeError(`${m.path}.created_index: ${index} is not after ${lastIndex ?? start - 1}`);
+        lastIndex = index;
+        if (m.str('primary_tag') !== 'invoice') continue;
+        const paymentHash = m.optStr('payment_hash');
+        const amountMsat = m.msat('credit_msat');
+        if (paymentHash === undefined || amountMsat === 0n) continue;
+        credits.push({ createdIndex: lastIndex, paymentHash, channelId: m.str('account_id'), amountMsat });
+      }
+      return { moves: moves.length, lastIndex, credits };
     } catch (e) {
-      if (e instanceof ShapeError) return [];
+      if (e instanceof ShapeError) return undefined;
       throw e;
     }
   }

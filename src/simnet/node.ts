@@ -29,6 +29,7 @@ import { listPeerChannels } from './peer-channels.js';
 import { Payer } from './payer.js';
 import { PluginDiedError, PluginHost } from './plugin-host.js';
 import { cheapestRoute } from './routing.js';
+import { listChannelMoves, type ChannelMove } from './moves.js';
 import { RpcServer, SimRpcError } from './rpc-server.js';
 
 export interface SimNodeOptions {
@@ -311,7 +312,7 @@ export class SimNode {
         return fail(bareUnknownPaymentDetails());
       }
       // A plugin's resolve is we_filled: lightningd logs an "invoice" channel move once it settles.
-      this.channelMoves.push({ account_id: h.channel.channelId, credit_msat: h.amountMsat, debit_msat: 0n, primary_tag: 'invoice', payment_hash: h.paymentHash });
+      this.addChannelMove({ account_id: h.channel.channelId, credit_msat: h.amountMsat, debit_msat: 0n, primary_tag: 'invoice', payment_hash: h.paymentHash });
       return { ok: true, preimage: r.payment_key };
     }
     if (r.result === 'fail') return fail(typeof r.failure_message === 'string' ? r.failure_message : '2002');
@@ -527,8 +528,19 @@ export class SimNode {
       });
   }
 
-  /** Channel moves of HTLCs plugins resolved (listchannelmoves; only the "invoice" credits rdv reads). */
-  readonly channelMoves: Array<{ account_id: string; credit_msat: bigint; debit_msat: bigint; primary_tag: string; payment_hash: string }> = [];
+  /**
+   * lightningd's channel moves (listchannelmoves), oldest first, as the wallet's
+   * channel_moves table keeps them: an "invoice" credit for each incoming HTLC a
+   * plugin resolved, an "invoice" debit (with part_id and the u64 group_id) for each
+   * part of our own payments that completed. Tests may add their own (addChannelMove).
+   */
+  readonly channelMoves: ChannelMove[] = [];
+
+  /** Append a move: its created_index is the next one (1-based), its timestamp now. */
+  addChannelMove(m: Omit<ChannelMove, 'created_index' | 'timestamp' | 'fees_msat'> & { timestamp?: number; fees_msat?: bigint }): void {
+    const last = this.channelMoves.at(-1);
+    this.channelMoves.push({ created_index: (last?.created_index ?? 0) + 1, timestamp: Math.floor(Date.now() / 1000), fees_msat: 0n, ...m });
+  }
 
   /** Built-in commands this lightningd does not offer (as with disable-plugin=cln-xpay): `help` says so. */
   readonly missingCommands = new Set<string>();
@@ -646,9 +658,7 @@ export class SimNode {
       }
       case 'listchannelmoves':
         // wallet_save_channel_mvt: kept in lightningd's database, so across restarts.
-        return {
-          channelmoves: this.channelMoves.map((m, i) => ({ created_index: i + 1, ...m, timestamp: now, fees_msat: 0n })),
-        };
+        return { channelmoves: listChannelMoves(this.channelMoves, params) };
       case 'getchaininfo':
         // bcli's answer: what bitcoind knows, even while lightningd catches up.
         return { chain: 'regtest', headercount: this.net.height, blockcount: this.net.height, ibd: false };

@@ -193,6 +193,11 @@ export class Payer {
       if (outcome.ok) {
         sp.status = 'complete';
         sp.preimage = outcome.preimage;
+        // new_channel_mvt_invoice_hout: our part, settled, is a debit on its first channel, with its part and group.
+        const channel = route.hops[0] ? this.net.channelFor(this.node, route.hops[0].scid) : undefined;
+        if (channel) {
+          this.node.addChannelMove({ account_id: channel.channelId, credit_msat: 0n, debit_msat: route.sentMsat, primary_tag: 'invoice', payment_hash: p.hash, part_id: sp.partid, group_id: sp.groupid, fees_msat: route.sentMsat - route.deliveredMsat });
+        }
         this.node.notify('sendpay_success', { sendpay_success: sendpayJson(sp) });
       } else {
         sp.status = 'failed';
@@ -206,8 +211,8 @@ export class Payer {
   /**
    * The late part of the lateInject fault: the whole amount, routed now (over
    * the graph as it is now), in the failed command's group. Its getroutes ran
-   * before xpay answered, so a layer removed since (rdv removes its own as soon
-   * as xpay returns) does not stop it.
+   * before xpay answered, so a layer removed since (rdv removes its own a while
+   * after xpay returns) does not stop it.
    */
   private injectLate(p: PaymentParams, group: Group): void {
     let routes: Route[] | undefined;

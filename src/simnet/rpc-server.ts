@@ -58,6 +58,16 @@ export class RpcServer {
     rmSync(this.socketPath, { force: true });
   }
 
+  /**
+   * Drop every connection and keep listening: lightningd runs on, and so do the
+   * commands it was running for them (jsonrpc.c destroy_jcon), their answers
+   * lost. What a client sees when its socket breaks.
+   */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
   /** Stop listening and drop every connection (as a dying lightningd does). */
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();

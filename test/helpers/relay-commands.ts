@@ -297,9 +297,10 @@ export class XpayLateInject implements Cmd {
 
 /**
  * rdv's RPC connection drops while xpay runs: rdv gets an error (indefinite);
- * xpay goes on in lightningd, its result lost. The runner removes the attempt's
- * layer after the result, so xpay routes no new attempt (but may inject one it
- * had routed, like after a failure).
+ * xpay goes on in lightningd, its result lost. The runner leaves the attempt's
+ * layer alone (removing it under a running getroutes makes askrene abort), so
+ * xpay may go on routing new attempts until its retry_for is over, or until the
+ * relay closes its route.
  */
 export class XpayConnLost implements Cmd {
   check(w: World): boolean {
@@ -310,10 +311,8 @@ export class XpayConnLost implements Cmd {
     const x = w.runningXpay();
     if (!x) return;
     w.inbox.push({ kind: 'pay_result', xpay: x.n, result: { ok: false, definite: false, message: 'lost the connection to lightningd' } });
-    w.openLateWindow(x);
     x.connLost = true;
-    x.closed = true;
-    w.note(`xpay x${x.n}: rdv lost its connection; xpay goes on, its layer removed`);
+    w.note(`xpay x${x.n}: rdv lost its connection; xpay goes on, its layer kept`);
   }
   toString(): string {
     return 'XpayConnLost';

@@ -31,9 +31,9 @@
  *   them: those HTLCs are replayed too), and the durable record goes through
  *   serializeRecord/parseRecord as in the datastore.
  * - rdv's RPC connection may drop while xpay runs (lightningd keeps running the
- *   command: jsonrpc.c destroy_jcon); the runner then removes the attempt's layer,
- *   so xpay routes nothing new (askrene: "Unknown layer") but may inject an attempt
- *   it had routed, within LATE_INJECT_MS, as after a definite failure.
+ *   command: jsonrpc.c destroy_jcon); the runner keeps the attempt's layer (never
+ *   removed under a getroutes that may be running), so xpay goes on routing new
+ *   attempts until its retry_for is over or the relay closes its route.
  *
  * Invariants (world truth, never rdv's beliefs):
  *  1 (every fail) no HTLC of round r's recorded set is failed while an outgoing part

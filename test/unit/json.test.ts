@@ -5,6 +5,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { isInteger, isSafeNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
+import { markBigIntegers } from '../../src/chain/json.js';
 import { dropHexMembers, JsonStreamSplitter, parseJson, stringifyJson } from '../../src/rpc/json.js';
 import { fixtureText } from '../helpers/paths.js';
 
@@ -182,5 +185,155 @@ describe("dropHexMembers: listdatastore's hex copies are cut from the bytes, not
     const msg = '{"id":1,"result":{"datastore":[{"key":["a"],"hex":"6869","string":"hi"}]}}';
     assert.deepEqual(split([msg], new JsonStreamSplitter(undefined, { dropHex: true })), ['{"id":1,"result":{"datastore":[{"key":["a"],"string":"hi"}]}}']);
     assert.deepEqual(split([msg]), [msg]);
+  });
+});
+
+describe('parseJson on large replies: one native JSON.parse, exact u64s', () => {
+  /** A listchannelmoves page shaped like CLN v26.06's: each payment move carries a u64 group_id. */
+  const moves = (n: number): string =>
+    `{"channelmoves":[${Array.from({ length: n }, (_, i) =>
+      `{"created_index":${i + 1},"account_id":"${'7c'.repeat(32)}","credit_msat":${5_000_011 + i},"debit_msat":0,"timestamp":1795620807,"primary_tag":"invoice","payment_hash":"${'a1'.repeat(32)}","part_id":${i % 3},"group_id":${18_446_744_073_709_551_557n - BigInt(i)},"fees_msat":0}`,
+    ).join(',')}]}`;
+
+  test('a reply of 1 009 moves goes through JSON.parse once, and every group_id is exact', (t) => {
+    const calls: number[] = [];
+    const native = JSON.parse;
+    t.mock.method(JSON, 'parse', (text: string, reviver?: (this: unknown, key: string, value: unknown) => unknown) => {
+      calls.push(text.length);
+      return native(text, reviver);
+    });
+    const reply = parseJson(moves(1_009)) as { channelmoves: Array<{ group_id: unknown; credit_msat: unknown }> };
+    t.mock.restoreAll();
+    assert.equal(calls.length, 1, 'the reply was not read by the native parser (a character-by-character parser in JavaScript is ten times slower)');
+    assert.equal(reply.channelmoves.length, 1_009);
+    assert.equal(reply.channelmoves[0]?.group_id, 18_446_744_073_709_551_557n);
+    assert.equal(reply.channelmoves[1_008]?.group_id, 18_446_744_073_709_550_549n);
+    assert.equal(reply.channelmoves[1_008]?.credit_msat, 5_001_019);
+  });
+
+  test('markBigIntegers marks exactly the 16+-digit integers outside strings', () => {
+    const text = String.raw`{"a":12345678901234567891,"b":"12345678901234567891","c":[-90071992547409931,1.2345678901234567891,1234567890123456e3],"d":"\":12345678901234567891","e":"\\",  "f" : 98765432109876543210 }`;
+    const marked = markBigIntegers(text);
+    assert.equal(marked.marks, 3);
+    assert.equal(
+      marked.text,
+      String.raw`{"a":"\u000012345678901234567891","b":"12345678901234567891","c":["\u0000-90071992547409931",1.2345678901234567891,1234567890123456e3],"d":"\":12345678901234567891","e":"\\",  "f" : "\u000098765432109876543210" }`,
+    );
+  });
+
+  test('a string value that starts with the mark (U+0000) comes back as it was', () => {
+    const text = String.raw`{"\u0000k":"\u0000","s":"\u000012345678901234567891","n":12345678901234567891,"t":["\u0000\u0000x"]}`;
+    assert.deepEqual(parseJson(text), { '\u0000k': '\u0000', s: '\u000012345678901234567891', n: 12_345_678_901_234_567_891n, t: ['\u0000\u0000x'] });
+  });
+
+  test('a big integer 20 000 arrays deep is read (no recursion that the stack cannot hold)', () => {
+    const depth = 20_000;
+    let value = parseJson(`${'['.repeat(depth)}12345678901234567891${']'.repeat(depth)}`);
+    for (let i = 0; i < depth; i++) value = (value as unknown[])[0];
+    assert.equal(value, 12_345_678_901_234_567_891n);
+  });
+
+  test('a "__proto__" member holding a big integer stays a plain member', () => {
+    const value = parseJson('{"__proto__":12345678901234567891,"a":1}') as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(value), Object.prototype);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(value, '__proto__')?.value, 12_345_678_901_234_567_891n);
+  });
+});
+
+describe('parseJson agrees with lossless-json (property)', () => {
+  const readNumber = (value: string): unknown => (isInteger(value) && !isSafeNumber(value) ? BigInt(value) : Number(value));
+  const lossless = (text: string): unknown => losslessParse(text, null, readNumber);
+
+  /** Raw JSON text of a number: integers of any size (both signs), fractions and exponents with long digit runs. */
+  const numberText = fc.oneof(
+    fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
+    fc.integer().map(String),
+    fc.constantFrom('9007199254740991', '9007199254740992', '-9007199254740993', '1000000000000000', '-0', '0'),
+    fc.tuple(fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }), fc.stringMatching(/^\d{1,22}$/)).map(([i, f]) => `${i}.${f}`),
+    fc.tuple(fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }), fc.constantFrom('e', 'E', 'e+', 'e-', 'E-'), fc.integer({ min: 0, max: 300 })).map(([i, e, x]) => `${i}${e}${x}`),
+  );
+
+  /** Raw JSON text of a string, made of pieces that trip naive scanners: digit runs, escaped quotes and backslashes, the mark. */
+  const stringText = fc
+    .array(
+      fc.oneof(
+        fc.string({ maxLength: 6 }).map((s) => JSON.stringify(s).slice(1, -1)),
+        fc.stringMatching(/^-?\d{14,24}$/),
+        fc.constantFrom(String.raw`\"`, String.raw`\\`, String.raw`\\\"`, String.raw`\u0000`, String.raw`\u0022`, String.raw`\/`, String.raw`\n`, '":', '[', ',', '}', ' '),
+      ),
+      { maxLength: 8 },
+    )
+    .map((pieces) => `"${pieces.join('')}"`);
+
+  const space = fc.constantFrom('', '', '', ' ', '\n', ' \t');
+
+  const valueText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      numberText,
+      stringText,
+      fc.constantFrom('true', 'false', 'null'),
+      fc.tuple(fc.array(tie('value'), { maxLength: 5 }), space).map(([items, s]) => `[${s}${items.join(`${s},${s}`)}${s}]`),
+      fc
+        .tuple(fc.uniqueArray(fc.oneof(stringText, fc.constantFrom('"__proto__"', '"\\u0000"', '"12345678901234567891"')), { maxLength: 5 }), fc.array(tie('value'), { minLength: 5, maxLength: 5 }), space)
+        .map(([keys, values, s]) => `{${s}${keys.map((k, i) => `${k}${s}:${s}${values[i] ?? 'null'}`).join(`${s},${s}`)}${s}}`),
+    ),
+  })).value;
+
+  test('on generated JSON with big integers and adversarial strings, parseJson reads what lossless-json reads', () => {
+    fc.assert(
+      fc.property(valueText, (text) => {
+        // uniqueArray compares the raw key texts; two spellings of one key are a duplicate lossless-json refuses.
+        let expected: unknown;
+        try {
+          expected = lossless(text);
+        } catch {
+          fc.pre(false);
+        }
+        assert.deepStrictEqual(parseJson(text), expected);
+      }),
+      { numRuns: 2_000, includeErrorInReport: true },
+    );
+  });
+
+  test("on generated text, parseJson refuses exactly what JSON.parse refuses (marking never makes invalid text valid)", () => {
+    const mangled = fc.tuple(valueText, fc.nat(), fc.nat({ max: 3 }), fc.constantFrom('', '"', '\\', '0', '-', '.', 'e', ',', ']', '}', ':')).map(([text, at, cut, insert]) => {
+      const i = text.length === 0 ? 0 : at % text.length;
+      return text.slice(0, i) + insert + text.slice(i + cut);
+    });
+    fc.assert(
+      fc.property(mangled, (text) => {
+        let native = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          native = false;
+        }
+        let ours = true;
+        try {
+          parseJson(text);
+        } catch {
+          ours = false;
+        }
+        assert.equal(ours, native, `JSON.parse ${native ? 'accepts' : 'refuses'} it`);
+      }),
+      { numRuns: 3_000, includeErrorInReport: true },
+    );
+  });
+
+  test('stringifyJson writes what lossless-json writes', () => {
+    fc.assert(
+      fc.property(valueText, (text) => {
+        let value: unknown;
+        try {
+          value = lossless(text);
+        } catch {
+          fc.pre(false);
+        }
+        const written = stringifyJson(value);
+        assert.equal(written, losslessStringify(value));
+      }),
+      { numRuns: 1_000, includeErrorInReport: true },
+    );
   });
 });

@@ -2,7 +2,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RpcError } from '../../src/rpc/client.js';
-import { MIN_CLN_VERSION, classifyPayError, isSupportedVersion, parseClnVersion } from '../../src/rpc/node.js';
+import { msat } from '../../src/chain/amount.js';
+import { LightningNode, MIN_CLN_VERSION, classifyPayError, isSupportedVersion, parseClnVersion } from '../../src/rpc/node.js';
 import { fixture } from '../helpers/paths.js';
 
 describe('parseClnVersion', () => {
@@ -68,4 +69,24 @@ describe('classifyPayError: only a failure xpay itself reports is definite (rule
       assert.match(r.message, c.expected.message);
     });
   }
+});
+
+describe("xpay's xpayEnded: is xpay's command over, or may it still be routing with its layers?", () => {
+  const rpc = (code: number, message: string): RpcError => new RpcError('xpay', code, message, undefined);
+  /** A node whose one xpay call ends as `outcome` says. */
+  const nodeAnswering = (outcome: () => Promise<unknown>): LightningNode => new LightningNode({ socketPath: '/nowhere', call: outcome, close: () => undefined });
+  const xpay = (node: LightningNode) => node.xpay({ invstring: 'lnbcrt1m1carol', maxfeeMsat: msat(1_000_000n), maxdelay: 144, retryForSeconds: 60, layers: ['rdv-x'] });
+  const preimage = 'a1'.repeat(32);
+
+  const cases: Array<{ description: string; given: () => Promise<unknown>; expected: boolean }> = [
+    { description: 'paid: over', given: async () => ({ payment_preimage: preimage, amount_msat: 100_000_000, amount_sent_msat: 100_000_011, failed_parts: 0, successful_parts: 1 }), expected: true },
+    { description: 'paid, in a shape rdv cannot read: over', given: async () => ({ payment_preimage: 'zz' }), expected: true },
+    { description: '205 no route, from xpay: over', given: async () => Promise.reject(rpc(205, 'Failed: no route')), expected: true },
+    { description: '-3 still in progress, from xpay: over (this call did not start)', given: async () => Promise.reject(rpc(-3, 'still in progress, cannot retry before that completes')), expected: true },
+    { description: '219 already paid: over', given: async () => Promise.reject(rpc(219, 'Already paid this invoice successfully')), expected: true },
+    { description: '-4 the xpay plugin died: maybe not (a getroutes it started may still run)', given: async () => Promise.reject(rpc(-4, 'Plugin terminated before replying')), expected: false },
+    { description: '-5 lightningd shutting down: maybe not', given: async () => Promise.reject(rpc(-5, 'lightningd is shutting down')), expected: false },
+    { description: 'the connection dropped: maybe not (lightningd runs the command on)', given: async () => Promise.reject(new Error('lightningd closed the RPC connection')), expected: false },
+  ];
+  for (const c of cases) test(c.description, async () => assert.equal((await xpay(nodeAnswering(c.given))).xpayEnded, c.expected));
 });
