@@ -11,7 +11,7 @@ import type { NetworkName } from './network.js';
 import type { ChannelFunds, NodeAddress } from './node-facts.js';
 import { isGuardPlugin, isRdvPlugin } from './plugin-names.js';
 import type { RelayRecord } from './record.js';
-import type { OutgoingSummary } from './relay.js';
+import type { OutgoingSummary } from './relay/types.js';
 import { formatDuration } from './units.js';
 import type { Result } from '../errors.js';
 

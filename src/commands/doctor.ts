@@ -9,7 +9,7 @@ import { DEFAULT_CLTV_WARN } from '../chain/budget.js';
 import { mayBeStuck, needsRouteCheck, REQUIRED_COMMANDS, runChecks, type CheckResult, type CheckStatus, type DoctorFacts, type Fact, type RelayFacts, type RequiredCommand } from '../chain/doctor.js';
 import { KEY_ROOT, parseInbox, type RelayRecord } from '../chain/record.js';
 import { isObject, Reader } from '../chain/read.js';
-import { summariseOutgoing } from '../chain/relay.js';
+import { summariseOutgoing } from '../chain/relay/outgoing.js';
 import { parseBlocks } from '../chain/units.js';
 import { err, failedError, inputError, ok, RdvError } from '../errors.js';
 import type { LightningNode, NodeInfo } from '../rpc/node.js';

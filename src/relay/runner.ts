@@ -7,17 +7,9 @@ import { preimageMatches, type NodeId, type PaymentHash } from '../chain/ids.js'
 import { partKey } from '../chain/parts.js';
 import type { AnyRecord, RelayRecord } from '../chain/record.js';
 import { ShapeError, type JsonObject } from '../chain/read.js';
-import {
-  isOurs,
-  isQuiet,
-  newRelay,
-  step,
-  type Effect,
-  type Relay,
-  type RelayConfig,
-  type RelayEvent,
-  type TimerName,
-} from '../chain/relay.js';
+import { newRelay, type Effect, type Relay, type RelayConfig, type RelayEvent, type TimerName } from '../chain/relay/types.js';
+import { isQuiet } from '../chain/relay/startup.js';
+import { isOurs, step } from '../chain/relay/step.js';
 import { assertNever } from '../errors.js';
 import { parseHtlcAccepted, type HtlcAccepted } from '../rpc/hooks.js';
 import type { LightningNode } from '../rpc/node.js';

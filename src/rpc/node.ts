@@ -9,7 +9,7 @@ import type { NodeId, PaymentHash, Preimage } from '../chain/ids.js';
 import { isNetworkName, type NetworkName } from '../chain/network.js';
 import type { ChannelFunds, NodeAddress } from '../chain/node-facts.js';
 import { Reader, ShapeError } from '../chain/read.js';
-import type { OutgoingPart, PayResult } from '../chain/relay.js';
+import type { OutgoingPart, PayResult } from '../chain/relay/types.js';
 import { RdvError } from '../errors.js';
 import { ReconnectingRpc, RpcClient, RpcError, type Rpc } from './client.js';
 

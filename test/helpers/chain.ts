@@ -7,7 +7,7 @@ import type { SimNetwork, SimChannel } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import { parseRecord, relayKey, type RelayRecord } from '../../src/chain/record.js';
-import type { PayResult } from '../../src/chain/relay.js';
+import type { PayResult } from '../../src/chain/relay/types.js';
 import type { Msat } from '../../src/chain/amount.js';
 import { at, runRdv } from './rdv.js';
 

@@ -6,7 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_RELAY_CONFIG } from '../../src/chain/relay.js';
+import { DEFAULT_RELAY_CONFIG } from '../../src/chain/relay/types.js';
 import type { JsonObject } from '../../src/chain/read.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import { loadRecord } from '../../src/rpc/records.js';

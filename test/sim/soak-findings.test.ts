@@ -9,7 +9,7 @@ import { buildChain, pay, recordIn, relayRecord } from '../helpers/chain.js';
 import { eventually, withSimNet } from '../helpers/sim.js';
 import { auditPayment } from '../../src/simnet/soak/audit.js';
 import type { Chain } from '../helpers/chain.js';
-import type { PayResult } from '../../src/chain/relay.js';
+import type { PayResult } from '../../src/chain/relay/types.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
 
 /** Alice's outgoing payment completes while her lightningd is down (Carol stalled, then released). */

@@ -13,7 +13,7 @@
  */
 import { msat } from '../../chain/amount.js';
 import { parseRecord, relayKey } from '../../chain/record.js';
-import type { PayResult } from '../../chain/relay.js';
+import type { PayResult } from '../../chain/relay/types.js';
 import { LightningNode } from '../../rpc/node.js';
 import { parseJson } from '../../rpc/json.js';
 import type { SimChannel } from '../channel.js';
