@@ -19,7 +19,8 @@ import { PluginMethodError, runPlugin, type InitConfig, type LogLevel } from '..
 import { RDV_VERSION } from '../version.js';
 import { PassbackInbox } from './inbox.js';
 import { inboxOptions, type InboxLimits, type InboxPolicy } from '../chain/inbox.js';
-import { RelayRunner, systemClock, type RelayView } from './runner.js';
+import { systemClock } from './runner/entry.js';
+import { RelayRunner, type RelayView } from './runner/runner.js';
 import { forEachRecord, loadGuardClaims, loadRecord, type Stored } from '../rpc/records.js';
 import { loadBook } from '../rpc/policies.js';
 import { openJoinedBy, policyFor } from '../chain/policy.js';
