@@ -87,7 +87,10 @@ export function onBlock(relay0: Relay, height: number, ctx: Ctx): Step {
     for (const p of late) effects.push(...failUnknown(p, 'not a part of the set, and close to its expiry', ctx));
   }
   const attempt = currentAttempt(record);
-  if (relay.payInFlight && !relay.routeClosed && attempt?.layer && attempt.startHeight !== undefined && height >= attempt.startHeight + ctx.config.retryBlocks) {
+  // An attempt whose answer was lost (no outcome, nothing in flight for us) may still be
+  // routing inside lightningd with its layer kept: its route is closed the same way.
+  const xpayMayRoute = relay.payInFlight || attempt?.outcome === undefined;
+  if (xpayMayRoute && !relay.routeClosed && attempt?.layer && attempt.startHeight !== undefined && height >= attempt.startHeight + ctx.config.retryBlocks) {
     relay = { ...relay, routeClosed: true };
     effects.push(
       { type: 'close_route', layer: attempt.layer },
