@@ -7,7 +7,8 @@
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NodeId } from '../../src/chain/ids.js';
-import { parseBook, POLICY_KEY } from '../../src/chain/policy.js';
+import { POLICY_KEY } from '../../src/chain/policy/policy.js';
+import { parseBook } from '../../src/chain/policy/book.js';
 import { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { SimRpcError } from '../../src/simnet/rpc-server.js';

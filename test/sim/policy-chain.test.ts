@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
-import type { PolicyInput } from '../../src/chain/policy.js';
+import type { PolicyInput } from '../../src/chain/policy/input.js';
 import { ackKey, inboxKey, parseInbox, type RelayRecord } from '../../src/chain/record.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import type { SimNetwork } from '../../src/simnet/network.js';

@@ -5,7 +5,8 @@
  * loaded before rdv says it relays.
  */
 import type { NetworkName } from '../../chain/network.js';
-import { openJoinedBy, policyFor } from '../../chain/policy.js';
+import { policyFor } from '../../chain/policy/book.js';
+import { openJoinedBy } from '../../chain/policy/decide.js';
 import type { LightningNode, NodeInfo } from '../../rpc/node.js';
 import type { LogLevel } from '../../rpc/plugin.js';
 import { loadRecord } from '../../rpc/records.js';
