@@ -22,8 +22,12 @@ export async function withSimNet<T>(fn: (net: SimNetwork) => Promise<T>, options
   }
 }
 
-/** Wait until `check` holds (polling), or fail with `what`. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+/**
+ * Wait until `check` holds (polling), or fail with `what`. The deadline only says
+ * when to give up on a state that is clearly not coming: a busy machine (two cores,
+ * several suites) is slow, so it is generous, and no test should depend on it.
+ */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

@@ -149,7 +149,7 @@ describe('restarts while holding', () => {
       assert.equal(bob.receivedMsat, 0n);
       assert.equal(bob.earnedMsat, -100_000_000n, 'Bob is out of pocket by what he paid Carol');
       // Said once lightningd had its chance to replay the part (rdv-mpp-timeout after the restart).
-      await eventually(() => /1 of 1 incoming part\(s\) were not held/.test(relayRecord(chain.bob, chain.hash).lastError ?? ''), 'the record says why', 10_000);
+      await eventually(() => /1 of 1 incoming part\(s\) were not held/.test(relayRecord(chain.bob, chain.hash).lastError ?? ''), 'the record says why');
       const status = await runRdv([...at(chain.bob), 'status', chain.hash.slice(0, 8)]);
       assert.match(status.stdout, /earned\s+-100,000 sat/);
     }, { pluginOptions: { 'rdv-mpp-timeout': 2 } });
