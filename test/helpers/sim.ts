@@ -57,6 +57,15 @@ export async function mineSeen(net: SimNetwork, watchers: SimNode[], n = 1): Pro
   }
 }
 
+/**
+ * How many times `node` was asked for its whole inbox (listdatastore ["rdv","v1","inbox"]).
+ * `rdv inbox --wait` reads it once to learn what is there already and then waits for
+ * anything else: a test passes an invoice back only once that count has grown.
+ */
+export function inboxReads(node: SimNode): number {
+  return node.server.calls.filter((c) => c.method === 'listdatastore' && Array.isArray(c.params.key) && c.params.key.join('/') === 'rdv/v1/inbox').length;
+}
+
 /** The JSON-RPC error `p` rejects with (fails the test if it resolves, rethrows any other error). */
 export async function rpcError(p: Promise<unknown>): Promise<{ code: number; message: string }> {
   try {

@@ -15,7 +15,7 @@ import type { SimNode } from '../../src/simnet/node.js';
 import { nodeKeyFromSeed } from '../../src/simnet/keys.js';
 import { makeInvoice } from '../helpers/invoices.js';
 import { at, runRdv } from '../helpers/rdv.js';
-import { eventually, withSimNet } from '../helpers/sim.js';
+import { eventually, inboxReads, withSimNet } from '../helpers/sim.js';
 
 interface Nodes {
   bob: SimNode;
@@ -71,9 +71,9 @@ describe('a flood from one peer', () => {
     await withSimNet(async (net) => {
       const { bob, carol, mallory } = await nodes(net);
       const invoices = Array.from({ length: 25 }, () => makeInvoice('mallory'));
-      const t0 = performance.now();
+      // How fast is for bench/inbox-flood.bench.ts to measure (no timing assertion here:
+      // a busy machine is slow); here, that every call is answered and the queue stays bounded.
       const replies = await Promise.all(Array.from({ length: 10_000 }, (_, i) => passBack(bob, mallory.id, invoices[i % invoices.length] ?? '')));
-      const elapsed = performance.now() - t0;
       assert.ok(replies.every((r) => r.result === 'continue'));
       await eventually(async () => ((await inboxStats(bob)).queued ?? 1) === 0, 'the queue drains', 30_000);
       const stats = await inboxStats(bob);
@@ -83,8 +83,6 @@ describe('a flood from one peer', () => {
       assert.equal(real.code, 0, real.stderr);
       assert.match(real.stdout, /delivered invoice/);
       assert.equal(inboxBySender(bob).get(carol.id), 1);
-      // Rough, not a timing goal (bench/inbox-flood.bench.ts measures): 10,000 calls answered in seconds, not minutes.
-      assert.ok(elapsed < 60_000, `${Math.round(elapsed)} ms`);
     });
   });
 });
@@ -147,8 +145,10 @@ describe('who may store an invoice', () => {
       async (net) => {
         const { bob, carol } = await nodes(net);
         const eve = nodeKeyFromSeed('eve').id;
+        const reads = inboxReads(bob);
         const waiting = runRdv([...at(bob), 'inbox', '--wait', '--timeout', '30']);
-        await new Promise((r) => setTimeout(r, 700));
+        // Passed back before inbox --wait has looked, it would be old news to it.
+        await eventually(() => inboxReads(bob) > reads, 'inbox --wait has read the inbox');
         await passBack(bob, eve, makeInvoice('eve'));
         await eventually(() => inboxBySender(bob).get(eve) === 1, "Eve's invoice is stored");
         const list = await runRdv([...at(bob), 'inbox']);
