@@ -15,7 +15,7 @@ import type { SimNode } from '../../src/simnet/node.js';
 import { makeInvoice } from '../helpers/invoices.js';
 import { RDV_BIN } from '../helpers/paths.js';
 import { at, runRdv } from '../helpers/rdv.js';
-import { eventually } from '../helpers/sim.js';
+import { eventually, inboxReads } from '../helpers/sim.js';
 
 let net: SimNetwork;
 let bob: SimNode;
@@ -63,8 +63,10 @@ describe('pass-back over a peer message', () => {
   });
 
   test('inbox --wait returns when an invoice arrives', async () => {
+    const reads = inboxReads(bob);
     const waiting = runRdv([...at(bob), '--json', 'inbox', '--wait', '--timeout', '20']);
-    await new Promise((r) => setTimeout(r, 500));
+    // Passed back before inbox --wait has looked, it would be old news to it.
+    await eventually(() => inboxReads(bob) > reads, 'inbox --wait has read the inbox');
     const inv = await lastInvoice(carol, '30000sat');
     assert.equal((await runRdv([...at(carol), 'pass-back', inv.payment_hash, '--to', bob.id])).code, 0);
     const r = await waiting;

@@ -12,7 +12,7 @@ import { seedRecord, withFakeLightningd, type Fake } from '../helpers/fake-light
 import { RDV_BIN } from '../helpers/paths.js';
 import { startInPty, type PtySession } from '../helpers/pty.js';
 import { at, runRdv } from '../helpers/rdv.js';
-import { withSimNet } from '../helpers/sim.js';
+import { eventually, withSimNet } from '../helpers/sim.js';
 import { textWidth } from '../../src/ui/text.js';
 import { VirtualTerminal, type Frame } from '../helpers/vt.js';
 
@@ -107,11 +107,9 @@ describe('rdv watch', () => {
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       // Pay once watch has shown the relay open (a fixed wait was too short on a busy machine).
-      const shown = Date.now() + 10_000;
-      while (!stdout.includes(chain.hash) && Date.now() < shown) await new Promise((r) => setTimeout(r, 50));
+      await eventually(() => stdout.includes(chain.hash), 'watch shows the relay');
       assert.ok((await pay(chain)).ok);
-      const deadline = Date.now() + 10_000;
-      while (!stdout.includes('"settled"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await eventually(() => stdout.includes('"settled"'), 'watch shows it settled');
       child.kill('SIGINT');
       assert.equal(await exited, 0);
       const events = stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; state?: string; payment_hash?: string });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { isObject, Reader } from '../../src/chain/read.js';
+import { parseJson } from '../../src/chain/json.js';
 import { findBinaries, missingBinariesReason, type Binaries } from '../../src/regtest/binaries.js';
 import type { Regtest } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
@@ -52,7 +53,8 @@ export async function rdvJson(node: RegtestNode, args: string[], timeoutMs = 60_
   assert.equal(r.code, 0, `rdv ${args.join(' ')} on ${node.name} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(r.stdout);
+    // Exact past 2^53, as rdv writes *_msat integers (and as src/ui reads them).
+    parsed = parseJson(r.stdout);
   } catch {
     assert.fail(`rdv ${args.join(' ')} on ${node.name} printed no JSON: ${r.stdout}\nstderr: ${r.stderr}`);
   }

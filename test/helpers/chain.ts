@@ -76,8 +76,10 @@ export function relayRecord(node: SimNode, hash: string): RelayRecord {
 /**
  * The record once it reaches `state`: relays write "settled" just after resolving
  * (and "paying" just after xpay starts), so a test may look a moment too early.
+ * After `timeoutMs` (a generous deadline for a busy machine, not a pace) it returns
+ * the record as it is, for the test's assertion to say what the state was.
  */
-export async function recordIn(node: SimNode, hash: string, state: RelayRecord['state'], timeoutMs = 5_000): Promise<RelayRecord> {
+export async function recordIn(node: SimNode, hash: string, state: RelayRecord['state'], timeoutMs = 30_000): Promise<RelayRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = relayRecord(node, hash);

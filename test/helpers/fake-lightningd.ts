@@ -100,7 +100,31 @@ export function sendHtlc(node: SimNode, p: HookPart): Promise<Record<string, unk
 
 export const sat = (n: number): Msat => msat(BigInt(n) * 1000n);
 
-/** A reply that has not come yet after `ms`. */
+/**
+ * The reply once it comes, or a failure naming `what` after `ms`: a deadline for a
+ * state that is clearly not coming on a busy machine, not a pace to keep.
+ */
+export async function replyWithin<T>(p: Promise<T>, what: string, ms = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no reply within ${ms} ms: ${what}`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** How many HTLCs `node`'s rdv holds now (rdv-status held_htlcs): it has taken them, not merely been sent them. */
+export async function heldByRdv(node: SimNode): Promise<number> {
+  const status = await node.plugin?.request('rdv-status', { brief: true });
+  return typeof status === 'object' && status !== null && 'held_htlcs' in status && typeof status.held_htlcs === 'number' ? status.held_htlcs : 0;
+}
+
+/**
+ * A reply that has not come yet after `ms`. Only for "nothing answers it": a slow
+ * machine makes it true more easily, never false; to know the plugin has taken
+ * an HTLC, wait for that state (heldByRdv).
+ */
 export async function stillPending(p: Promise<unknown>, ms = 150): Promise<boolean> {
   const marker = Symbol('pending');
   const r = await Promise.race([p, new Promise((resolve) => setTimeout(() => resolve(marker), ms))]);

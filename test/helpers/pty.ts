@@ -38,8 +38,10 @@ export function runInPty(args: string[], steps: Step[], timeoutMs = 30_000): Pro
       if (step && step.expect.test(plain(screen.slice(seen)))) {
         seen = screen.length;
         next++;
-        // Let the prompt finish drawing before typing.
-        setTimeout(() => child.stdin.write(step.send), 60);
+        // Typed at once: inquirer draws a prompt and starts listening for keys in the
+        // same turn of its event loop (create-prompt.js: render, then the effects that
+        // attach the keypress handler), so keys sent after the text is seen are heard.
+        child.stdin.write(step.send);
       }
     });
     child.on('close', (code) => {

@@ -1,5 +1,6 @@
 import { RpcError } from '../../src/rpc/client.js';
 import { SimNetwork, type NetworkOptions } from '../../src/simnet/network.js';
+import type { SimNode } from '../../src/simnet/node.js';
 import { RDV_BIN } from './paths.js';
 
 /** A simulated network whose nodes load the real bin/rdv; stopped after `fn`. */
@@ -21,14 +22,48 @@ export async function withSimNet<T>(fn: (net: SimNetwork) => Promise<T>, options
   }
 }
 
-/** Wait until `check` holds (polling), or fail with `what`. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+/**
+ * Wait until `check` holds (polling), or fail with `what`. The deadline only says
+ * when to give up on a state that is clearly not coming: a busy machine (two cores,
+ * several suites) is slow, so it is generous, and no test should depend on it.
+ */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The block height `node`'s rdv plugin has seen (rdv-status), or -1 while it is not running. */
+export async function rdvHeight(node: SimNode): Promise<number> {
+  const plugin = node.plugin;
+  if (!node.up || !plugin?.alive) return -1;
+  const status = await plugin.request('rdv-status', { brief: true });
+  return typeof status === 'object' && status !== null && 'blockheight' in status && typeof status.blockheight === 'number' ? status.blockheight : -1;
+}
+
+/**
+ * Mine `n` blocks one by one, each after the rdv plugins of `watchers` have seen
+ * the one before. Blocks come minutes apart on a real network: a relay never
+ * meets block h+1 before it heard of block h, however busy its machine is, and
+ * a test that mines faster than a loaded machine runs the plugins tests the load.
+ */
+export async function mineSeen(net: SimNetwork, watchers: SimNode[], n = 1): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await net.mine(1);
+    for (const node of watchers) await eventually(async () => (await rdvHeight(node)) >= net.height, `${node.name}'s rdv sees block ${net.height}`);
+  }
+}
+
+/**
+ * How many times `node` was asked for its whole inbox (listdatastore ["rdv","v1","inbox"]).
+ * `rdv inbox --wait` reads it once to learn what is there already and then waits for
+ * anything else: a test passes an invoice back only once that count has grown.
+ */
+export function inboxReads(node: SimNode): number {
+  return node.server.calls.filter((c) => c.method === 'listdatastore' && Array.isArray(c.params.key) && c.params.key.join('/') === 'rdv/v1/inbox').length;
 }
 
 /** The JSON-RPC error `p` rejects with (fails the test if it resolves, rethrows any other error). */

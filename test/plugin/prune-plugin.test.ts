@@ -9,7 +9,7 @@ import { archiveKey, parseArchived } from '../../src/chain/archive.js';
 import { msat } from '../../src/chain/amount.js';
 import { parseRecord, relayKey, type RelayRecord } from '../../src/chain/record.js';
 import { HASH, PREIMAGE, SECRET, makeRecord } from '../helpers/builders.js';
-import { sat, seedRecord, sendHtlc, stillPending, withFakeLightningd, type Fake } from '../helpers/fake-lightningd.js';
+import { heldByRdv, sat, seedRecord, sendHtlc, stillPending, withFakeLightningd, type Fake } from '../helpers/fake-lightningd.js';
 import { at, runRdv } from '../helpers/rdv.js';
 import { eventually } from '../helpers/sim.js';
 
@@ -65,6 +65,7 @@ describe('the plugin lets go of removed records', () => {
       seedRecord(f.node, makeRecord({ expiresAt: now() + 3_600 }));
       const height = f.net.height;
       const first = sendHtlc(f.node, { paymentHash: HASH, id: 1, amountMsat: sat(53_000), totalMsat: sat(106_000), paymentSecret: SECRET, cltvExpiry: height + 81, height });
+      await eventually(async () => (await heldByRdv(f.node)) === 1, 'rdv holds the first half');
       assert.ok(await stillPending(first), 'the first half is held');
       // Someone deletes the record by hand while the plugin holds half the payment.
       f.node.datastore.deldatastore({ key: relayKey(HASH) });
@@ -85,6 +86,7 @@ describe('the plugin lets go of removed records', () => {
       seedRecord(f.node, makeRecord({ expiresAt: now() + 3_600 }));
       const height = f.net.height;
       const held = sendHtlc(f.node, { paymentHash: HASH, id: 1, amountMsat: sat(53_000), totalMsat: sat(106_000), paymentSecret: SECRET, cltvExpiry: height + 81, height });
+      await eventually(async () => (await heldByRdv(f.node)) === 1, 'rdv holds the first half');
       assert.ok(await stillPending(held));
       const before = f.node.datastore.snapshot();
       const r = await runRdv([...at(f.node), '--yes', 'forget', HASH.slice(0, 8)]);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mppTimeout, temporaryNodeFailure, unknownPaymentDetails } from '../../src/chain/failure.js';
 import { parseRecord, relayKey, type RelayRecord } from '../../src/chain/record.js';
 import { HASH, PREIMAGE, SECRET, makeRecord as makeFixedRecord } from '../helpers/builders.js';
-import { sat, seedRecord, sendHtlc, stillPending, withFakeLightningd, type Fake, type HookPart } from '../helpers/fake-lightningd.js';
+import { heldByRdv, sat, seedRecord, sendHtlc, stillPending, withFakeLightningd, type Fake, type HookPart } from '../helpers/fake-lightningd.js';
 import { eventually } from '../helpers/sim.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -92,6 +92,7 @@ describe('holding, gathering and settling', () => {
       f.xpay = succeed;
       const a = sendHtlc(f.node, part(f, { id: 1, scid: '110x1x0', amountMsat: sat(40_000), totalMsat: sat(106_000) }));
       const b = sendHtlc(f.node, part(f, { id: 2, scid: '119x1x0', amountMsat: sat(40_000), totalMsat: sat(106_000) }));
+      await eventually(async () => (await heldByRdv(f.node)) === 2, 'rdv holds the first two parts');
       assert.equal(await stillPending(Promise.race([a, b])), true);
       assert.equal(f.xpays.length, 0);
       const c = sendHtlc(f.node, part(f, { id: 3, scid: '110x1x0', amountMsat: sat(26_000), totalMsat: sat(106_000) }));

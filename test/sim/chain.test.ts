@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { buildChain, pay, recordIn, relayRecord } from '../helpers/chain.js';
-import { eventually, withSimNet } from '../helpers/sim.js';
+import { eventually, mineSeen, withSimNet } from '../helpers/sim.js';
 import { at, runRdv } from '../helpers/rdv.js';
 import { stringifyJson } from '../../src/rpc/json.js';
 
@@ -83,10 +83,11 @@ describe('failures travel back and nothing is stuck', () => {
       const chain = await buildChain(net);
       chain.carol.stallFinal = true;
       const paying = pay(chain, { retryFor: 1 });
-      await eventually(() => net.heldBy(chain.carol).length > 0, 'Carol holds the HTLC');
+      // Carol's lightningd has accepted the HTLC and stalls it (not merely been offered it:
+      // a block found before her hook answers would make her refuse it as too close to expiry).
+      await eventually(() => chain.carol.stalledHashes().includes(chain.hash), 'Carol holds the HTLC and stalls');
       for (let i = 0; i < 200 && net.heldBy(chain.alice).length + net.heldBy(chain.bob).length > 0; i++) {
-        await net.mine(1);
-        await new Promise((r) => setTimeout(r, 30));
+        await mineSeen(net, [chain.alice, chain.bob]);
       }
       const result = await paying;
       assert.equal(result.ok, false);
@@ -148,7 +149,7 @@ describe('restarts while holding', () => {
       assert.equal(bob.receivedMsat, 0n);
       assert.equal(bob.earnedMsat, -100_000_000n, 'Bob is out of pocket by what he paid Carol');
       // Said once lightningd had its chance to replay the part (rdv-mpp-timeout after the restart).
-      await eventually(() => /1 of 1 incoming part\(s\) were not held/.test(relayRecord(chain.bob, chain.hash).lastError ?? ''), 'the record says why', 10_000);
+      await eventually(() => /1 of 1 incoming part\(s\) were not held/.test(relayRecord(chain.bob, chain.hash).lastError ?? ''), 'the record says why');
       const status = await runRdv([...at(chain.bob), 'status', chain.hash.slice(0, 8)]);
       assert.match(status.stdout, /earned\s+-100,000 sat/);
     }, { pluginOptions: { 'rdv-mpp-timeout': 2 } });

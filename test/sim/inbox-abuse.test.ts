@@ -15,7 +15,7 @@ import type { SimNode } from '../../src/simnet/node.js';
 import { nodeKeyFromSeed } from '../../src/simnet/keys.js';
 import { makeInvoice } from '../helpers/invoices.js';
 import { at, runRdv } from '../helpers/rdv.js';
-import { eventually, withSimNet } from '../helpers/sim.js';
+import { eventually, inboxReads, withSimNet } from '../helpers/sim.js';
 
 interface Nodes {
   bob: SimNode;
@@ -71,9 +71,9 @@ describe('a flood from one peer', () => {
     await withSimNet(async (net) => {
       const { bob, carol, mallory } = await nodes(net);
       const invoices = Array.from({ length: 25 }, () => makeInvoice('mallory'));
-      const t0 = performance.now();
+      // How fast is for bench/inbox-flood.bench.ts to measure (no timing assertion here:
+      // a busy machine is slow); here, that every call is answered and the queue stays bounded.
       const replies = await Promise.all(Array.from({ length: 10_000 }, (_, i) => passBack(bob, mallory.id, invoices[i % invoices.length] ?? '')));
-      const elapsed = performance.now() - t0;
       assert.ok(replies.every((r) => r.result === 'continue'));
       await eventually(async () => ((await inboxStats(bob)).queued ?? 1) === 0, 'the queue drains', 30_000);
       const stats = await inboxStats(bob);
@@ -83,8 +83,6 @@ describe('a flood from one peer', () => {
       assert.equal(real.code, 0, real.stderr);
       assert.match(real.stdout, /delivered invoice/);
       assert.equal(inboxBySender(bob).get(carol.id), 1);
-      // Rough, not a timing goal (bench/inbox-flood.bench.ts measures): 10,000 calls answered in seconds, not minutes.
-      assert.ok(elapsed < 60_000, `${Math.round(elapsed)} ms`);
     });
   });
 });
@@ -147,8 +145,10 @@ describe('who may store an invoice', () => {
       async (net) => {
         const { bob, carol } = await nodes(net);
         const eve = nodeKeyFromSeed('eve').id;
+        const reads = inboxReads(bob);
         const waiting = runRdv([...at(bob), 'inbox', '--wait', '--timeout', '30']);
-        await new Promise((r) => setTimeout(r, 700));
+        // Passed back before inbox --wait has looked, it would be old news to it.
+        await eventually(() => inboxReads(bob) > reads, 'inbox --wait has read the inbox');
         await passBack(bob, eve, makeInvoice('eve'));
         await eventually(() => inboxBySender(bob).get(eve) === 1, "Eve's invoice is stored");
         const list = await runRdv([...at(bob), 'inbox']);
@@ -227,10 +227,21 @@ describe('bounds over time', () => {
   test('expired entries are pruned to make room; the bound holds across a restart with a full inbox', async () => {
     await withSimNet(async (net) => {
       const { bob, carol, mallory } = await nodes(net);
-      const short = Array.from({ length: 20 }, () => makeInvoice('mallory', { expirySeconds: 3 }));
-      for (const inv of short) await passBackPaced(bob, mallory.id, inv);
-      await eventually(() => inboxBySender(bob).get(mallory.id) === 20, 'Mallory holds 20');
-      await new Promise((r) => setTimeout(r, 3_500));
+      // Twenty short-lived invoices must be in the inbox at once, then all expire. Expiry is
+      // wall-clock time and storing twenty takes what it takes on this machine (more than 3 s
+      // when it is busy: the first had expired, and were pruned, before the last were stored),
+      // so their common life starts at 5 s and doubles until all twenty were in at once.
+      let expiresAt = 0;
+      for (let life = 5; inboxBySender(bob).get(mallory.id) !== 20; life *= 2) {
+        assert.ok(life <= 80, 'twenty invoices living 80 s could not all be stored before they expired');
+        // A round that fell short: let what is left of it expire first (the next admissions prune it).
+        await eventually(() => Date.now() / 1000 > expiresAt, 'the last round has expired', 90_000);
+        const createdAt = Math.floor(Date.now() / 1000);
+        expiresAt = createdAt + life;
+        for (let i = 0; i < 20; i++) await passBackPaced(bob, mallory.id, makeInvoice('mallory', { createdAt, expirySeconds: life }));
+      }
+      // The state the rest needs: all twenty have expired by the clock the plugin reads.
+      await eventually(() => Date.now() / 1000 > expiresAt, 'the 20 short-lived invoices have expired', 90_000);
       const fresh = Array.from({ length: 21 }, () => makeInvoice('mallory'));
       for (const inv of fresh.slice(0, 20)) await passBackPaced(bob, mallory.id, inv);
       assert.equal(inboxBySender(bob).get(mallory.id), 20, 'the expired ones were pruned');

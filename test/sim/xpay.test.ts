@@ -8,7 +8,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RpcClient } from '../../src/rpc/client.js';
-import { sleep, type Latency, type SimNetwork } from '../../src/simnet/network.js';
+import type { Latency, SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { eventually, rpcError, withSimNet } from '../helpers/sim.js';
 
@@ -144,7 +144,8 @@ describe('askrene layers', () => {
         const hops = firstHops(net, payer);
         const inv = await invoice(c, 'mid');
         const paying = rpcError(p.call('xpay', { invstring: inv.bolt11, layers: ['avoid'], retry_for: 5 }));
-        await sleep(50);
+        // The first part is on its way to Bob (SLOW: 150 ms before it reaches him).
+        await eventually(() => hops.length === 1, 'the first part is sent to Bob');
         // The first part (via Bob) will fail at Bob; the only other way is through Dave, now disabled.
         const bobCarol = net.channelsBetween(bob, net.node('carol'))[0];
         assert.ok(bobCarol);
@@ -188,7 +189,7 @@ describe('xpay attempts', () => {
         const hops = firstHops(net, payer);
         const start = net.height;
         const paying = p.call('xpay', { invstring: (await invoice(c, 'cltv')).bolt11, retry_for: 5 });
-        await sleep(50);
+        await eventually(() => hops.length === 1, 'the first part is sent to Bob');
         const bobCarol = net.channelsBetween(bob, carol)[0];
         assert.ok(bobCarol);
         bobCarol.enabled = false; // the first part fails at Bob and is retried through Dave
@@ -246,7 +247,8 @@ describe('xpay attempts', () => {
         const inv = await invoice(c, 'late');
         payer.payer.lateInject = { afterMs: 200 };
         const paying = rpcError(p.call('xpay', { invstring: inv.bolt11, retry_for: 2 }));
-        await sleep(30);
+        // Its first part is on its way to Bob (SLOW: 150 ms per hop); it will fail there.
+        await eventually(() => payer.payer.sendpays.some((s) => s.paymentHash === inv.payment_hash), 'the first part is sent');
         bobCarol.enabled = false;
         const e = await paying;
         assert.equal(e.code, 209);
