@@ -235,7 +235,8 @@ export class RegtestNode {
   async rdvPluginProcesses(): Promise<ProcessInfo[]> {
     const pid = this.pid;
     if (pid === undefined) return [];
-    return (await childProcesses(pid)).filter((p) => p.args.includes(this.setup.rdvPath));
+    // The path as a whole word of the command line: bin/rdv-guard's path starts with bin/rdv's.
+    return (await childProcesses(pid)).filter((p) => p.args.split(/\s+/).includes(this.setup.rdvPath));
   }
 
   /** SIGKILL the rdv plugin; returns its PID. An important plugin's death stops lightningd too. */
