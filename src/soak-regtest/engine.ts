@@ -11,8 +11,9 @@
  *   payer ==(3 x 6M sat)== alice --(15M)-- bob --(15M)-- carol
  *
  * Alice and Bob relay with rdv and rdv-guard (important-plugin); Carol is the
- * last payee, with test/e2e/fixtures/hold-plugin.mjs after rdv in her hook
- * chain to stall or fail a payment. One payer pays every payment (a run of 60
+ * last payee, with two test plugins: hold-plugin.mjs after rdv in her
+ * htlc_accepted chain to fail a payment, stall-plugin.mjs on invoice_payment to
+ * stall one once it is complete (where the simulated payee stalls). One payer pays every payment (a run of 60
  * lightningd payers would not fit the machine); a plan's multi-part payment is
  * made with an askrene layer that caps each payer channel below the amount.
  *
@@ -53,7 +54,10 @@ import {
 } from './books.js';
 import { Watch } from './watch.js';
 
+/** Carol fails a payment with it (htlc_accepted: temporary_node_failure). */
 export const HOLD_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'hold-plugin.mjs');
+/** Carol stalls a complete payment with it (invoice_payment), as the simulated stalling payee does. */
+export const STALL_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'stall-plugin.mjs');
 
 export interface RegtestSoakOptions {
   payments: number;
@@ -116,8 +120,14 @@ export interface RegtestSoakResult {
 }
 
 const DELAY_BUDGET = '60';
-/** Carol's stalled HTLC is released when its expiry is this close: a stalling payee never lets it expire. */
-const STALL_VALVE_BLOCKS = 3;
+/**
+ * Carol's stalled HTLC is released when the next block would bring its expiry
+ * this close: a stalling payee never lets it expire. Further than the simulated
+ * soak's 3: lightningd goes on chain for an incoming HTLC it has fulfilled but
+ * not yet removed at expiry - (cltv-delta + 1) / 2, 3 blocks on regtest
+ * (htlc_in_deadline), so Carol's fulfill must be through before then.
+ */
+const STALL_VALVE_BLOCKS = 5;
 const SAT = 1000n;
 const PAYER_CHANNEL_SAT = 6_000_000;
 const RELAY_CHANNEL_SAT = 15_000_000;
@@ -214,7 +224,7 @@ class RegtestSoak {
       const nearExpiry = held.some((h) => h.expiry - next <= STALL_VALVE_BLOCKS);
       if (nearExpiry || (s.blocks > 0 && next >= s.sinceHeight + s.blocks)) {
         await this.release(hash, nearExpiry ? 'near its expiry' : `after ${s.blocks} block(s)`);
-        // The fulfill must be out before the block that would make the HTLC expire.
+        // Carol's fulfill must be through (removed from the channel) before the block that brings her deadline.
         if (nearExpiry) await this.untilCarolLets(hash, 10_000);
       }
     }
@@ -224,7 +234,7 @@ class RegtestSoak {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline && this.carol.up) {
       const rows = parseHtlcs(await this.carol.rpc.rpc.call('listhtlcs', {}).catch(() => ({ htlcs: [] })));
-      if (!rows.some((h) => h.paymentHash === hash && h.direction === 'in' && h.state.includes('_ADD_'))) return;
+      if (!rows.some((h) => h.paymentHash === hash && h.direction === 'in' && h.state !== 'SENT_REMOVE_ACK_REVOCATION')) return;
       await sleep(50);
     }
   }
@@ -238,7 +248,9 @@ class RegtestSoak {
       s.run.notes.push(`${this.now()} stall released ${why} (height ${this.height})`);
     }
     if (!this.carol.up) return;
-    await this.carol.rpc.rpc.call('hold-release', { payment_hash: hash }).catch((e: unknown) => this.log(`hold-release ${hash.slice(0, 8)} failed: ${errorText(e)}`));
+    for (const method of ['stall-release', 'hold-release']) {
+      await this.carol.rpc.rpc.call(method, { payment_hash: hash }).catch((e: unknown) => this.log(`${method} ${hash.slice(0, 8)} failed: ${errorText(e)}`));
+    }
   }
 
   // --- nodes and the CLI ---------------------------------------------------------
@@ -471,7 +483,7 @@ class RegtestSoak {
         });
       case 'stall': {
         if (!this.carol.up) return this.skip(run, f, 'carol is down');
-        await this.carol.rpc.rpc.call('hold-hash', { payment_hash: run.hash });
+        await this.carol.rpc.rpc.call('stall-hash', { payment_hash: run.hash });
         this.touched.add(run.hash);
         const timer = setTimeout(() => void this.release(run.hash, `after ${f.ms} ms`), f.ms);
         this.stalls.set(run.hash, { run, sinceHeight: this.height, blocks: f.blocks, timer });
@@ -725,11 +737,12 @@ class RegtestSoak {
 export async function runRegtestSoak(o: RegtestSoakOptions): Promise<{ ok: true; value: RegtestSoakResult } | { ok: false; error: string }> {
   const bins = locateBinaries();
   if (!bins.ok) return { ok: false, error: bins.error };
-  if (!existsSync(HOLD_PLUGIN)) return { ok: false, error: `no ${HOLD_PLUGIN}: the regtest soak runs from the repository` };
+  const missing = [HOLD_PLUGIN, STALL_PLUGIN].find((p) => !existsSync(p));
+  if (missing !== undefined) return { ok: false, error: `no ${missing}: the regtest soak runs from the repository` };
   const started = Date.now();
   const net = await Regtest.start({
     binaries: bins.value,
-    nodes: [{ name: 'payer', rdv: 'none' }, { name: 'alice' }, { name: 'bob' }, { name: 'carol', extraArgs: [`--plugin=${HOLD_PLUGIN}`] }],
+    nodes: [{ name: 'payer', rdv: 'none' }, { name: 'alice' }, { name: 'bob' }, { name: 'carol', extraArgs: [`--plugin=${HOLD_PLUGIN}`, `--plugin=${STALL_PLUGIN}`] }],
     keep: o.keep ?? false,
   });
   if (!net.ok) return { ok: false, error: net.error };
