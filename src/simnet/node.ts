@@ -87,6 +87,8 @@ export class SimNode {
   /** Plugins in hook-chain order (rdv before rdv-guard). */
   readonly plugins: LoadedPlugin[] = [];
   up = false;
+  /** How many times lightningd has started: an HTLC added by an earlier run that it never committed is lost. */
+  starts = 0;
   /** Lines the plugin logged (and wrote to stderr). */
   readonly log: string[] = [];
   private upGate: Promise<void>;
@@ -152,6 +154,7 @@ export class SimNode {
     this.askrene.restart();
     await this.server.start();
     for (const p of this.plugins) await this.launch(p, true);
+    this.starts++;
     this.up = true;
     this.openGate();
   }
@@ -605,6 +608,8 @@ export class SimNode {
         return this.payer.xpay(params);
       case 'listsendpays':
         return this.payer.listsendpays(params);
+      case 'wait':
+        return this.payer.wait(params);
       case 'getroutes':
         return this.getroutes(params);
       case 'askrene-create-layer':

@@ -82,6 +82,12 @@ export class Payer {
    * routed whose injectpaymentonion was still on its way when it answered.
    */
   lateInject: { afterMs: number } | undefined;
+  /**
+   * Fault hook: called once, right after xpay registers its next part (pending
+   * in listsendpays) and before the part's HTLC is committed; a test crashes the
+   * node here to lose the HTLC (SimNetwork.sendHtlc ownPayment).
+   */
+  onNextPartRegistered: ((sp: Sendpay) => void) | undefined;
 
   constructor(
     private readonly node: SimNode,
@@ -99,6 +105,15 @@ export class Payer {
     const bolt11 = typeof params.bolt11 === 'string' ? params.bolt11 : undefined;
     const list = this.sendpays.filter((s) => (hash === undefined || s.paymentHash === hash) && (bolt11 === undefined || s.bolt11 === bolt11));
     return { payments: list.map(sendpayJson) };
+  }
+
+  /** `wait sendpays created N` (lightningd/wait.c): at once when the created index is N or more, else when a part takes it there. */
+  async wait(params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (params.subsystem !== 'sendpays' || params.indexname !== 'created') throw new SimRpcError(-32602, 'the simulator waits on sendpays created only');
+    const next = Number(params.nextvalue);
+    if (!Number.isSafeInteger(next) || next < 0) throw new SimRpcError(-32602, 'nextvalue: should be an unsigned 64 bit integer');
+    while (this.index < next) await sleep(20);
+    return { subsystem: 'sendpays', created: this.index };
   }
 
   async xpay(params: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -188,6 +203,9 @@ export class Payer {
       bolt11: p.bolt11,
     };
     this.sendpays.push(sp);
+    const hook = this.onNextPartRegistered;
+    this.onNextPartRegistered = undefined;
+    hook?.(sp);
     const done = this.sendPart(route, p.hash, p.secret, p.amount, p.minFinalCltv).then((outcome) => {
       sp.completedAt = nowSeconds();
       if (outcome.ok) {
@@ -332,7 +350,7 @@ export class Payer {
     const first = route.hops[0];
     const channel = first ? this.net.channelFor(this.node, first.scid) : undefined;
     if (!first || !channel) return Promise.resolve({ ok: false, failureMessage: '2002', failingNode: this.node.id, failingScid: undefined });
-    return this.net.sendHtlc(this.node, channel, first.amountMsat, base + first.delay, hash, payloads);
+    return this.net.sendHtlc(this.node, channel, first.amountMsat, base + first.delay, hash, payloads, { ownPayment: true });
   }
 }
 

@@ -43,9 +43,9 @@ const parts = async (p: RpcClient, hash: string): Promise<Part[]> => ((await p.c
 function firstHops(net: SimNetwork, payer: SimNode): Array<{ to: string; height: number; cltvExpiry: number }> {
   const seen: Array<{ to: string; height: number; cltvExpiry: number }> = [];
   const send = net.sendHtlc.bind(net);
-  net.sendHtlc = (from, channel, amountMsat, cltvExpiry, hash, onion) => {
+  net.sendHtlc = (from, channel, amountMsat, cltvExpiry, hash, onion, options) => {
     if (from === payer) seen.push({ to: channel.other(from).name, height: net.height, cltvExpiry });
-    return send(from, channel, amountMsat, cltvExpiry, hash, onion);
+    return send(from, channel, amountMsat, cltvExpiry, hash, onion, options);
   };
   return seen;
 }
