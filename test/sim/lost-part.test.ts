@@ -11,7 +11,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RpcClient } from '../../src/rpc/client.js';
-import { rpcError, withSimNet } from '../helpers/sim.js';
+import { auditPayment } from '../../src/simnet/soak/audit.js';
+import { buildChain, pay, recordIn } from '../helpers/chain.js';
+import { eventually, rpcError, withSimNet } from '../helpers/sim.js';
 
 interface Part {
   status: string;
@@ -42,6 +44,43 @@ describe('a part lightningd lost in a crash', () => {
       assert.equal(net.events.filter((e) => e.type === 'htlc_lost').length, 1);
       assert.equal((await rpcError(again.call('xpay', { invstring: inv.bolt11 }))).code, -3, 'xpay: still in progress');
       for (const c of [bc, ac, again]) c.close();
+    });
+  });
+
+  test("Alice's lightningd is killed as her payment onward is registered: after the restart she fails the payer's HTLC back before it expires", async () => {
+    await withSimNet(async (net) => {
+      const chain = await buildChain(net);
+      let crashed: Promise<void> | undefined;
+      chain.alice.payer.onNextPartRegistered = () => {
+        crashed = chain.alice.crash();
+      };
+      const paying = pay(chain, { retryFor: 1 });
+      await eventually(() => crashed !== undefined, "Alice's part registered and her lightningd killed");
+      await crashed;
+      await chain.alice.start();
+      // Blocks come until the payer's HTLC is settled, failed or expired.
+      const [payerAlice] = chain.channels;
+      assert.ok(payerAlice);
+      for (let i = 0; i < 400 && net.htlcsOn(payerAlice).length > 0; i++) {
+        await net.mine(1);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const result = await paying;
+      assert.equal(result.ok, false, 'the payment fails (Alice can never pay Bob for this hash again)');
+      const v = auditPayment(
+        {
+          paymentHash: chain.hash,
+          names: { payer: 'payer', alice: 'alice', bob: 'bob', carol: 'carol' },
+          aliceAmountMsat: 109_000_000n,
+          bobAmountMsat: 106_000_000n,
+          carolAmountMsat: 100_000_000n,
+          payoutMsat: { alice: 2_000_000n, bob: 5_000_000n },
+          feeBudgetMsat: { alice: 1_000_000n, bob: 1_000_000n },
+        },
+        net.ledger.entries,
+      );
+      assert.deepEqual([v.outcome, v.lostMsat, v.relayExpiries], ['failed_back', 0n, 0], 'failed back before expiry: nothing lost, no force close');
+      assert.equal((await recordIn(chain.alice, chain.hash, 'open')).state, 'open');
     });
   });
 });
