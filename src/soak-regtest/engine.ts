@@ -30,7 +30,6 @@ import { RpcError } from '../rpc/client.js';
 import { locateBinaries } from '../regtest/binaries.js';
 import { Regtest } from '../regtest/harness.js';
 import type { RegtestNode } from '../regtest/lightningd.js';
-import { parseHtlcs } from './books.js';
 import type { PaymentTerms, PaymentVerdict } from '../simnet/soak/audit.js';
 import { at, ROOT, runCli } from '../simnet/soak/cli.js';
 import { planPayment, type FaultKind, type FaultPlan, type PaymentPlan, type Phase, type Who } from '../simnet/soak/plan.js';
@@ -47,8 +46,10 @@ import {
   parseSendpays,
   parseStatusRecords,
   recordMismatches,
+  parseHtlcs,
   stuckHtlcs,
   type Baseline,
+  type ExpirySeen,
   type NodeBooks,
   type RelayRecordView,
 } from './books.js';
@@ -710,12 +711,16 @@ class RegtestSoak {
       for (const p of b.sendpays.filter((x) => x.paymentHash === run.hash)) lines.push(`  ${b.name} sendpay ${p.groupid}/${p.partid} ${p.status} ${p.amountSentMsat} msat`);
       for (const h of this.watch.htlcs.get(b.name)?.filter((x) => x.paymentHash === run.hash) ?? []) lines.push(`  ${b.name} htlc ${h.direction} ${h.scid}/${h.id} ${h.amountMsat} msat expiry ${h.expiry} ${h.state}`);
     }
-    for (const e of this.watch.expiries.filter((x) => x.paymentHash === run.hash).slice(0, 10)) lines.push(`  expiry: ${e.node} held ${e.scid}/${e.id} (expiry ${e.expiry}) at height ${e.height}`);
+    const firstSeen = new Map<string, ExpirySeen>();
+    for (const e of this.watch.expiries) if (e.paymentHash === run.hash && !firstSeen.has(`${e.node}/${e.scid}/${e.id}`)) firstSeen.set(`${e.node}/${e.scid}/${e.id}`, e);
+    for (const e of firstSeen.values()) lines.push(`  expiry: ${e.node} still held ${e.scid}/${e.id} (expiry ${e.expiry}) at height ${e.height}`);
     const prefix = run.hash.slice(0, 8);
     for (const n of [this.payer, this.alice, this.bob, this.carol]) {
       const logged = n.logLines(new RegExp(`${prefix}|${run.hash}`));
-      lines.push(`${n.name}'s log lines naming ${prefix} (${logged.length}, last 60; ${n.logFile}):`);
-      for (const l of logged.slice(-60)) lines.push(`  ${l}`);
+      // The first lines tell how it went wrong; the last ones how it ended.
+      const shown = logged.length <= 80 ? logged : [...logged.slice(0, 50), `... ${logged.length - 80} more ...`, ...logged.slice(-30)];
+      lines.push(`${n.name}'s log lines naming ${prefix} (${logged.length}; ${n.logFile}):`);
+      for (const l of shown) lines.push(`  ${l}`);
     }
     return lines.join('\n');
   }
