@@ -241,6 +241,7 @@ export class SimNetwork {
     channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) - amountMsat);
     const incoming: Incoming = { channel, from, id: channel.takeHtlcId(from.id), amountMsat, cltvExpiry, paymentHash, payload, rest };
     const run = from.starts;
+    const peerRun = to.starts;
     await sleep(this.latency.hopAddMs);
     if (options.ownPayment && (!from.up || from.starts !== run)) {
       // lightningd saves an HTLC it offers only as it sends the commitment that
@@ -251,6 +252,12 @@ export class SimNetwork {
       channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) + amountMsat);
       this.event('htlc_lost', from.name, `HTLC for ${paymentHash.slice(0, 8)} lost: ${from.name}'s lightningd died before committing it`);
       return new Promise<HtlcOutcome>(() => undefined);
+    }
+    if (!to.up || to.starts !== peerRun) {
+      // The peer went away before the HTLC was committed: lightningd fails it at once
+      // (destroy_hout_subd_died: "Outgoing subdaemon died", temporary_channel_failure).
+      channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) + amountMsat);
+      return localFail('1007');
     }
     let settle: (o: HtlcOutcome) => void = () => undefined;
     const decided = new Promise<HtlcOutcome>((resolve) => (settle = resolve));

@@ -622,6 +622,8 @@ export class SimNode {
         return this.askrene.updateChannel(params);
       case 'askrene-listlayers':
         return this.askrene.listLayers(params);
+      case 'askrene-age':
+        return this.askrene.age(params);
       case 'listpeerchannels':
         return listPeerChannels(this.net, this, params);
       case 'getroute':

@@ -178,12 +178,22 @@ export class Payer {
   /**
    * getroutes as xpay calls it, with the graph and the layers as they are NOW
    * (a node disabled in a layer mid-payment is avoided from the next attempt
-   * on). Throws askrene's error for a layer that does not exist (any more).
+   * on), and xpay's own layer (what it learned from temporary_channel_failures,
+   * Askrene.learnCapacity). Throws askrene's error for a layer that does not
+   * exist (any more). `checkLayers` false: a late part, routed before xpay
+   * answered (its layers are not checked again, nor what xpay learned since).
    */
   private route(p: PaymentParams, amount: bigint, exclude: ReadonlySet<string>, checkLayers = true): Route[] | undefined {
     if (checkLayers) this.node.askrene.checkLayerNames(p.layers);
     const layers = p.layers;
-    return splitRoutes(this.net.edges(this.node.id, this.hinted(p), (c) => this.node.askrene.isDisabled(layers, c)), this.node.id, p.payee, amount, p.minFinalCltv, exclude);
+    const now = nowSeconds();
+    // xpay always routes with its own layer: what it learned caps a channel's capacity
+    // (not for a late part: it was routed before xpay learned from this payment's failures).
+    const edges = this.net.edges(this.node.id, this.hinted(p), (c) => this.node.askrene.isDisabled(layers, c)).map((e) => {
+      const max = checkLayers ? this.node.askrene.learnedMax(e.scid, e.from, now) : undefined;
+      return max !== undefined && max < e.spendableMsat ? { ...e, spendableMsat: max < 0n ? 0n : max } : e;
+    });
+    return splitRoutes(edges, this.node.id, p.payee, amount, p.minFinalCltv, exclude);
   }
 
   /** Record a part in listsendpays (pending) and send it; `onDone` sees its outcome after its record is updated. */
@@ -280,7 +290,11 @@ export class Payer {
           if (last) exclude.add(last.scid); // blame the hop leading to the destination
         } else if (outcome.failingScid) {
           const hop = route.hops.find((h) => h.from === outcome.failingNode);
-          exclude.add(hop?.scid ?? outcome.failingScid);
+          if (code === '1007' && hop) {
+            // channel_capacity: xpay tells its persistent layer that the channel cannot
+            // carry this amount, for every payment of the next hour, not just this one.
+            this.node.askrene.learnCapacity(hop.scid, hop.from, hop.amountMsat, nowSeconds());
+          } else exclude.add(hop?.scid ?? outcome.failingScid);
         }
       });
       // A part not failed counts as sent (xpay's total_sent: successes and parts in flight).
