@@ -122,6 +122,14 @@ export interface RegtestSoakResult {
 
 const DELAY_BUDGET = '60';
 /**
+ * rdv-mpp-timeout, as in the simulated soak: how long a relay waits for a set's
+ * parts, and after a restart for lightningd's replays before it asks the channel
+ * moves whether a part it resolved just before the restart was received.
+ */
+const MPP_TIMEOUT_S = 3;
+/** How long the end waits for the relays' records to agree with lightningd's books (checkpoints, the replay wait after the last restart). */
+const RECORDS_SETTLE_MS = 30_000;
+/**
  * Carol's stalled HTLC is released when the next block would bring its expiry
  * this close: a stalling payee never lets it expire. Further than the simulated
  * soak's 3: lightningd goes on chain for an incoming HTLC it has fulfilled but
@@ -612,8 +620,22 @@ class RegtestSoak {
 
   async result(durationS: number): Promise<RegtestSoakResult> {
     const books = await this.readBooks();
-    const records = await this.relayRecords();
     const expiries = this.watch.expiries;
+    const verdictOf = new Map(this.runs.map((run) => [run, auditFromBooks(run.terms, books, expiries)] as const));
+    const mismatchesOf = (r: Record<'alice' | 'bob', Map<string, RelayRecordView>>): string[] =>
+      this.runs.flatMap((run) => {
+        const v = verdictOf.get(run);
+        if (!v) return [];
+        return (['alice', 'bob'] as const).flatMap((relay) => recordMismatches(`#${run.plan.index} ${run.hash.slice(0, 8)}`, v, relay, r[relay].get(run.hash)) ?? []);
+      });
+    // A relay corrects its record a replay wait after its last restart, and writes
+    // "settled" as a checkpoint: look again (a while) until the records agree with the books.
+    let records = await this.relayRecords();
+    for (const deadline = Date.now() + RECORDS_SETTLE_MS; mismatchesOf(records).length > 0 && Date.now() < deadline; ) {
+      await sleep(2_000);
+      records = await this.relayRecords();
+    }
+    const mismatches = mismatchesOf(records);
     const stuck = stuckHtlcs(books);
     const closes = forceCloses(books);
     const hashes = new Set(this.runs.map((r) => r.hash));
@@ -621,14 +643,9 @@ class RegtestSoak {
     const bad: BadPayment[] = [];
     const shown: BadPayment[] = [];
     const verdicts: PaymentVerdict[] = [];
-    const mismatches: string[] = [];
     for (const run of this.runs) {
-      const v = auditFromBooks(run.terms, books, expiries);
+      const v = verdictOf.get(run) ?? auditFromBooks(run.terms, books, expiries);
       verdicts.push(v);
-      for (const relay of ['alice', 'bob'] as const) {
-        const m = recordMismatches(`#${run.plan.index} ${run.hash.slice(0, 8)}`, v, relay, records[relay].get(run.hash));
-        if (m !== undefined) mismatches.push(m);
-      }
       const stuckHere = stuck.filter((s) => s.htlc.paymentHash === run.hash).length;
       const isBad = v.lostMsat > 0n || stuckHere > 0 || v.relayExpiries > 0 || v.preimageRevealed || v.payeeExpiries > 0;
       if (isBad || this.o.dump?.includes(run.plan.index)) {
@@ -748,7 +765,12 @@ export async function runRegtestSoak(o: RegtestSoakOptions): Promise<{ ok: true;
   const started = Date.now();
   const net = await Regtest.start({
     binaries: bins.value,
-    nodes: [{ name: 'payer', rdv: 'none' }, { name: 'alice' }, { name: 'bob' }, { name: 'carol', extraArgs: [`--plugin=${HOLD_PLUGIN}`, `--plugin=${STALL_PLUGIN}`] }],
+    nodes: [
+      { name: 'payer', rdv: 'none' },
+      { name: 'alice', extraArgs: [`--rdv-mpp-timeout=${MPP_TIMEOUT_S}`] },
+      { name: 'bob', extraArgs: [`--rdv-mpp-timeout=${MPP_TIMEOUT_S}`] },
+      { name: 'carol', extraArgs: [`--rdv-mpp-timeout=${MPP_TIMEOUT_S}`, `--plugin=${HOLD_PLUGIN}`, `--plugin=${STALL_PLUGIN}`] },
+    ],
     keep: o.keep ?? false,
   });
   if (!net.ok) return { ok: false, error: net.error };
