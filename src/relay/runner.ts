@@ -10,9 +10,11 @@ import { ShapeError, type JsonObject } from '../chain/read.js';
 import {
   isOurs,
   isQuiet,
+  markLostParts,
   newRelay,
   step,
   type Effect,
+  type OutgoingPart,
   type Relay,
   type RelayConfig,
   type RelayEvent,
@@ -146,9 +148,21 @@ export class RelayRunner {
   /** lightningd's channel moves, read in pages, one scan shared by every settled relay that asks (check_claims). */
   readonly claims: ClaimScanner;
 
+  /**
+   * lightningd's sendpays created index when this runner started: parts up to it
+   * were registered before (rdv, an important plugin, starts with lightningd;
+   * markLostParts). Undefined until lightningd says (asked at once; a query never
+   * waits for it) or if it does not: then no part is judged lost.
+   */
+  private startIndex: number | undefined;
+
   constructor(private readonly deps: RunnerDeps) {
     this.channels = new ChannelIds(deps.node, (m) => deps.log('warn', m));
     this.claims = new ClaimScanner(deps.node);
+    deps.node.sendpaysCreatedIndex().then(
+      (index) => (this.startIndex = index),
+      (e: unknown) => deps.log('warn', `wait sendpays created: ${(e as Error).message}: parts lightningd lost in a crash will not be recognised`),
+    );
   }
 
   get blockheight(): number {
@@ -708,7 +722,7 @@ export class RelayRunner {
   private startQuery(hash: string): void {
     const attempt = (delayMs: number): void => {
       const t0 = performance.now();
-      this.deps.node.listsendpays(hash as PaymentHash).then(
+      this.outgoingParts(hash as PaymentHash).then(
         (parts) => {
           this.deps.log('debug', `${hash.slice(0, 8)}: listsendpays answered in ${(performance.now() - t0).toFixed(1)} ms`);
           this.enqueue(hash, { type: 'outgoing_status', parts });
@@ -720,6 +734,22 @@ export class RelayRunner {
       );
     };
     attempt(1000);
+  }
+
+  /**
+   * listsendpays for the hash. When it shows a part pending that lightningd
+   * registered before this rdv started, ask which HTLCs lightningd has offered, THEN listsendpays
+   * again, and mark the parts lightningd lost (markLostParts: the order matters).
+   */
+  private async outgoingParts(hash: PaymentHash): Promise<OutgoingPart[]> {
+    const first = await this.deps.node.listsendpays(hash);
+    const startIndex = this.startIndex;
+    if (startIndex === undefined || !first.some((p) => p.status === 'pending' && p.createdIndex !== undefined && p.createdIndex <= startIndex)) return first;
+    const offered = await this.deps.node.outgoingHtlcHashes();
+    const parts = markLostParts(await this.deps.node.listsendpays(hash), { startIndex, outgoingHtlc: offered.has(hash) });
+    const lost = parts.filter((p) => p.lost === true).length;
+    if (lost > 0) this.deps.log('warn', `${hash.slice(0, 8)}: ${lost} outgoing part(s) pending since before lightningd restarted have no HTLC in any channel: lightningd lost them (killed before committing their HTLC)`);
+    return parts;
   }
 }
 

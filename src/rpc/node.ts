@@ -520,13 +520,25 @@ export class LightningNode {
       r.objects('payments').map((p) => {
         const status = p.str('status');
         if (status !== 'pending' && status !== 'complete' && status !== 'failed') throw new ShapeError(`${p.path}.status: unknown status ${status}`);
+        const createdIndex = p.optInt('created_index');
         return {
           status,
           preimage: p.optMatch<Preimage>('payment_preimage', HASH_RE, 'a preimage'),
           amountSentMsat: p.optMsat('amount_sent_msat') ?? (0n as Msat),
+          ...(createdIndex !== undefined ? { createdIndex } : {}),
         };
       }),
     );
+  }
+
+  /** The sendpays created index now (`wait sendpays created 0` answers at once): the last part lightningd registered. */
+  sendpaysCreatedIndex(): Promise<number> {
+    return this.read('wait', { subsystem: 'sendpays', indexname: 'created', nextvalue: 0 }, (r) => r.int('created'));
+  }
+
+  /** Payment hashes of the HTLCs we have offered that are in a channel now (listpeerchannels, direction out). */
+  outgoingHtlcHashes(): Promise<Set<string>> {
+    return this.read('listpeerchannels', {}, (r) => new Set(r.objects('channels').flatMap((c) => c.optObjects('htlcs').filter((h) => h.str('direction') === 'out').map((h) => h.str('payment_hash')))));
   }
 
   // --- plugins -----------------------------------------------------------
