@@ -123,6 +123,11 @@ export class RegtestNode {
     return this.proc !== undefined && !this.proc.hasExited();
   }
 
+  /** Running and spoken to: start() has finished and nothing has stopped it since. */
+  get up(): boolean {
+    return this.client !== undefined && this.isRunning();
+  }
+
   /** Start lightningd and wait until its RPC answers and it has caught up with bitcoind. */
   async start(timeoutMs = 60_000): Promise<void> {
     if (this.isRunning()) return;
@@ -185,6 +190,30 @@ export class RegtestNode {
     if (!(await waitExit(proc, graceMs))) await killHard(proc);
   }
 
+  /**
+   * kill -9 of lightningd itself. Its subdaemons and plugins see their pipes
+   * close and exit on their own; wait for them (SIGKILL after `graceMs`), so a
+   * start does not find the port or the plugins of the old process still there.
+   */
+  async crash(graceMs = 10_000): Promise<void> {
+    const proc = this.proc;
+    this.client?.close();
+    this.client = undefined;
+    if (!proc || proc.hasExited()) return;
+    const children = await childProcesses(proc.pid);
+    await killHard(proc);
+    const gone = await poll(`${this.name}'s subdaemons and plugins to exit`, () => (children.every((c) => !isAlive(c.pid)) ? true : undefined), graceMs, 50).catch(() => false);
+    if (!gone) {
+      for (const c of children) {
+        try {
+          process.kill(c.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+
   /** Stop and start again with the same arguments. lightningd replays held HTLCs to plugins. */
   async restart(): Promise<void> {
     await this.stop();
@@ -206,7 +235,8 @@ export class RegtestNode {
   async rdvPluginProcesses(): Promise<ProcessInfo[]> {
     const pid = this.pid;
     if (pid === undefined) return [];
-    return (await childProcesses(pid)).filter((p) => p.args.includes(this.setup.rdvPath));
+    // The path as a whole word of the command line: bin/rdv-guard's path starts with bin/rdv's.
+    return (await childProcesses(pid)).filter((p) => p.args.split(/\s+/).includes(this.setup.rdvPath));
   }
 
   /** SIGKILL the rdv plugin; returns its PID. An important plugin's death stops lightningd too. */

@@ -21,13 +21,24 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Is a process with this PID alive (and not a zombie we could reap)? */
+/** Is a process with this PID alive (a zombie, dead but not yet reaped by its parent, is not)? */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+/** Linux: the process's state in /proc/<pid>/stat is Z; elsewhere (no /proc) false. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "<pid> (<comm>) <state> ...": comm may hold spaces and parentheses, so read after the last ")".
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 

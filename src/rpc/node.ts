@@ -128,6 +128,9 @@ export class LightningNode {
   listsendpays(paymentHash: PaymentHash): Promise<OutgoingPart[]> {
     return payments.listsendpays(this.rpc, paymentHash);
   }
+  sendpaysCreatedIndex(): Promise<number> {
+    return payments.sendpaysCreatedIndex(this.rpc);
+  }
 
   // --- askrene layers (node/layers.ts) -----------------------------------
 
@@ -169,6 +172,9 @@ export class LightningNode {
   }
   channelMovesPage(start: number, limit: number): Promise<channels.ChannelMovesPage | undefined> {
     return channels.channelMovesPage(this.rpc, start, limit);
+  }
+  outgoingHtlcHashes(): Promise<Set<string>> {
+    return channels.outgoingHtlcHashes(this.rpc);
   }
 
   // --- plugins (node/plugins.ts) -----------------------------------------

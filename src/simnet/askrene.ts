@@ -32,15 +32,60 @@ export interface DirectedChannel {
 const AUTO_LAYERS = ['auto.localchans', 'auto.sourcefree', 'auto.include_fees'];
 const NODE_RE = /^0[23][0-9a-f]{64}$/;
 
+/** How long xpay keeps what it learned: it ages its layer every 60 s with a cutoff of an hour ago (xpay.c age_layer). */
+export const XPAY_LEARNED_S = 3600;
+
 export class Askrene {
   private readonly layers = new Map<string, Layer>();
+  /**
+   * What xpay told its own persistent layer `xpay` (askrene-inform-channel
+   * constrained, after a temporary_channel_failure): by "scid/from node", the
+   * most the direction can carry and when it was learned (Unix seconds). Every
+   * xpay of this node routes with it, until it ages out or askrene-age drops it.
+   */
+  private readonly learned = new Map<string, { maxMsat: bigint; at: number }>();
 
   /** `developer`: lightningd runs with --developer, so bad-parameter errors quote the token. */
-  constructor(private readonly developer: () => boolean) {}
+  constructor(private readonly developer: () => boolean) {
+    // xpay creates its own persistent layer at startup (xpay.c: askrene-create-layer xpay persistent).
+    this.layers.set('xpay', { name: 'xpay', persistent: true, disabledNodes: [], disabledChannels: [] });
+  }
 
-  /** askrene restarts with lightningd: only persistent layers (kept in the datastore) survive. */
+  /** askrene restarts with lightningd: only persistent layers (kept in the datastore) survive, xpay's among them. */
   restart(): void {
     for (const [name, l] of this.layers) if (!l.persistent) this.layers.delete(name);
+  }
+
+  /** xpay's channel_capacity: `scid` from `from` cannot carry `failedMsat` (it can carry at most one msat less). */
+  learnCapacity(scid: string, from: NodeId, failedMsat: bigint, nowS: number): void {
+    const key = `${scid}/${from}`;
+    const maxMsat = failedMsat - 1n;
+    const had = this.learned.get(key);
+    if (!had || maxMsat < had.maxMsat || had.at < nowS - XPAY_LEARNED_S) this.learned.set(key, { maxMsat, at: nowS });
+    else this.learned.set(key, { maxMsat: had.maxMsat, at: nowS });
+  }
+
+  /** The most xpay's layer says `scid` from `from` can carry now, if it says anything. */
+  learnedMax(scid: string, from: NodeId, nowS: number): bigint | undefined {
+    const l = this.learned.get(`${scid}/${from}`);
+    return l && l.at >= nowS - XPAY_LEARNED_S ? l.maxMsat : undefined;
+  }
+
+  /** askrene-age: drop what `layer` learned before `cutoff` (only xpay's learned capacities are kept here). */
+  age(params: Record<string, unknown>): Record<string, unknown> {
+    const layer = this.knownLayer(params);
+    const cutoff = Number(params.cutoff);
+    if (!Number.isSafeInteger(cutoff) || cutoff < 0) throw this.badParam('cutoff', 'should be an unsigned 64 bit integer', params.cutoff);
+    let removed = 0;
+    if (layer.name === 'xpay') {
+      for (const [k, v] of this.learned) {
+        if (v.at < cutoff) {
+          this.learned.delete(k);
+          removed++;
+        }
+      }
+    }
+    return { layer: layer.name, num_removed: removed };
   }
 
   /**

@@ -46,7 +46,7 @@ export type HtlcOutcome =
 
 export interface NetworkEvent {
   at: number;
-  type: 'htlc_expired' | 'wrong_preimage' | 'late_resolution' | 'message_dropped' | 'plugin_died' | 'node_restarted' | 'late_part';
+  type: 'htlc_expired' | 'wrong_preimage' | 'late_resolution' | 'message_dropped' | 'plugin_died' | 'node_restarted' | 'late_part' | 'htlc_lost';
   node: string;
   detail: string;
 }
@@ -222,7 +222,14 @@ export class SimNetwork {
    * Offer an HTLC over `channel` from `from`; resolves when it is settled or failed
    * back to `from`. Balances move as on a real channel: locked while pending.
    */
-  async sendHtlc(from: SimNode, channel: SimChannel, amountMsat: bigint, cltvExpiry: number, paymentHash: string, onion: HopPayload[]): Promise<HtlcOutcome> {
+  /**
+   * Offer an HTLC over `channel` and wait for its outcome. `ownPayment`: the
+   * sender is paying (xpay's first hop), and lightningd has already registered
+   * the part in listsendpays; if the sender dies before the HTLC is committed
+   * (within the add latency), the HTLC is lost and the outcome never comes: the
+   * part stays pending for ever (see Payer.startPart).
+   */
+  async sendHtlc(from: SimNode, channel: SimChannel, amountMsat: bigint, cltvExpiry: number, paymentHash: string, onion: HopPayload[], options: { ownPayment?: boolean } = {}): Promise<HtlcOutcome> {
     const to = channel.other(from);
     const [payload, ...rest] = onion;
     const localFail = (code: string): HtlcOutcome => ({ ok: false, failureMessage: code, failingNode: from.id, failingScid: channel.scidFor(from) });
@@ -233,7 +240,25 @@ export class SimNetwork {
     if (channel.spendable(from.id) < amountMsat) return localFail('1007');
     channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) - amountMsat);
     const incoming: Incoming = { channel, from, id: channel.takeHtlcId(from.id), amountMsat, cltvExpiry, paymentHash, payload, rest };
+    const run = from.starts;
+    const peerRun = to.starts;
     await sleep(this.latency.hopAddMs);
+    if (options.ownPayment && (!from.up || from.starts !== run)) {
+      // lightningd saves an HTLC it offers only as it sends the commitment that
+      // carries it (peer_sending_commitsig), after the payment part is in its
+      // database: killed in between, it restarts with the part pending and no
+      // HTLC for it, and the peer drops the uncommitted update_add_htlc. Seen on
+      // CLN v26.06.6 (soak --regtest: kill -9 just after injectpaymentonion).
+      channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) + amountMsat);
+      this.event('htlc_lost', from.name, `HTLC for ${paymentHash.slice(0, 8)} lost: ${from.name}'s lightningd died before committing it`);
+      return new Promise<HtlcOutcome>(() => undefined);
+    }
+    if (!to.up || to.starts !== peerRun) {
+      // The peer went away before the HTLC was committed: lightningd fails it at once
+      // (destroy_hout_subd_died: "Outgoing subdaemon died", temporary_channel_failure).
+      channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) + amountMsat);
+      return localFail('1007');
+    }
     let settle: (o: HtlcOutcome) => void = () => undefined;
     const decided = new Promise<HtlcOutcome>((resolve) => (settle = resolve));
     const p: Pending = { incoming, to, decided: false, settle: (o) => settle(o) };

@@ -88,6 +88,8 @@ export class SimNode {
   /** Plugins in hook-chain order (rdv before rdv-guard). */
   readonly plugins: LoadedPlugin[] = [];
   up = false;
+  /** How many times lightningd has started: an HTLC added by an earlier run that it never committed is lost. */
+  starts = 0;
   /** Lines the plugin logged (and wrote to stderr). */
   readonly log: string[] = [];
   private upGate: Promise<void>;
@@ -153,6 +155,7 @@ export class SimNode {
     this.askrene.restart();
     await this.server.start();
     for (const p of this.plugins) await this.launch(p, true);
+    this.starts++;
     this.up = true;
     this.openGate();
   }
@@ -617,6 +620,8 @@ export class SimNode {
         return this.payer.xpay(params);
       case 'listsendpays':
         return this.payer.listsendpays(params);
+      case 'wait':
+        return this.payer.wait(params);
       case 'getroutes':
         return this.getroutes(params);
       case 'askrene-create-layer':
@@ -629,6 +634,8 @@ export class SimNode {
         return this.askrene.updateChannel(params);
       case 'askrene-listlayers':
         return this.askrene.listLayers(params);
+      case 'askrene-age':
+        return this.askrene.age(params);
       case 'listpeerchannels':
         return listPeerChannels(this.net, this, params);
       case 'getroute':

@@ -82,6 +82,12 @@ export class Payer {
    * routed whose injectpaymentonion was still on its way when it answered.
    */
   lateInject: { afterMs: number } | undefined;
+  /**
+   * Fault hook: called once, right after xpay registers its next part (pending
+   * in listsendpays) and before the part's HTLC is committed; a test crashes the
+   * node here to lose the HTLC (SimNetwork.sendHtlc ownPayment).
+   */
+  onNextPartRegistered: ((sp: Sendpay) => void) | undefined;
 
   constructor(
     private readonly node: SimNode,
@@ -99,6 +105,15 @@ export class Payer {
     const bolt11 = typeof params.bolt11 === 'string' ? params.bolt11 : undefined;
     const list = this.sendpays.filter((s) => (hash === undefined || s.paymentHash === hash) && (bolt11 === undefined || s.bolt11 === bolt11));
     return { payments: list.map(sendpayJson) };
+  }
+
+  /** `wait sendpays created N` (lightningd/wait.c): at once when the created index is N or more, else when a part takes it there. */
+  async wait(params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (params.subsystem !== 'sendpays' || params.indexname !== 'created') throw new SimRpcError(-32602, 'the simulator waits on sendpays created only');
+    const next = Number(params.nextvalue);
+    if (!Number.isSafeInteger(next) || next < 0) throw new SimRpcError(-32602, 'nextvalue: should be an unsigned 64 bit integer');
+    while (this.index < next) await sleep(20);
+    return { subsystem: 'sendpays', created: this.index };
   }
 
   async xpay(params: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -163,12 +178,22 @@ export class Payer {
   /**
    * getroutes as xpay calls it, with the graph and the layers as they are NOW
    * (a node disabled in a layer mid-payment is avoided from the next attempt
-   * on). Throws askrene's error for a layer that does not exist (any more).
+   * on), and xpay's own layer (what it learned from temporary_channel_failures,
+   * Askrene.learnCapacity). Throws askrene's error for a layer that does not
+   * exist (any more). `checkLayers` false: a late part, routed before xpay
+   * answered (its layers are not checked again, nor what xpay learned since).
    */
   private route(p: PaymentParams, amount: bigint, exclude: ReadonlySet<string>, checkLayers = true): Route[] | undefined {
     if (checkLayers) this.node.askrene.checkLayerNames(p.layers);
     const layers = p.layers;
-    return splitRoutes(this.net.edges(this.node.id, this.hinted(p), (c) => this.node.askrene.isDisabled(layers, c)), this.node.id, p.payee, amount, p.minFinalCltv, exclude);
+    const now = nowSeconds();
+    // xpay always routes with its own layer: what it learned caps a channel's capacity
+    // (not for a late part: it was routed before xpay learned from this payment's failures).
+    const edges = this.net.edges(this.node.id, this.hinted(p), (c) => this.node.askrene.isDisabled(layers, c)).map((e) => {
+      const max = checkLayers ? this.node.askrene.learnedMax(e.scid, e.from, now) : undefined;
+      return max !== undefined && max < e.spendableMsat ? { ...e, spendableMsat: max < 0n ? 0n : max } : e;
+    });
+    return splitRoutes(edges, this.node.id, p.payee, amount, p.minFinalCltv, exclude);
   }
 
   /** Record a part in listsendpays (pending) and send it; `onDone` sees its outcome after its record is updated. */
@@ -188,6 +213,9 @@ export class Payer {
       bolt11: p.bolt11,
     };
     this.sendpays.push(sp);
+    const hook = this.onNextPartRegistered;
+    this.onNextPartRegistered = undefined;
+    hook?.(sp);
     const done = this.sendPart(route, p.hash, p.secret, p.amount, p.minFinalCltv).then((outcome) => {
       sp.completedAt = nowSeconds();
       if (outcome.ok) {
@@ -267,7 +295,11 @@ export class Payer {
           if (last) exclude.add(last.scid); // blame the hop leading to the destination
         } else if (outcome.failingScid) {
           const hop = route.hops.find((h) => h.from === outcome.failingNode);
-          exclude.add(hop?.scid ?? outcome.failingScid);
+          if (code === '1007' && hop) {
+            // channel_capacity: xpay tells its persistent layer that the channel cannot
+            // carry this amount, for every payment of the next hour, not just this one.
+            this.node.askrene.learnCapacity(hop.scid, hop.from, hop.amountMsat, nowSeconds());
+          } else exclude.add(hop?.scid ?? outcome.failingScid);
         }
       });
       // A part not failed counts as sent (xpay's total_sent: successes and parts in flight).
@@ -337,7 +369,7 @@ export class Payer {
     const first = route.hops[0];
     const channel = first ? this.net.channelFor(this.node, first.scid) : undefined;
     if (!first || !channel) return Promise.resolve({ ok: false, failureMessage: '2002', failingNode: this.node.id, failingScid: undefined });
-    return this.net.sendHtlc(this.node, channel, first.amountMsat, base + first.delay, hash, payloads);
+    return this.net.sendHtlc(this.node, channel, first.amountMsat, base + first.delay, hash, payloads, { ownPayment: true });
   }
 }
 

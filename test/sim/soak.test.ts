@@ -9,6 +9,7 @@ import type { LedgerEntry, LedgerKind } from '../../src/simnet/ledger.js';
 import { auditPayment, type PaymentTerms } from '../../src/simnet/soak/audit.js';
 import { planPayment } from '../../src/simnet/soak/plan.js';
 import { runSoak } from '../../src/simnet/soak/engine.js';
+import { soakSummary } from '../../src/simnet/soak/summary.js';
 
 const HASH = 'ab'.repeat(32);
 
@@ -53,6 +54,30 @@ describe('soak fault plans', () => {
     const closing = Array.from({ length: 300 }, (_, i) => planPayment(3, i, { withClosing: true }));
     assert.ok(closing.flatMap((p) => p.faults).some((f) => f.kind === 'closing'));
     for (const f of plans.flatMap((p) => p.faults)) assert.ok(f.phase && f.node, f.id);
+  });
+
+  test('the regtest vocabulary draws only faults real lightningd can be given, on the same amounts as the simulated plan', () => {
+    const real = new Set(['kill_rdv', 'crash', 'restart', 'stall', 'invoice_deleted', 'payee_fails', 'disconnect', 'block_burst']);
+    for (let i = 0; i < 300; i++) {
+      const sim = planPayment(11, i, { withClosing: false });
+      const reg = planPayment(11, i, { withClosing: false, vocabulary: 'regtest' });
+      assert.deepEqual([reg.carolSat, reg.payoutSat, reg.feeBudgetSat, reg.payerChannelsSat], [sim.carolSat, sim.payoutSat, sim.feeBudgetSat, sim.payerChannelsSat], `payment ${i}`);
+      for (const f of reg.faults) assert.ok(real.has(f.kind), `${f.id}: ${f.kind}`);
+      for (const f of sim.faults) assert.ok(f.kind !== 'disconnect' && f.kind !== 'payee_fails', `${f.id}: ${f.kind} in a simulated plan`);
+    }
+    const kinds = new Set(Array.from({ length: 300 }, (_, i) => planPayment(11, i, { withClosing: false, vocabulary: 'regtest' }).faults.map((f) => f.kind)).flat());
+    assert.deepEqual([...kinds].sort(), [...real].sort());
+  });
+});
+
+describe('soak summary line', () => {
+  test('both modes print the same keys in the same order; a mode\'s own keys come last', () => {
+    const figures = { seed: 7, payments: 0, concurrency: 1, faultsByKind: {}, faultsByPhase: {}, faultsSkipped: {}, networkEvents: {}, verdicts: [], stuckHtlcs: 0, forceCloses: 0, recordMismatches: 0, setupFailed: 0, withClosing: false, blocks: 0, htlcs: 0, durationS: 1.26 };
+    const keys = ['name', 'seed', 'payments', 'concurrency', 'faults', 'settled', 'failed_back', 'lost_msat', 'stuck_htlcs', 'force_closes', 'faults_by_kind', 'faults_by_phase', 'faults_skipped', 'network_events', 'preimage_leaks', 'payee_expiries', 'anomalies', 'record_mismatches', 'setup_failed', 'with_closing', 'blocks', 'htlcs', 'duration_s'];
+    assert.deepEqual(Object.keys(soakSummary(figures)), keys);
+    const regtest = soakSummary(figures, { mode: 'regtest' });
+    assert.deepEqual(Object.keys(regtest), [...keys, 'mode']);
+    assert.equal(regtest.duration_s, 1.3);
   });
 });
 

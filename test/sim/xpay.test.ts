@@ -43,9 +43,9 @@ const parts = async (p: RpcClient, hash: string): Promise<Part[]> => ((await p.c
 function firstHops(net: SimNetwork, payer: SimNode): Array<{ to: string; height: number; cltvExpiry: number }> {
   const seen: Array<{ to: string; height: number; cltvExpiry: number }> = [];
   const send = net.sendHtlc.bind(net);
-  net.sendHtlc = (from, channel, amountMsat, cltvExpiry, hash, onion) => {
+  net.sendHtlc = (from, channel, amountMsat, cltvExpiry, hash, onion, options) => {
     if (from === payer) seen.push({ to: channel.other(from).name, height: net.height, cltvExpiry });
-    return send(from, channel, amountMsat, cltvExpiry, hash, onion);
+    return send(from, channel, amountMsat, cltvExpiry, hash, onion, options);
   };
   return seen;
 }
@@ -69,9 +69,10 @@ describe('askrene layers', () => {
       n.close();
       await node.restart();
       const again = await RpcClient.connect(node.socketPath);
-      assert.deepEqual(((await again.call('askrene-listlayers')) as { layers: Array<{ layer: string }> }).layers.map((l) => l.layer), ['keep']);
+      // xpay's own persistent layer is there from the start.
+      assert.deepEqual(((await again.call('askrene-listlayers')) as { layers: Array<{ layer: string }> }).layers.map((l) => l.layer), ['xpay', 'keep']);
       assert.deepEqual(await again.call('askrene-remove-layer', { layer: 'keep' }), {});
-      assert.deepEqual(await again.call('askrene-listlayers'), { layers: [] });
+      assert.deepEqual(await again.call('askrene-listlayers'), { layers: [{ layer: 'xpay', ...empty, persistent: true }] });
       again.close();
     });
   });
@@ -266,5 +267,38 @@ describe('xpay attempts', () => {
       },
       { latency: { ...SLOW, hopAddMs: 60 } },
     );
+  });
+});
+
+describe('what xpay learns from a failure (seen on CLN v26.06.6 in the regtest soak)', () => {
+  test("a part whose peer goes away before its HTLC is committed fails at once (temporary_channel_failure); xpay's own layer then keeps the channel below that amount for an hour, for every payment, until askrene-age", async () => {
+    await withSimNet(async (net) => {
+      const a = await net.addNode('a');
+      const b = await net.addNode('b');
+      net.openChannel(a, b, 2_000_000n);
+      const ac = await RpcClient.connect(a.socketPath);
+      let bc = await RpcClient.connect(b.socketPath);
+      let crashed: Promise<void> | undefined;
+      a.payer.onNextPartRegistered = () => {
+        crashed = b.crash();
+      };
+      const first = await invoice(bc, 'first', 50_000_000);
+      assert.equal((await rpcError(ac.call('xpay', { invstring: first.bolt11, retry_for: 1 }))).code, 209, 'the one channel failed and b is down');
+      assert.deepEqual((await parts(ac, first.payment_hash)).map((p) => p.status), ['failed'], 'failed, not lost: a is alive');
+      await crashed;
+      await b.start();
+      bc = await RpcClient.connect(b.socketPath);
+      // b is back, the channel is fine, but xpay remembers: nothing of 50,000,000 msat or more goes over it.
+      const same = await invoice(bc, 'same', 50_000_000);
+      assert.deepEqual(await rpcError(ac.call('xpay', { invstring: same.bolt11, retry_for: 1 })), { code: 205, message: 'Failed: We could not find a usable set of paths' });
+      assert.deepEqual(await parts(ac, same.payment_hash), [], 'not even tried');
+      const smaller = await invoice(bc, 'smaller', 49_999_999);
+      await ac.call('xpay', { invstring: smaller.bolt11, retry_for: 1 });
+      // xpay ages its layer every minute (cutoff an hour ago); askrene-age with a cutoff of now forgets at once.
+      assert.deepEqual(await ac.call('askrene-age', { layer: 'xpay', cutoff: Math.floor(Date.now() / 1000) + 1 }), { layer: 'xpay', num_removed: 1 });
+      await ac.call('xpay', { invstring: same.bolt11, retry_for: 1 });
+      ac.close();
+      bc.close();
+    });
   });
 });

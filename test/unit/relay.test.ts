@@ -10,7 +10,7 @@ import { finalIncorrectCltvExpiry, finalIncorrectHtlcAmount, invalidOnionPayload
 import type { Preimage } from '../../src/chain/ids.js';
 import { partKey, type AnyRecord, type RelayRecord } from '../../src/chain/record.js';
 import type { Effect, OutgoingPart, Relay, RelayEvent } from '../../src/chain/relay/types.js';
-import { summariseOutgoing } from '../../src/chain/relay/outgoing.js';
+import { markLostParts, summariseOutgoing } from '../../src/chain/relay/outgoing.js';
 import { isOurs, step } from '../../src/chain/relay/step.js';
 import { HASH, HEIGHT, NOW, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay, effectsOf, runSteps } from '../helpers/builders.js';
 
@@ -442,6 +442,31 @@ describe('rule 9: after a restart, replayed parts skip gathering and go to rule 
     assert.equal(relay.record.attempts.length, 2);
   });
 
+  describe('a part lightningd lost in a crash (registered, pending, its HTLC never committed)', () => {
+    const lost: OutgoingPart = { ...pending, status: 'failed', lost: true, createdIndex: 41 };
+    const paying = (): Relay => makeRelay(recordAfterCrash('paying', [{ round: 1, startedAt: NOW - 5, maxdelay: 47, maxfeeMsat: msat(1_000_000n) }]));
+
+    test('recv outgoing_status -- every part back: fail back at once, pay nothing (xpay would be refused for ever)', () => {
+      const { effects, relay } = run(paying(), { type: 'htlc', part: a }, { type: 'htlc', part: b }, { type: 'htlc', part: c }, { type: 'outgoing_status', parts: [failed, lost] });
+      assert.equal(effectsOf(effects, 'pay').length, 0);
+      assert.deepEqual(effectsOf(effects, 'fail').map((f) => f.part), [a, b, c].map(partKey));
+      assert.equal(relay.record.state, 'open');
+      assert.match(relay.record.lastError ?? '', /lightningd lost our payment onward/);
+    });
+
+    test('recv outgoing_status -- one part back: wait for the replays, then fail the set back whole', () => {
+      const first = run(paying(), { type: 'htlc', part: a }, { type: 'outgoing_status', parts: [lost] });
+      assert.deepEqual([effectsOf(first.effects, 'fail').length, effectsOf(first.effects, 'pay').length], [0, 0]);
+      const rest = run(first.relay, { type: 'htlc', part: b }, { type: 'htlc', part: c }, { type: 'outgoing_status', parts: [lost] });
+      assert.deepEqual(effectsOf(rest.effects, 'fail').map((f) => f.part), [a, b, c].map(partKey));
+    });
+
+    test('a pending part not judged lost is still waited for (rule 7)', () => {
+      const { effects } = run(paying(), { type: 'htlc', part: a }, { type: 'htlc', part: b }, { type: 'htlc', part: c }, { type: 'outgoing_status', parts: [{ ...pending, createdIndex: 41 }] });
+      assert.deepEqual([effectsOf(effects, 'fail').length, effectsOf(effects, 'pay').length], [0, 0]);
+    });
+  });
+
   test('parts that never come back after a restart are released once nothing was paid', () => {
     const fresh = makeRelay(recordAfterCrash('gathered'));
     const { effects, relay } = run(
@@ -536,3 +561,28 @@ describe('persistence failures and expiry', () => {
 });
 
 
+
+describe('markLostParts: which pending parts lightningd lost in a crash', () => {
+  const part = (status: OutgoingPart['status'], createdIndex: number | undefined): OutgoingPart => ({ ...pending, status, ...(createdIndex !== undefined ? { createdIndex } : {}) });
+  const cases: Array<{ description: string; given: { parts: OutgoingPart[]; startIndex: number; outgoingHtlc: boolean }; expected: Array<[string, boolean]> }> = [
+    { description: 'pending, registered before rdv started (index 41 <= 43), no outgoing HTLC of the hash: lost', given: { parts: [part('pending', 41)], startIndex: 43, outgoingHtlc: false }, expected: [['failed', true]] },
+    { description: 'the same with an outgoing HTLC of the hash in a channel: not judged', given: { parts: [part('pending', 41)], startIndex: 43, outgoingHtlc: true }, expected: [['pending', false]] },
+    { description: 'registered after rdv started (index 47 > 43): its HTLC exists or it is being made, not lost', given: { parts: [part('pending', 47)], startIndex: 43, outgoingHtlc: false }, expected: [['pending', false]] },
+    { description: 'the part registered last before rdv started (index 43) counts as before', given: { parts: [part('pending', 43)], startIndex: 43, outgoingHtlc: false }, expected: [['failed', true]] },
+    { description: 'no created_index (an older CLN): not judged', given: { parts: [part('pending', undefined)], startIndex: 43, outgoingHtlc: false }, expected: [['pending', false]] },
+    { description: 'complete and failed parts are left as they are', given: { parts: [part('complete', 5), part('failed', 7), part('pending', 9)], startIndex: 43, outgoingHtlc: false }, expected: [['complete', false], ['failed', false], ['failed', true]] },
+  ];
+  for (const c of cases) {
+    test(c.description, () => {
+      const out = markLostParts(c.given.parts, c.given);
+      assert.deepEqual(out.map((p) => [p.status, p.lost === true]), c.expected);
+    });
+  }
+
+  test('summariseOutgoing: a lost part makes the summary failed and lost; with a live pending part it stays pending', () => {
+    const lost: OutgoingPart = { ...failed, lost: true };
+    assert.deepEqual(summariseOutgoing([failed, lost], HASH), { kind: 'failed', lost: true });
+    assert.deepEqual(summariseOutgoing([lost, pending], HASH), { kind: 'pending' });
+    assert.deepEqual(summariseOutgoing([failed], HASH), { kind: 'failed' });
+  });
+});

@@ -11,6 +11,28 @@ import { blockAllowance, type OutgoingPart, type PayResult, type Effect, type Ou
 import { active, startTimer, cancelTimers, covered, query, layerName, currentAttempt, finishAttempt } from './common.js';
 import { settle, failBack } from './settle.js';
 
+/**
+ * Parts lightningd lost in a crash. lightningd registers an outgoing part
+ * (listsendpays: pending) before it commits the part's HTLC to the channel;
+ * killed in between, it restarts with the part pending for ever, no HTLC for it
+ * anywhere (the peer drops an uncommitted update_add_htlc), and refuses every
+ * new payment of the hash ("still in progress"). Seen on CLN v26.06.6 (the
+ * regtest soak, kill -9 just after injectpaymentonion).
+ *
+ * A pending part is lost when lightningd registered it before this rdv started
+ * (`startIndex`: the sendpays created index then; rdv, an important plugin,
+ * starts with lightningd, and only rdv pays its hashes) and lightningd had no
+ * outgoing HTLC of the hash in any channel when asked BEFORE the listsendpays
+ * that shows the part pending. (An older part whose HTLC was removed in between
+ * shows complete or failed there; a part registered by this lightningd has its
+ * HTLC before it is registered.) Lost parts are returned as failed and marked
+ * `lost`; with any outgoing HTLC of the hash nothing is judged lost.
+ */
+export function markLostParts(parts: readonly OutgoingPart[], o: { startIndex: number; outgoingHtlc: boolean }): OutgoingPart[] {
+  if (o.outgoingHtlc) return [...parts];
+  return parts.map((p) => (p.status === 'pending' && p.createdIndex !== undefined && p.createdIndex <= o.startIndex ? { ...p, status: 'failed', lost: true } : p));
+}
+
 /** Rule 5: summarise listsendpays per part (not listpays' aggregate status). */
 export function summariseOutgoing(parts: OutgoingPart[], hash: PaymentHash): OutgoingSummary {
   const complete = parts.filter((p) => p.status === 'complete');
@@ -19,6 +41,7 @@ export function summariseOutgoing(parts: OutgoingPart[], hash: PaymentHash): Out
     return { kind: 'complete', preimage: withPreimage.preimage, sentMsat: sumMsat(complete.map((p) => p.amountSentMsat)) };
   }
   if (parts.some((p) => p.status === 'pending' || p.status === 'complete')) return { kind: 'pending' };
+  if (parts.some((p) => p.lost === true)) return { kind: 'failed', lost: true };
   if (parts.length > 0) return { kind: 'failed' };
   return { kind: 'none' };
 }
@@ -36,6 +59,18 @@ export function onOutgoing(relay0: Relay, outgoing: OutgoingSummary, ctx: Ctx): 
     case 'failed':
     case 'none': {
       if (relay.payInFlight) return { relay, effects: [] }; // xpay is still working on it
+      // Rules 7 and 11: a lost part can never succeed, and while lightningd shows it
+      // pending it refuses every new payment of the hash: waiting would hold the
+      // incoming HTLCs to their expiry (a force close upstream). Fail back now.
+      if (outgoing.kind === 'failed' && outgoing.lost === true) {
+        const why = 'lightningd lost our payment onward in a restart (a part it shows pending has no HTLC in any channel) and refuses to pay this hash again';
+        if (covered(relay) || relay.replayWaitOver) return failBack(relay, why, ctx);
+        // Fail the set back whole, once lightningd has replayed it (as payIfPossible waits before paying).
+        const effects: Effect[] = [{ type: 'log', level: 'info', message: `holding ${relay.held.length} of ${relay.record.parts.length} parts: waiting for the rest before failing back (${why})` }];
+        if (relay.timers.includes('mpp')) return { relay, effects };
+        const t = startTimer(relay, 'mpp', ctx.config.mppTimeoutMs);
+        return { relay: t.relay, effects: [...effects, t.effect] };
+      }
       const last = currentAttempt(relay.record);
       // We closed xpay's route (blocks found while it retried): a new xpay, with a maxdelay
       // from today's height, may still make it; payIfPossible fails back when it cannot.

@@ -56,6 +56,10 @@ export interface OutgoingPart {
   status: 'pending' | 'complete' | 'failed';
   preimage: Preimage | undefined;
   amountSentMsat: Msat;
+  /** listsendpays created_index: the order lightningd registered its parts in. */
+  createdIndex?: number;
+  /** A part lightningd lost in a restart (see markLostParts): shown pending, counted failed. */
+  lost?: boolean;
 }
 
 export type PayResult =
@@ -108,7 +112,8 @@ export type Effect =
 export type OutgoingSummary =
   | { kind: 'none' }
   | { kind: 'pending' }
-  | { kind: 'failed' }
+  /** `lost`: some of the parts are parts lightningd lost (markLostParts): it refuses any new payment of the hash. */
+  | { kind: 'failed'; lost?: boolean }
   | { kind: 'complete'; preimage: Preimage; sentMsat: Msat };
 
 export interface Relay {

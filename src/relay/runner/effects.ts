@@ -12,6 +12,7 @@ import { assertNever } from '../../errors.js';
 import type { ClaimScanner } from '../../rpc/claims.js';
 import type { Entry, HookReply, RunnerCore } from './entry.js';
 import type { Samples } from './samples.js';
+import type { OutgoingParts } from './outgoing.js';
 import type { XpayPayments } from './xpay.js';
 
 /**
@@ -27,6 +28,7 @@ export class EffectExecutor {
     private readonly core: RunnerCore,
     private readonly payments: XpayPayments,
     private readonly claims: ClaimScanner,
+    private readonly outgoing: OutgoingParts,
     /** HTLC in -> xpay out, and xpay result -> HTLCs resolved. */
     private readonly times: { decision: Samples; resolve: Samples },
   ) {}
@@ -141,10 +143,10 @@ export class EffectExecutor {
 
   /** listsendpays, retried every second until lightningd answers (the machine waits meanwhile). */
   private startQuery(hash: string): void {
-    const { node, log, clock } = this.core.deps;
+    const { log, clock } = this.core.deps;
     const attempt = (delayMs: number): void => {
       const t0 = performance.now();
-      node.listsendpays(hash as PaymentHash).then(
+      this.outgoing.of(hash as PaymentHash).then(
         (parts) => {
           log('debug', `${hash.slice(0, 8)}: listsendpays answered in ${(performance.now() - t0).toFixed(1)} ms`);
           this.core.enqueue(hash, { type: 'outgoing_status', parts });

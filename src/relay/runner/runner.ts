@@ -3,7 +3,7 @@
  * event queue per payment hash, effects executed in order, a persist finished
  * before the next effect, hook replies kept until the machine decides.
  *
- * The runner is this class and four rooms beside it, each with one concern:
+ * The runner is this class and five rooms beside it, each with one concern:
  *   entry.ts    one relay as the runner holds it (Entry), when it may be let go,
  *               the runner's dependencies (RunnerDeps, Clock) and what the rooms
  *               may reach of the runner (RunnerCore)
@@ -11,6 +11,7 @@
  *               relay at once, the channel named, the reply registered
  *   effects.ts  the effect executor: hook replies, writes, timers, queries
  *   xpay.ts     paying onward: xpay over our askrene layer, closing its route
+ *   outgoing.ts what listsendpays says of it, with parts lightningd lost in a crash marked
  *   samples.ts  decision and resolve times for rdv-status
  * This file owns the relays (in memory, counted as finished, or not ours), their
  * queues and durable writes, and answers rdv-status, prune and the plugin's calls.
@@ -28,6 +29,7 @@ import { writeRecord, type Stored } from '../../rpc/records.js';
 import { EffectExecutor } from './effects.js';
 import { newEntry, stillNeeded, type Entry, type HookReply, type RunnerCore, type RunnerDeps } from './entry.js';
 import { HookIntake } from './intake.js';
+import { OutgoingParts } from './outgoing.js';
 import { Samples } from './samples.js';
 import { XpayPayments } from './xpay.js';
 
@@ -79,7 +81,7 @@ export class RelayRunner {
       checkpoint: (entry) => this.checkpoint(entry),
     };
     this.payments = new XpayPayments(core, this.channels);
-    this.executor = new EffectExecutor(core, this.payments, this.claims, { decision: this.decisionTimes, resolve: this.resolveTimes });
+    this.executor = new EffectExecutor(core, this.payments, this.claims, new OutgoingParts(deps), { decision: this.decisionTimes, resolve: this.resolveTimes });
     this.intake = new HookIntake({
       core,
       channels: this.channels,

@@ -127,3 +127,8 @@ export async function channelMovesPage(rpc: Rpc, start: number, limit: number): 
     throw e;
   }
 }
+
+/** Payment hashes of the HTLCs we have offered that are in a channel now (listpeerchannels, direction out). */
+export function outgoingHtlcHashes(rpc: Rpc): Promise<Set<string>> {
+  return read(rpc, 'listpeerchannels', {}, (r) => new Set(r.objects('channels').flatMap((c) => c.optObjects('htlcs').filter((h) => h.str('direction') === 'out').map((h) => h.str('payment_hash')))));
+}

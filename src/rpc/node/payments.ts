@@ -132,11 +132,18 @@ export function listsendpays(rpc: Rpc, paymentHash: PaymentHash): Promise<Outgoi
     r.objects('payments').map((p) => {
       const status = p.str('status');
       if (status !== 'pending' && status !== 'complete' && status !== 'failed') throw new ShapeError(`${p.path}.status: unknown status ${status}`);
+      const createdIndex = p.optInt('created_index');
       return {
         status,
         preimage: p.optMatch<Preimage>('payment_preimage', HASH_RE, 'a preimage'),
         amountSentMsat: p.optMsat('amount_sent_msat') ?? (0n as Msat),
+        ...(createdIndex !== undefined ? { createdIndex } : {}),
       };
     }),
   );
+}
+
+/** The sendpays created index now (`wait sendpays created 0` answers at once): the last part lightningd registered. */
+export function sendpaysCreatedIndex(rpc: Rpc): Promise<number> {
+  return read(rpc, 'wait', { subsystem: 'sendpays', indexname: 'created', nextvalue: 0 }, (r) => r.int('created'));
 }

@@ -43,7 +43,11 @@ export type FaultKind =
   /** The payer pays the same invoice again after a failure (counted when it happens). */
   | 'payer_retry'
   /** Only with --with-closing: Alice goes down while holding, the payer's channel goes on chain meanwhile, Alice restarts. */
-  | 'closing';
+  | 'closing'
+  /** Real lightningd only: `node` drops its peer on `channel` (disconnect force=true), again each time it is back, for `ms`. */
+  | 'disconnect'
+  /** Real lightningd only: Carol fails every HTLC of the payment (temporary_node_failure) for `ms`, then takes them again. */
+  | 'payee_fails';
 
 export type Who = 'alice' | 'bob' | 'carol';
 export type ChannelName = 'payer-alice' | 'alice-bob' | 'bob-carol';
@@ -81,6 +85,14 @@ export interface PaymentPlan {
 
 export interface PlanOptions {
   withClosing: boolean;
+  /**
+   * Which faults can be made: `sim` (default) those of the simulated network;
+   * `regtest` those of real lightningd and bitcoind (no splices, zero-conf
+   * confirmations, disabled channels or xpay late injects, which cannot be made
+   * on demand there; peer disconnects and a failing payee instead). The amounts
+   * are drawn the same way in both.
+   */
+  vocabulary?: 'sim' | 'regtest';
 }
 
 const DEFAULT_WEIGHTS: ReadonlyArray<readonly [FaultKind, number]> = [
@@ -94,6 +106,17 @@ const DEFAULT_WEIGHTS: ReadonlyArray<readonly [FaultKind, number]> = [
   ['zeroconf_confirm', 8],
   ['block_burst', 12],
   ['late_inject', 9],
+];
+
+const REGTEST_WEIGHTS: ReadonlyArray<readonly [FaultKind, number]> = [
+  ['kill_rdv', 12],
+  ['crash', 12],
+  ['restart', 8],
+  ['stall', 12],
+  ['invoice_deleted', 4],
+  ['payee_fails', 8],
+  ['disconnect', 10],
+  ['block_burst', 12],
 ];
 
 /** The plan of payment `index` (0-based) under `seed`. */
@@ -110,7 +133,8 @@ export function planPayment(seed: number, index: number, o: PlanOptions): Paymen
   ] as const);
   // One channel carries two payments' worth (a retry needs the refund only); small ones need each other.
   const payerChannelsSat = parts === 1 ? [aliceSat * 2n] : Array.from({ length: parts }, () => (aliceSat * 12n) / 10n / BigInt(parts - 1) + 1n);
-  const weights = o.withClosing ? [...DEFAULT_WEIGHTS, ['closing', 10] as const] : DEFAULT_WEIGHTS;
+  const base = o.vocabulary === 'regtest' ? REGTEST_WEIGHTS : DEFAULT_WEIGHTS;
+  const weights = o.withClosing ? [...base, ['closing', 10] as const] : base;
   const count = rng.weighted([
     [0, 25],
     [1, 45],
@@ -126,7 +150,7 @@ export function planPayment(seed: number, index: number, o: PlanOptions): Paymen
     if (kind === 'invoice_deleted' && faults.some((x) => x.kind === 'invoice_deleted')) continue;
     faults.push(f);
   }
-  const failing = faults.some((f) => ['invoice_deleted', 'channel_disabled', 'late_inject'].includes(f.kind));
+  const failing = faults.some((f) => ['invoice_deleted', 'channel_disabled', 'late_inject', 'payee_fails'].includes(f.kind));
   const retries = rng.chance(failing ? 0.7 : 0.3) ? rng.int(1, 2) : 0;
   return { index, carolSat, payoutSat, feeBudgetSat, payerChannelsSat, zeroConf, retries, retryDelayMs: rng.int(200, 2_000), faults };
 }
@@ -179,6 +203,14 @@ function faultOf(rng: Rng, kind: FaultKind, id: string): FaultPlan {
     }
     case 'closing':
       return { ...base, node: 'alice', channel: 'payer-alice', phase: rng.pick(['bob_holds', 'carol_holds'] as const), ms: rng.int(200, 1_000) };
+    case 'disconnect': {
+      // While an HTLC is held on the channel: Alice-Bob from Bob's hold until Bob resolves, Bob-Carol while Carol holds.
+      const channel = rng.pick(['alice-bob', 'bob-carol'] as const);
+      const phase = channel === 'alice-bob' ? rng.pick(['bob_holds', 'carol_holds', 'carol_settled'] as const) : ('carol_holds' as const);
+      return { ...base, node: channel === 'alice-bob' ? 'alice' : 'bob', channel, phase, ms: rng.int(200, 3_000) };
+    }
+    case 'payee_fails':
+      return { ...base, node: 'carol', phase: 'start', delayMs: 0, ms: rng.int(300, 4_000) };
     case 'payer_retry':
       return base;
   }

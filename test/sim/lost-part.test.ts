@@ -1,0 +1,86 @@
+/**
+ * A payment part lightningd forgot (found by the soak on real CLN v26.06.6,
+ * `npm run soak -- --regtest --seed 26`, payment 55): lightningd registers an
+ * outgoing part (listsendpays: pending) before it commits the part's HTLC to the
+ * channel; killed in between, it restarts with the part pending, no HTLC for it
+ * anywhere, and it refuses any new payment for the hash ("still in progress")
+ * for ever. The simulator now loses such a part too; a relay whose own payment
+ * onward was lost this way must fail its incoming HTLCs back before they expire
+ * (rule 11), not wait on a part that can never resolve.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RpcClient } from '../../src/rpc/client.js';
+import { auditPayment } from '../../src/simnet/soak/audit.js';
+import { buildChain, pay, recordIn } from '../helpers/chain.js';
+import { eventually, rpcError, withSimNet } from '../helpers/sim.js';
+
+interface Part {
+  status: string;
+  created_at: number;
+}
+
+describe('a part lightningd lost in a crash', () => {
+  test('CLN fact: killed between registering a part and committing its HTLC, lightningd restarts with the part pending, no HTLC, and xpay refuses the hash', async () => {
+    await withSimNet(async (net) => {
+      const a = await net.addNode('a');
+      const b = await net.addNode('b');
+      const channel = net.openChannel(a, b, 2_000_000n);
+      const bc = await RpcClient.connect(b.socketPath);
+      const inv = (await bc.call('invoice', { amount_msat: 50_000_000, label: 'x', description: 'x' })) as { bolt11: string; payment_hash: string };
+      let crashed: Promise<void> | undefined;
+      a.payer.onNextPartRegistered = () => {
+        crashed = a.crash();
+      };
+      const ac = await RpcClient.connect(a.socketPath);
+      await ac.call('xpay', { invstring: inv.bolt11 }).catch(() => undefined);
+      assert.ok(crashed, 'a crashed as its part was registered');
+      await crashed;
+      await a.start();
+      const again = await RpcClient.connect(a.socketPath);
+      const parts = ((await again.call('listsendpays', { payment_hash: inv.payment_hash })) as { payments: Part[] }).payments;
+      assert.deepEqual(parts.map((p) => p.status), ['pending']);
+      assert.deepEqual(net.htlcsOn(channel), [], 'no HTLC for it in the channel');
+      assert.equal(net.events.filter((e) => e.type === 'htlc_lost').length, 1);
+      assert.equal((await rpcError(again.call('xpay', { invstring: inv.bolt11 }))).code, -3, 'xpay: still in progress');
+      for (const c of [bc, ac, again]) c.close();
+    });
+  });
+
+  test("Alice's lightningd is killed as her payment onward is registered: after the restart she fails the payer's HTLC back before it expires", async () => {
+    await withSimNet(async (net) => {
+      const chain = await buildChain(net);
+      let crashed: Promise<void> | undefined;
+      chain.alice.payer.onNextPartRegistered = () => {
+        crashed = chain.alice.crash();
+      };
+      const paying = pay(chain, { retryFor: 1 });
+      await eventually(() => crashed !== undefined, "Alice's part registered and her lightningd killed");
+      await crashed;
+      await chain.alice.start();
+      // Blocks come until the payer's HTLC is settled, failed or expired.
+      const [payerAlice] = chain.channels;
+      assert.ok(payerAlice);
+      for (let i = 0; i < 400 && net.htlcsOn(payerAlice).length > 0; i++) {
+        await net.mine(1);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const result = await paying;
+      assert.equal(result.ok, false, 'the payment fails (Alice can never pay Bob for this hash again)');
+      const v = auditPayment(
+        {
+          paymentHash: chain.hash,
+          names: { payer: 'payer', alice: 'alice', bob: 'bob', carol: 'carol' },
+          aliceAmountMsat: 109_000_000n,
+          bobAmountMsat: 106_000_000n,
+          carolAmountMsat: 100_000_000n,
+          payoutMsat: { alice: 2_000_000n, bob: 5_000_000n },
+          feeBudgetMsat: { alice: 1_000_000n, bob: 1_000_000n },
+        },
+        net.ledger.entries,
+      );
+      assert.deepEqual([v.outcome, v.lostMsat, v.relayExpiries], ['failed_back', 0n, 0], 'failed back before expiry: nothing lost, no force close');
+      assert.equal((await recordIn(chain.alice, chain.hash, 'open')).state, 'open');
+    });
+  });
+});
