@@ -69,7 +69,8 @@ export class RdvJson {
     const status = await this.call(node, ['status', hash]);
     const [record] = (status.records ?? []) as JsonReply[];
     if (!record || record.payment_hash !== hash) throw new Error(`rdv status ${hash.slice(0, 8)} on ${node.name}: no record after a join that was cut short`);
-    return { payment_hash: hash, bolt11: record.bolt11 };
+    // With its amount: the payment's terms are read from it.
+    return { payment_hash: hash, bolt11: record.bolt11, amount_msat: record.amount_msat };
   }
 }
 
