@@ -17,7 +17,7 @@
  *   payment.ts    one payment: joins, its payer, phases from the ledger, xpay and retries
  *   faults.ts     each family of faults on the simulated network
  *   watchdog.ts   what a run that seems stuck is waiting on
- *   result.ts     the audit of every payment, records against the ledger, dumps (SoakResult)
+ *   result.ts     the audit of every payment, records against the ledger, dumps
  * Shared with the soak on real lightningd (src/soak-regtest/), whose engine is the same shape:
  *   plan.ts       each payment's amounts and faults, from the seed (prng.ts)
  *   run.ts        one payment as a soak follows it: phases set off faults, the payer's retries
@@ -26,19 +26,19 @@
  *   blocks.ts     blocks mined one at a time; Carol's stalls and when the valve ends one
  *   pool.ts       the payments run `concurrency` at a time
  *   audit.ts      a payment's verdict (the conservation law), pure
- *   report.ts     which payments are bad, and the part of a dump both soaks write alike
+ *   report.ts     the result (SoakResult), which payments are bad, the part of a dump both write alike
  *   summary.ts    the one JSON line
  *   main.ts       `npm run soak`: arguments, either soak, what is printed
  */
 import { SimSoak, type SoakOptions } from './network.js';
 import { runPayment } from './payment.js';
 import { runPool } from './pool.js';
-import { soakResult, type SoakResult } from './result.js';
+import type { SoakResult } from './report.js';
+import { soakResult } from './result.js';
 import { startWatchdog } from './watchdog.js';
 
 export type { SoakOptions } from './network.js';
-export type { SoakResult } from './result.js';
-export type { BadPayment } from './report.js';
+export type { BadPayment, SoakResult } from './report.js';
 export type { InjectedFault } from './run.js';
 
 /**

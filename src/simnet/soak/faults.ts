@@ -25,26 +25,26 @@ export async function injectFault(s: SimSoak, run: SimRun, f: FaultPlan): Promis
   const skip = (why: string): void => skipFault(run, f, why);
   switch (f.kind) {
     case 'kill_rdv':
-      return s.nodes.exclusive(run, f, node, async () => {
-        if (!node.plugin?.alive) return skip('rdv is not running');
+      return s.nodes.outage(run, f, node, async () => {
+        if (!node.plugin?.alive) {
+          skip('rdv is not running');
+          return false;
+        }
         note(node.name, `kill -9 rdv (pid ${node.plugin.pid ?? '?'}): lightningd stops; started again after ${f.ms} ms`);
         await node.killPlugin('rdv');
-        await sleep(f.ms);
-        await s.nodes.startNode(node, run);
+        return true;
       });
     case 'crash':
-      return s.nodes.exclusive(run, f, node, async () => {
+      return s.nodes.outage(run, f, node, async () => {
         note(node.name, `kill -9 lightningd; started again after ${f.ms} ms`);
         await node.crash();
-        await sleep(f.ms);
-        await s.nodes.startNode(node, run);
+        return true;
       });
     case 'restart':
-      return s.nodes.exclusive(run, f, node, async () => {
+      return s.nodes.outage(run, f, node, async () => {
         note(node.name, `lightningd stops cleanly; started again after ${f.ms} ms`);
         await node.stopCleanly(2_000);
-        await sleep(f.ms);
-        await s.nodes.startNode(node, run);
+        return true;
       });
     case 'stall': {
       s.stall(run, f.ms, f.blocks);
@@ -90,13 +90,15 @@ export async function injectFault(s: SimSoak, run: SimRun, f: FaultPlan): Promis
       await s.mineBlocks(f.blocks, 15);
       return;
     case 'closing':
-      return s.nodes.exclusive(run, f, s.alice, async () => {
-        if (!run.payerChannels.some((ch) => heldOn(s, ch, run.hash))) return skip('no HTLC of this payment on the payer channels');
+      return s.nodes.outage(run, f, s.alice, async () => {
+        if (!run.payerChannels.some((ch) => heldOn(s, ch, run.hash))) {
+          skip('no HTLC of this payment on the payer channels');
+          return false;
+        }
         note('alice', `alice crashes; meanwhile the payer's channel(s) go on chain (AWAITING_UNILATERAL); alice starts again after ${f.ms} ms`);
         await s.alice.crash();
         for (const ch of run.payerChannels) ch.state = 'AWAITING_UNILATERAL';
-        await sleep(f.ms);
-        await s.nodes.startNode(s.alice, run);
+        return true;
       });
     case 'payer_retry':
       return;

@@ -1,7 +1,8 @@
 /**
  * Nodes stopped and started by faults, for both soaks: one lifecycle fault at a
- * time per node (a second one meanwhile is skipped), and a node started again
- * after a fault as an operator would, trying again if it does not come up.
+ * time per node (a second one meanwhile is skipped), a node down for the fault's
+ * time (outage), and started again as an operator would, trying again if it does
+ * not come up.
  */
 import type { FaultPlan } from './plan.js';
 import { skipFault, sleep, errorText, type PaymentRun } from './run.js';
@@ -41,6 +42,20 @@ export class Lifecycle {
   /** Run a lifecycle fault on `node` unless another one is working on it or it is down (then the fault is skipped). */
   exclusive(run: PaymentRun, f: FaultPlan, node: SoakNode, fn: () => Promise<void>): Promise<void> {
     return this.whenFree(node, fn, (why) => skipFault(run, f, why));
+  }
+
+  /**
+   * A node down for a while (kill_rdv, crash, restart...): unless another
+   * lifecycle fault works on `node` or it is down, `takeDown` notes the fault and
+   * takes the node down, and `f.ms` later the node is started again. `takeDown`
+   * returns false when it did not (it skipped the fault, saying why).
+   */
+  outage(run: PaymentRun, f: FaultPlan, node: SoakNode, takeDown: () => Promise<boolean>): Promise<void> {
+    return this.exclusive(run, f, node, async () => {
+      if (!(await takeDown())) return;
+      await sleep(f.ms);
+      await this.startNode(node, run);
+    });
   }
 
   /** Run `fn` with `node` marked busy, or call `refused` if it is busy or down. */

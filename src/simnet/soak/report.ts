@@ -1,5 +1,5 @@
 /**
- * What a soak shows of its payments, for both soaks: which are bad (isBad), the
+ * What a soak shows of its payments, for both soaks: its result (SoakResult), which are bad (isBad), the
  * bad ones and those asked for with --dump each with its dump (sortOut), and the
  * part of a dump every soak writes alike (runLines). Each soak adds its own head
  * (how to replay) and its own evidence (a ledger; lightningd's books and logs).
@@ -13,6 +13,20 @@ export interface BadPayment {
   /** HTLCs of the payment still held at the end. */
   stuck: number;
   dump: string;
+}
+
+/** What a soak gives back (the regtest soak adds its own checks). */
+export interface SoakResult {
+  summary: Record<string, unknown>;
+  /** No money lost, nothing stuck, no force close, no preimage given away. */
+  ok: boolean;
+  bad: BadPayment[];
+  /** Payments asked for with `dump` that are not bad. */
+  shown: BadPayment[];
+  /** Where a relay's own record (rdv status) disagrees with the audit: bookkeeping, not money. */
+  recordMismatches: string[];
+  /** Payments whose chain could not be built with the CLI (not audited). */
+  setupFailures: Array<{ index: number; error: string }>;
 }
 
 /** Money lost, an HTLC stuck, one let expire (by a relay or the payee), or a preimage given away. */

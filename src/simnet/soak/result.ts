@@ -7,21 +7,8 @@
 import { parseRecord, relayKey } from '../../chain/record.js';
 import { auditPayment, type PaymentVerdict } from './audit.js';
 import type { SimRun, SimSoak } from './network.js';
-import { isBad, runLines, sortOut, type BadPayment } from './report.js';
+import { isBad, runLines, sortOut, type SoakResult } from './report.js';
 import { countBy, soakOk, soakSummary } from './summary.js';
-
-export interface SoakResult {
-  summary: Record<string, unknown>;
-  /** No money lost, nothing stuck, no force close, no preimage given away. */
-  ok: boolean;
-  bad: BadPayment[];
-  /** Payments asked for with `dump` that are not bad. */
-  shown: BadPayment[];
-  /** Where a relay's own record (rdv status) disagrees with the ledger: bookkeeping, not money. */
-  recordMismatches: string[];
-  /** Payments whose chain could not be built with the CLI (not audited). */
-  setupFailures: Array<{ index: number; error: string }>;
-}
 
 /** The soak's result after `durationS` seconds; the network still runs (its records are read). */
 export function soakResult(s: SimSoak, durationS: number): SoakResult {
