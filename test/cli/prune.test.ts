@@ -3,7 +3,7 @@
  * Bob's node after months of relaying, with records settled, failed and
  * expired long ago, a young one, an open one, and a last payee's invoices.
  */
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -11,7 +11,6 @@ import { msat } from '../../src/chain/amount.js';
 import { archiveKey, parseArchived } from '../../src/chain/archive.js';
 import type { PaymentHash } from '../../src/chain/ids.js';
 import { ackKey, guardClaimKey, inboxKey, passedKey, relayKey, serializeRecord, type LastRecord, type RelayRecord } from '../../src/chain/record.js';
-import { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { CAROL, makeRecord } from '../helpers/builders.js';
 import { seedRecord } from '../helpers/fake-lightningd.js';
@@ -19,6 +18,7 @@ import { makeInvoice } from '../helpers/invoices.js';
 import { RDV_BIN } from '../helpers/paths.js';
 import { runInPty } from '../helpers/pty.js';
 import { at, runRdv } from '../helpers/rdv.js';
+import { simNetFor } from '../helpers/sim.js';
 
 const DAY = 86_400;
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -32,14 +32,14 @@ function relay(name: string, state: RelayRecord['state'], daysAgo: number, over:
   return { ...base, ...over };
 }
 
-let net: SimNetwork;
 let bob: SimNode;
 
-beforeEach(async () => {
-  net = new SimNetwork();
-  bob = await net.addNode('bob');
-});
-afterEach(async () => net.stop());
+simNetFor(
+  async (net) => {
+    bob = await net.addNode('bob');
+  },
+  { each: true },
+);
 
 const json = <T>(stdout: string): T => JSON.parse(stdout) as T;
 interface PruneJson {
