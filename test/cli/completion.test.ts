@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ import type { SimNode } from '../../src/simnet/node.js';
 import { makeRecord } from '../helpers/builders.js';
 import { seedRecord } from '../helpers/fake-lightningd.js';
 import { ROOT } from '../helpers/paths.js';
-import { runRdv } from '../helpers/rdv.js';
+import { run, runRdv, type RdvRun } from '../helpers/rdv.js';
 import { simNetFor } from '../helpers/sim.js';
 
 const BIN = join(ROOT, 'bin');
@@ -38,24 +38,8 @@ let scratch: string;
 let silentDir: string;
 let silent: Server;
 
-/** Run a shell without blocking this process (the simulated node answers here). */
-function shell(command: string, args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
+/** Run a shell with bin/ on its PATH (the simulated node answers in this process meanwhile). */
+const shell = (command: string, args: string[], timeoutMs = 20_000): Promise<RdvRun> => run(command, args, { env: ENV, timeoutMs });
 
 const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
 
