@@ -4,9 +4,10 @@
  * fixtures), and xpay/listsendpays can be scripted.
  */
 import { msat, type Msat } from '../../src/chain/amount.js';
-import { relayKey, serializeRecord, type AnyRecord } from '../../src/chain/record.js';
+import { relayKey, serializeRecord, type AnyRecord, type RelayRecord } from '../../src/chain/record.js';
 import type { SimNetwork, NetworkOptions } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
+import { makeRecord, PREIMAGE } from './builders.js';
 import { fixture } from './paths.js';
 import { withSimNet } from './sim.js';
 
@@ -52,6 +53,25 @@ export async function withFakeLightningd<T>(
     },
     { pluginOptions: { 'rdv-mpp-timeout': mppTimeoutSeconds ?? 2 }, ...netOptions },
   );
+}
+
+/**
+ * Bob's relay of HASH that settled 45 days ago (by the wall clock the plugin
+ * reads), its one part received and counted as claimed.
+ */
+export function settledLongAgo(over: Partial<RelayRecord> = {}): RelayRecord {
+  const ended = Math.floor(Date.now() / 1000) - 45 * 86_400;
+  return makeRecord({
+    state: 'settled',
+    parts: [{ scid: '103x1x0', id: '7', channelId: 'c7'.repeat(32), amountMsat: msat(106_000_000n), cltvExpiry: 31 }],
+    claimed: [`${'c7'.repeat(32)}/7`],
+    preimage: PREIMAGE,
+    createdAt: ended - 600,
+    expiresAt: ended + 3_000,
+    settledAt: ended,
+    updatedAt: ended,
+    ...over,
+  });
 }
 
 export function seedRecord(node: SimNode, record: AnyRecord): void {
