@@ -17,20 +17,20 @@ import { mppTimeout, unknownPaymentDetails } from '../chain/failure.js';
 import type { NodeId } from '../chain/ids.js';
 import { isObject } from '../chain/read.js';
 import { Askrene } from './askrene.js';
-import type { SimChannel } from './channel.js';
 import { Datastore } from './datastore.js';
 import { bareUnknownPaymentDetails, finalIncorrectHtlcAmount, invalidOnionPayload, invoiceAccepts, localpayFailure, permanentChannelFailure, unknownNextPeer } from './final-hop.js';
 import { helpReply } from './help.js';
 import { decodeJson, InvoiceBook, invoiceJson, msatParam } from './invoices.js';
 import { nodeKeyFromSeed } from './keys.js';
-import { sleep, type HtlcOutcome, type Incoming, type SimNetwork } from './network.js';
 import { decodeHopPayload, encodeHopPayload, nextOnionHex, sharedSecretHex, type DecodedPayload } from './onion.js';
 import { listPeerChannels } from './peer-channels.js';
 import { Payer } from './payer.js';
 import { PluginDiedError, PluginHost } from './plugin-host.js';
 import { cheapestRoute } from './routing.js';
-import { listChannelMoves, type ChannelMove } from './moves.js';
+import { listChannelMoves, type ChannelMove, type NewChannelMove } from './moves.js';
 import { RpcServer, SimRpcError } from './rpc-server.js';
+import { sleep } from './sleep.js';
+import type { HtlcOutcome, Incoming, NodeNetwork, PeerChannel } from './types.js';
 
 export interface SimNodeOptions {
   name: string;
@@ -107,7 +107,7 @@ export class SimNode {
   readonly askrene: Askrene;
 
   constructor(
-    readonly net: SimNetwork,
+    readonly net: NodeNetwork,
     opts: SimNodeOptions,
   ) {
     this.name = opts.name;
@@ -411,7 +411,7 @@ export class SimNode {
    * channels to that peer that can take HTLCs and charge the same fees, the
    * one with the most to spend.
    */
-  private forwardChannel(scid: string): SimChannel | undefined {
+  private forwardChannel(scid: string): PeerChannel | undefined {
     const named = this.net.channelFor(this, scid);
     if (!named) return undefined;
     const policy = named.policy.get(this.id);
@@ -540,7 +540,7 @@ export class SimNode {
   readonly channelMoves: ChannelMove[] = [];
 
   /** Append a move: its created_index is the next one (1-based), its timestamp now. */
-  addChannelMove(m: Omit<ChannelMove, 'created_index' | 'timestamp' | 'fees_msat'> & { timestamp?: number; fees_msat?: bigint }): void {
+  addChannelMove(m: NewChannelMove): void {
     const last = this.channelMoves.at(-1);
     this.channelMoves.push({ created_index: (last?.created_index ?? 0) + 1, timestamp: Math.floor(Date.now() / 1000), fees_msat: 0n, ...m });
   }

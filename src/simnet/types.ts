@@ -1,20 +1,17 @@
 /**
- * An in-process Lightning network for tests, benchmarks and `rdv demo`: nodes
- * (fake lightningd, each with its own RPC socket and, optionally, the real
- * bin/rdv as its plugin), channels with balances, fees and CLTV deltas, blocks,
- * HTLCs moved hop by hop with latency, peer messages, and faults on demand.
+ * What the simulated network and its nodes see of each other. The network
+ * (network.ts) owns the nodes and the channels and implements NodeNetwork; a
+ * node (node.ts and its rooms in node/), its xpay (payer.ts) and its
+ * listpeerchannels (peer-channels.ts) reach the network only through
+ * NodeNetwork, and see other nodes only as Peers. So no module a node is made
+ * of imports network.ts, and the simnet has no import circle
+ * (test/unit/import-cycles.test.ts keeps it so).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { NodeId } from '../chain/ids.js';
-import type { HopPayload } from './onion.js';
-import { SimNode, type SimNodeOptions } from './node.js';
-import type { Edge } from './routing.js';
 import type { DirectedChannel } from './askrene.js';
-import { aliasFromCounter, DEFAULT_POLICY, SimChannel, type ChannelMint, type ChannelPolicy } from './channel.js';
-import { Ledger, type LedgerKind } from './ledger.js';
+import type { ChannelPolicy, NodeRef, SimChannel } from './channel.js';
+import type { HopPayload } from './onion.js';
+import type { Edge } from './routing.js';
 
 export interface Latency {
   /** Per hop, adding an HTLC (update_add + commitment dance). */
@@ -27,50 +24,6 @@ export interface Latency {
   finalSettleMs: number;
   /** A peer message. */
   messageMs: number;
-}
-
-export const NO_LATENCY: Latency = { hopAddMs: 0, hopSettleMs: 0, xpaySetupMs: 0, finalSettleMs: 0, messageMs: 0 };
-
-/**
- * Calibrated to CLN v26.06.6 on regtest (DESIGN.md / issue 4): a plain xpay took a
- * median 165 ms over 2 hops and 192 ms over 3, so a hop costs ~27 ms (add and
- * settle) and the rest (~111 ms) is per payment, mostly at the paying and final nodes.
- */
-export const REGTEST_LATENCY: Latency = { hopAddMs: 13, hopSettleMs: 14, xpaySetupMs: 6, finalSettleMs: 99, messageMs: 3 };
-
-export { DEFAULT_POLICY, SimChannel, type ChannelPolicy, type ChannelState } from './channel.js';
-
-export type HtlcOutcome =
-  | { ok: true; preimage: string }
-  | { ok: false; failureMessage: string; failingNode: NodeId; failingScid: string | undefined };
-
-export interface NetworkEvent {
-  at: number;
-  type: 'htlc_expired' | 'wrong_preimage' | 'late_resolution' | 'message_dropped' | 'plugin_died' | 'node_restarted' | 'late_part' | 'htlc_lost';
-  node: string;
-  detail: string;
-}
-
-export interface Incoming {
-  channel: SimChannel;
-  from: SimNode;
-  id: bigint;
-  amountMsat: bigint;
-  cltvExpiry: number;
-  paymentHash: string;
-  payload: HopPayload;
-  rest: HopPayload[];
-  /** Set while the receiving lightningd waits for a plugin's htlc_accepted answer (listpeerchannels `status`). */
-  status?: string;
-  /** The onion's shared secret, fixed per HTLC like lightningd's. */
-  sharedSecret?: string;
-}
-
-interface Pending {
-  incoming: Incoming;
-  to: SimNode;
-  decided: boolean;
-  settle: (o: HtlcOutcome) => void;
 }
 
 export interface NetworkOptions {
@@ -90,273 +43,68 @@ export interface NetworkOptions {
   onLog?: (node: string, line: string) => void;
 }
 
-export class SimNetwork {
-  readonly nodes = new Map<string, SimNode>();
-  readonly channels: SimChannel[] = [];
-  readonly events: NetworkEvent[] = [];
-  /** Every HTLC added, settled, failed or expired, per node and payment hash (ledger.ts). */
-  readonly ledger = new Ledger();
-  readonly latency: Latency;
-  height: number;
-  readonly dir: string;
-  private readonly ownDir: boolean;
-  private scidCounter = 0;
-  private channelCounter = 0;
-  private aliasCounter = 0;
-  /** Fresh real scids (at the current height) and aliases for channels. */
-  private readonly mint: ChannelMint = {
-    realScid: () => {
-      this.scidCounter++;
-      return `${this.height - 6 + this.scidCounter}x${this.scidCounter}x0`;
-    },
-    alias: () => aliasFromCounter(++this.aliasCounter),
-  };
-  private portCounter = 19_846;
-  /** HTLCs accepted by a node and not yet settled or failed. */
-  private readonly pending = new Set<Pending>();
-  /** Peer messages to drop (fault injection): the next `n` messages. */
-  dropMessages = 0;
+export type HtlcOutcome =
+  | { ok: true; preimage: string }
+  | { ok: false; failureMessage: string; failingNode: NodeId; failingScid: string | undefined };
 
-  constructor(readonly options: NetworkOptions = {}) {
-    this.latency = options.latency ?? NO_LATENCY;
-    this.height = options.blockheight ?? 110;
-    this.ownDir = options.dir === undefined;
-    // Short paths: unix socket paths are limited to ~107 bytes.
-    this.dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rdv-sim-'));
-  }
-
-  async addNode(name: string, opts: Omit<SimNodeOptions, 'name' | 'dir' | 'port'> = {}): Promise<SimNode> {
-    if (this.nodes.has(name)) throw new Error(`node ${name} exists`);
-    const dir = join(this.dir, name);
-    mkdirSync(join(dir, 'regtest'), { recursive: true });
-    const node = new SimNode(this, { ...opts, name, dir, port: this.portCounter++ });
-    this.nodes.set(name, node);
-    await node.start();
-    return node;
-  }
-
-  node(name: string): SimNode {
-    const n = this.nodes.get(name);
-    if (!n) throw new Error(`no node ${name}`);
-    return n;
-  }
-
-  nodeById(id: string): SimNode | undefined {
-    for (const n of this.nodes.values()) if (n.id === id) return n;
-    return undefined;
-  }
-
-  /**
-   * Open a channel funded by `a`; `pushMsat` goes to `b`. Announced unless
-   * `private`. A `zeroConf` channel is usable at once but has no real scid
-   * (each side names it by its local alias) until `channel.confirm()`.
-   */
-  openChannel(
-    a: SimNode,
-    b: SimNode,
-    capacitySat: bigint,
-    opts: { pushMsat?: bigint; private?: boolean; zeroConf?: boolean; policyA?: Partial<ChannelPolicy>; policyB?: Partial<ChannelPolicy> } = {},
-  ): SimChannel {
-    const scid = opts.zeroConf ? undefined : this.mint.realScid();
-    const capacity = capacitySat * 1000n;
-    const ch = new SimChannel(scid, a, b, capacity, opts.private ?? false, ++this.channelCounter, this.mint);
-    const push = opts.pushMsat ?? 0n;
-    ch.balance.set(a.id, capacity - push);
-    ch.balance.set(b.id, push);
-    ch.policy.set(a.id, { ...DEFAULT_POLICY, ...opts.policyA });
-    ch.policy.set(b.id, { ...DEFAULT_POLICY, ...opts.policyB });
-    this.channels.push(ch);
-    a.peers.add(b.id);
-    b.peers.add(a.id);
-    return ch;
-  }
-
-  /** The channel any node calls `scid` (real, old public, or either side's alias). */
-  channelByScid(scid: string): SimChannel | undefined {
-    return this.channels.find((c) => c.anyName(scid));
-  }
-
-  /** The channel `node`'s lightningd finds by `scid`, like any_channel_by_scid: its real scid, an old public one, or its own local alias. */
-  channelFor(node: SimNode | NodeId, scid: string): SimChannel | undefined {
-    return this.channels.find((c) => c.knownAs(node, scid));
-  }
-
-  /** `node`'s channels with `peer`. */
-  channelsBetween(node: SimNode | NodeId, peer: SimNode | NodeId): SimChannel[] {
-    const peerId = typeof peer === 'string' ? peer : peer.id;
-    return this.channels.filter((c) => c.has(node) && c.other(node).id === peerId);
-  }
-
-  /**
-   * Routing graph as `viewer` sees it: announced channels (those with a real
-   * scid), its own, and the hinted ones, each named as the forwarding side
-   * knows it (real scid, else its local alias; a hinted one by the hint's
-   * scid). Channels that cannot take HTLCs (closing) are not in the graph.
-   * `isDisabled(from)`: askrene layers that disable a node drop its outgoing
-   * directions (plugins/askrene/layer.c).
-   */
-  edges(viewer: NodeId, hinted: ReadonlyMap<string, ChannelPolicy & { from: NodeId }> = new Map(), isDisabled: (c: DirectedChannel) => boolean = () => false): Edge[] {
-    const out: Edge[] = [];
-    for (const ch of this.channels) {
-      if (!ch.canAddHtlc()) continue;
-      for (const [from, to] of [
-        [ch.a, ch.b],
-        [ch.b, ch.a],
-      ] as const) {
-        const hint = [...hinted].find(([scid, h]) => h.from === from.id && ch.knownAs(from, scid));
-        const announced = !ch.isPrivate && ch.scid !== undefined;
-        const names = [ch.scid, ch.localAlias(ch.a), ch.localAlias(ch.b)].filter((n): n is string => n !== undefined && n !== '');
-        if (isDisabled({ from: from.id, announced, names, dir: from.id < to.id ? 0 : 1 })) continue;
-        const visible = announced || from.id === viewer || to.id === viewer || hint !== undefined;
-        if (!visible || !from.up || !to.up) continue;
-        const policy = hint ? hint[1] : ch.policy.get(from.id);
-        if (!policy) continue;
-        const scid = hint ? hint[0] : ch.scidFor(from);
-        out.push({ scid, from: from.id, to: to.id, spendableMsat: ch.spendable(from.id), feeBaseMsat: policy.feeBaseMsat, feePpm: policy.feePpm, cltvDelta: policy.cltvDelta });
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Offer an HTLC over `channel` from `from`; resolves when it is settled or failed
-   * back to `from`. Balances move as on a real channel: locked while pending.
-   */
-  /**
-   * Offer an HTLC over `channel` and wait for its outcome. `ownPayment`: the
-   * sender is paying (xpay's first hop), and lightningd has already registered
-   * the part in listsendpays; if the sender dies before the HTLC is committed
-   * (within the add latency), the HTLC is lost and the outcome never comes: the
-   * part stays pending for ever (see Payer.startPart).
-   */
-  async sendHtlc(from: SimNode, channel: SimChannel, amountMsat: bigint, cltvExpiry: number, paymentHash: string, onion: HopPayload[], options: { ownPayment?: boolean } = {}): Promise<HtlcOutcome> {
-    const to = channel.other(from);
-    const [payload, ...rest] = onion;
-    const localFail = (code: string): HtlcOutcome => ({ ok: false, failureMessage: code, failingNode: from.id, failingScid: channel.scidFor(from) });
-    if (!payload) return localFail('2002');
-    // send_htlc_out (lightningd/peer_htlcs.c): a channel that is not normal takes no new HTLC.
-    if (!channel.canAddHtlc()) return localFail('400a');
-    if (!to.up || !from.up) return localFail('1007'); // temporary_channel_failure: peer offline
-    if (channel.spendable(from.id) < amountMsat) return localFail('1007');
-    channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) - amountMsat);
-    const incoming: Incoming = { channel, from, id: channel.takeHtlcId(from.id), amountMsat, cltvExpiry, paymentHash, payload, rest };
-    const run = from.starts;
-    const peerRun = to.starts;
-    await sleep(this.latency.hopAddMs);
-    if (options.ownPayment && (!from.up || from.starts !== run)) {
-      // lightningd saves an HTLC it offers only as it sends the commitment that
-      // carries it (peer_sending_commitsig), after the payment part is in its
-      // database: killed in between, it restarts with the part pending and no
-      // HTLC for it, and the peer drops the uncommitted update_add_htlc. Seen on
-      // CLN v26.06.6 (soak --regtest: kill -9 just after injectpaymentonion).
-      channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) + amountMsat);
-      this.event('htlc_lost', from.name, `HTLC for ${paymentHash.slice(0, 8)} lost: ${from.name}'s lightningd died before committing it`);
-      return new Promise<HtlcOutcome>(() => undefined);
-    }
-    if (!to.up || to.starts !== peerRun) {
-      // The peer went away before the HTLC was committed: lightningd fails it at once
-      // (destroy_hout_subd_died: "Outgoing subdaemon died", temporary_channel_failure).
-      channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) + amountMsat);
-      return localFail('1007');
-    }
-    let settle: (o: HtlcOutcome) => void = () => undefined;
-    const decided = new Promise<HtlcOutcome>((resolve) => (settle = resolve));
-    const p: Pending = { incoming, to, decided: false, settle: (o) => settle(o) };
-    this.pending.add(p);
-    this.record('add', p);
-    to.acceptHtlc(incoming).then(
-      (o) => this.decide(p, o),
-      (e: unknown) => this.decide(p, { ok: false, failureMessage: '2002', failingNode: to.id, failingScid: undefined, ...{ detail: String(e) } }),
-    );
-    const outcome = await decided;
-    await sleep(this.latency.hopSettleMs);
-    if (outcome.ok) channel.balance.set(to.id, (channel.balance.get(to.id) ?? 0n) + amountMsat);
-    else channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) + amountMsat);
-    return outcome;
-  }
-
-  private decide(p: Pending, o: HtlcOutcome): void {
-    if (p.decided) {
-      this.event('late_resolution', p.to.name, `${o.ok ? 'resolved' : 'failed'} HTLC ${p.incoming.channel.label}/${p.incoming.id} after it had expired`);
-      this.record(o.ok ? 'late_settle' : 'late_fail', p, o.ok ? undefined : o.failureMessage);
-      return;
-    }
-    p.decided = true;
-    this.pending.delete(p);
-    this.record(o.ok ? 'settle' : 'fail', p, o.ok ? undefined : o.failureMessage);
-    p.settle(o);
-  }
-
-  private record(kind: LedgerKind, p: Pending, failureMessage?: string): void {
-    const h = p.incoming;
-    this.ledger.record({
-      height: this.height,
-      kind,
-      paymentHash: h.paymentHash,
-      from: h.from.name,
-      to: p.to.name,
-      channel: h.channel.label,
-      channelId: h.channel.channelId,
-      htlcId: h.id,
-      amountMsat: h.amountMsat,
-      cltvExpiry: h.cltvExpiry,
-      ...(failureMessage !== undefined ? { failureMessage } : {}),
-    });
-  }
-
-  /** Every HTLC accepted and not yet settled or failed, with the node holding it. */
-  allHeld(): Array<{ incoming: Incoming; to: SimNode }> {
-    return [...this.pending].map((p) => ({ incoming: p.incoming, to: p.to }));
-  }
-
-  /** HTLCs `node` holds now (accepted, not yet settled or failed). */
-  heldBy(node: SimNode): Incoming[] {
-    return [...this.pending].filter((p) => p.to === node).map((p) => p.incoming);
-  }
-
-  /** HTLCs pending on `channel` (added, not yet settled or failed), each with the node it was offered to. */
-  htlcsOn(channel: SimChannel): Array<{ incoming: Incoming; to: SimNode }> {
-    return [...this.pending].filter((p) => p.incoming.channel === channel).map((p) => ({ incoming: p.incoming, to: p.to }));
-  }
-
-  /** Mine blocks: notify plugins, and expire HTLCs whose cltv_expiry has passed (the upstream peer goes on chain). */
-  async mine(n = 1): Promise<void> {
-    for (let i = 0; i < n; i++) {
-      this.height++;
-      for (const p of [...this.pending]) {
-        if (p.incoming.cltvExpiry <= this.height) {
-          this.event('htlc_expired', p.to.name, `HTLC ${p.incoming.channel.label}/${p.incoming.id} (${p.incoming.amountMsat} msat) expired at block ${this.height} while held`);
-          p.decided = true;
-          this.pending.delete(p);
-          this.record('expire', p, '4015');
-          p.settle({ ok: false, failureMessage: '4015', failingNode: p.to.id, failingScid: p.incoming.channel.scidFor(p.to) });
-        }
-      }
-      const hash = randomBytes(32).toString('hex');
-      for (const node of this.nodes.values()) node.onBlock(this.height, hash);
-    }
-  }
-
-  /** Deliver a peer message after the message latency (unless a drop fault is armed). */
-  deliverMessage(from: SimNode, to: SimNode, msgHex: string): void {
-    if (this.dropMessages > 0) {
-      this.dropMessages--;
-      this.event('message_dropped', from.name, `message to ${to.name} dropped`);
-      return;
-    }
-    void sleep(this.latency.messageMs).then(() => to.receiveMessage(from.id, msgHex));
-  }
-
-  event(type: NetworkEvent['type'], node: string, detail: string): void {
-    this.events.push({ at: Date.now(), type, node, detail });
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all([...this.nodes.values()].map((n) => n.stop()));
-    if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
-  }
+export interface NetworkEvent {
+  at: number;
+  type: 'htlc_expired' | 'wrong_preimage' | 'late_resolution' | 'message_dropped' | 'plugin_died' | 'node_restarted' | 'late_part' | 'htlc_lost';
+  node: string;
+  detail: string;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+/** Another node as a node sees it: who it is, whether its lightningd runs, where it listens, its peers. */
+export interface Peer {
+  readonly id: NodeId;
+  readonly name: string;
+  readonly up: boolean;
+  readonly port: number;
+  readonly peers: Set<NodeId>;
+}
+
+/** A channel as a node sees it: its ends are peers. */
+export type PeerChannel = SimChannel<Peer>;
+
+/** An HTLC offered to a node. */
+export interface Incoming {
+  channel: PeerChannel;
+  from: Peer;
+  id: bigint;
+  amountMsat: bigint;
+  cltvExpiry: number;
+  paymentHash: string;
+  payload: HopPayload;
+  rest: HopPayload[];
+  /** Set while the receiving lightningd waits for a plugin's htlc_accepted answer (listpeerchannels `status`). */
+  status?: string;
+  /** The onion's shared secret, fixed per HTLC like lightningd's. */
+  sharedSecret?: string;
+}
+
+/**
+ * The network as its nodes reach it. The nodes and channels a node hands back
+ * (`from`, `channel`, `to`) are those the network handed it: itself, and the
+ * channels and peers it found here.
+ */
+export interface NodeNetwork {
+  readonly options: NetworkOptions;
+  readonly latency: Latency;
+  readonly height: number;
+  readonly nodes: ReadonlyMap<string, Peer>;
+  readonly channels: readonly PeerChannel[];
+  nodeById(id: string): Peer | undefined;
+  /** The channel `node`'s lightningd finds by `scid` (real, old public, or its own local alias). */
+  channelFor(node: NodeRef, scid: string): PeerChannel | undefined;
+  /** `node`'s channels with `peer`. */
+  channelsBetween(node: NodeRef, peer: NodeRef): PeerChannel[];
+  /** The routing graph as `viewer` sees it (SimNetwork.edges). */
+  edges(viewer: NodeId, hinted?: ReadonlyMap<string, ChannelPolicy & { from: NodeId }>, isDisabled?: (c: DirectedChannel) => boolean): Edge[];
+  /** Offer an HTLC over `channel` from `from` and wait for its outcome (SimNetwork.sendHtlc). */
+  sendHtlc(from: Peer, channel: PeerChannel, amountMsat: bigint, cltvExpiry: number, paymentHash: string, onion: HopPayload[], options?: { ownPayment?: boolean }): Promise<HtlcOutcome>;
+  /** HTLCs pending on `channel`, each with the node it was offered to. */
+  htlcsOn(channel: PeerChannel): Array<{ incoming: Incoming; to: Peer }>;
+  /** Deliver a peer message after the message latency (unless a drop fault is armed). */
+  deliverMessage(from: Peer, to: Peer, msgHex: string): void;
+  event(type: NetworkEvent['type'], node: string, detail: string): void;
 }
