@@ -3,6 +3,26 @@
  * (fake lightningd, each with its own RPC socket and, optionally, the real
  * bin/rdv as its plugin), channels with balances, fees and CLTV deltas, blocks,
  * HTLCs moved hop by hop with latency, peer messages, and faults on demand.
+ *
+ * This file is the simnet's main file: SimNetwork owns the nodes and the
+ * channels, moves HTLCs between them and keeps the ledger. Imports run one way,
+ * down this list's floors (test/unit/import-cycles.test.ts fails on a circle):
+ *   soak/            the chaos soak, run on this network
+ *   network.ts       SimNetwork: nodes, channels, blocks, HTLCs hop by hop, messages, faults
+ *   ledger.ts        every HTLC added, settled, failed or expired (what the soak audits)
+ *   node.ts          SimNode, one fake lightningd: its state and its process's life cycle;
+ *                    what it does is in node/, one room per concern (named in node.ts):
+ *                    core.ts, plugins.ts, htlc-accepted.ts, forward.ts, receive.ts, rpc.ts,
+ *                    info.ts, invoices.ts, payments.ts, peers.ts
+ *   payer.ts         a node's xpay: routes, parts, retries, listsendpays
+ *   peer-channels.ts a node's listpeerchannels reply
+ *   types.ts         what the network and its nodes see of each other: NodeNetwork (which
+ *                    SimNetwork implements; nodes reach the network only through it), Peer,
+ *                    Incoming, HtlcOutcome, the options
+ *   channel.ts       a channel: balances, policies, lightningd's names for it (scid, aliases)
+ *   askrene.ts, routing.ts, onion.ts, invoices.ts, datastore.ts, moves.ts, final-hop.ts,
+ *   help.ts, keys.ts, plugin-host.ts, rpc-server.ts, sleep.ts: one piece of lightningd (or of
+ *                    its plugins) each, as their names say; they import none of the above
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
