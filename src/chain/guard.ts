@@ -22,7 +22,9 @@ import type { Preimage } from './ids.js';
 import { lightningdRefusal, onionRefusal } from './localpay.js';
 import { matchRecorded, partKey, renamed } from './parts.js';
 import type { RelayRecord } from './record.js';
-import { DEFAULT_RELAY_CONFIG, matchSettled, partProblem, type IncomingPart, type OutgoingSummary } from './relay.js';
+import { DEFAULT_RELAY_CONFIG, type IncomingPart, type OutgoingSummary } from './relay/types.js';
+import { matchSettled } from './relay/settle.js';
+import { partProblem } from './relay/incoming.js';
 
 export type GuardDecision =
   | { action: 'resolve'; preimage: Preimage; why: string; claim: string }

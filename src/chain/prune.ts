@@ -6,7 +6,7 @@
 import type { FinalState } from './archive.js';
 import { isClaimed } from './parts.js';
 import type { AnyRecord, LastRecord, RelayRecord, RelayState } from './record.js';
-import type { OutgoingSummary } from './relay.js';
+import type { OutgoingSummary } from './relay/types.js';
 import { formatDuration, parseDuration } from './units.js';
 import { err, ok, type Result } from '../errors.js';
 

@@ -5,7 +5,7 @@
  * error (no node, bad config, an old lightningd), is printed as nothing, with
  * exit status 0.
  */
-import { POLICY_KEY } from '../chain/policy.js';
+import { POLICY_KEY } from '../chain/policy/policy.js';
 import { KEY_ROOT } from '../chain/record.js';
 import { discoverSocket } from '../rpc/discover.js';
 import { LightningNode } from '../rpc/node.js';

@@ -1,15 +1,17 @@
 /**
  * `rdv doctor`: is this node fit to run rdv? Gathers facts over RPC (in
  * parallel, reading only: no call here writes to the node), runs the pure
- * checks of src/chain/doctor.ts, prints one line per check.
+ * checks of src/chain/doctor/, prints one line per check.
  */
 import type { Msat } from '../chain/amount.js';
 import { decodeBolt11 } from '../chain/bolt11.js';
 import { DEFAULT_CLTV_WARN } from '../chain/budget.js';
-import { mayBeStuck, needsRouteCheck, REQUIRED_COMMANDS, runChecks, type CheckResult, type CheckStatus, type DoctorFacts, type Fact, type RelayFacts, type RequiredCommand } from '../chain/doctor.js';
+import { mayBeStuck, needsRouteCheck, REQUIRED_COMMANDS, type DoctorFacts, type Fact, type RelayFacts, type RequiredCommand } from '../chain/doctor/facts.js';
+import type { CheckResult, CheckStatus } from '../chain/doctor/results.js';
+import { runChecks } from '../chain/doctor/run.js';
 import { KEY_ROOT, parseInbox, type RelayRecord } from '../chain/record.js';
 import { isObject, Reader } from '../chain/read.js';
-import { summariseOutgoing } from '../chain/relay.js';
+import { summariseOutgoing } from '../chain/relay/outgoing.js';
 import { parseBlocks } from '../chain/units.js';
 import { err, failedError, inputError, ok, RdvError } from '../errors.js';
 import type { LightningNode, NodeInfo } from '../rpc/node.js';

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { shortHash } from '../chain/ids.js';
-import { parsePassTo } from '../chain/policy.js';
+import { parsePassTo } from '../chain/policy/input.js';
 import { failedError, inputError, usageError } from '../errors.js';
 import { deliverInvoice, passbackMessage, type Delivery, type PeerAddress } from '../rpc/pass-back.js';
 import type { LightningNode } from '../rpc/node.js';

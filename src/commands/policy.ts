@@ -1,11 +1,13 @@
 /**
  * `rdv policy add|list|remove`: the relay policies the rdv plugin joins pass-backs
- * by (src/chain/policy.ts decides, src/rpc/policies.ts reads and writes the book;
+ * by (src/chain/policy/ decides, src/rpc/policies.ts reads and writes the book;
  * this only parses, asks and prints). The plugin reads the book at each pass-back.
  */
 import { randomBytes } from 'node:crypto';
 import { shortHash } from '../chain/ids.js';
-import { addPolicy, newPolicy, POLICY_KEY, policyToJson, removePolicy, type PolicyBook, type PolicyInput } from '../chain/policy.js';
+import { POLICY_KEY, type PolicyBook } from '../chain/policy/policy.js';
+import { newPolicy, type PolicyInput } from '../chain/policy/input.js';
+import { addPolicy, policyToJson, removePolicy } from '../chain/policy/book.js';
 import { ShapeError } from '../chain/read.js';
 import { assertNever, failedError, inputError, ok, usageError, type Result } from '../errors.js';
 import type { LightningNode } from '../rpc/node.js';

@@ -9,7 +9,7 @@ import { archivedToJson, type ArchivedRecord } from '../chain/archive.js';
 import { parseRecord, recordToJson, RELAY_STATES, UNFINISHED_STATES, type AnyRecord, type RelayRecord } from '../chain/record.js';
 import { mayBeSelected, parseLimit, parseSince, parseStates, select, stateOf, type InvoiceState, type Selection, type Totals } from '../chain/selection.js';
 import { isObject, Reader, type JsonObject } from '../chain/read.js';
-import { summariseOutgoing } from '../chain/relay.js';
+import { summariseOutgoing } from '../chain/relay/outgoing.js';
 import { closingUpstreamWarnings } from '../chain/upstream.js';
 import { formatDuration } from '../chain/units.js';
 import { inputError } from '../errors.js';

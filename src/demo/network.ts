@@ -5,7 +5,7 @@
  */
 import type { Msat } from '../chain/amount.js';
 import type { NodeId } from '../chain/ids.js';
-import type { PayResult } from '../chain/relay.js';
+import type { PayResult } from '../chain/relay/types.js';
 import { err, ok, type Result } from '../errors.js';
 import { LightningNode } from '../rpc/node.js';
 

@@ -23,7 +23,7 @@ import { isObject, Reader, type JsonObject } from '../chain/read.js';
 import type { ChannelIds } from '../rpc/channels.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
-import type { Policy } from '../chain/policy.js';
+import type { Policy } from '../chain/policy/policy.js';
 import type { AckHeard } from '../rpc/pass-back.js';
 import { err, type Result } from '../errors.js';
 import type { PolicyRefusal } from './policy-join.js';

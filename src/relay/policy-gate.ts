@@ -6,7 +6,8 @@
  * is src/chain/policy.ts admitJoin's; every way a join reaches a policy goes
  * through the one gate the plugin makes.
  */
-import { admitJoin, joinsInWindow, type Policy } from '../chain/policy.js';
+import type { Policy } from '../chain/policy/policy.js';
+import { admitJoin, joinsInWindow } from '../chain/policy/decide.js';
 import { ok, type Result } from '../errors.js';
 
 export interface GateDeps {

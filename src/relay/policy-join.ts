@@ -13,7 +13,8 @@
  */
 import { DEFAULT_CLTV_WARN, DEFAULT_SAFETY_MARGIN } from '../chain/budget.js';
 import { shortHash, type NodeId, type PaymentHash } from '../chain/ids.js';
-import { descriptionProblem, invoiceLifeCap, policyValues, routeProblem, type Policy } from '../chain/policy.js';
+import type { Policy } from '../chain/policy/policy.js';
+import { descriptionProblem, invoiceLifeCap, policyValues, routeProblem } from '../chain/policy/decide.js';
 import type { RelayRecord } from '../chain/record.js';
 import { err, ok, type Result } from '../errors.js';
 import { completeRelayJoin, prepareRelayJoin, relayBudget } from '../rpc/join-relay.js';

@@ -7,7 +7,7 @@ import { formatDuration } from '../chain/units.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
 import { pruneRecords, type LiveView } from '../rpc/prune.js';
-import type { RelayRunner } from './runner.js';
+import type { RelayRunner } from './runner/runner.js';
 
 export const PRUNE_EVERY_MS = 24 * 3600 * 1000;
 

@@ -1,7 +1,7 @@
 /** Typed views of the hook payloads lightningd sends (doc/schemas/hook/). */
 import type { NodeId, PaymentHash, PaymentSecret } from '../chain/ids.js';
 import { Reader, type JsonObject } from '../chain/read.js';
-import type { IncomingPart } from '../chain/relay.js';
+import type { IncomingPart } from '../chain/relay/types.js';
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 const NODE_RE = /^0[23][0-9a-f]{64}$/;

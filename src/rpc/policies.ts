@@ -4,7 +4,8 @@
  * compare-and-swap write, so two operators (or an operator and a script) never
  * overwrite each other's change unseen.
  */
-import { EMPTY_BOOK, parseBook, POLICY_KEY, serializeBook, type PolicyBook } from '../chain/policy.js';
+import { EMPTY_BOOK, POLICY_KEY, type PolicyBook } from '../chain/policy/policy.js';
+import { parseBook, serializeBook } from '../chain/policy/book.js';
 import { ShapeError } from '../chain/read.js';
 import { err, ok, type Result } from '../errors.js';
 import type { LightningNode } from './node.js';

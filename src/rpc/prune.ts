@@ -12,7 +12,7 @@
 import { archiveKey, archiveOf, serializeArchived, type ArchivedRecord } from '../chain/archive.js';
 import { pruneDecision, worthAsking, type KeepKind, type PruneDecision, type PruneFacts } from '../chain/prune.js';
 import { KEY_ROOT, relayKey, type AnyRecord } from '../chain/record.js';
-import { summariseOutgoing } from '../chain/relay.js';
+import { summariseOutgoing } from '../chain/relay/outgoing.js';
 import { RdvError } from '../errors.js';
 import type { LightningNode } from './node.js';
 import { loadAllRecords, type LoadProblem, type Stored } from './records.js';

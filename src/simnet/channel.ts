@@ -2,11 +2,12 @@
  * A simulated channel with lightningd's notion of identity (lightningd/channel.c):
  * a fixed channel_id, a real short_channel_id that a zero-conf channel lacks
  * until it confirms and that a splice replaces, and one local alias per side
- * (the alias one side picked is the other side's remote alias).
+ * (the alias one side picked is the other side's remote alias). A channel
+ * knows its two ends only by their ids; what they are is the owner's type
+ * (`SimChannel<SimNode>` in the network, `SimChannel<Peer>` as a node sees it).
  */
 import { createHash } from 'node:crypto';
 import type { NodeId } from '../chain/ids.js';
-import type { SimNode } from './node.js';
 
 export interface ChannelPolicy {
   feeBaseMsat: bigint;
@@ -38,11 +39,16 @@ export interface ChannelMint {
   alias(): string;
 }
 
+/** What a channel needs of the nodes at its ends: their ids. */
+export interface ChannelEnd {
+  readonly id: NodeId;
+}
+
 /** Something with a node id (a SimNode, or the id itself). */
-export type NodeRef = { id: NodeId } | NodeId;
+export type NodeRef = ChannelEnd | NodeId;
 const idOf = (n: NodeRef): NodeId => (typeof n === 'string' ? n : n.id);
 
-export class SimChannel {
+export class SimChannel<N extends ChannelEnd = ChannelEnd> {
   readonly balance = new Map<NodeId, bigint>();
   readonly policy = new Map<NodeId, ChannelPolicy>();
   private readonly nextId = new Map<NodeId, bigint>();
@@ -63,8 +69,8 @@ export class SimChannel {
 
   constructor(
     private realScid: string | undefined,
-    readonly a: SimNode,
-    readonly b: SimNode,
+    readonly a: N,
+    readonly b: N,
     readonly capacityMsat: bigint,
     readonly isPrivate: boolean,
     counter: number,
@@ -136,7 +142,7 @@ export class SimChannel {
     return canAddHtlc(this.state);
   }
 
-  other(n: NodeRef): SimNode {
+  other(n: NodeRef): N {
     return idOf(n) === this.a.id ? this.b : this.a;
   }
 

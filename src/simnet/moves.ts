@@ -19,6 +19,9 @@ export interface ChannelMove {
   fees_msat: bigint;
 }
 
+/** A move as it is added: created_index is the next one; timestamp (now) and fees_msat (0) may be given. */
+export type NewChannelMove = Omit<ChannelMove, 'created_index' | 'timestamp' | 'fees_msat'> & { timestamp?: number; fees_msat?: bigint };
+
 /** u64/u32 parameters as lightningd's param_u64/param_u32 take them: a JSON integer or a string of digits. */
 function unsigned(params: Record<string, unknown>, name: string, max: bigint): number | undefined {
   const v = params[name];

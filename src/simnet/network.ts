@@ -3,6 +3,26 @@
  * (fake lightningd, each with its own RPC socket and, optionally, the real
  * bin/rdv as its plugin), channels with balances, fees and CLTV deltas, blocks,
  * HTLCs moved hop by hop with latency, peer messages, and faults on demand.
+ *
+ * This file is the simnet's main file: SimNetwork owns the nodes and the
+ * channels, moves HTLCs between them and keeps the ledger. Imports run one way,
+ * down this list's floors (test/unit/import-cycles.test.ts fails on a circle):
+ *   soak/            the chaos soak, run on this network
+ *   network.ts       SimNetwork: nodes, channels, blocks, HTLCs hop by hop, messages, faults
+ *   ledger.ts        every HTLC added, settled, failed or expired (what the soak audits)
+ *   node.ts          SimNode, one fake lightningd: its state and its process's life cycle;
+ *                    what it does is in node/, one room per concern (named in node.ts):
+ *                    core.ts, plugins.ts, htlc-accepted.ts, forward.ts, receive.ts, rpc.ts,
+ *                    info.ts, invoices.ts, payments.ts, peers.ts
+ *   payer.ts         a node's xpay: routes, parts, retries, listsendpays
+ *   peer-channels.ts a node's listpeerchannels reply
+ *   types.ts         what the network and its nodes see of each other: NodeNetwork (which
+ *                    SimNetwork implements; nodes reach the network only through it), Peer,
+ *                    Incoming, HtlcOutcome, the options
+ *   channel.ts       a channel: balances, policies, lightningd's names for it (scid, aliases)
+ *   askrene.ts, routing.ts, onion.ts, invoices.ts, datastore.ts, moves.ts, final-hop.ts,
+ *   help.ts, keys.ts, plugin-host.ts, rpc-server.ts, sleep.ts: one piece of lightningd (or of
+ *                    its plugins) each, as their names say; they import none of the above
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,21 +33,10 @@ import type { HopPayload } from './onion.js';
 import { SimNode, type SimNodeOptions } from './node.js';
 import type { Edge } from './routing.js';
 import type { DirectedChannel } from './askrene.js';
-import { aliasFromCounter, DEFAULT_POLICY, SimChannel, type ChannelMint, type ChannelPolicy } from './channel.js';
+import { aliasFromCounter, DEFAULT_POLICY, SimChannel, type ChannelMint, type ChannelPolicy, type NodeRef } from './channel.js';
 import { Ledger, type LedgerKind } from './ledger.js';
-
-export interface Latency {
-  /** Per hop, adding an HTLC (update_add + commitment dance). */
-  hopAddMs: number;
-  /** Per hop, settling or failing it back. */
-  hopSettleMs: number;
-  /** Once per xpay call: route finding and onion building. */
-  xpaySetupMs: number;
-  /** At a final node before it settles an invoice (CLN commits to its database). */
-  finalSettleMs: number;
-  /** A peer message. */
-  messageMs: number;
-}
+import { sleep } from './sleep.js';
+import type { HtlcOutcome, Incoming, Latency, NetworkEvent, NetworkOptions, NodeNetwork } from './types.js';
 
 export const NO_LATENCY: Latency = { hopAddMs: 0, hopSettleMs: 0, xpaySetupMs: 0, finalSettleMs: 0, messageMs: 0 };
 
@@ -39,32 +48,8 @@ export const NO_LATENCY: Latency = { hopAddMs: 0, hopSettleMs: 0, xpaySetupMs: 0
 export const REGTEST_LATENCY: Latency = { hopAddMs: 13, hopSettleMs: 14, xpaySetupMs: 6, finalSettleMs: 99, messageMs: 3 };
 
 export { DEFAULT_POLICY, SimChannel, type ChannelPolicy, type ChannelState } from './channel.js';
-
-export type HtlcOutcome =
-  | { ok: true; preimage: string }
-  | { ok: false; failureMessage: string; failingNode: NodeId; failingScid: string | undefined };
-
-export interface NetworkEvent {
-  at: number;
-  type: 'htlc_expired' | 'wrong_preimage' | 'late_resolution' | 'message_dropped' | 'plugin_died' | 'node_restarted' | 'late_part' | 'htlc_lost';
-  node: string;
-  detail: string;
-}
-
-export interface Incoming {
-  channel: SimChannel;
-  from: SimNode;
-  id: bigint;
-  amountMsat: bigint;
-  cltvExpiry: number;
-  paymentHash: string;
-  payload: HopPayload;
-  rest: HopPayload[];
-  /** Set while the receiving lightningd waits for a plugin's htlc_accepted answer (listpeerchannels `status`). */
-  status?: string;
-  /** The onion's shared secret, fixed per HTLC like lightningd's. */
-  sharedSecret?: string;
-}
+export { sleep } from './sleep.js';
+export type { HtlcOutcome, Incoming, Latency, NetworkEvent, NetworkOptions } from './types.js';
 
 interface Pending {
   incoming: Incoming;
@@ -73,26 +58,9 @@ interface Pending {
   settle: (o: HtlcOutcome) => void;
 }
 
-export interface NetworkOptions {
-  latency?: Latency;
-  blockheight?: number;
-  /** Where node directories and sockets go (a fresh temp dir by default). */
-  dir?: string;
-  /** The plugin executable nodes load (bin/rdv). */
-  pluginPath?: string;
-  /** Passed to every rdv plugin: rdv-mpp-timeout etc. */
-  pluginOptions?: Record<string, unknown>;
-  /** Passed to every rdv-guard plugin: rdv-guard-quiet. */
-  guardOptions?: Record<string, unknown>;
-  /** CLN's own MPP timeout for its invoices. */
-  mppTimeoutMs?: number;
-  /** Plugin log lines and stderr, for debugging. */
-  onLog?: (node: string, line: string) => void;
-}
-
-export class SimNetwork {
+export class SimNetwork implements NodeNetwork {
   readonly nodes = new Map<string, SimNode>();
-  readonly channels: SimChannel[] = [];
+  readonly channels: Array<SimChannel<SimNode>> = [];
   readonly events: NetworkEvent[] = [];
   /** Every HTLC added, settled, failed or expired, per node and payment hash (ledger.ts). */
   readonly ledger = new Ledger();
@@ -156,7 +124,7 @@ export class SimNetwork {
     b: SimNode,
     capacitySat: bigint,
     opts: { pushMsat?: bigint; private?: boolean; zeroConf?: boolean; policyA?: Partial<ChannelPolicy>; policyB?: Partial<ChannelPolicy> } = {},
-  ): SimChannel {
+  ): SimChannel<SimNode> {
     const scid = opts.zeroConf ? undefined : this.mint.realScid();
     const capacity = capacitySat * 1000n;
     const ch = new SimChannel(scid, a, b, capacity, opts.private ?? false, ++this.channelCounter, this.mint);
@@ -172,17 +140,17 @@ export class SimNetwork {
   }
 
   /** The channel any node calls `scid` (real, old public, or either side's alias). */
-  channelByScid(scid: string): SimChannel | undefined {
+  channelByScid(scid: string): SimChannel<SimNode> | undefined {
     return this.channels.find((c) => c.anyName(scid));
   }
 
   /** The channel `node`'s lightningd finds by `scid`, like any_channel_by_scid: its real scid, an old public one, or its own local alias. */
-  channelFor(node: SimNode | NodeId, scid: string): SimChannel | undefined {
+  channelFor(node: NodeRef, scid: string): SimChannel<SimNode> | undefined {
     return this.channels.find((c) => c.knownAs(node, scid));
   }
 
   /** `node`'s channels with `peer`. */
-  channelsBetween(node: SimNode | NodeId, peer: SimNode | NodeId): SimChannel[] {
+  channelsBetween(node: NodeRef, peer: NodeRef): Array<SimChannel<SimNode>> {
     const peerId = typeof peer === 'string' ? peer : peer.id;
     return this.channels.filter((c) => c.has(node) && c.other(node).id === peerId);
   }
@@ -229,7 +197,7 @@ export class SimNetwork {
    * (within the add latency), the HTLC is lost and the outcome never comes: the
    * part stays pending for ever (see Payer.startPart).
    */
-  async sendHtlc(from: SimNode, channel: SimChannel, amountMsat: bigint, cltvExpiry: number, paymentHash: string, onion: HopPayload[], options: { ownPayment?: boolean } = {}): Promise<HtlcOutcome> {
+  async sendHtlc(from: SimNode, channel: SimChannel<SimNode>, amountMsat: bigint, cltvExpiry: number, paymentHash: string, onion: HopPayload[], options: { ownPayment?: boolean } = {}): Promise<HtlcOutcome> {
     const to = channel.other(from);
     const [payload, ...rest] = onion;
     const localFail = (code: string): HtlcOutcome => ({ ok: false, failureMessage: code, failingNode: from.id, failingScid: channel.scidFor(from) });
@@ -355,8 +323,4 @@ export class SimNetwork {
     await Promise.all([...this.nodes.values()].map((n) => n.stop()));
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -11,12 +11,22 @@
 import { randomBytes } from 'node:crypto';
 import { decodeBolt11 } from '../chain/bolt11.js';
 import type { NodeId } from '../chain/ids.js';
+import type { Askrene } from './askrene.js';
+import type { ChannelPolicy } from './channel.js';
 import { msatParam } from './invoices.js';
-import { sleep, type ChannelPolicy, type HtlcOutcome, type SimNetwork } from './network.js';
-import type { SimNode } from './node.js';
+import type { NewChannelMove } from './moves.js';
 import type { HopPayload } from './onion.js';
 import { splitRoutes, type Route } from './routing.js';
 import { SimRpcError } from './rpc-server.js';
+import { sleep } from './sleep.js';
+import type { HtlcOutcome, NodeNetwork, Peer } from './types.js';
+
+/** What xpay reaches of its node: askrene's layers, the node's channel moves and its plugins' notifications. */
+export interface PayingNode extends Peer {
+  readonly askrene: Askrene;
+  addChannelMove(m: NewChannelMove): void;
+  notify(topic: string, params: Record<string, unknown>): void;
+}
 
 export interface Sendpay {
   createdIndex: number;
@@ -90,8 +100,8 @@ export class Payer {
   onNextPartRegistered: ((sp: Sendpay) => void) | undefined;
 
   constructor(
-    private readonly node: SimNode,
-    private readonly net: SimNetwork,
+    private readonly node: PayingNode,
+    private readonly net: NodeNetwork,
   ) {}
 
   /** lightningd restarted: xpay commands die; their HTLCs already sent still resolve. */

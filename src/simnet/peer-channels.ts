@@ -4,10 +4,8 @@
  * test/fixtures/cln-v26.06/rpc-listpeerchannels.json. Fields that would need
  * real transactions (psbt, close_to, scratch_txid, last_tx_fee_msat) are left out.
  */
-import type { SimChannel } from './channel.js';
-import type { SimNetwork } from './network.js';
-import type { SimNode } from './node.js';
 import { SimRpcError } from './rpc-server.js';
+import type { NodeNetwork, Peer, PeerChannel } from './types.js';
 
 const U64_MAX = 18_446_744_073_709_551_615n;
 const SCID_RE = /^\d+x\d+x\d+$/;
@@ -15,7 +13,7 @@ const NODE_RE = /^0[23][0-9a-f]{64}$/;
 const HASH_RE = /^[0-9a-f]{64}$/;
 
 /** The channels `node` lists for these params: all, or those of peer `id`, or the one `short_channel_id` (real or local alias) or `channel_id` names. */
-export function listPeerChannels(net: SimNetwork, node: SimNode, params: Record<string, unknown>): Record<string, unknown> {
+export function listPeerChannels(net: NodeNetwork, node: Peer, params: Record<string, unknown>): Record<string, unknown> {
   const { id, short_channel_id: scid, channel_id: cid } = params;
   if (id !== undefined && (typeof id !== 'string' || !NODE_RE.test(id))) throw new SimRpcError(-32602, 'id: should be a node id: invalid token (see logs for details)');
   if (scid !== undefined && (typeof scid !== 'string' || !SCID_RE.test(scid))) {
@@ -24,7 +22,7 @@ export function listPeerChannels(net: SimNetwork, node: SimNode, params: Record<
   if (cid !== undefined && (typeof cid !== 'string' || !HASH_RE.test(cid))) throw new SimRpcError(-32602, 'channel_id: should be a channel_id: invalid token (see logs for details)');
   if ([id, scid, cid].filter((x) => x !== undefined).length > 1) throw new SimRpcError(-32602, 'Must not specify more than one of short_channel_id, channel_id or id');
   const mine = net.channels.filter((c) => c.has(node));
-  let chosen: SimChannel[];
+  let chosen: PeerChannel[];
   if (typeof id === 'string') chosen = mine.filter((c) => c.other(node).id === id);
   // any_channel_by_scid with privacy_leak_ok: the real scid, an old public one, or this node's local alias.
   else if (typeof scid === 'string') chosen = mine.filter((c) => c.knownAs(node, scid)).slice(0, 1);
@@ -33,7 +31,7 @@ export function listPeerChannels(net: SimNetwork, node: SimNode, params: Record<
   return { channels: chosen.map((c) => channelJson(net, node, c)) };
 }
 
-function channelJson(net: SimNetwork, node: SimNode, c: SimChannel): Record<string, unknown> {
+function channelJson(net: NodeNetwork, node: Peer, c: PeerChannel): Record<string, unknown> {
   const peer = c.other(node);
   const connected = node.up && peer.up && node.peers.has(peer.id);
   const local = c.policy.get(node.id);

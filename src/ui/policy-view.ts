@@ -1,7 +1,7 @@
 /** What `rdv policy` prints: the summary of one policy, the table of all. Pure. */
 import { formatAmount } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
-import { formatShare, policyBounds, type PassTo, type Policy, type Share } from '../chain/policy.js';
+import { formatShare, policyBounds, type PassTo, type Policy, type Share } from '../chain/policy/policy.js';
 import { formatDuration } from '../chain/units.js';
 
 /** "2% of the downstream amount", "5,000 sat". */

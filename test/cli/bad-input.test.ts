@@ -3,17 +3,15 @@
  * nothing on the node. Bob's node (simulated lightningd) runs each command;
  * Carol's node makes the invoices he would relay to.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
-import { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { SimRpcError } from '../../src/simnet/rpc-server.js';
 import { corrupt, invoiceWithoutSecret, makeInvoice } from '../helpers/invoices.js';
-import { RDV_BIN } from '../helpers/paths.js';
 import { at, runRdv } from '../helpers/rdv.js';
+import { simNetFor } from '../helpers/sim.js';
 
-let net: SimNetwork;
 let bob: SimNode;
 let carol: SimNode;
 let oldNode: SimNode;
@@ -33,8 +31,7 @@ const carolInvoice = (over: Parameters<SimNode['invoices']['create']>[0] extends
     ...over,
   }).bolt11;
 
-before(async () => {
-  net = new SimNetwork({ pluginPath: RDV_BIN });
+simNetFor(async (net) => {
   carol = await net.addNode('carol');
   bob = await net.addNode('bob');
   oldNode = await net.addNode('old', { version: 'v24.11.2' });
@@ -44,10 +41,6 @@ before(async () => {
   assert.equal(r.code, 0, r.stderr);
   joinedHash = (JSON.parse(r.stdout) as { payment_hash: string }).payment_hash;
   fresh = carolInvoice();
-});
-
-after(async () => {
-  await net.stop();
 });
 
 interface Case {

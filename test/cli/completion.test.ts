@@ -8,20 +8,21 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { NodeId, PaymentHash } from '../../src/chain/ids.js';
-import { POLICY_KEY, serializeBook } from '../../src/chain/policy.js';
+import { POLICY_KEY } from '../../src/chain/policy/policy.js';
+import { serializeBook } from '../../src/chain/policy/book.js';
 import { inboxKey, serializeInbox } from '../../src/chain/record.js';
-import { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { makeRecord } from '../helpers/builders.js';
 import { seedRecord } from '../helpers/fake-lightningd.js';
 import { ROOT } from '../helpers/paths.js';
-import { runRdv } from '../helpers/rdv.js';
+import { run, runRdv, type RdvRun } from '../helpers/rdv.js';
+import { simNetFor } from '../helpers/sim.js';
 
 const BIN = join(ROOT, 'bin');
 const ENV = { ...process.env, PATH: `${BIN}${delimiter}${process.env.PATH ?? ''}`, NO_COLOR: '1', LIGHTNINGD_PLUGIN: '' };
@@ -32,30 +33,13 @@ const OTHER = 'c5'.repeat(32) as PaymentHash;
 const INBOX = 'e3'.repeat(32) as PaymentHash;
 const CAROL = `02${'c3'.repeat(32)}` as NodeId;
 
-let net: SimNetwork;
 let bob: SimNode;
 let scratch: string;
 let silentDir: string;
 let silent: Server;
 
-/** Run a shell without blocking this process (the simulated node answers here). */
-function shell(command: string, args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
+/** Run a shell with bin/ on its PATH (the simulated node answers in this process meanwhile). */
+const shell = (command: string, args: string[], timeoutMs = 20_000): Promise<RdvRun> => run(command, args, { env: ENV, timeoutMs });
 
 const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
 
@@ -69,8 +53,7 @@ async function bashCompletes(...words: string[]): Promise<{ offered: string[]; s
 
 const hasShell = (name: string): boolean => spawnSync(name, ['--version'], { stdio: 'ignore' }).status === 0;
 
-before(async () => {
-  net = new SimNetwork({ pluginPath: join(BIN, 'rdv') });
+simNetFor(async (net) => {
   bob = await net.addNode('bob');
   seedRecord(bob, makeRecord({ paymentHash: OLDER, state: 'settled', createdAt: 1_795_620_001 }));
   seedRecord(bob, makeRecord({ paymentHash: NEWER, state: 'open', createdAt: 1_795_620_003 }));
@@ -85,6 +68,9 @@ before(async () => {
     string: serializeBook({ version: 1, policies: [{ id: '5e1f0c2a', from: CAROL, payout: { kind: 'percent', ppm: 20_000n }, feeBudget: { kind: 'percent', ppm: 5_000n }, delayBudget: 80, createdAt: 1_795_620_007 }] }),
     mode: 'must-create',
   });
+});
+
+before(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'rdv-compl-'));
   // A "lightningd" that accepts the connection and never answers.
   silentDir = join(scratch, 'silent');
@@ -93,9 +79,8 @@ before(async () => {
   await new Promise<void>((resolve) => silent.listen(join(silentDir, 'regtest', 'lightning-rpc'), resolve));
 });
 
-after(async () => {
+after(() => {
   silent?.close();
-  await net?.stop();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 

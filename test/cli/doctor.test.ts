@@ -3,7 +3,7 @@
  * Bob without rdv-guard (exit 1), a node without rdv at all, no node (exit 3),
  * and the --json shape. Doctor only reads: it never writes to the node.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +11,8 @@ import { join } from 'node:path';
 import { makeRecord } from '../helpers/builders.js';
 import { buildChain, type Chain } from '../helpers/chain.js';
 import { seedRecord } from '../helpers/fake-lightningd.js';
-import { RDV_BIN } from '../helpers/paths.js';
 import { at, runRdv } from '../helpers/rdv.js';
-import { withSimNet } from '../helpers/sim.js';
-import { SimNetwork } from '../../src/simnet/network.js';
+import { simNetFor, withSimNet } from '../helpers/sim.js';
 
 /** RPC methods that change something on the node (or in a plugin). */
 const WRITES = new Set(['datastore', 'deldatastore', 'invoice', 'delinvoice', 'signinvoice', 'xpay', 'connect', 'sendcustommsg', 'rdv-reload', 'askrene-create-layer', 'askrene-remove-layer', 'askrene-disable-node', 'askrene-update-channel']);
@@ -27,13 +25,10 @@ interface DoctorJson {
 const lines = (stdout: string): string[] => stdout.split('\n').filter((l) => /^(ok|warn|fail) /.test(l));
 
 describe('rdv doctor on a healthy relay node', () => {
-  let net: SimNetwork;
   let chain: Chain;
-  before(async () => {
-    net = new SimNetwork({ pluginPath: RDV_BIN, mppTimeoutMs: 5_000 });
+  simNetFor(async (net) => {
     chain = await buildChain(net);
   });
-  after(async () => net.stop());
 
   test('every check ok, exit 0, and nothing written to the node', async () => {
     const datastore = chain.bob.datastore.snapshot();

@@ -2,35 +2,33 @@
  * Building a chain of three payees' invoices with the CLI: Carol (last), Bob
  * and Alice (relays). Each runs bin/rdv against their own simulated lightningd.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeBolt11 } from '../../src/chain/bolt11.js';
 import { inboxKey, parseRecord, relayKey, serializeInbox, type RelayRecord } from '../../src/chain/record.js';
 import { makeInvoice } from '../helpers/invoices.js';
 import type { PaymentHash } from '../../src/chain/ids.js';
-import { SimNetwork } from '../../src/simnet/network.js';
+import type { SimNetwork } from '../../src/simnet/network.js';
 import { SimRpcError } from '../../src/simnet/rpc-server.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { LightningNode } from '../../src/rpc/node.js';
-import { RDV_BIN } from '../helpers/paths.js';
 import { runInPty } from '../helpers/pty.js';
 import { at, runRdv } from '../helpers/rdv.js';
+import { simNetFor } from '../helpers/sim.js';
 
 let net: SimNetwork;
 let alice: SimNode;
 let bob: SimNode;
 let carol: SimNode;
 
-before(async () => {
-  net = new SimNetwork({ pluginPath: RDV_BIN });
+simNetFor(async (n) => {
+  net = n;
   alice = await net.addNode('alice');
   bob = await net.addNode('bob');
   carol = await net.addNode('carol');
   net.openChannel(alice, bob, 2_000_000n);
   net.openChannel(bob, carol, 2_000_000n);
 });
-
-after(async () => net.stop());
 
 const json = <T>(r: { code: number; stdout: string; stderr: string }): T => {
   assert.equal(r.code, 0, r.stderr);

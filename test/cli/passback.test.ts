@@ -3,34 +3,31 @@
  * stores it in his inbox and acknowledges; Bob joins from the inbox. Plus
  * every way a pass-back message can be bad, which must change nothing.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodePassback, PASSBACK_MSG_TYPE } from '../../src/chain/passback.js';
 import { ackKey, inboxKey, parseInbox, parseRecord, relayKey, type RelayRecord } from '../../src/chain/record.js';
-import { SimNetwork } from '../../src/simnet/network.js';
+import type { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { makeInvoice } from '../helpers/invoices.js';
-import { RDV_BIN } from '../helpers/paths.js';
 import { at, runRdv } from '../helpers/rdv.js';
-import { eventually, inboxReads } from '../helpers/sim.js';
+import { eventually, inboxReads, simNetFor } from '../helpers/sim.js';
 
 let net: SimNetwork;
 let bob: SimNode;
 let carol: SimNode;
 let dave: SimNode;
 
-before(async () => {
-  net = new SimNetwork({ pluginPath: RDV_BIN });
+simNetFor(async (n) => {
+  net = n;
   bob = await net.addNode('bob', { plugin: true });
   carol = await net.addNode('carol', { plugin: true });
   dave = await net.addNode('dave');
   net.openChannel(bob, carol, 2_000_000n);
 });
-
-after(async () => net.stop());
 
 async function lastInvoice(node: SimNode, amount: string): Promise<{ payment_hash: string; bolt11: string }> {
   const r = await runRdv([...at(node), '--json', 'join', '--last', '--amount', amount]);

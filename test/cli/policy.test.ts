@@ -4,27 +4,28 @@
  * and passes his own on to Alice (the payer's node). What is written is read back
  * from the node's datastore; bad input writes nothing.
  */
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NodeId } from '../../src/chain/ids.js';
-import { parseBook, POLICY_KEY } from '../../src/chain/policy.js';
-import { SimNetwork } from '../../src/simnet/network.js';
+import { POLICY_KEY } from '../../src/chain/policy/policy.js';
+import { parseBook } from '../../src/chain/policy/book.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { SimRpcError } from '../../src/simnet/rpc-server.js';
 import { CAROL } from '../helpers/builders.js';
 import { at, runRdv } from '../helpers/rdv.js';
+import { simNetFor } from '../helpers/sim.js';
 
 const ALICE = `03${'a1'.repeat(32)}` as NodeId;
 const DAVE = `02${'d4'.repeat(32)}` as NodeId;
 
-let net: SimNetwork;
 let bob: SimNode;
 
-beforeEach(async () => {
-  net = new SimNetwork();
-  bob = await net.addNode('bob');
-});
-afterEach(async () => net.stop());
+simNetFor(
+  async (net) => {
+    bob = await net.addNode('bob');
+  },
+  { each: true },
+);
 
 const stored = (): string | undefined => bob.datastore.get([...POLICY_KEY]);
 /** Delete the book, if there is one. */

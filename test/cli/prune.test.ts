@@ -3,22 +3,20 @@
  * Bob's node after months of relaying, with records settled, failed and
  * expired long ago, a young one, an open one, and a last payee's invoices.
  */
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { msat } from '../../src/chain/amount.js';
 import { archiveKey, parseArchived } from '../../src/chain/archive.js';
 import type { PaymentHash } from '../../src/chain/ids.js';
 import { ackKey, guardClaimKey, inboxKey, passedKey, relayKey, serializeRecord, type LastRecord, type RelayRecord } from '../../src/chain/record.js';
-import { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { CAROL, makeRecord } from '../helpers/builders.js';
 import { seedRecord } from '../helpers/fake-lightningd.js';
 import { makeInvoice } from '../helpers/invoices.js';
-import { RDV_BIN } from '../helpers/paths.js';
 import { runInPty } from '../helpers/pty.js';
-import { at, runRdv } from '../helpers/rdv.js';
+import { at, runRdv, startRdv } from '../helpers/rdv.js';
+import { simNetFor } from '../helpers/sim.js';
 
 const DAY = 86_400;
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -32,14 +30,14 @@ function relay(name: string, state: RelayRecord['state'], daysAgo: number, over:
   return { ...base, ...over };
 }
 
-let net: SimNetwork;
 let bob: SimNode;
 
-beforeEach(async () => {
-  net = new SimNetwork();
-  bob = await net.addNode('bob');
-});
-afterEach(async () => net.stop());
+simNetFor(
+  async (net) => {
+    bob = await net.addNode('bob');
+  },
+  { each: true },
+);
 
 const json = <T>(stdout: string): T => JSON.parse(stdout) as T;
 interface PruneJson {
@@ -158,11 +156,10 @@ describe('rdv prune', () => {
       reached();
       return new Promise(() => undefined);
     });
-    const child = spawn(RDV_BIN, [...at(bob), 'prune', '--older-than', '30d'], { env: { ...process.env, LIGHTNINGD_PLUGIN: '' }, stdio: 'ignore' });
-    const exited = new Promise((resolve) => child.on('close', resolve));
+    const pruning = startRdv([...at(bob), 'prune', '--older-than', '30d']);
     await atDelete;
-    child.kill('SIGKILL');
-    await exited;
+    pruning.child.kill('SIGKILL');
+    await pruning.exited;
     assert.ok(bob.datastore.get(relayKey(rec.paymentHash)), 'the record is still there');
     assert.equal(parseArchived(bob.datastore.get(archiveKey(rec.paymentHash)) ?? '').paymentHash, rec.paymentHash);
     bob.overrides.delete('deldatastore');

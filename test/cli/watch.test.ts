@@ -1,7 +1,6 @@
 /** `rdv watch`: plugin checks, starting it, and the live view while a payment goes through. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { msat } from '../../src/chain/amount.js';
 import type { PaymentHash } from '../../src/chain/ids.js';
@@ -11,7 +10,7 @@ import { buildChain, pay } from '../helpers/chain.js';
 import { seedRecord, withFakeLightningd, type Fake } from '../helpers/fake-lightningd.js';
 import { RDV_BIN } from '../helpers/paths.js';
 import { startInPty, type PtySession } from '../helpers/pty.js';
-import { at, runRdv } from '../helpers/rdv.js';
+import { at, runRdv, startRdv } from '../helpers/rdv.js';
 import { eventually, withSimNet } from '../helpers/sim.js';
 import { textWidth } from '../../src/ui/text.js';
 import { VirtualTerminal, type Frame } from '../helpers/vt.js';
@@ -102,17 +101,14 @@ describe('rdv watch', () => {
   test('--json streams one event per line as the payment goes through, and Ctrl-C leaves the plugin running', async () => {
     await withSimNet(async (net) => {
       const chain = await buildChain(net);
-      const child = spawn(RDV_BIN, [...at(chain.bob), '--json', 'watch', '--interval', '100'], { env: { ...process.env, LIGHTNINGD_PLUGIN: '' } });
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const watching = startRdv([...at(chain.bob), '--json', 'watch', '--interval', '100']);
       // Pay once watch has shown the relay open (a fixed wait was too short on a busy machine).
-      await eventually(() => stdout.includes(chain.hash), 'watch shows the relay');
+      await eventually(() => watching.stdout.includes(chain.hash), 'watch shows the relay');
       assert.ok((await pay(chain)).ok);
-      await eventually(() => stdout.includes('"settled"'), 'watch shows it settled');
-      child.kill('SIGINT');
-      assert.equal(await exited, 0);
-      const events = stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; state?: string; payment_hash?: string });
+      await eventually(() => watching.stdout.includes('"settled"'), 'watch shows it settled');
+      watching.child.kill('SIGINT');
+      assert.equal(await watching.exited, 0);
+      const events = watching.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; state?: string; payment_hash?: string });
       assert.deepEqual(events[0], { event: 'plugin', loaded: true, important: true, path: RDV_BIN, guard: true });
       const states = events.filter((e) => e.payment_hash === chain.hash).map((e) => e.state);
       assert.equal(states[0], 'open');

@@ -6,27 +6,14 @@
  * trusts the sender with rdv trust add, since they share no channel).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Regtest } from '../../src/regtest/harness.js';
+import { describe, test } from 'node:test';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
-import { e2eBinaries, KEEP, network, rdv, rdvJson, withLogs } from './lib.js';
+import { e2eBinaries, rdv, rdvJson, regtestNetwork } from './lib.js';
 
-const { bins, skip } = e2eBinaries();
+const { skip } = e2eBinaries();
 
 describe('e2e: chain building on real CLN', () => {
-  let rt: Regtest | undefined;
-  const { net } = network(() => rt);
-
-  before(async () => {
-    if (!bins) return;
-    const started = await Regtest.start({ binaries: bins, nodes: [{ name: 'alice' }, { name: 'bob' }, { name: 'carol' }], keep: KEEP });
-    if (!started.ok) throw new Error(started.error);
-    rt = started.value;
-  });
-
-  after(async () => {
-    await rt?.stop();
-  });
+  const { net, withLogs } = regtestNetwork({ nodes: [{ name: 'alice' }, { name: 'bob' }, { name: 'carol' }] });
 
   /**
    * Pass `hash` from `from` to `to` over the peer connection; returns the CLI run.
@@ -58,7 +45,7 @@ describe('e2e: chain building on real CLN', () => {
   }
 
   test('Carol -> Bob -> Alice: pass-back, inbox, join --from-inbox; CLN decode agrees', { skip }, async () => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const n = net();
       const [alice, bob, carol] = [n.node('alice'), n.node('bob'), n.node('carol')];
 

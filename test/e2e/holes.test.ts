@@ -26,17 +26,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Reader } from '../../src/chain/read.js';
 import { RpcError } from '../../src/rpc/client.js';
-import { Regtest, type ZeroConfChannel } from '../../src/regtest/harness.js';
+import type { Regtest, ZeroConfChannel } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { poll } from '../../src/regtest/process.js';
 import { htlcsInChannels, listPeerChannels } from '../../src/regtest/queries.js';
 import { encodeHopPayload, type HopPayload } from '../../src/simnet/onion.js';
-import { buildChain, e2eBinaries, HOLD_PLUGIN, HTLC_SPY_PLUGIN, KEEP, network, sha256hex, statusRecord, withLogs, ZEROCONF_PLUGIN, type ChainPayee } from './lib.js';
+import { HOLD_PLUGIN, HTLC_SPY_PLUGIN, ZEROCONF_PLUGIN } from '../helpers/paths.js';
+import { buildChain, type ChainPayee, e2eBinaries, regtestNetwork, sha256hex, statusRecord } from './lib.js';
 
-const { bins, skip } = e2eBinaries();
+const { skip } = e2eBinaries();
 
 const BOB: ChainPayee = { name: 'bob', payoutSat: 5_000, feeBudgetSat: 1_000, delayBudget: 60 };
 const SAT = 1000n;
@@ -77,34 +78,22 @@ async function heldByBob(bob: RegtestNode, hash: string): Promise<void> {
 }
 
 describe('e2e hole 1: a part gathered under a zero-conf alias is replayed under the real scid', () => {
-  let rt: Regtest | undefined;
   let zc: ZeroConfChannel | undefined;
-  const { net, node } = network(() => rt);
-
-  before(async () => {
-    if (!bins) return;
-    const started = await Regtest.start({
-      binaries: bins,
-      nodes: [
-        { name: 'payer', rdv: 'none' },
-        { name: 'bob', extraArgs: [`--plugin=${ZEROCONF_PLUGIN}`, `--plugin=${HTLC_SPY_PLUGIN}`] },
-        { name: 'carol', extraArgs: [`--plugin=${HOLD_PLUGIN}`] },
-      ],
-      keep: KEEP,
-    });
-    if (!started.ok) throw new Error(started.error);
-    rt = started.value;
-    await rt.fund(['payer', 'bob'], { btc: 0.05, utxos: 1 });
-    await rt.openChannels([{ from: 'bob', to: 'carol', amountSat: 1_000_000 }]);
-    zc = await rt.openZeroConf({ from: 'payer', to: 'bob', amountSat: 500_000 });
-  });
-
-  after(async () => {
-    await rt?.stop();
+  const { net, node, withLogs } = regtestNetwork({
+    nodes: [
+      { name: 'payer', rdv: 'none' },
+      { name: 'bob', extraArgs: [`--plugin=${ZEROCONF_PLUGIN}`, `--plugin=${HTLC_SPY_PLUGIN}`] },
+      { name: 'carol', extraArgs: [`--plugin=${HOLD_PLUGIN}`] },
+    ],
+    fund: { nodes: ['payer', 'bob'], btc: 0.05, utxos: 1 },
+    channels: [{ from: 'bob', to: 'carol', amountSat: 1_000_000 }],
+    then: async (rt) => {
+      zc = await rt.openZeroConf({ from: 'payer', to: 'bob', amountSat: 500_000 });
+    },
   });
 
   test('Bob stops holding a zero-conf HTLC; the channel confirms; the replay under the real scid is resolved and Bob earns', { skip }, async () => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       assert.ok(zc);
       const [payer, bob, carol] = [node('payer'), node('bob'), node('carol')];
       assert.ok(zc.channelType.includes('zeroconf/even'), `the channel is not zero-conf: ${zc.channelType.join(',')}`);
@@ -229,24 +218,10 @@ test('the hand-made final-hop payload is BOLT 4 TLV: length-prefixed, tu64/tu32 
 });
 
 describe('e2e hole 4: hand-made onions get the same failure for a relay hash as for an unknown hash', () => {
-  let rt: Regtest | undefined;
-  const { net, node } = network(() => rt);
-
-  before(async () => {
-    if (!bins) return;
-    const started = await Regtest.start({
-      binaries: bins,
-      nodes: [{ name: 'prober', rdv: 'none' }, { name: 'bob' }, { name: 'carol' }],
-      keep: KEEP,
-    });
-    if (!started.ok) throw new Error(started.error);
-    rt = started.value;
-    await rt.fund(['prober'], { btc: 0.05, utxos: 1 });
-    await rt.openChannels([{ from: 'prober', to: 'bob', amountSat: 1_000_000 }]);
-  });
-
-  after(async () => {
-    await rt?.stop();
+  const { net, node, withLogs } = regtestNetwork({
+    nodes: [{ name: 'prober', rdv: 'none' }, { name: 'bob' }, { name: 'carol' }],
+    fund: { nodes: ['prober'], btc: 0.05, utxos: 1 },
+    channels: [{ from: 'prober', to: 'bob', amountSat: 1_000_000 }],
   });
 
   /** createonion for Bob alone, sendonion over the prober-Bob channel, waitsendpay: the failure. */
@@ -281,7 +256,7 @@ describe('e2e hole 4: hand-made onions get the same failure for a relay hash as 
   }
 
   test('nine bad payloads: failcode, failcodename and raw_message are the same for Bob\'s relay hash H and a random H\'', { skip }, async () => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const [prober, bob] = [node('prober'), node('bob')];
       const chain = await buildChain(net(), { name: 'carol', amountSat: 50_000 }, [BOB]);
       const H = chain.hash;

@@ -16,25 +16,22 @@
  * acks) are printed as test diagnostics.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { msat } from '../../src/chain/amount.js';
 import { decodePassback, encodePassback } from '../../src/chain/passback.js';
 import { ackKey, KEY_ROOT, parseInbox } from '../../src/chain/record.js';
 import { Reader } from '../../src/chain/read.js';
-import { Regtest } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { childProcesses, poll, rssKb } from '../../src/regtest/process.js';
 import { listPeerChannels } from '../../src/regtest/queries.js';
 import type { InboxStats } from '../../src/relay/inbox.js';
 import { LightningNode } from '../../src/rpc/node.js';
-import { ROOT } from '../helpers/paths.js';
-import { e2eBinaries, KEEP, network, rdv, rdvJson, withLogs } from './lib.js';
+import { CAPTURE_PLUGIN } from '../helpers/paths.js';
+import { e2eBinaries, rdv, rdvJson, regtestNetwork } from './lib.js';
 
-const { bins, skip } = e2eBinaries();
+const { skip } = e2eBinaries();
 
 /** Counts (and keeps) the 0x8a01 messages a node without rdv receives. */
-const CAPTURE_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'custommsg-capture.mjs');
 const FLOOD_MESSAGES = Number(process.env.RDV_E2E_FLOOD ?? 20_000);
 const FLOOD_MS = Number(process.env.RDV_E2E_FLOOD_MS ?? 40_000);
 /** sendcustommsg calls in flight at once from the flooding node. */
@@ -280,38 +277,26 @@ async function drained(node: LightningNode, name: string, base: InboxCounters, e
 const fmt = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : String(n));
 
 describe('e2e: the pass-back inbox under abuse on real CLN', () => {
-  let rt: Regtest | undefined;
   let probe: LightningNode | undefined;
-  const { net, node } = network(() => rt);
-
-  before(async () => {
-    if (!bins) return;
-    const started = await Regtest.start({
-      binaries: bins,
-      nodes: [
-        { name: 'bob' },
-        { name: 'carol' },
-        { name: 'mallory', rdv: 'none', extraArgs: [`--plugin=${CAPTURE_PLUGIN}`] },
-        { name: 'mallet', rdv: 'none', extraArgs: [`--plugin=${CAPTURE_PLUGIN}`] },
-      ],
-      keep: KEEP,
-    });
-    if (!started.ok) throw new Error(started.error);
-    rt = started.value;
-    await rt.fund(['carol', 'mallet'], { btc: 0.05, utxos: 1 });
-    await rt.openChannels([
+  const { net, node, withLogs } = regtestNetwork({
+    nodes: [
+      { name: 'bob' },
+      { name: 'carol' },
+      { name: 'mallory', rdv: 'none', extraArgs: [`--plugin=${CAPTURE_PLUGIN}`] },
+      { name: 'mallet', rdv: 'none', extraArgs: [`--plugin=${CAPTURE_PLUGIN}`] },
+    ],
+    fund: { nodes: ['carol', 'mallet'], btc: 0.05, utxos: 1 },
+    channels: [
       { from: 'carol', to: 'bob', amountSat: 1_000_000 },
       { from: 'mallet', to: 'bob', amountSat: 1_000_000 },
-    ]);
-    // Mallory: a peer connection only, no channel.
-    await rt.connect('mallory', 'bob');
-    await rt.connect('mallory', 'carol');
-    probe = await LightningNode.connect(rt.node('bob').socketPath, 'probe');
-  });
-
-  after(async () => {
-    probe?.close();
-    await rt?.stop();
+    ],
+    then: async (rt) => {
+      // Mallory: a peer connection only, no channel.
+      await rt.connect('mallory', 'bob');
+      await rt.connect('mallory', 'carol');
+      probe = await LightningNode.connect(rt.node('bob').socketPath, 'probe');
+    },
+    tearDown: () => probe?.close(),
   });
 
   /** Carol: a fresh `join --last`, then `rdv pass-back --to bob`. */
@@ -417,7 +402,7 @@ describe('e2e: the pass-back inbox under abuse on real CLN', () => {
   }
 
   test("a stranger floods Bob over sendcustommsg; the bound holds and Carol's real pass-back lands and is acknowledged", { skip, timeout: 120_000 }, async (t) => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const mallory = node('mallory');
       assert.deepEqual(await listPeerChannels(mallory.rpc), [], 'Mallory has a channel');
       const r = await floodScenario(t, 'mallory');
@@ -436,7 +421,7 @@ describe('e2e: the pass-back inbox under abuse on real CLN', () => {
   });
 
   test("a channel peer floods Bob over sendcustommsg; at most 20 are stored and Carol's real pass-back lands and is acknowledged", { skip, timeout: 120_000 }, async (t) => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const mallet = node('mallet');
       assert.deepEqual((await listPeerChannels(mallet.rpc, node('bob').id)).map((c) => c.state), ['CHANNELD_NORMAL']);
       const r = await floodScenario(t, 'mallet');
@@ -455,7 +440,7 @@ describe('e2e: the pass-back inbox under abuse on real CLN', () => {
   });
 
   test('a forged ack is dropped', { skip, timeout: 120_000 }, async (t) => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const [bob, carol, mallory] = [node('bob'), node('carol'), node('mallory')];
       if (!(await mallory.rpc.isConnected(carol.id))) await net().connect(mallory, carol);
       const forged = (hash: string): string => encodePassback({ kind: 'ack', paymentHash: hash, accepted: false, reason: 'spoof' });

@@ -1,36 +1,67 @@
 /**
- * Shared by the e2e tests: skip when no real binaries, run the real CLI against a
- * real node, build a chain of payees with it, and show the plugin's log on failure.
+ * Shared by the e2e tests: skip when no real binaries, start the regtest network,
+ * run the real CLI against a real node, build a chain of payees with it, and show
+ * the plugin's log on failure.
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { isObject, Reader } from '../../src/chain/read.js';
 import { parseJson } from '../../src/chain/json.js';
 import { findBinaries, missingBinariesReason, type Binaries } from '../../src/regtest/binaries.js';
-import type { Regtest } from '../../src/regtest/harness.js';
-import type { RegtestNode } from '../../src/regtest/lightningd.js';
+import { Regtest, type Channel, type ChannelSpec } from '../../src/regtest/harness.js';
+import type { NodeOptions, RegtestNode } from '../../src/regtest/lightningd.js';
 import { at, runRdv, type RdvRun } from '../helpers/rdv.js';
-import { ROOT } from '../helpers/paths.js';
-
-export const HOLD_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'hold-plugin.mjs');
-/** Accepts every incoming channel as zero-conf (openchannel hook: mindepth 0). */
-export const ZEROCONF_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'zeroconf-plugin.mjs');
-/** Records each htlc_accepted call (as lightningd named the HTLC) before rdv sees it. */
-export const HTLC_SPY_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'htlc-spy.mjs');
-
-/** The network once started (asserting it did), and its nodes by name. */
-export function network(get: () => Regtest | undefined): { net: () => Regtest; node: (name: string) => RegtestNode } {
-  const net = (): Regtest => {
-    const rt = get();
-    assert.ok(rt, 'the regtest network did not start');
-    return rt;
-  };
-  return { net, node: (name) => net().node(name) };
-}
 
 /** Keep the regtest dirs (logs, databases) after the run: RDV_E2E_KEEP=1. */
 export const KEEP = process.env.RDV_E2E_KEEP === '1';
+
+export interface NetworkSetUp {
+  nodes: NodeOptions[];
+  /** Fund these nodes before the channels open (`btc` in `utxos` outputs each). */
+  fund?: { nodes: string[]; btc: number; utxos: number };
+  channels?: ChannelSpec[];
+  /** Nodes that must see the channels in gossip before the tests start. */
+  gossipTo?: string[];
+  /** Anything more once the channels are open (zero-conf channels, peer connections, clients). */
+  then?: (rt: Regtest, channels: Channel[]) => Promise<void> | void;
+  /** Let go of what `then` made, before the network stops. */
+  tearDown?: () => Promise<void> | void;
+  /** Start nothing (the tests are skipped for another reason than missing binaries). */
+  skip?: string | false;
+}
+
+/**
+ * The one place an e2e suite starts its real regtest network: in a before hook of
+ * the describe (or file) this is called in, when the real binaries are there;
+ * stopped by PID in its after hook. Returns the network once started (asserting
+ * it did), its nodes by name, and withLogs for its test bodies.
+ */
+export function regtestNetwork(setUp: NetworkSetUp): { net: () => Regtest; node: (name: string) => RegtestNode; withLogs: (body: () => Promise<void>) => Promise<void> } {
+  let rt: Regtest | undefined;
+  before(async () => {
+    const { bins } = e2eBinaries();
+    if (!bins || setUp.skip) return;
+    const result = await Regtest.start({ binaries: bins, nodes: setUp.nodes, keep: KEEP });
+    if (!result.ok) throw new Error(result.error);
+    rt = result.value;
+    if (setUp.fund) await rt.fund(setUp.fund.nodes, { btc: setUp.fund.btc, utxos: setUp.fund.utxos });
+    const channels = setUp.channels ? await rt.openChannels(setUp.channels, setUp.gossipTo ? { gossipTo: setUp.gossipTo } : {}) : [];
+    await setUp.then?.(rt, channels);
+  });
+  after(async () => {
+    try {
+      await setUp.tearDown?.();
+    } finally {
+      await rt?.stop();
+    }
+  });
+  const net = (): Regtest => {
+    assert.ok(rt, 'the regtest network did not start');
+    return rt;
+  };
+  return { net, node: (name) => net().node(name), withLogs: (body) => withLogs(() => rt, body) };
+}
 
 /**
  * The binaries, or a skip reason. scripts/test.mjs prints the one line that
@@ -126,7 +157,7 @@ export function pluginLogs(rt: Regtest, last = 40): string {
  * Run a test body; on failure, print the plugins' logs (RDV_TEST_LOGS=1, like the
  * simnet tests) or say how to get them.
  */
-export async function withLogs(rt: () => Regtest | undefined, body: () => Promise<void>): Promise<void> {
+async function withLogs(rt: () => Regtest | undefined, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (e) {

@@ -33,25 +33,22 @@
  * while it was down. rdv now starts from getchaininfo's headercount, as xpay does.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { join } from 'node:path';
 import { Reader } from '../../src/chain/read.js';
 import { RpcError } from '../../src/rpc/client.js';
-import { Regtest } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { poll } from '../../src/regtest/process.js';
 import { htlcsInChannels, listHtlcs } from '../../src/regtest/queries.js';
-import { ROOT } from '../helpers/paths.js';
-import { buildChain, type ChainPayee, e2eBinaries, KEEP, network, sha256hex, statusRecord, withLogs } from './lib.js';
+import { FLAKY_PLUGIN } from '../helpers/paths.js';
+import { buildChain, type ChainPayee, e2eBinaries, regtestNetwork, sha256hex, statusRecord } from './lib.js';
 
 /** The smallest delay budget rdv join accepts (safety margin 34 + xpay's 3 blocks + 1): no slack for a late attempt. */
 const BOB: ChainPayee = { name: 'bob', payoutSat: 5_000, feeBudgetSat: 1_000, delayBudget: 38 };
 
-const { bins, skip } = e2eBinaries();
+const { skip } = e2eBinaries();
 
 /** Fails chosen HTLCs after holding them a moment (see the file's header). */
-const FLAKY_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'flaky-plugin.mjs');
 const MPP_TIMEOUT = '0017';
 const SAT = 1000n;
 
@@ -123,35 +120,23 @@ function whyDown(n: RegtestNode): string {
 }
 
 describe('e2e hole 5: blocks found while xpay retries', () => {
-  let rt: Regtest | undefined;
   let payerBobScid = '';
-  const { net, node } = network(() => rt);
-
-  before(async () => {
-    if (!bins) return;
-    const started = await Regtest.start({
-      binaries: bins,
-      nodes: [
-        { name: 'payer', rdv: 'none' },
-        { name: 'bob' },
-        { name: 'carol', extraArgs: [`--plugin=${FLAKY_PLUGIN}`] },
-        // No channel, no rdv: only for the askrene crash (it takes this lightningd down).
-        { name: 'solo', rdv: 'none' },
-      ],
-      keep: KEEP,
-    });
-    if (!started.ok) throw new Error(started.error);
-    rt = started.value;
-    await rt.fund(['payer', 'bob'], { btc: 0.05, utxos: 1 });
-    const channels = await rt.openChannels([
+  const { net, node, withLogs } = regtestNetwork({
+    nodes: [
+      { name: 'payer', rdv: 'none' },
+      { name: 'bob' },
+      { name: 'carol', extraArgs: [`--plugin=${FLAKY_PLUGIN}`] },
+      // No channel, no rdv: only for the askrene crash (it takes this lightningd down).
+      { name: 'solo', rdv: 'none' },
+    ],
+    fund: { nodes: ['payer', 'bob'], btc: 0.05, utxos: 1 },
+    channels: [
       { from: 'payer', to: 'bob', amountSat: 1_000_000 },
       { from: 'bob', to: 'carol', amountSat: 1_000_000 },
-    ]);
-    payerBobScid = channels[0]?.scid ?? '';
-  });
-
-  after(async () => {
-    await rt?.stop();
+    ],
+    then: (_rt, channels) => {
+      payerBobScid = channels[0]?.scid ?? '';
+    },
   });
 
   async function noHtlcsLeft(): Promise<void> {
@@ -161,7 +146,7 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
   }
 
   test("removing xpay's layer mid-payment stops its retries", { skip, timeout: 90_000 }, async (t: TestContext) => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const [bob, carol] = [node('bob'), node('carol')];
       // Why Carol answers mpp_timeout: temporary_channel_failure from the destination is not retried over one channel.
       const tcf = Reader.of(await carol.rpc.call('invoice', { amount_msat: 10_000n * SAT, label: 'margin-tcf', description: 'e2e margin' }), 'invoice');
@@ -217,7 +202,7 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
   });
 
   test("CLN v26.06.6 fact: askrene-disable-node of the payer in xpay's layer also stops its retries, and keeps the layer", { skip, timeout: 90_000 }, async (t: TestContext) => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const [bob, carol] = [node('bob'), node('carol')];
       const inv = Reader.of(await carol.rpc.call('invoice', { amount_msat: 10_000n * SAT, label: 'margin-disable', description: 'e2e margin' }), 'invoice');
       const hash = inv.str('payment_hash');
@@ -410,7 +395,7 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
   const gapMsText = (ms: number): string => `${ms} ms apart (lightningd polls bitcoind every 1 s, so it sees them in bursts)`;
 
   test('the safety margin holds when blocks race while xpay retries', { skip, timeout: 90_000 }, async (t: TestContext) => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       await control(t);
       const crashes: string[] = [];
       // Carol fails Bob's HTLCs for longer than two blocks take: rdv closes xpay's route (disables
@@ -442,7 +427,7 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
       // starts from getchaininfo's headercount, the real tip). rdv now starts from the headercount too.
     },
     async (t: TestContext) => {
-      await withLogs(() => rt, async () => {
+      await withLogs(async () => {
         const [payer, bob, carol] = [node('payer'), node('bob'), node('carol')];
         if (!bob.isRunning()) await bob.start();
         const chain = await buildChain(net(), { name: 'carol', amountSat: 50_000 }, [BOB]);
@@ -492,7 +477,7 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
   );
 
   test('CLN v26.06.6 fact: removing a layer while a getroutes naming it waits for listpeerchannels makes askrene abort, and lightningd stop', { skip, timeout: 90_000 }, async (t: TestContext) => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const solo = node('solo');
       // Eight getroutes at once: askrene runs 4 (askrene-max-threads), the rest wait, their
       // layer names already checked. A layer changed meanwhile is looked up again, and found.

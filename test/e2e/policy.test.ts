@@ -7,41 +7,26 @@
  *   payer --(1M)-- alice --(2M)-- bob --(2M)-- carol
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Reader } from '../../src/chain/read.js';
-import { Regtest } from '../../src/regtest/harness.js';
 import { poll } from '../../src/regtest/process.js';
-import { e2eBinaries, KEEP, network, rdv, rdvJson, withLogs } from './lib.js';
+import { e2eBinaries, rdv, rdvJson, regtestNetwork } from './lib.js';
 
-const { bins, skip } = e2eBinaries();
+const { skip } = e2eBinaries();
 
 describe('e2e: rdv policy, only the last payee types anything', () => {
-  let rt: Regtest | undefined;
-  const { node } = network(() => rt);
-
-  before(async () => {
-    if (!bins) return;
-    const started = await Regtest.start({
-      binaries: bins,
-      nodes: [{ name: 'payer', rdv: 'plain' }, { name: 'alice' }, { name: 'bob' }, { name: 'carol' }],
-      keep: KEEP,
-    });
-    if (!started.ok) throw new Error(started.error);
-    rt = started.value;
-    await rt.fund(['payer', 'alice', 'bob'], { btc: 0.05, utxos: 1 });
-    await rt.openChannels([
+  const { node, withLogs } = regtestNetwork({
+    nodes: [{ name: 'payer', rdv: 'plain' }, { name: 'alice' }, { name: 'bob' }, { name: 'carol' }],
+    fund: { nodes: ['payer', 'alice', 'bob'], btc: 0.05, utxos: 1 },
+    channels: [
       { from: 'payer', to: 'alice', amountSat: 1_000_000 },
       { from: 'alice', to: 'bob', amountSat: 2_000_000 },
       { from: 'bob', to: 'carol', amountSat: 2_000_000 },
-    ]);
-  });
-
-  after(async () => {
-    await rt?.stop();
+    ],
   });
 
   test('Bob and Alice set a policy each; Carol joins and passes back; the payer pays the invoice its inbox got, and all three are paid', { skip, timeout: 180_000 }, async () => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const [payer, alice, bob, carol] = [node('payer'), node('alice'), node('bob'), node('carol')];
       const bobPolicy = await rdvJson(bob, ['policy', 'add', '--from', carol.id, '--payout', '5%', '--fee-budget', '1000sat', '--delay-budget', '80', '--pass-to', alice.address, '--max-amount', '1000000sat', '--note', 'marketplace cut']);
       const alicePolicy = await rdvJson(alice, ['policy', 'add', '--from', bob.id, '--payout', '2000sat', '--fee-budget', '0.5%', '--delay-budget', '80', '--pass-to', payer.address]);
@@ -84,7 +69,7 @@ describe('e2e: rdv policy, only the last payee types anything', () => {
   });
 
   test('a pass-back over the policy\'s maximum is refused with the reason, and Bob writes nothing', { skip, timeout: 90_000 }, async () => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const [bob, carol] = [node('bob'), node('carol')];
       const last = await rdvJson(carol, ['join', '--last', '--amount', '5000000sat']);
       const hash = last.str('payment_hash');

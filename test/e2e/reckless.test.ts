@@ -22,11 +22,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Reader } from '../../src/chain/read.js';
 import { findReckless } from '../../src/regtest/binaries.js';
-import { Regtest } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { freePort, killHard, poll, runCommand, startProcess, type Spawned } from '../../src/regtest/process.js';
 import { ROOT } from '../helpers/paths.js';
-import { e2eBinaries, KEEP, network, rdvJson } from './lib.js';
+import { e2eBinaries, KEEP, rdvJson, regtestNetwork } from './lib.js';
 
 const { bins, skip: noCln } = e2eBinaries();
 const reckless = bins ? findReckless(bins.lightningd) : undefined;
@@ -37,11 +36,20 @@ const skip = noCln || (reckless === undefined ? 'no reckless (set RDV_RECKLESS, 
 /** reckless installs can take a while: npm install, then TypeScript. */
 const INSTALL_MS = 300_000;
 
-let rt: Regtest | undefined;
 let scratch = '';
 let server: Spawned | undefined;
 let url = '';
-const { node } = network(() => rt);
+const { node } = regtestNetwork({
+  nodes: [{ name: 'alice', rdv: 'none' }, { name: 'bob', rdv: 'none' }],
+  skip,
+  then: (rt) => {
+    for (const n of rt.nodes) {
+      // reckless adds an include line to the network's config, and asks on a terminal if it is missing.
+      mkdirSync(join(n.dir, 'regtest'), { recursive: true });
+      if (!existsSync(join(n.dir, 'regtest', 'config'))) writeFileSync(join(n.dir, 'regtest', 'config'), '# regtest config\n');
+    }
+  },
+});
 
 /** The plugin reckless installs, and the guard inside it (README). */
 const rdvEntry = (n: RegtestNode): string => join(n.dir, 'reckless', 'rdv', 'rdv');
@@ -105,19 +113,9 @@ before(async () => {
   server = startProcess('python3', ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', served, String(port)], join(scratch, 'http.log'));
   url = `http://127.0.0.1:${port}/rdv`;
   await poll('the git http server', async () => ((await runCommand('git', ['ls-remote', url], 5_000)).code === 0 ? true : undefined), 10_000, 100);
-
-  const started = await Regtest.start({ binaries: bins, nodes: [{ name: 'alice', rdv: 'none' }, { name: 'bob', rdv: 'none' }], keep: KEEP });
-  assert.ok(started.ok, started.ok ? '' : started.error);
-  rt = started.value;
-  for (const n of rt.nodes) {
-    // reckless adds an include line to the network's config, and asks on a terminal if it is missing.
-    mkdirSync(join(n.dir, 'regtest'), { recursive: true });
-    if (!existsSync(join(n.dir, 'regtest', 'config'))) writeFileSync(join(n.dir, 'regtest', 'config'), '# regtest config\n');
-  }
 });
 
 after(async () => {
-  await rt?.stop();
   if (server) await killHard(server);
   if (scratch && !KEEP) rmSync(scratch, { recursive: true, force: true });
 });

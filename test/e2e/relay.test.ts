@@ -11,59 +11,48 @@
  * channel. No test waits for gossip.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Reader } from '../../src/chain/read.js';
 import { RpcError } from '../../src/rpc/client.js';
-import { Regtest } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { poll } from '../../src/regtest/process.js';
 import { htlcsInChannels, listPeerChannels } from '../../src/regtest/queries.js';
-import { buildChain, type ChainPayee, e2eBinaries, HOLD_PLUGIN, KEEP, network, sha256hex, statusRecord, withLogs } from './lib.js';
+import { HOLD_PLUGIN } from '../helpers/paths.js';
+import { buildChain, type ChainPayee, e2eBinaries, regtestNetwork, sha256hex, statusRecord } from './lib.js';
 
-const { bins, skip } = e2eBinaries();
+const { skip } = e2eBinaries();
 
 const BOB: ChainPayee = { name: 'bob', payoutSat: 5_000, feeBudgetSat: 1_000, delayBudget: 60 };
 const ALICE: ChainPayee = { name: 'alice', payoutSat: 2_000, feeBudgetSat: 1_000, delayBudget: 60 };
 const SAT = 1000n;
 
 describe('e2e: relaying on real CLN', () => {
-  let rt: Regtest | undefined;
   /** The first payer-Alice channel. */
   let payerAliceScid = '';
-  const { net, node } = network(() => rt);
-
-  before(async () => {
-    if (!bins) return;
-    const started = await Regtest.start({
-      binaries: bins,
-      nodes: [
-        { name: 'payer', rdv: 'none' },
-        // Alice also runs the hold plugin, after rdv in the htlc_accepted chain (see the crash tests).
-        // A short mpp timeout, for the partial-payment test.
-        { name: 'alice', extraArgs: [`--plugin=${HOLD_PLUGIN}`, '--rdv-mpp-timeout=3'] },
-        { name: 'bob' },
-        { name: 'hop', rdv: 'none' },
-        { name: 'carol', extraArgs: [`--plugin=${HOLD_PLUGIN}`] },
-      ],
-      keep: KEEP,
-    });
-    if (!started.ok) throw new Error(started.error);
-    rt = started.value;
-    await rt.fund(['payer', 'alice', 'bob', 'hop'], { btc: 0.05, utxos: 2 });
-    const channels = await rt.openChannels([
+  const { net, node, withLogs } = regtestNetwork({
+    nodes: [
+      { name: 'payer', rdv: 'none' },
+      // Alice also runs the hold plugin, after rdv in the htlc_accepted chain (see the crash tests).
+      // A short mpp timeout, for the partial-payment test.
+      { name: 'alice', extraArgs: [`--plugin=${HOLD_PLUGIN}`, '--rdv-mpp-timeout=3'] },
+      { name: 'bob' },
+      { name: 'hop', rdv: 'none' },
+      { name: 'carol', extraArgs: [`--plugin=${HOLD_PLUGIN}`] },
+    ],
+    fund: { nodes: ['payer', 'alice', 'bob', 'hop'], btc: 0.05, utxos: 2 },
+    channels: [
       { from: 'payer', to: 'alice', amountSat: 500_000 },
       { from: 'payer', to: 'alice', amountSat: 500_000 },
       { from: 'alice', to: 'bob', amountSat: 2_000_000 },
       { from: 'bob', to: 'hop', amountSat: 2_000_000 },
       { from: 'hop', to: 'carol', amountSat: 2_000_000, announce: false },
-      // Carol must see hop's public channel in gossip: CLN leaves a route hint out of an
-      // invoice when the peer looks like a dead end ("103x3x0: deadend" in its log).
-    ], { gossipTo: ['carol'] });
-    payerAliceScid = channels[0]?.scid ?? '';
-  });
-
-  after(async () => {
-    await rt?.stop();
+    ],
+    // Carol must see hop's public channel in gossip: CLN leaves a route hint out of an
+    // invoice when the peer looks like a dead end ("103x3x0: deadend" in its log).
+    gossipTo: ['carol'],
+    then: (_rt, channels) => {
+      payerAliceScid = channels[0]?.scid ?? '';
+    },
   });
 
   /** The payer's xpay of `bolt11`: the reply, or the RpcError. */
@@ -126,7 +115,7 @@ describe('e2e: relaying on real CLN', () => {
   }
 
   test('issue 3: one xpay to Alice pays Alice, Bob and Carol; each relay earns payout + unused fee', { skip }, async () => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const [alice, bob] = [node('alice'), node('bob')];
       const chain = await buildChain(net(), { name: 'carol', amountSat: 100_000 }, [BOB, ALICE]);
       const before = { alice: await balance(alice), bob: await balance(bob) };
@@ -167,7 +156,7 @@ describe('e2e: relaying on real CLN', () => {
   });
 
   test('failure: Carol deleted her invoice -> the payer\'s xpay fails, Bob and Alice fail back, records return to open', { skip }, async () => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const [alice, bob, carol] = [node('alice'), node('bob'), node('carol')];
       const chain = await buildChain(net(), { name: 'carol', amountSat: 50_000 }, [BOB, ALICE]);
       await carol.rpc.delinvoice(chain.lastLabel, 'unpaid');
@@ -189,7 +178,7 @@ describe('e2e: relaying on real CLN', () => {
   });
 
   test('restart: Bob restarts while holding the incoming HTLC and his outgoing one is held at Carol; the payment completes once', { skip }, async () => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const [bob, carol] = [node('bob'), node('carol')];
       const chain = await buildChain(net(), { name: 'carol', amountSat: 70_000 }, [BOB, ALICE]);
       await carol.rpc.rpc.call('hold-hash', { payment_hash: chain.hash });
@@ -233,7 +222,7 @@ describe('e2e: relaying on real CLN', () => {
     // Failed on real CLN before 777ae99 (a failed attempt of an earlier round made every later round fail back at once).
     { skip },
     async () => {
-      await withLogs(() => rt, async () => {
+      await withLogs(async () => {
         const [alice, bob, carol] = [node('alice'), node('bob'), node('carol')];
         const chain = await buildChain(net(), { name: 'carol', amountSat: 30_000 }, [BOB, ALICE]);
         await carol.rpc.rpc.call('hold-fail', { payment_hash: chain.hash });
@@ -260,7 +249,7 @@ describe('e2e: relaying on real CLN', () => {
     // rdv-guard, after rdv in the hook chain, holds it instead, so it is replayed after the restart.
     { skip },
     async () => {
-      await withLogs(() => rt, async () => {
+      await withLogs(async () => {
         const [bob, carol] = [node('bob'), node('carol')];
         const chain = await buildChain(net(), { name: 'carol', amountSat: 40_000 }, [BOB, ALICE]);
         await carol.rpc.rpc.call('hold-hash', { payment_hash: chain.hash });
@@ -286,7 +275,7 @@ describe('e2e: relaying on real CLN', () => {
   );
 
   test('CLN fact behind the crash fix: when an important plugin dies mid-hook, the next plugin in the chain still gets the call; if it holds it, the HTLC is replayed after restart', { skip }, async () => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const [alice, carol] = [node('alice'), node('carol')];
       // Alice runs the hold plugin after rdv (it was started with --plugin after --important-plugin).
       const chain = await buildChain(net(), { name: 'carol', amountSat: 45_000 }, [BOB, ALICE]);
@@ -310,7 +299,7 @@ describe('e2e: relaying on real CLN', () => {
   });
 
   test('rules 2 and 3 on real CLN: a wrong payment secret gets 0x400F with amount and height; half a payment gets mpp_timeout', { skip }, async () => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const [payer, alice] = [node('payer'), node('alice')];
       const chain = await buildChain(net(), { name: 'carol', amountSat: 20_000 }, [BOB, ALICE]);
       const decoded = Reader.of(await payer.rpc.call('decode', { string: chain.first }), 'decode');
@@ -354,7 +343,7 @@ describe('e2e: relaying on real CLN', () => {
   });
 
   test('multi-part: a payment that reaches Alice in 2+ parts still settles', { skip }, async () => {
-    await withLogs(() => rt, async () => {
+    await withLogs(async () => {
       const alice = node('alice');
       // 609,000 sat to Alice: more than either 500,000 sat payer-Alice channel holds.
       const chain = await buildChain(net(), { name: 'carol', amountSat: 600_000 }, [BOB, ALICE]);

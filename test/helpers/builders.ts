@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { msat } from '../../src/chain/amount.js';
 import type { NodeId, PaymentHash, PaymentSecret, Preimage } from '../../src/chain/ids.js';
 import type { RelayRecord } from '../../src/chain/record.js';
-import { DEFAULT_RELAY_CONFIG, newRelay, step, type Ctx, type Effect, type IncomingPart, type Relay, type RelayEvent } from '../../src/chain/relay.js';
+import { DEFAULT_RELAY_CONFIG, newRelay, type Ctx, type Effect, type IncomingPart, type Relay, type RelayEvent } from '../../src/chain/relay/types.js';
+import { step } from '../../src/chain/relay/step.js';
 
 export const PREIMAGE = 'a1'.repeat(32) as Preimage;
 export const HASH = createHash('sha256').update(Buffer.from(PREIMAGE, 'hex')).digest('hex') as PaymentHash;

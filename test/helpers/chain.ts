@@ -7,8 +7,9 @@ import type { SimNetwork, SimChannel } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import { parseRecord, relayKey, type RelayRecord } from '../../src/chain/record.js';
-import type { PayResult } from '../../src/chain/relay.js';
+import type { PayResult } from '../../src/chain/relay/types.js';
 import type { Msat } from '../../src/chain/amount.js';
+import { auditPayment, type PaymentVerdict } from '../../src/simnet/soak/audit.js';
 import { at, runRdv } from './rdv.js';
 
 export interface Chain {
@@ -67,6 +68,26 @@ export async function pay(chain: Chain, opts: { retryFor?: number } = {}): Promi
   } finally {
     client.close();
   }
+}
+
+/**
+ * The soak's audit (money lost, expiries, each node's net) of the payment of a
+ * chain built with buildChain's default terms: Carol 100 000 sat, Bob 5 000 sat
+ * payout + 1 000 fee budget, Alice 2 000 + 1 000.
+ */
+export function auditChain(net: SimNetwork, chain: Chain): PaymentVerdict {
+  return auditPayment(
+    {
+      paymentHash: chain.hash,
+      names: { payer: chain.payer.name, alice: chain.alice.name, bob: chain.bob.name, carol: chain.carol.name },
+      aliceAmountMsat: 109_000_000n,
+      bobAmountMsat: 106_000_000n,
+      carolAmountMsat: 100_000_000n,
+      payoutMsat: { alice: 2_000_000n, bob: 5_000_000n },
+      feeBudgetMsat: { alice: 1_000_000n, bob: 1_000_000n },
+    },
+    net.ledger.entries,
+  );
 }
 
 export function relayRecord(node: SimNode, hash: string): RelayRecord {

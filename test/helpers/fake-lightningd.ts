@@ -4,10 +4,12 @@
  * fixtures), and xpay/listsendpays can be scripted.
  */
 import { msat, type Msat } from '../../src/chain/amount.js';
-import { relayKey, serializeRecord, type AnyRecord } from '../../src/chain/record.js';
-import { SimNetwork, type NetworkOptions } from '../../src/simnet/network.js';
+import { relayKey, serializeRecord, type AnyRecord, type RelayRecord } from '../../src/chain/record.js';
+import type { SimNetwork, NetworkOptions } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
-import { fixture, RDV_BIN } from './paths.js';
+import { makeRecord, PREIMAGE } from './builders.js';
+import { fixture } from './paths.js';
+import { withSimNet } from './sim.js';
 
 export interface Fake {
   net: SimNetwork;
@@ -20,40 +22,56 @@ export interface Fake {
   xpay: (params: Record<string, unknown>) => Promise<unknown>;
 }
 
+/**
+ * Bob's node, loading the real bin/rdv (and rdv-guard unless `guard: false`), on a
+ * simulated network of its own (withSimNet): rdv's xpay calls are recorded and end
+ * as `f.xpay` says, listsendpays answers `f.sendpays`. Stopped after `fn`.
+ */
 export async function withFakeLightningd<T>(
   fn: (f: Fake) => Promise<T>,
   options: NetworkOptions & { mppTimeoutSeconds?: number; important?: boolean; guard?: boolean; version?: string } = {},
 ): Promise<T> {
-  const logs: string[] = [];
-  const net = new SimNetwork({
-    pluginPath: RDV_BIN,
-    pluginOptions: { 'rdv-mpp-timeout': options.mppTimeoutSeconds ?? 2 },
-    onLog: (n, l) => logs.push(`[${n}] ${l}`),
-    ...options,
+  const { mppTimeoutSeconds, important, guard, version, ...netOptions } = options;
+  return withSimNet(
+    async (net) => {
+      const node = await net.addNode('bob', { plugin: true, important: important ?? true, guard: guard ?? true, ...(version ? { version } : {}) });
+      const fake: Fake = {
+        net,
+        node,
+        xpays: [],
+        sendpays: [],
+        xpay: () => new Promise(() => undefined),
+      };
+      node.overrides.set('xpay', (params) => {
+        fake.xpays.push(params);
+        return fake.xpay(params);
+      });
+      node.overrides.set('listsendpays', async () => ({ payments: fake.sendpays }));
+      // Scripted parts are this lightningd's own (registered after rdv started, with HTLCs), never parts a crash lost.
+      node.overrides.set('wait', async () => ({ subsystem: 'sendpays', created: 0 }));
+      return fn(fake);
+    },
+    { pluginOptions: { 'rdv-mpp-timeout': mppTimeoutSeconds ?? 2 }, ...netOptions },
+  );
+}
+
+/**
+ * Bob's relay of HASH that settled 45 days ago (by the wall clock the plugin
+ * reads), its one part received and counted as claimed.
+ */
+export function settledLongAgo(over: Partial<RelayRecord> = {}): RelayRecord {
+  const ended = Math.floor(Date.now() / 1000) - 45 * 86_400;
+  return makeRecord({
+    state: 'settled',
+    parts: [{ scid: '103x1x0', id: '7', channelId: 'c7'.repeat(32), amountMsat: msat(106_000_000n), cltvExpiry: 31 }],
+    claimed: [`${'c7'.repeat(32)}/7`],
+    preimage: PREIMAGE,
+    createdAt: ended - 600,
+    expiresAt: ended + 3_000,
+    settledAt: ended,
+    updatedAt: ended,
+    ...over,
   });
-  try {
-    const node = await net.addNode('bob', { plugin: true, important: options.important ?? true, guard: options.guard ?? true, ...(options.version ? { version: options.version } : {}) });
-    const fake: Fake = {
-      net,
-      node,
-      xpays: [],
-      sendpays: [],
-      xpay: () => new Promise(() => undefined),
-    };
-    node.overrides.set('xpay', (params) => {
-      fake.xpays.push(params);
-      return fake.xpay(params);
-    });
-    node.overrides.set('listsendpays', async () => ({ payments: fake.sendpays }));
-    // Scripted parts are this lightningd's own (registered after rdv started, with HTLCs), never parts a crash lost.
-    node.overrides.set('wait', async () => ({ subsystem: 'sendpays', created: 0 }));
-    return await fn(fake);
-  } catch (e) {
-    if (process.env.RDV_TEST_LOGS) process.stderr.write(`${logs.join('\n')}\n`);
-    throw e;
-  } finally {
-    await net.stop();
-  }
 }
 
 export function seedRecord(node: SimNode, record: AnyRecord): void {

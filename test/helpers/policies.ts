@@ -1,7 +1,9 @@
 /** A node's rdv policy book, stored as rdv policy add would store it (for sim tests). */
 import assert from 'node:assert/strict';
 import type { NodeId } from '../../src/chain/ids.js';
-import { addPolicy, EMPTY_BOOK, newPolicy, POLICY_KEY, serializeBook, type PolicyBook, type PolicyInput } from '../../src/chain/policy.js';
+import { EMPTY_BOOK, POLICY_KEY, type PolicyBook } from '../../src/chain/policy/policy.js';
+import { newPolicy, type PolicyInput } from '../../src/chain/policy/input.js';
+import { addPolicy, serializeBook } from '../../src/chain/policy/book.js';
 import type { SimNode } from '../../src/simnet/node.js';
 
 /** Store (or replace) a node's policy book. */

@@ -2,8 +2,8 @@
  * Drive bin/rdv in a real pseudo-terminal (util-linux `script`, part of every
  * Debian system): wait for a prompt, type an answer, as a user would.
  */
-import { spawn } from 'node:child_process';
 import { RDV_BIN } from './paths.js';
+import { run, start, type Started } from './rdv.js';
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
@@ -16,24 +16,29 @@ export interface Step {
   send: string;
 }
 
-export function runInPty(args: string[], steps: Step[], timeoutMs = 30_000): Promise<{ code: number; screen: string }> {
+/**
+ * bin/rdv with `args` in a pseudo-terminal of `size` (see start); `first` runs in
+ * the terminal's shell before rdv takes it over.
+ */
+function startInTerminal(args: string[], size: { columns: number; rows: number }, env: NodeJS.ProcessEnv, first = ''): Started {
   const quote = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`;
   // A real terminal has a size; `script` alone gives 0 columns.
-  const cmd = `stty cols 120 rows 40 2>/dev/null; exec ${[RDV_BIN, ...args].map(quote).join(' ')}`;
+  const cmd = `stty cols ${size.columns} rows ${size.rows} 2>/dev/null; ${first}exec ${[RDV_BIN, ...args].map(quote).join(' ')}`;
+  return start('script', ['-qfec', cmd, '/dev/null'], { env, typing: true });
+}
+
+export function runInPty(args: string[], steps: Step[], timeoutMs = 30_000): Promise<{ code: number; screen: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
-      env: { ...process.env, TERM: 'xterm', NO_COLOR: '1', LIGHTNINGD_PLUGIN: '', COLUMNS: '120' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let screen = '';
+    const rdv = startInTerminal(args, { columns: 120, rows: 40 }, { ...process.env, TERM: 'xterm', NO_COLOR: '1', LIGHTNINGD_PLUGIN: '', COLUMNS: '120' });
+    const child = rdv.child;
     let seen = 0;
     let next = 0;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`pty: gave up waiting for ${String(steps[next]?.expect)}\n${plain(screen)}`));
+      reject(new Error(`pty: gave up waiting for ${String(steps[next]?.expect)}\n${plain(rdv.stdout)}`));
     }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      screen += d.toString('utf8');
+    child.stdout.on('data', () => {
+      const screen = rdv.stdout;
       const step = steps[next];
       if (step && step.expect.test(plain(screen.slice(seen)))) {
         seen = screen.length;
@@ -44,9 +49,9 @@ export function runInPty(args: string[], steps: Step[], timeoutMs = 30_000): Pro
         child.stdin.write(step.send);
       }
     });
-    child.on('close', (code) => {
+    void rdv.exited.then((code) => {
       clearTimeout(timer);
-      resolve({ code: code ?? -1, screen: plain(screen) });
+      resolve({ code, screen: plain(rdv.stdout) });
     });
   });
 }
@@ -67,30 +72,26 @@ export interface PtySession {
 
 /** Start bin/rdv in a pseudo-terminal of `columns` x `rows` and leave it running. */
 export async function startInPty(args: string[], size: { columns: number; rows: number }): Promise<PtySession> {
-  const quote = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`;
-  // The shell tells which terminal it got and its pid, which exec hands to rdv.
-  const cmd = `stty cols ${size.columns} rows ${size.rows} 2>/dev/null; printf 'pty %s %s\\n' "$(tty)" "$$"; exec ${[RDV_BIN, ...args].map(quote).join(' ')}`;
   const env: Record<string, string | undefined> = { ...process.env, TERM: 'xterm-256color', LIGHTNINGD_PLUGIN: '' };
   delete env.NO_COLOR;
   delete env.COLUMNS;
   delete env.LINES;
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
+  // The shell tells which terminal it got and its pid, which exec hands to rdv.
+  const rdv = startInTerminal(args, size, env, `printf 'pty %s %s\\n' "$(tty)" "$$"; `);
+  const child = rdv.child;
   const waiters = new Set<() => void>();
-  child.stdout.on('data', (d: Buffer) => {
-    output += d.toString('utf8');
+  child.stdout.on('data', () => {
     for (const w of [...waiters]) w();
   });
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
   const waitFor = (check: (o: string) => boolean, what: string, timeoutMs = 15_000): Promise<void> =>
     new Promise((resolve, reject) => {
-      if (check(output)) return resolve();
+      if (check(rdv.stdout)) return resolve();
       const timer = setTimeout(() => {
         waiters.delete(poll);
-        reject(new Error(`pty: gave up waiting for ${what}\n${plain(output)}`));
+        reject(new Error(`pty: gave up waiting for ${what}\n${plain(rdv.stdout)}`));
       }, timeoutMs);
       const poll = (): void => {
-        if (!check(output)) return;
+        if (!check(rdv.stdout)) return;
         clearTimeout(timer);
         waiters.delete(poll);
         resolve();
@@ -98,20 +99,19 @@ export async function startInPty(args: string[], size: { columns: number; rows: 
       waiters.add(poll);
     });
   await waitFor((o) => /pty (\/dev\/\S+) (\d+)\r?\n/.test(o), 'the pty line');
-  const [, tty = '', pid = '0'] = /pty (\/dev\/\S+) (\d+)\r?\n/.exec(output) ?? [];
+  const [, tty = '', pid = '0'] = /pty (\/dev\/\S+) (\d+)\r?\n/.exec(rdv.stdout) ?? [];
   return {
     get output() {
-      return output;
+      return rdv.stdout;
     },
     tty,
     pid: Number(pid),
     send: (keys) => void child.stdin.write(keys),
-    resize: (columns, rows) =>
-      new Promise((resolve, reject) => {
-        const stty = spawn('stty', ['-F', tty, 'cols', String(columns), 'rows', String(rows)], { stdio: 'ignore' });
-        stty.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`stty -F ${tty} exited ${code}`))));
-      }),
+    resize: async (columns, rows) => {
+      const stty = await run('stty', ['-F', tty, 'cols', String(columns), 'rows', String(rows)]);
+      if (stty.code !== 0) throw new Error(`stty -F ${tty} exited ${stty.code}`);
+    },
     waitFor,
-    exited,
+    exited: rdv.exited,
   };
 }

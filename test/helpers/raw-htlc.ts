@@ -4,14 +4,9 @@
  * CLTV, secret, total, metadata, or fields left out so lightningd cannot
  * decode it), so a relay hash's answer can be compared with an unknown hash's.
  */
-import { join } from 'node:path';
 import type { HtlcOutcome, SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import type { HopPayload } from '../../src/simnet/onion.js';
-import { ROOT } from './paths.js';
-
-/** A plugin that holds htlc_accepted calls for chosen hashes (hold-hash / hold-release); `continue` for the rest. */
-export const HOLD_PLUGIN = join(ROOT, 'test', 'e2e', 'fixtures', 'hold-plugin.mjs');
 
 export interface RawHtlc {
   amountMsat: bigint;

@@ -52,19 +52,8 @@ import { msat, sumMsat, type Msat } from '../../src/chain/amount.js';
 import { preimageMatches, type NodeId, type PaymentSecret } from '../../src/chain/ids.js';
 import { partKey } from '../../src/chain/parts.js';
 import { parseRecord, serializeRecord, type RelayRecord } from '../../src/chain/record.js';
-import {
-  DEFAULT_RELAY_CONFIG,
-  newRelay,
-  step,
-  type Ctx,
-  type Effect,
-  type IncomingPart,
-  type OutgoingPart,
-  type PayResult,
-  type Relay,
-  type RelayEvent,
-  type TimerName,
-} from '../../src/chain/relay.js';
+import { DEFAULT_RELAY_CONFIG, newRelay, type Ctx, type Effect, type IncomingPart, type OutgoingPart, type PayResult, type Relay, type RelayEvent, type TimerName } from '../../src/chain/relay/types.js';
+import { step } from '../../src/chain/relay/step.js';
 import { HASH, HEIGHT, NOW, PREIMAGE, SECRET, makeRecord } from './builders.js';
 
 /** An invariant broke. The message says which, why, and the last steps of the history. */

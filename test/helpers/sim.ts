@@ -1,10 +1,15 @@
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { RpcError } from '../../src/rpc/client.js';
 import { SimNetwork, type NetworkOptions } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { RDV_BIN } from './paths.js';
 
-/** A simulated network whose nodes load the real bin/rdv; stopped after `fn`. */
-export async function withSimNet<T>(fn: (net: SimNetwork) => Promise<T>, options: NetworkOptions = {}): Promise<T> {
+/**
+ * The one place a test makes a simulated network: nodes load the real bin/rdv,
+ * CLN's own MPP timeout is 5 s, and the plugins' log lines are kept, to be printed
+ * (RDV_TEST_LOGS=1) when the test fails. `options` override any of these.
+ */
+function simNetwork(options: NetworkOptions): { net: SimNetwork; printLogs: () => void } {
   const logs: string[] = [];
   const net = new SimNetwork({
     pluginPath: RDV_BIN,
@@ -12,14 +17,63 @@ export async function withSimNet<T>(fn: (net: SimNetwork) => Promise<T>, options
     onLog: (node, line) => logs.push(`[${node}] ${line}`),
     ...options,
   });
+  const printLogs = (): void => {
+    if (process.env.RDV_TEST_LOGS) process.stderr.write(`${logs.join('\n')}\n`);
+  };
+  return { net, printLogs };
+}
+
+/** A simulated network for one test (see simNetwork): stopped after `fn`, its logs printed if `fn` throws. */
+export async function withSimNet<T>(fn: (net: SimNetwork) => Promise<T>, options: NetworkOptions = {}): Promise<T> {
+  const { net, printLogs } = simNetwork(options);
   try {
     return await fn(net);
   } catch (e) {
-    if (process.env.RDV_TEST_LOGS) process.stderr.write(`${logs.join('\n')}\n`);
+    printLogs();
     throw e;
   } finally {
     await net.stop();
   }
+}
+
+/**
+ * A simulated network (see simNetwork) shared by the tests of a file, or of the
+ * describe this is called in: made before the first test and stopped after the
+ * last, or, with `each`, made afresh before each test. `setUp` adds its nodes and
+ * channels (the caller keeps them in its own variables); `tearDown` lets go of
+ * what the caller made on it (RPC clients, servers) before the network stops.
+ * Returns the network of the moment (it fails before setUp has run).
+ */
+export function simNetFor(
+  setUp: (net: SimNetwork) => Promise<void> | void,
+  options: NetworkOptions & { each?: boolean; tearDown?: () => Promise<void> | void } = {},
+): () => SimNetwork {
+  const { each = false, tearDown, ...netOptions } = options;
+  let current: { net: SimNetwork; printLogs: () => void } | undefined;
+  (each ? beforeEach : before)(async () => {
+    current = simNetwork(netOptions);
+    try {
+      await setUp(current.net);
+    } catch (e) {
+      current.printLogs();
+      throw e;
+    }
+  });
+  // A failed test prints the log lines of the network it ran on (with RDV_TEST_LOGS=1).
+  afterEach((t) => {
+    if ('passed' in t && !t.passed) current?.printLogs();
+  });
+  (each ? afterEach : after)(async () => {
+    try {
+      await tearDown?.();
+    } finally {
+      await current?.net.stop();
+    }
+  });
+  return () => {
+    if (!current) throw new Error('the simulated network is not set up yet');
+    return current.net;
+  };
 }
 
 /**

@@ -8,28 +8,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { msat } from '../../src/chain/amount.js';
-import { relayKey, type RelayRecord } from '../../src/chain/record.js';
-import { HASH, PREIMAGE, SECRET, makeRecord } from '../helpers/builders.js';
-import { sat, seedRecord, sendHtlc, withFakeLightningd, type Fake } from '../helpers/fake-lightningd.js';
+import { relayKey } from '../../src/chain/record.js';
+import { HASH, SECRET } from '../helpers/builders.js';
+import { sat, seedRecord, sendHtlc, settledLongAgo, withFakeLightningd, type Fake } from '../helpers/fake-lightningd.js';
 import { eventually } from '../helpers/sim.js';
-
-const DAY = 86_400;
-const now = (): number => Math.floor(Date.now() / 1000);
-
-function settledLongAgo(): RelayRecord {
-  const ended = now() - 45 * DAY;
-  return makeRecord({
-    state: 'settled',
-    parts: [{ scid: '103x1x0', id: '7', channelId: 'c7'.repeat(32), amountMsat: msat(106_000_000n), cltvExpiry: 31 }],
-    claimed: [`${'c7'.repeat(32)}/7`],
-    preimage: PREIMAGE,
-    createdAt: ended - 600,
-    expiresAt: ended + 3_000,
-    settledAt: ended,
-    updatedAt: ended,
-  });
-}
 
 /** An RPC method that, once armed, holds its next call (for which `matches`) until released. */
 class Gate {

@@ -6,16 +6,17 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_RELAY_CONFIG } from '../../src/chain/relay.js';
+import { DEFAULT_RELAY_CONFIG } from '../../src/chain/relay/types.js';
 import type { JsonObject } from '../../src/chain/read.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import { loadRecord } from '../../src/rpc/records.js';
-import { LAYER_LINGER_MS, RelayRunner, type Clock } from '../../src/relay/runner.js';
-import { SimNetwork } from '../../src/simnet/network.js';
+import type { Clock } from '../../src/relay/runner/entry.js';
+import { RelayRunner } from '../../src/relay/runner/runner.js';
+import { LAYER_LINGER_MS } from '../../src/relay/runner/xpay.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { HASH, makeRecord, SECRET } from '../helpers/builders.js';
 import { htlcParams, sat, seedRecord } from '../helpers/fake-lightningd.js';
-import { eventually } from '../helpers/sim.js';
+import { eventually, withSimNet } from '../helpers/sim.js';
 
 /** Timers fire only when the test moves the clock. */
 class TestClock implements Clock {
@@ -62,35 +63,35 @@ interface World {
 
 /** Bob with a relay record of HASH, its runner fed one HTLC that completes the set: the runner pays, and xpay runs. */
 async function withPayingRelay(fn: (w: World) => Promise<void>): Promise<void> {
-  const net = new SimNetwork();
-  let node: LightningNode | undefined;
-  try {
-    const bob = await net.addNode('bob');
-    const clock = new TestClock();
-    const logs: string[] = [];
-    const xpays: Array<Record<string, unknown>> = [];
-    let settle: World['answerXpay'] = () => undefined;
-    bob.overrides.set('xpay', (params) => {
-      xpays.push(params);
-      return new Promise((resolve, reject) => {
-        settle = (o) => ('result' in o ? resolve(o.result) : reject(Object.assign(new Error(o.error.message), o.error)));
+  await withSimNet(async (net) => {
+    let node: LightningNode | undefined;
+    try {
+      const bob = await net.addNode('bob');
+      const clock = new TestClock();
+      const logs: string[] = [];
+      const xpays: Array<Record<string, unknown>> = [];
+      let settle: World['answerXpay'] = () => undefined;
+      bob.overrides.set('xpay', (params) => {
+        xpays.push(params);
+        return new Promise((resolve, reject) => {
+          settle = (o) => ('result' in o ? resolve(o.result) : reject(Object.assign(new Error(o.error.message), o.error)));
+        });
       });
-    });
-    bob.overrides.set('listsendpays', async () => ({ payments: xpays.length > 0 ? [pendingPart] : [] }));
-    seedRecord(bob, makeRecord({ expiresAt: clock.now() + 3_600, createdAt: clock.now() - 60, updatedAt: clock.now() - 60 }));
-    node = await LightningNode.connect(bob.socketPath, 'rdv-test', { reconnect: true });
-    const runner = new RelayRunner({ node, selfId: bob.id, log: (level, m) => logs.push(`${level}: ${m}`), clock, config: { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: 60_000 } });
-    runner.setHeight(net.height);
-    const stored = await loadRecord(node, HASH);
-    assert.ok(stored, 'the record is in the datastore');
-    runner.adopt(stored);
-    void runner.onHtlcAccepted(htlcParams({ paymentHash: HASH, id: 3, amountMsat: sat(106_000), paymentSecret: SECRET, cltvExpiry: net.height + 300, height: net.height }) as JsonObject);
-    await eventually(() => xpays.length === 1, 'the runner pays with xpay');
-    await fn({ bob, runner, clock, logs, xpays, answerXpay: (o) => settle(o), calls: (m) => bob.server.calls.filter((c) => c.method === m).map((c) => c.params) });
-  } finally {
-    node?.close();
-    await net.stop();
-  }
+      bob.overrides.set('listsendpays', async () => ({ payments: xpays.length > 0 ? [pendingPart] : [] }));
+      seedRecord(bob, makeRecord({ expiresAt: clock.now() + 3_600, createdAt: clock.now() - 60, updatedAt: clock.now() - 60 }));
+      node = await LightningNode.connect(bob.socketPath, 'rdv-test', { reconnect: true });
+      const runner = new RelayRunner({ node, selfId: bob.id, log: (level, m) => logs.push(`${level}: ${m}`), clock, config: { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: 60_000 } });
+      runner.setHeight(net.height);
+      const stored = await loadRecord(node, HASH);
+      assert.ok(stored, 'the record is in the datastore');
+      runner.adopt(stored);
+      void runner.onHtlcAccepted(htlcParams({ paymentHash: HASH, id: 3, amountMsat: sat(106_000), paymentSecret: SECRET, cltvExpiry: net.height + 300, height: net.height }) as JsonObject);
+      await eventually(() => xpays.length === 1, 'the runner pays with xpay');
+      await fn({ bob, runner, clock, logs, xpays, answerXpay: (o) => settle(o), calls: (m) => bob.server.calls.filter((c) => c.method === m).map((c) => c.params) });
+    } finally {
+      node?.close();
+    }
+  });
 }
 
 describe("xpay's askrene layer", () => {

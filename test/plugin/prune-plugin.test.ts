@@ -9,28 +9,15 @@ import { archiveKey, parseArchived } from '../../src/chain/archive.js';
 import { msat } from '../../src/chain/amount.js';
 import { parseRecord, relayKey, type RelayRecord } from '../../src/chain/record.js';
 import { HASH, PREIMAGE, SECRET, makeRecord } from '../helpers/builders.js';
-import { heldByRdv, sat, seedRecord, sendHtlc, stillPending, withFakeLightningd, type Fake } from '../helpers/fake-lightningd.js';
+import { heldByRdv, sat, seedRecord, sendHtlc, settledLongAgo, stillPending, withFakeLightningd, type Fake } from '../helpers/fake-lightningd.js';
 import { at, runRdv } from '../helpers/rdv.js';
 import { eventually } from '../helpers/sim.js';
 
 const DAY = 86_400;
 const now = (): number => Math.floor(Date.now() / 1000);
 
-/** Bob's relay that settled 45 days ago, its one part received. */
-function settledLongAgo(): RelayRecord {
-  const ended = now() - 45 * DAY;
-  return makeRecord({
-    state: 'settled',
-    parts: [{ scid: '103x1x0', id: '7', channelId: 'c7'.repeat(32), amountMsat: msat(106_000_000n), cltvExpiry: 31 }],
-    claimed: [`${'c7'.repeat(32)}/7`],
-    preimage: PREIMAGE,
-    createdAt: ended - 600,
-    expiresAt: ended + 3_000,
-    settledAt: ended,
-    updatedAt: ended,
-    earnedMsat: msat(5_999_989n),
-  });
-}
+/** What Bob's relay that settled long ago earned. */
+const EARNED = { earnedMsat: msat(5_999_989n) };
 
 interface StatusReply {
   relaying: boolean;
@@ -47,7 +34,7 @@ const reload = async (f: Fake, hash: string): Promise<Record<string, unknown>> =
 describe('the plugin lets go of removed records', () => {
   test('after rdv prune removed Bob\'s old settled record, rdv-status no longer lists it', async () => {
     await withFakeLightningd(async (f) => {
-      seedRecord(f.node, settledLongAgo());
+      seedRecord(f.node, settledLongAgo(EARNED));
       await reload(f, HASH);
       assert.deepEqual([await listed(f, HASH), await counted(f)], [[HASH], 1]);
       const r = await runRdv([...at(f.node), 'prune', '--older-than', '30d']);
@@ -102,8 +89,8 @@ describe('rdv-prune-after', () => {
   test('=30d: at start the plugin archives and removes a record settled 45 days ago, keeps a young one, and says so in its log', async () => {
     await withFakeLightningd(
       async (f) => {
-        seedRecord(f.node, settledLongAgo());
-        const young = { ...settledLongAgo(), paymentHash: 'b7'.repeat(32) as RelayRecord['paymentHash'], settledAt: now() - DAY, updatedAt: now() - DAY };
+        seedRecord(f.node, settledLongAgo(EARNED));
+        const young = { ...settledLongAgo(EARNED), paymentHash: 'b7'.repeat(32) as RelayRecord['paymentHash'], settledAt: now() - DAY, updatedAt: now() - DAY };
         seedRecord(f.node, young);
         // Restart lightningd: the plugin starts with the records in place.
         await f.node.crash();
@@ -122,7 +109,7 @@ describe('rdv-prune-after', () => {
   test('a bad value does not stop rdv: it relays, prunes nothing, logs an error and rdv-status shows it', async () => {
     await withFakeLightningd(
       async (f) => {
-        seedRecord(f.node, settledLongAgo());
+        seedRecord(f.node, settledLongAgo(EARNED));
         await f.node.crash();
         await f.node.start();
         const s = await status(f);

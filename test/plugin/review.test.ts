@@ -17,7 +17,7 @@ const pendingPart = { payment_hash: HASH, status: 'pending', amount_sent_msat: 1
 
 describe('review 4: rdv-guard holds a stray to its expiry', () => {
   // rdv lets a stray (our hash and secret, not in the recorded set) go a safety
-  // margin before its cltv_expiry (relay.ts onBlock). When rdv is gone and
+  // margin before its cltv_expiry (src/chain/relay/time.ts onBlock). When rdv is gone and
   // lightningd runs on (plugin stop rdv, or rdv loaded with plugin=), rdv-guard
   // gets the stray and, while the payment onward is pending (Carol went offline
   // holding it: pending until it times out on chain), answers `wait` on every

@@ -11,7 +11,8 @@ import { RpcClient } from '../../src/rpc/client.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { eventually, rpcError, withSimNet } from '../helpers/sim.js';
-import { failureOf, HOLD_PLUGIN, wire } from '../helpers/raw-htlc.js';
+import { HOLD_PLUGIN } from '../helpers/paths.js';
+import { failureOf, wire } from '../helpers/raw-htlc.js';
 import { buildChain, pay, recordIn, relayRecord } from '../helpers/chain.js';
 import { at, runRdv } from '../helpers/rdv.js';
 

@@ -5,13 +5,13 @@
  * real one with the same JSON type, and the real one's fields must be there too
  * (except those listed as optional for that call).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RpcClient } from '../../src/rpc/client.js';
-import { SimNetwork } from '../../src/simnet/network.js';
+import type { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
-import { fixture, RDV_BIN } from '../helpers/paths.js';
-import { eventually, rpcError } from '../helpers/sim.js';
+import { fixture } from '../helpers/paths.js';
+import { eventually, rpcError, simNetFor } from '../helpers/sim.js';
 
 type Kind = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object';
 const kind = (v: unknown): Kind => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'bigint' ? 'number' : (typeof v as Kind));
@@ -51,22 +51,20 @@ let a: RpcClient;
 let b: RpcClient;
 let c: RpcClient;
 
-before(async () => {
-  net = new SimNetwork({ pluginPath: RDV_BIN });
-  alice = await net.addNode('alice');
-  bob = await net.addNode('bob', { plugin: true });
-  carol = await net.addNode('carol', { plugin: true });
-  net.openChannel(alice, bob, 2_000_000n);
-  net.openChannel(bob, carol, 2_000_000n);
-  net.openChannel(alice, carol, 600_000n, { private: true });
-  const connect = (path: string): Promise<RpcClient> => RpcClient.connect(path, { keepHex: true });
-  [a, b, c] = await Promise.all([connect(alice.socketPath), connect(bob.socketPath), connect(carol.socketPath)]);
-});
-
-after(async () => {
-  for (const client of [a, b, c]) client.close();
-  await net.stop();
-});
+simNetFor(
+  async (n) => {
+    net = n;
+    alice = await net.addNode('alice');
+    bob = await net.addNode('bob', { plugin: true });
+    carol = await net.addNode('carol', { plugin: true });
+    net.openChannel(alice, bob, 2_000_000n);
+    net.openChannel(bob, carol, 2_000_000n);
+    net.openChannel(alice, carol, 600_000n, { private: true });
+    const connect = (path: string): Promise<RpcClient> => RpcClient.connect(path, { keepHex: true });
+    [a, b, c] = await Promise.all([connect(alice.socketPath), connect(bob.socketPath), connect(carol.socketPath)]);
+  },
+  { tearDown: () => [a, b, c].forEach((client) => client?.close()) },
+);
 
 describe('simulated hook payloads and plugin requests have the shape of lightningd\'s', () => {
   test('htlc_accepted for a final hop and for a forward', async () => {

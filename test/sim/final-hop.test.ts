@@ -12,7 +12,8 @@ import type { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import type { HopPayload } from '../../src/simnet/onion.js';
 import { withSimNet } from '../helpers/sim.js';
-import { failureOf, HOLD_PLUGIN, sendFinalHtlc, wire } from '../helpers/raw-htlc.js';
+import { HOLD_PLUGIN } from '../helpers/paths.js';
+import { failureOf, sendFinalHtlc, wire } from '../helpers/raw-htlc.js';
 
 interface Invoice {
   bolt11: string;

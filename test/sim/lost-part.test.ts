@@ -11,8 +11,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RpcClient } from '../../src/rpc/client.js';
-import { auditPayment } from '../../src/simnet/soak/audit.js';
-import { buildChain, pay, recordIn } from '../helpers/chain.js';
+import { auditChain, buildChain, pay, recordIn } from '../helpers/chain.js';
 import { eventually, rpcError, withSimNet } from '../helpers/sim.js';
 
 interface Part {
@@ -67,18 +66,7 @@ describe('a part lightningd lost in a crash', () => {
       }
       const result = await paying;
       assert.equal(result.ok, false, 'the payment fails (Alice can never pay Bob for this hash again)');
-      const v = auditPayment(
-        {
-          paymentHash: chain.hash,
-          names: { payer: 'payer', alice: 'alice', bob: 'bob', carol: 'carol' },
-          aliceAmountMsat: 109_000_000n,
-          bobAmountMsat: 106_000_000n,
-          carolAmountMsat: 100_000_000n,
-          payoutMsat: { alice: 2_000_000n, bob: 5_000_000n },
-          feeBudgetMsat: { alice: 1_000_000n, bob: 1_000_000n },
-        },
-        net.ledger.entries,
-      );
+      const v = auditChain(net, chain);
       assert.deepEqual([v.outcome, v.lostMsat, v.relayExpiries], ['failed_back', 0n, 0], 'failed back before expiry: nothing lost, no force close');
       assert.equal((await recordIn(chain.alice, chain.hash, 'open')).state, 'open');
     });

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PaymentHash } from '../../src/chain/ids.js';
 import { decodePassback, encodePassback } from '../../src/chain/passback.js';
-import type { PolicyInput } from '../../src/chain/policy.js';
+import type { PolicyInput } from '../../src/chain/policy/input.js';
 import { KEY_ROOT, parseRecord, relayKey } from '../../src/chain/record.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';

@@ -5,11 +5,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildChain, pay, recordIn, relayRecord } from '../helpers/chain.js';
+import { auditChain, buildChain, pay, recordIn, relayRecord } from '../helpers/chain.js';
 import { eventually, withSimNet } from '../helpers/sim.js';
-import { auditPayment } from '../../src/simnet/soak/audit.js';
 import type { Chain } from '../helpers/chain.js';
-import type { PayResult } from '../../src/chain/relay.js';
+import type { PayResult } from '../../src/chain/relay/types.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
 
 /** Alice's outgoing payment completes while her lightningd is down (Carol stalled, then released). */
@@ -95,18 +94,7 @@ describe('soak findings', () => {
       const result = await aliceDownWhilePaymentCompletes(chain, net, () => (payerAlice.state = 'AWAITING_UNILATERAL'));
       assert.equal(result.ok, false, 'the payer is refunded');
       assert.equal((await recordIn(chain.alice, chain.hash, 'settled')).state, 'settled');
-      const v = auditPayment(
-        {
-          paymentHash: chain.hash,
-          names: { payer: 'payer', alice: 'alice', bob: 'bob', carol: 'carol' },
-          aliceAmountMsat: 109_000_000n,
-          bobAmountMsat: 106_000_000n,
-          carolAmountMsat: 100_000_000n,
-          payoutMsat: { alice: 2_000_000n, bob: 5_000_000n },
-          feeBudgetMsat: { alice: 1_000_000n, bob: 1_000_000n },
-        },
-        net.ledger.entries,
-      );
+      const v = auditChain(net, chain);
       assert.deepEqual([v.outcome, v.netMsat.alice, v.lostMsat], ['settled', -106_000_000n, 108_000_000n], 'Alice paid Bob 106 000 sat and got nothing');
     });
   });

@@ -13,7 +13,7 @@ import { msat } from '../../src/chain/amount.js';
 import { bashScript } from '../../src/ui/completion/bash.js';
 import { fishScript } from '../../src/ui/completion/fish.js';
 import { inboxLines, policyLines, recordLines } from '../../src/ui/completion/node-lists.js';
-import { serializeBook } from '../../src/chain/policy.js';
+import { serializeBook } from '../../src/chain/policy/book.js';
 import { completionSpec, valuesFor, type CompletionSpec } from '../../src/ui/completion/spec.js';
 import { zshScript } from '../../src/ui/completion/zsh.js';
 import { makeRecord } from '../helpers/builders.js';

@@ -1,5 +1,5 @@
 /**
- * rdv doctor's checks (src/chain/doctor.ts): Bob's node relays Carol's 100,000 sat
+ * rdv doctor's checks (src/chain/doctor/): Bob's node relays Carol's 100,000 sat
  * invoice (his: 106,000 sat, fee budget 1,000 sat, delay 60, margin 34,
  * min_final_cltv 78). His one channel can receive 1,475,300 sat and send
  * 480,394 sat (rpc-listpeerchannels.json); the route to Carol costs 11 msat and
@@ -8,25 +8,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
-import {
-  checkClnVersion,
-  checkCltv,
-  checkCommands,
-  checkGuardPlugin,
-  checkHookOrder,
-  checkInbox,
-  checkLiquidity,
-  checkRdvPlugin,
-  checkReachable,
-  checkRecords,
-  checkStuck,
-  runChecks,
-  type CheckResult,
-  type CheckStatus,
-  type DoctorFacts,
-  type PluginFacts,
-  type RelayFacts,
-} from '../../src/chain/doctor.js';
+import type { DoctorFacts, PluginFacts, RelayFacts } from '../../src/chain/doctor/facts.js';
+import type { CheckResult, CheckStatus } from '../../src/chain/doctor/results.js';
+import { checkClnVersion, checkCommands, checkReachable } from '../../src/chain/doctor/node.js';
+import { checkGuardPlugin, checkHookOrder, checkRdvPlugin } from '../../src/chain/doctor/plugins.js';
+import { checkRecords, checkStuck } from '../../src/chain/doctor/records.js';
+import { checkCltv, checkLiquidity } from '../../src/chain/doctor/liquidity.js';
+import { checkInbox } from '../../src/chain/doctor/inbox.js';
+import { runChecks } from '../../src/chain/doctor/run.js';
 import type { ChannelFunds } from '../../src/chain/node-facts.js';
 import type { NodeId, PaymentHash } from '../../src/chain/ids.js';
 import { err, ok } from '../../src/errors.js';

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
 import type { NodeId } from '../../src/chain/ids.js';
-import { MAX_DELIVERIES, type Policy } from '../../src/chain/policy.js';
+import { MAX_DELIVERIES, type Policy } from '../../src/chain/policy/policy.js';
 import { PolicyGate, type JoinTicket } from '../../src/relay/policy-gate.js';
 import { CAROL, NOW } from '../helpers/builders.js';
 

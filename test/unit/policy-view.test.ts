@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
 import type { NodeId } from '../../src/chain/ids.js';
-import type { Policy } from '../../src/chain/policy.js';
+import type { Policy } from '../../src/chain/policy/policy.js';
 import { boundsText, expiresText, lifeText, limitsText, policyRows, policySummary } from '../../src/ui/policy-view.js';
 import { CAROL, NOW } from '../helpers/builders.js';
 

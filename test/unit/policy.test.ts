@@ -7,35 +7,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msat, type Msat } from '../../src/chain/amount.js';
 import type { NodeId } from '../../src/chain/ids.js';
-import {
-  addPolicy,
-  admitJoin,
-  DEFAULT_POLICY_BOUNDS,
-  descriptionProblem,
-  EMPTY_BOOK,
-  formatShare,
-  invoiceLifeCap,
-  joinsInWindow,
-  MAX_DELIVERIES,
-  MAX_POLICIES,
-  newPolicy,
-  openJoinedBy,
-  parseBook,
-  parsePassTo,
-  parseShare,
-  policyFor,
-  policyToJson,
-  policyValues,
-  removePolicy,
-  routeProblem,
-  serializeBook,
-  shareOf,
-  type Policy,
-  type PolicyBook,
-  type PolicyInput,
-  type PolicyLoad,
-  type Share,
-} from '../../src/chain/policy.js';
+import { DEFAULT_POLICY_BOUNDS, EMPTY_BOOK, formatShare, MAX_DELIVERIES, MAX_POLICIES, shareOf, type Policy, type PolicyBook, type Share } from '../../src/chain/policy/policy.js';
+import { newPolicy, parsePassTo, parseShare, type PolicyInput } from '../../src/chain/policy/input.js';
+import { addPolicy, parseBook, policyFor, policyToJson, removePolicy, serializeBook } from '../../src/chain/policy/book.js';
+import { admitJoin, descriptionProblem, invoiceLifeCap, joinsInWindow, openJoinedBy, policyValues, routeProblem, type PolicyLoad } from '../../src/chain/policy/decide.js';
 import { ShapeError } from '../../src/chain/read.js';
 import type { PaymentHash } from '../../src/chain/ids.js';
 import { CAROL, makeRecord, NOW } from '../helpers/builders.js';

@@ -10,7 +10,8 @@ import { finalIncorrectCltvExpiry, finalIncorrectHtlcAmount, invalidOnionPayload
 import type { NodeId } from '../../src/chain/ids.js';
 import { partKey } from '../../src/chain/parts.js';
 import type { RelayRecord } from '../../src/chain/record.js';
-import { DEFAULT_RELAY_CONFIG, step, type IncomingPart, type OutgoingPart, type Relay, type RelayEvent } from '../../src/chain/relay.js';
+import { DEFAULT_RELAY_CONFIG, type IncomingPart, type OutgoingPart, type Relay, type RelayEvent } from '../../src/chain/relay/types.js';
+import { step } from '../../src/chain/relay/step.js';
 import { HEIGHT, NOW, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay, effectsOf, runSteps } from '../helpers/builders.js';
 
 const pending: OutgoingPart = { status: 'pending', preimage: undefined, amountSentMsat: msat(100_000_011n) };

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
 import type { NodeId } from '../../src/chain/ids.js';
 import { partKey, type RelayRecord } from '../../src/chain/record.js';
-import type { OutgoingPart } from '../../src/chain/relay.js';
+import type { OutgoingPart } from '../../src/chain/relay/types.js';
 import { HEIGHT, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay, effectsOf, runSteps } from '../helpers/builders.js';
 
 const PEER = `02${'d1'.repeat(32)}` as NodeId;

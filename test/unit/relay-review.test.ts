@@ -13,7 +13,8 @@ import { guardDecide } from '../../src/chain/guard.js';
 import type { NodeId } from '../../src/chain/ids.js';
 import { partKey } from '../../src/chain/parts.js';
 import type { RelayRecord } from '../../src/chain/record.js';
-import { step, type IncomingPart } from '../../src/chain/relay.js';
+import type { IncomingPart } from '../../src/chain/relay/types.js';
+import { step } from '../../src/chain/relay/step.js';
 import { HEIGHT, NOW, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay, effectsOf, runSteps } from '../helpers/builders.js';
 
 const PEER = `03${'a1'.repeat(32)}` as NodeId;

@@ -9,7 +9,9 @@ import { msat } from '../../src/chain/amount.js';
 import { finalIncorrectCltvExpiry, finalIncorrectHtlcAmount, invalidOnionPayload, mppTimeout, temporaryNodeFailure, unknownPaymentDetails } from '../../src/chain/failure.js';
 import type { Preimage } from '../../src/chain/ids.js';
 import { partKey, type AnyRecord, type RelayRecord } from '../../src/chain/record.js';
-import { isOurs, markLostParts, step, summariseOutgoing, type Effect, type OutgoingPart, type Relay, type RelayEvent } from '../../src/chain/relay.js';
+import type { Effect, OutgoingPart, Relay, RelayEvent } from '../../src/chain/relay/types.js';
+import { markLostParts, summariseOutgoing } from '../../src/chain/relay/outgoing.js';
+import { isOurs, step } from '../../src/chain/relay/step.js';
 import { HASH, HEIGHT, NOW, PREIMAGE, makeCtx, makePart, makeRecord, makeRelay, effectsOf, runSteps } from '../helpers/builders.js';
 
 const types = (effects: Effect[]): string[] => effects.filter((e) => e.type !== 'log').map((e) => e.type);

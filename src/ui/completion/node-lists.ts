@@ -5,7 +5,8 @@
  */
 import { formatAmount } from '../../chain/amount.js';
 import { shortHash } from '../../chain/ids.js';
-import { formatShare, parseBook, POLICY_KEY } from '../../chain/policy.js';
+import { formatShare, POLICY_KEY } from '../../chain/policy/policy.js';
+import { parseBook } from '../../chain/policy/book.js';
 import { parseInbox, parseRecord, type AnyRecord } from '../../chain/record.js';
 
 export interface Entry {

@@ -1,0 +1,111 @@
+/**
+ * Relay policies (`rdv policy`): "when <node> passes back an invoice, join it with
+ * these budgets and pass ours on to <node>". Pure. This file is the vocabulary: a
+ * policy, its shares (fixed or a percentage of the downstream amount) and its bounds
+ * (what its --from node may make us do). The rest, by what a reader comes for:
+ *   input.ts   what the operator types (rdv policy add), checked before the node is asked
+ *   book.ts    the stored book: one versioned datastore entry, written by compare-and-swap
+ *   decide.ts  the decision for one pass-back: its values, its bounds (admitJoin), its route
+ * The join itself is the same code as `rdv join`'s (src/rpc/join-relay.ts).
+ */
+import { formatAmount, msat, type Msat } from '../amount.js';
+import type { NodeId } from '../ids.js';
+import { MIN_EXPIRY_SECONDS } from '../invoice.js';
+import { KEY_ROOT } from '../record.js';
+
+/** The whole book is one entry: add and remove are one compare-and-swap write each. */
+export const POLICY_KEY: readonly string[] = [...KEY_ROOT, 'policies'];
+export const POLICY_VERSION = 1;
+/** A book larger than this is refused when added to: each pass-back reads it. */
+export const MAX_POLICIES = 200;
+export const MAX_NOTE_BYTES = 200;
+/** Parts per million: 2% = 20 000 ppm, 0.25% = 2 500 ppm. */
+export const PPM = 1_000_000n;
+
+/** A fixed amount, or a share of the downstream amount (rounded down to the msat). */
+export type Share = { kind: 'fixed'; msat: Msat } | { kind: 'percent'; ppm: bigint };
+
+export interface PassTo {
+  id: NodeId;
+  host?: string;
+  port?: number;
+}
+
+export interface Policy {
+  id: string;
+  /** The node whose pass-backs this policy joins (the next payee). */
+  from: NodeId;
+  payout: Share;
+  feeBudget: Share;
+  delayBudget: number;
+  /** Where our own invoice goes once joined (the previous payee, or the payer's node). */
+  passTo?: PassTo;
+  /** Bounds on the downstream amount (what the next payee asks). */
+  minAmountMsat?: Msat;
+  maxAmountMsat?: Msat;
+  /** Unix seconds after which the policy joins nothing. */
+  expiresAt?: number;
+  note?: string;
+  createdAt: number;
+  /** What its joins may cost this node: absent fields (a book written before them) take DEFAULT_POLICY_BOUNDS. */
+  bounds?: Partial<PolicyBounds>;
+}
+
+/**
+ * What a policy's --from node can make this node do. Each join costs a record, an
+ * entry the plugin keeps in memory and reads at every start, a look per block, a
+ * route query, a signature over a description the sender chose, and a delivery of
+ * our invoice: without bounds, one peer could make unlimited relays that live as
+ * long as its invoices say (years).
+ */
+export interface PolicyBounds {
+  /** Relays joined by the policy that are open (unpaid, unexpired) at once. */
+  maxOpen: number;
+  /** Joins begun in any 60 seconds. */
+  maxPerMinute: number;
+  /** Our invoice's life at most, in seconds (less when the downstream invoice expires sooner). */
+  maxInvoiceLifeSeconds: number;
+  /** The downstream invoice's description, which our node signs too, in UTF-8 bytes. */
+  maxDescriptionBytes: number;
+}
+
+/**
+ * A marketplace's day: a hundred checkouts awaiting payment, one every two seconds
+ * at peak, an hour to pay, a product line for a description.
+ */
+export const DEFAULT_POLICY_BOUNDS: PolicyBounds = { maxOpen: 100, maxPerMinute: 30, maxInvoiceLifeSeconds: 3_600, maxDescriptionBytes: 200 };
+/** What the options accept. BOLT 11 allows 639 bytes of description. */
+export const POLICY_BOUND_LIMITS = {
+  maxOpen: { min: 1, max: 10_000 },
+  maxPerMinute: { min: 1, max: 1_000 },
+  maxInvoiceLifeSeconds: { min: MIN_EXPIRY_SECONDS, max: 30 * 86_400 },
+  maxDescriptionBytes: { min: 0, max: 639 },
+} as const satisfies Record<keyof PolicyBounds, { min: number; max: number }>;
+/** Deliveries of our invoices to --pass-to running at once, across the plugin: each holds a peer connection and a wait of up to 10 s. */
+export const MAX_DELIVERIES = 8;
+/** The window of --max-per-minute. */
+export const RATE_WINDOW_MS = 60_000;
+
+/** The bounds that apply to a policy: its own, the defaults for the rest. */
+export function policyBounds(p: Policy): PolicyBounds {
+  return { ...DEFAULT_POLICY_BOUNDS, ...p.bounds };
+}
+
+export interface PolicyBook {
+  version: 1;
+  policies: Policy[];
+}
+
+export const EMPTY_BOOK: PolicyBook = { version: 1, policies: [] };
+
+/** The share in msat of a downstream amount (a percentage is rounded down). */
+export function shareOf(share: Share, downstreamMsat: Msat): Msat {
+  return share.kind === 'fixed' ? share.msat : msat((downstreamMsat * share.ppm) / PPM);
+}
+
+export function formatShare(share: Share): string {
+  if (share.kind === 'fixed') return formatAmount(share.msat);
+  const whole = share.ppm / 10_000n;
+  const frac = (share.ppm % 10_000n).toString().padStart(4, '0').replace(/0+$/, '');
+  return `${whole}${frac ? `.${frac}` : ''}%`;
+}

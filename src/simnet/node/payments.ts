@@ -1,0 +1,65 @@
+/**
+ * The RPC methods about paying: xpay, listsendpays and `wait sendpays` (the
+ * simulated xpay is ../payer.ts), askrene's getroutes and its layers
+ * (../askrene.ts), and getroute (deprecated in CLN v26).
+ */
+import type { NodeId } from '../../chain/ids.js';
+import { msatParam } from '../invoices.js';
+import { cheapestRoute } from '../routing.js';
+import { SimRpcError } from '../rpc-server.js';
+import type { Method, Methods, NodeCore } from './core.js';
+
+/** xpay, listsendpays, wait, getroutes, askrene's layer commands and getroute, answered for `node`. */
+export function paymentMethods(node: NodeCore): Methods {
+  return new Map<string, Method>([
+    ['xpay', (params) => node.payer.xpay(params)],
+    ['listsendpays', (params) => node.payer.listsendpays(params)],
+    ['wait', (params) => node.payer.wait(params)],
+    ['getroutes', (params) => getroutes(node, params)],
+    ['askrene-create-layer', (params) => node.askrene.createLayer(params)],
+    ['askrene-remove-layer', (params) => node.askrene.removeLayer(params)],
+    ['askrene-disable-node', (params) => node.askrene.disableNode(params)],
+    ['askrene-update-channel', (params) => node.askrene.updateChannel(params)],
+    ['askrene-listlayers', (params) => node.askrene.listLayers(params)],
+    ['askrene-age', (params) => node.askrene.age(params)],
+    [
+      'getroute',
+      () => {
+        throw new SimRpcError(-32601, 'Command "getroute" is deprecated');
+      },
+    ],
+  ]);
+}
+
+/** askrene's getroutes: the cheapest path through the layers given, priced as askrene prices it. */
+function getroutes(node: NodeCore, params: Record<string, unknown>): Record<string, unknown> {
+  const source = String(params.source);
+  const destination = String(params.destination);
+  const amount = msatParam(params.amount_msat, 'amount_msat');
+  const finalCltv = Number(params.final_cltv ?? 18);
+  if (params.layers === undefined) throw new SimRpcError(-32602, 'missing required parameter: layers');
+  const layers = node.askrene.checkLayerNames(params.layers);
+  const sourceFree = layers.includes('auto.sourcefree');
+  const edges = node.net.edges(node.id, new Map(), (c) => node.askrene.isDisabled(layers, c)).map((e) => (sourceFree && e.from === source ? { ...e, feeBaseMsat: 0n, feePpm: 0n, cltvDelta: 0 } : e));
+  const route = cheapestRoute(edges, source as NodeId, destination as NodeId, amount, finalCltv);
+  const maxfee = params.maxfee_msat === undefined ? undefined : msatParam(params.maxfee_msat, 'maxfee_msat');
+  if (!route || (maxfee !== undefined && route.sentMsat - route.deliveredMsat > maxfee)) {
+    throw new SimRpcError(205, `We could not find a usable set of paths: no path from ${source.slice(0, 8)} to ${destination.slice(0, 8)}`);
+  }
+  // askrene charges each channel's fee on that channel: amount_in includes this hop's fee.
+  const path = route.hops.map((hop, i) => {
+    const next = route.hops[i + 1];
+    const out = next ? next.amountMsat : hop.amountMsat;
+    const cltvOut = next ? next.delay : finalCltv;
+    return {
+      short_channel_id_dir: `${hop.scid}/${hop.from < hop.to ? 0 : 1}`,
+      node_id_in: hop.from,
+      node_id_out: hop.to,
+      amount_in_msat: i === 0 ? route.sentMsat : hop.amountMsat,
+      amount_out_msat: out,
+      cltv_in: i === 0 ? route.totalDelay : hop.delay,
+      cltv_out: cltvOut,
+    };
+  });
+  return { probability_ppm: 998_333, routes: [{ probability_ppm: 998_333, amount_msat: amount, final_cltv: finalCltv, path }] };
+}
