@@ -25,7 +25,7 @@ import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
 import type { Policy } from '../chain/policy/policy.js';
 import type { AckHeard } from '../rpc/pass-back.js';
-import { err, type Result } from '../errors.js';
+import { assertNever, err, type Result } from '../errors.js';
 import type { PolicyRefusal } from './policy-join.js';
 
 export interface InboxDeps {
@@ -167,8 +167,25 @@ export class PassbackInbox {
       return;
     }
     const m = decoded.value;
-    if (m.kind === 'ack') await this.storeAck(from, m.paymentHash, m.accepted, m.reason);
-    else await this.receiveInvoice(from, m.bolt11, m.note, self);
+    switch (m.kind) {
+      case 'ack':
+        return this.storeAck(from, m.paymentHash, m.accepted, m.reason);
+      case 'invoice':
+        // An answer to a request is never a pass-back for the inbox.
+        if (m.requestId !== undefined) return this.unasked(from);
+        return this.receiveInvoice(from, m.bolt11, m.note, self);
+      case 'request':
+      case 'request-ack':
+        return this.unasked(from);
+      default:
+        return assertNever(m, 'pass-back message kind');
+    }
+  }
+
+  /** A request, or an answer to one, that this rdv does not serve: dropped (the asker's wait runs out). */
+  private unasked(from: NodeId): void {
+    this.counters.bad++;
+    this.notice(`bad:${from}`, () => this.deps.log('warn', `dropped an invoice request (or an answer to one) from ${from}: this node serves none`));
   }
 
   private async receiveInvoice(from: NodeId, bolt11: string, note: string | undefined, self: { id: NodeId; network: NetworkName }): Promise<void> {
