@@ -6,6 +6,7 @@
  *   input.ts   what the operator types (rdv policy add), checked before the node is asked
  *   book.ts    the stored book: one versioned datastore entry, written by compare-and-swap
  *   decide.ts  the decision for one pass-back: its values, its bounds (admitJoin), its route
+ *   asked.ts   a request's arithmetic: the downstream amount for an invoice of exactly the asked amount
  * The join itself is the same code as `rdv join`'s (src/rpc/join-relay.ts).
  */
 import { formatAmount, msat, type Msat } from '../amount.js';
