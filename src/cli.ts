@@ -115,7 +115,7 @@ Examples:
   // rdv policy add|list|remove: subcommands of their own, each dispatched to commands/policy.ts.
   const policy = program
     .command('policy')
-    .description('let the rdv plugin join pass-backs from a node by itself, with set payout and budgets')
+    .description('let the rdv plugin join pass-backs from a node, and answer invoice requests, by itself, with set payout and budgets')
     .addHelpText(
       'after',
       `
@@ -126,21 +126,26 @@ Examples:
     );
   policy
     .command('add')
-    .description('join every invoice a node passes back with these values, by itself (one policy per node)')
+    .description('join every invoice a node passes back (and answer its requests) with these values, by itself; or, with --last, answer a node\'s invoice requests as the last payee')
     .option('--from <node>', 'the next payee: the node whose pass-backs this policy joins')
     .option('--payout <amount>', 'what you keep: an amount (5000sat) or a share of the downstream amount (2%)')
     .option('--fee-budget <amount>', 'routing fees allowed for paying the next payee: an amount or a share (0.5%); may be 0')
     .option('--delay-budget <blocks>', 'CLTV blocks you add for your hop (must exceed the safety margin 34 plus 3)')
     .option('--pass-to <node>', 'pass our invoice on to this node: node_id[@host[:port]] (without it: rdv pass-back by hand)')
-    .option('--max-amount <amount>', 'join only downstream amounts up to this')
-    .option('--min-amount <amount>', 'join only downstream amounts from this')
+    .option('--max-amount <amount>', 'join only downstream amounts up to this (with --last: answer only requests up to this)')
+    .option('--min-amount <amount>', 'join only downstream amounts from this (with --last: answer only requests from this)')
     .option('--expires <duration>', 'stop joining after this long, e.g. 30d')
     .option('--note <text>', 'a short note shown by rdv policy list')
     .option('--max-open <n>', 'relays it joined that may be open (unpaid) at once; more are refused (default 100)')
-    .option('--max-per-minute <n>', 'joins it may begin in any minute; more are refused (default 30)')
+    .option('--max-per-minute <n>', 'joins (and requests answered) it may begin in any minute; more are refused (default 30)')
     .option('--max-invoice-life <duration>', 'our invoice expires within this, whatever the downstream one says (default 1h)')
     .option('--max-description <bytes>', 'longest description (UTF-8 bytes) of a passed-back invoice it joins: our node signs it too (default 200)')
-    .addHelpText('after', '\nExamples:\n  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --from 02c3d4e5... --payout 5000sat --fee-budget 1000sat --delay-budget 60 --max-amount 1000000sat --expires 30d\n  rdv policy add --from 02c3d4e5... --payout 1% --fee-budget 0.5% --delay-budget 80 --max-open 500 --max-per-minute 120 --max-invoice-life 15m')
+    .option('--last', 'a last-payee policy: answer --for\'s invoice requests with a normal invoice of this node for the amount asked')
+    .option('--for <node>', 'with --last: the payee before you, whose requests it answers')
+    .option('--description <text>', 'with --last: the description of the invoices it makes')
+    .option('--expiry <duration>', 'with --last: the life of the invoices it makes (default 1h)')
+    .option('--max-unpaid <n>', 'with --last: invoices it made that may be unpaid at once; more requests are refused (default 100)')
+    .addHelpText('after', '\nExamples:\n  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --from 02c3d4e5... --payout 5000sat --fee-budget 1000sat --delay-budget 60 --max-amount 1000000sat --expires 30d\n  rdv policy add --from 02c3d4e5... --payout 1% --fee-budget 0.5% --delay-budget 80 --max-open 500 --max-per-minute 120 --max-invoice-life 15m\n  rdv policy add --last --for 02b0b0b0... --max-amount 1000000sat --description "order" --expiry 1h --max-unpaid 50')
     .action((opts: unknown) => run('policy', [{ action: 'add', options: opts }]));
   policy
     .command('list')
