@@ -12,6 +12,9 @@
  * within the policy's bounds); each refusal is acknowledged with its reason.
  * Acknowledgements are stored only from the node we passed the invoice to, and
  * told at once to a delivery of ours waiting for one (hearAck).
+ * Invoice requests, and the answers to ours, go to the request desk
+ * (src/relay/requests.ts), through the same queues: it decides in this worker
+ * and waits outside it.
  */
 import { decodeBolt11 } from '../chain/bolt11.js';
 import { isNodeId, shortHash, type NodeId, type PaymentHash } from '../chain/ids.js';
@@ -27,6 +30,7 @@ import type { Policy } from '../chain/policy/policy.js';
 import type { AckHeard } from '../rpc/pass-back.js';
 import { assertNever, err, type Result } from '../errors.js';
 import type { PolicyRefusal } from './policy-join.js';
+import type { RequestDesk } from './requests.js';
 
 export interface InboxDeps {
   node: LightningNode;
@@ -46,6 +50,8 @@ export interface InboxDeps {
    * on is the runner's business, after we have answered the sender.
    */
   joinByPolicy?: (policy: Policy, bolt11: string, from: NodeId, paymentHash: PaymentHash) => Promise<Result<unknown, PolicyRefusal>>;
+  /** Invoice requests and the answers to ours (absent: dropped, and the asker's wait runs out). */
+  requests?: Pick<RequestDesk, 'onRequest' | 'onAnswer'>;
   policy: InboxPolicy;
   limits: InboxLimits;
 }
@@ -172,11 +178,14 @@ export class PassbackInbox {
         return this.storeAck(from, m.paymentHash, m.accepted, m.reason);
       case 'invoice':
         // An answer to a request is never a pass-back for the inbox.
-        if (m.requestId !== undefined) return this.unasked(from);
+        if (m.requestId !== undefined) return this.deps.requests ? this.deps.requests.onAnswer(from, m.requestId, { kind: 'invoice', bolt11: m.bolt11 }) : this.unasked(from);
         return this.receiveInvoice(from, m.bolt11, m.note, self);
       case 'request':
+        return this.deps.requests ? this.deps.requests.onRequest(from, m) : this.unasked(from);
       case 'request-ack':
-        return this.unasked(from);
+        // Only a refusal means something: an "accepted" answer to a request is no answer.
+        if (!this.deps.requests || m.accepted) return this.unasked(from);
+        return this.deps.requests.onAnswer(from, m.requestId, { kind: 'refused', reason: m.reason ?? 'no reason given' });
       default:
         return assertNever(m, 'pass-back message kind');
     }

@@ -29,7 +29,7 @@ import type { State } from './plugin/state.js';
 const CONTINUE: JsonObject = { result: 'continue' };
 
 export function startPlugin(): void {
-  const state: State = { node: undefined, runner: undefined, inbox: undefined, gate: undefined, inboxConfig: { policy: 'peers', limits: { perPeer: 20, total: 200 } }, inboxProblem: undefined, self: undefined, notRelaying: 'starting', pruneAfter: undefined, pruneProblem: undefined, unreadable: [] };
+  const state: State = { node: undefined, runner: undefined, inbox: undefined, gate: undefined, requests: undefined, inboxConfig: { policy: 'peers', limits: { perPeer: 20, total: 200 } }, inboxProblem: undefined, self: undefined, notRelaying: 'starting', pruneAfter: undefined, pruneProblem: undefined, unreadable: [] };
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   let log: (level: LogLevel, message: string) => void = () => undefined;

@@ -14,8 +14,9 @@
 import { DEFAULT_CLTV_WARN, DEFAULT_SAFETY_MARGIN } from '../chain/budget.js';
 import { shortHash, type NodeId, type PaymentHash } from '../chain/ids.js';
 import type { Policy } from '../chain/policy/policy.js';
-import { descriptionProblem, invoiceLifeCap, policyValues, routeProblem } from '../chain/policy/decide.js';
-import type { RelayRecord } from '../chain/record.js';
+import { descriptionProblem, invoiceLifeCap, policyValues, routeProblem, type PolicyValues } from '../chain/policy/decide.js';
+import type { RelayRecord, RequestOrigin } from '../chain/record.js';
+import { formatAmount, type Msat } from '../chain/amount.js';
 import { err, ok, type Result } from '../errors.js';
 import { completeRelayJoin, prepareRelayJoin, relayBudget } from '../rpc/join-relay.js';
 import type { LightningNode, NodeInfo } from '../rpc/node.js';
@@ -72,7 +73,7 @@ export async function joinByPolicy(
   if (!ticket.ok) return refused(ticket.error, true);
   let joined: Result<Stored<RelayRecord>>;
   try {
-    joined = await join(deps, policy, bolt11, from);
+    joined = await joinInvoice(deps, policy, bolt11, from);
     if (joined.ok) deps.adopt(joined.value);
   } catch (e) {
     ticket.value.endDelivery();
@@ -90,28 +91,52 @@ export async function joinByPolicy(
   return ok({ stored, again: false });
 }
 
-/** The join itself, let through by the gate: the stored record, or why not (nothing written). */
-async function join(deps: PolicyJoinDeps, policy: Policy, bolt11: string, from: NodeId): Promise<Result<Stored<RelayRecord>>> {
+/** What a join for an invoice request adds to a pass-back's. */
+export interface RequestJoin {
+  /** The payout and fee budget of downstreamForAsked, so our invoice is exactly `askedMsat`. */
+  values: PolicyValues;
+  askedMsat: Msat;
+  requestedBy: RequestOrigin;
+  /** rdv-request's: our invoice's own description, or its hash (LNURL), instead of the downstream one's. */
+  description?: string;
+  descriptionHash?: string;
+}
+
+/**
+ * The join itself, let through by the gate: the stored record, or why not
+ * (nothing written). A pass-back's takes the policy's values for the downstream
+ * amount; a request's (`request`) takes the values worked out from the asked
+ * amount, and our invoice must come to exactly that amount.
+ */
+export async function joinInvoice(deps: PolicyJoinDeps, policy: Policy, bolt11: string, from: NodeId, request?: RequestJoin): Promise<Result<Stored<RelayRecord>>> {
   const now = deps.now();
   const prepared = await prepareRelayJoin(deps.node, deps.info, bolt11, from, now);
   if (!prepared.ok) return err(prepared.error.message);
   const p = prepared.value;
-  const values = policyValues(policy, p.downstreamMsat, now);
-  if (!values.ok) return values;
-  const long = descriptionProblem(policy, p.invoice.description);
+  const checked = policyValues(policy, p.downstreamMsat, now);
+  if (!checked.ok) return checked;
+  const values = request?.values ?? checked.value;
+  // Our node signs the downstream description unless the asker gave our invoice its own.
+  const own = request?.description !== undefined || request?.descriptionHash !== undefined;
+  const long = own ? undefined : descriptionProblem(policy, p.invoice.description);
   if (long) return err(long);
   const limits = { safetyMargin: DEFAULT_SAFETY_MARGIN, cltvWarn: DEFAULT_CLTV_WARN };
-  const budget = relayBudget(p, values.value, limits);
+  const budget = relayBudget(p, values, limits);
   if ('problem' in budget) return err(budget.problem.message);
-  const route = routeProblem(p.route, values.value, limits.safetyMargin, p.invoice.payee);
+  if (request && budget.plan.amountMsat !== request.askedMsat) {
+    return err(`our invoice would be for ${formatAmount(budget.plan.amountMsat)}, not the ${formatAmount(request.askedMsat)} asked`);
+  }
+  const route = routeProblem(p.route, values, limits.safetyMargin, p.invoice.payee);
   if (route) return err(route);
   for (const w of budget.plan.warnings) deps.log('warn', `policy ${policy.id}, ${shortHash(p.invoice.paymentHash)}: ${w}`);
-  const joined = await completeRelayJoin(deps.node, deps.info, p, values.value, budget.plan, {
+  const joined = await completeRelayJoin(deps.node, deps.info, p, values, budget.plan, {
     ...limits,
     // The policy's ceiling: min'd with the downstream invoice's life minus the margin.
     requestedExpirySeconds: invoiceLifeCap(policy),
-    description: undefined,
+    description: request?.description,
+    ...(request?.descriptionHash !== undefined ? { descriptionHash: request.descriptionHash } : {}),
     policy: policy.id,
+    ...(request ? { requestedBy: request.requestedBy } : {}),
     warn: (m) => deps.log('warn', `policy ${policy.id}, ${shortHash(p.invoice.paymentHash)}: ${m}`),
     now: deps.now,
   });

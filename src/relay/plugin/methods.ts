@@ -1,8 +1,12 @@
 /**
- * The rdv plugin's RPC methods: rdv-status (what rdv status and rdv watch show)
- * and rdv-reload (what rdv join, prune and forget call after a write), and the
- * reading of their parameters. Both wait until setup is over.
+ * The rdv plugin's RPC methods: rdv-status (what rdv status and rdv watch show),
+ * rdv-reload (what rdv join, prune and forget call after a write) and rdv-request
+ * (ask the chain for an invoice: rdv request, rdv serve, a shop's backend), and the
+ * reading of their parameters. All wait until setup is over.
  */
+import { MAX_MSAT, msat, parseAmount, type Msat } from '../../chain/amount.js';
+import { MAX_DESCRIPTION_BYTES } from '../../chain/policy/policy.js';
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS } from '../../chain/request.js';
 import { isObject } from '../../chain/read.js';
 import { loadRecord } from '../../rpc/records.js';
 import { PluginMethodError, type LogLevel, type PluginSpec } from '../../rpc/plugin.js';
@@ -11,7 +15,13 @@ import { readAllRecords } from './setup.js';
 import type { State } from './state.js';
 import { statusReply } from './status.js';
 
-/** rdv-status and rdv-reload, answered once `ready` (setup over). */
+/** rdv-request's error codes (and -32602 for bad parameters, or a `via` that names no relay policy). */
+export const REQUEST_REFUSED = 1701;
+export const REQUEST_TIMED_OUT = 1702;
+/** rdv-request's shortest time to answer: two hops of HOP_MARGIN_SECONDS and a little. */
+export const MIN_REQUEST_TIMEOUT_SECONDS = 5;
+
+/** rdv-status, rdv-reload and rdv-request, answered once `ready` (setup over). */
 export function rpcMethods(state: State, ready: Promise<void>, log: (level: LogLevel, message: string) => void): NonNullable<PluginSpec['rpcmethods']> {
   return [
     {
@@ -46,7 +56,70 @@ export function rpcMethods(state: State, ready: Promise<void>, log: (level: LogL
         return { loaded, unreadable };
       },
     },
+    {
+      name: 'rdv-request',
+      usage: 'amount_msat via [description] [description_hash] [timeout]',
+      description: 'Ask the chain for an invoice of exactly amount_msat through relay policy via (its id, or its --from node): returns our invoice, joined over the next payee\'s answer',
+      handler: async (params) => {
+        const p = requestParams(params);
+        await ready;
+        if (!state.requests) throw new PluginMethodError(-1, state.notRelaying ?? 'not ready');
+        const r = await state.requests.request(p.via, p.amountMsat, p);
+        if (!r.ok) {
+          const code = r.error.kind === 'input' ? -32602 : r.error.kind === 'timeout' ? REQUEST_TIMED_OUT : REQUEST_REFUSED;
+          throw new PluginMethodError(code, r.error.message);
+        }
+        const rec = r.value;
+        return { bolt11: rec.bolt11, payment_hash: rec.paymentHash, amount_msat: rec.amountMsat, expires_at: rec.expiresAt, policy: rec.policy ?? null };
+      },
+    },
   ];
+}
+
+interface RequestParams {
+  amountMsat: Msat;
+  via: string;
+  description?: string;
+  descriptionHash?: string;
+  timeoutSeconds: number;
+}
+
+/** rdv-request's parameters, by position or by name; a bad one is -32602 and nothing is asked. */
+function requestParams(params: unknown): RequestParams {
+  const names = ['amount_msat', 'via', 'description', 'description_hash', 'timeout'] as const;
+  const get = (i: number): unknown => (Array.isArray(params) ? params[i] : isObject(params) ? params[names[i] ?? ''] : undefined);
+  const bad = (m: string): PluginMethodError => new PluginMethodError(-32602, m);
+  const a = get(0);
+  let amountMsat: Msat | undefined;
+  if (typeof a === 'number' && Number.isSafeInteger(a) && a > 0) amountMsat = msat(BigInt(a));
+  else if (typeof a === 'string' && /^\d{1,19}$/.test(a.trim())) amountMsat = msat(BigInt(a.trim()));
+  else if (typeof a === 'string' && /[a-z]$/i.test(a.trim())) {
+    const parsed = parseAmount(a);
+    if (parsed.ok) amountMsat = parsed.value;
+  }
+  if (amountMsat === undefined || amountMsat <= 0n || amountMsat > MAX_MSAT) throw bad('amount_msat must be a positive whole number of msat (or an amount with a unit, e.g. 102000sat)');
+  const via = get(1);
+  if (typeof via !== 'string' || via.trim() === '') throw bad('via must name a relay policy: its id, or the node id of its --from (rdv policy list)');
+  const out: RequestParams = { amountMsat, via: via.trim(), timeoutSeconds: DEFAULT_REQUEST_TIMEOUT_SECONDS };
+  const d = get(2);
+  if (d !== undefined && d !== null) {
+    if (typeof d !== 'string') throw bad('description must be a string');
+    if (Buffer.byteLength(d, 'utf8') > MAX_DESCRIPTION_BYTES) throw bad(`description is over ${MAX_DESCRIPTION_BYTES} bytes`);
+    out.description = d;
+  }
+  const h = get(3);
+  if (h !== undefined && h !== null) {
+    if (typeof h !== 'string' || !/^[0-9a-fA-F]{64}$/.test(h)) throw bad('description_hash must be 64 hex digits (the sha256 of the description, as LNURL\'s metadata)');
+    out.descriptionHash = h.toLowerCase();
+  }
+  const t = get(4);
+  if (t !== undefined && t !== null) {
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < MIN_REQUEST_TIMEOUT_SECONDS || t > MAX_REQUEST_TIMEOUT_SECONDS) {
+      throw bad(`timeout must be a whole number of seconds from ${MIN_REQUEST_TIMEOUT_SECONDS} to ${MAX_REQUEST_TIMEOUT_SECONDS}`);
+    }
+    out.timeoutSeconds = t;
+  }
+  return out;
 }
 
 function hashParam(params: unknown): string | undefined {
