@@ -23,6 +23,7 @@ Examples:
   Everything you hold:    rdv status
   Tidy up old records:    rdv prune --older-than 90d
   Hands-free relay:       rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...
+  Invoice on demand:      rdv request --amount 102000sat --via 5e1f0c2a      (the last payee: rdv policy add --last --for ...)
   Is the node fit:        rdv doctor
   See a whole chain run:  rdv demo
 
@@ -160,6 +161,24 @@ Examples:
     .action((id: string) => run('policy', [{ action: 'remove', id }]));
 
   program
+    .command('request')
+    .description('on the first payee: ask the chain for an invoice of an amount, through a relay policy, and print it')
+    .option('--amount <amount>', 'what the payer pays: your invoice is exactly this (e.g. 102000sat)')
+    .option('--via <policy_id>', 'the relay policy that asks the next payee: its id, or its --from node id')
+    .option('--description <text>', 'your invoice\'s description')
+    .option('--timeout <seconds>', 'how long the chain may take to answer (5 to 60)', '30')
+    .option('--no-qr', 'do not show a QR code')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rdv request --amount 102000sat --via 5e1f0c2a --description "order 42"
+  rdv request --amount 108690sat --via 02b0b0b0... --json
+  lightning-cli rdv-request 108690000 5e1f0c2a "order 42"     (the same, from any program)`,
+    )
+    .action((opts: unknown) => run('request', [opts]));
+
+  program
     .command('status')
     .description('every rdv record on this node, or one, with what the node says about it')
     .argument('[hash]', 'payment hash (or prefix)')
@@ -241,6 +260,7 @@ const COMMANDS: Record<string, () => Promise<{ run: (globals: GlobalOptions, ...
   inbox: () => import('./commands/inbox.js'),
   trust: () => import('./commands/trust.js'),
   policy: () => import('./commands/policy.js'),
+  request: () => import('./commands/request.js'),
   status: () => import('./commands/status.js'),
   watch: () => import('./commands/watch.js'),
   prune: () => import('./commands/prune.js'),

@@ -22,6 +22,8 @@ export const HOP_MARGIN_SECONDS = 2;
 export const MAX_REQUEST_WAIT_SECONDS = 60;
 /** rdv-request's default time to answer. */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
+/** rdv-request's time to answer, at least: two relays' margins and a little. */
+export const MIN_REQUEST_TIMEOUT_SECONDS = 5;
 /** rdv-request's time to answer, at most (a relay would not wait longer anyway). */
 export const MAX_REQUEST_TIMEOUT_SECONDS = MAX_REQUEST_WAIT_SECONDS;
 

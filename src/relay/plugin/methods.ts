@@ -6,8 +6,9 @@
  */
 import { MAX_MSAT, msat, parseAmount, type Msat } from '../../chain/amount.js';
 import { MAX_DESCRIPTION_BYTES } from '../../chain/policy/policy.js';
-import { DEFAULT_REQUEST_TIMEOUT_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS } from '../../chain/request.js';
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS, MIN_REQUEST_TIMEOUT_SECONDS } from '../../chain/request.js';
 import { isObject } from '../../chain/read.js';
+import { REQUEST_REFUSED, REQUEST_TIMED_OUT } from '../../rpc/request.js';
 import { loadRecord } from '../../rpc/records.js';
 import { PluginMethodError, type LogLevel, type PluginSpec } from '../../rpc/plugin.js';
 import type { RelayView } from '../runner/runner.js';
@@ -15,11 +16,7 @@ import { readAllRecords } from './setup.js';
 import type { State } from './state.js';
 import { statusReply } from './status.js';
 
-/** rdv-request's error codes (and -32602 for bad parameters, or a `via` that names no relay policy). */
-export const REQUEST_REFUSED = 1701;
-export const REQUEST_TIMED_OUT = 1702;
-/** rdv-request's shortest time to answer: two hops of HOP_MARGIN_SECONDS and a little. */
-export const MIN_REQUEST_TIMEOUT_SECONDS = 5;
+// rdv-request's error codes are REQUEST_REFUSED and REQUEST_TIMED_OUT (src/rpc/request.ts), and -32602 for bad parameters or a `via` that names no relay policy.
 
 /** rdv-status, rdv-reload and rdv-request, answered once `ready` (setup over). */
 export function rpcMethods(state: State, ready: Promise<void>, log: (level: LogLevel, message: string) => void): NonNullable<PluginSpec['rpcmethods']> {
