@@ -21,6 +21,7 @@ import type { SimNode } from '../../src/simnet/node.js';
 import { recordIn, relayRecord } from '../helpers/chain.js';
 import { setPolicies } from '../helpers/policies.js';
 import { eventually, rpcError, withSimNet } from '../helpers/sim.js';
+import { at, runRdv } from '../helpers/rdv.js';
 
 interface Net {
   payer: SimNode;
@@ -148,6 +149,11 @@ describe('rdv-request: an on-demand three-payee chain', () => {
       assert.deepEqual(carolRecord?.role === 'last' ? [carolRecord.policy, carolRecord.requestedBy, carolRecord.description] : [], ['ca201001', n.bob.id, 'order from the shop']);
       // Nothing was passed on to Bob's --pass-to: the answer was the delivery.
       assert.equal(n.alice.datastore.get(['rdv', 'v1', 'inbox', `${hash}-${n.bob.id}`]), undefined);
+      // Until it is paid, rdv status says what each is: unpaid, made for a request, expiring.
+      const said = async (node: SimNode): Promise<string> => (await runRdv([...at(node), 'status'])).stdout;
+      assert.match(await said(n.bob), new RegExp(`${hash.slice(0, 8)} +relay +open +106,039\\.024 sat +unpaid, made for a request from ${n.alice.id.slice(0, 8)}…; expires in [\\dhms ]+; policy b0b00001`));
+      assert.match(await said(n.alice), /unpaid, made for rdv-request here; expires in [\dhms ]+; policy a11ce001/);
+      assert.match(await said(n.carol), new RegExp(`${hash.slice(0, 8)} +last +unpaid +100,039\\.024 sat +unpaid, made for a request from ${n.bob.id.slice(0, 8)}…; expires in [\\dhms ]+; policy ca201001`));
 
       await xpay(n.payer, result.bolt11);
       const [sa, sb] = [await recordIn(n.alice, hash, 'settled'), await recordIn(n.bob, hash, 'settled')];
@@ -252,6 +258,9 @@ describe('rdv-request: an on-demand three-payee chain', () => {
       assert.equal(late?.role, 'last');
       assert.equal(n.carol.invoices.byHash(late?.paymentHash ?? '')?.status, 'unpaid');
       assert.ok(late && late.expiresAt - late.createdAt === 3_600);
+      const status = await runRdv([...at(n.carol), 'status', late.paymentHash.slice(0, 8)]);
+      assert.match(status.stdout, new RegExp(`made for +a request from ${n.bob.id.slice(0, 8)}…`));
+      assert.match(status.stdout, /detail +unpaid, made for a request from \w{8}…; expires in (59m|60m)/);
     }));
 });
 
