@@ -73,7 +73,7 @@ export function rpcMethods(state: State, ready: Promise<void>, log: (level: LogL
   ];
 }
 
-interface RequestParams {
+export interface RequestParams {
   amountMsat: Msat;
   via: string;
   description?: string;
@@ -82,13 +82,15 @@ interface RequestParams {
 }
 
 /** rdv-request's parameters, by position or by name; a bad one is -32602 and nothing is asked. */
-function requestParams(params: unknown): RequestParams {
+export function requestParams(params: unknown): RequestParams {
   const names = ['amount_msat', 'via', 'description', 'description_hash', 'timeout'] as const;
   const get = (i: number): unknown => (Array.isArray(params) ? params[i] : isObject(params) ? params[names[i] ?? ''] : undefined);
   const bad = (m: string): PluginMethodError => new PluginMethodError(-32602, m);
   const a = get(0);
   let amountMsat: Msat | undefined;
   if (typeof a === 'number' && Number.isSafeInteger(a) && a > 0) amountMsat = msat(BigInt(a));
+  // Integers past 2^53 arrive as exact bigints (src/chain/json.ts parseJson).
+  else if (typeof a === 'bigint') amountMsat = msat(a);
   else if (typeof a === 'string' && /^\d{1,19}$/.test(a.trim())) amountMsat = msat(BigInt(a.trim()));
   else if (typeof a === 'string' && /[a-z]$/i.test(a.trim())) {
     const parsed = parseAmount(a);
