@@ -245,7 +245,13 @@ describe('rdv-request: an on-demand three-payee chain', () => {
           c.close();
         }
       });
-      const e = await rdvRequestError(n.alice, { amount_msat: 108_690_000, via: 'a11ce001', timeout: 8 });
+      const failed = rdvRequestError(n.alice, { amount_msat: 108_690_000, via: 'a11ce001', timeout: 8 });
+      // While Bob waits, his inbox worker is free: the wait runs outside it (the answer must come through it).
+      await eventually(async () => {
+        const s = await requestStats(n.bob);
+        return carolAsked && s.under_way === 1 && s.inbox.working === 0 && s.inbox.queued === 0;
+      }, 'Bob waits for Carol with his inbox idle');
+      const e = await failed;
       assert.equal(carolAsked, true, "Carol's policy began to answer");
       assert.equal(e.code, 1701);
       assert.match(e.message, new RegExp(`^${n.bob.id.slice(0, 8)}: no answer from the next payee \\(${n.carol.id.slice(0, 8)}…\\) within \\d s$`));
