@@ -3,9 +3,11 @@
  * of `rdv join` (src/rpc/join-relay.ts), with the budgets the policy gives and one
  * more demand no one is there to waive: a route to the next payee, now, within
  * the fee budget and the delay budget. Then our invoice goes to --pass-to, with
- * the same delivery confirmation as `rdv pass-back`.
+ * the same delivery confirmation as `rdv pass-back`. The join itself
+ * (joinInvoice) also answers invoice requests (src/relay/requests.ts), with the
+ * payout and fee budget worked out from the amount asked, and no delivery.
  *
- * The policy's bounds (src/chain/policy.ts admitJoin, counted by the plugin's one
+ * The policy's bounds (src/chain/policy/decide.ts admitJoin, counted by the plugin's one
  * PolicyGate) are met before anything is asked of the node or written: open relays,
  * joins per minute, deliveries at once; then the description our node would sign,
  * and our invoice's life is capped (an open relay then expires, and can be pruned,
