@@ -102,6 +102,8 @@ async function ourRouteHints(node: LightningNode, amountMsat: Msat, warn: (messa
 export interface CompleteOptions extends BudgetLimits {
   requestedExpirySeconds: number | undefined;
   description: string | undefined;
+  /** A description hash for our invoice instead of the description (see planOurInvoice). */
+  descriptionHash?: string | undefined;
   /** The rdv policy joining it, stored in the record. */
   policy?: string;
   warn: (message: string) => void;
@@ -129,6 +131,7 @@ export async function completeRelayJoin(
     requestedExpirySeconds: o.requestedExpirySeconds,
     expiryMarginSeconds: DEFAULT_EXPIRY_MARGIN_SECONDS,
     description: o.description,
+    descriptionHash: o.descriptionHash,
     routeHints: hints.value,
   });
   if (!fields.ok) return err({ kind: 'input', message: fields.error });
