@@ -43,7 +43,7 @@ export function metadataHash(metadata: string): string {
 
 /** Where a name's LUD-06 endpoints live under the public URL. */
 export function namePath(publicUrl: URL, name: string, rest = ''): string {
-  return `${publicUrl.origin}${publicUrl.pathname}/lnurlp/${encodeURIComponent(name)}${rest}`;
+  return `${publicUrl.origin}${publicUrl.pathname.replace(/\/+$/, '')}/lnurlp/${encodeURIComponent(name)}${rest}`;
 }
 
 /** The payRequest a wallet reads first (LUD-06), amounts in msat. */
