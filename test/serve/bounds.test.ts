@@ -46,6 +46,14 @@ describe('rdv serve: bounds on what a stranger can make it do', () => {
       assert.equal(w.chain.calls.length, 0);
     }));
 
+  test('headers over 8 KiB: 431, and the connection closed', () =>
+    withServe(async (w) => {
+      const c = await raw(w);
+      c.socket.write(`GET /.well-known/lnurlp/shop HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(9_000)}\r\n\r\n`);
+      await replyWithin(c.closed, 'the server closes the connection');
+      assert.match(c.received(), /^HTTP\/1\.1 431 /);
+    }));
+
   test('a body over the limit (declared, or streamed without a length): 413 and the connection closed', () =>
     withServe(
       async (w) => {
