@@ -75,12 +75,14 @@ export class ServeApp {
       switch (route.kind) {
         case 'preflight':
           return { status: 204, headers: { ...CORS, 'Access-Control-Allow-Methods': 'GET, POST, OPTIONS', 'Access-Control-Allow-Headers': 'Content-Type' } };
+        // Each answer comes within the deadline, whatever lightningd does; the callback and
+        // the wrap keep their own, with the chains slot held until the chain answers.
         case 'pay-params':
-          return await this.payParams(route.name);
+          return this.lateOr(await this.withinDeadline(this.payParams(route.name)));
         case 'callback':
           return await this.callback(route.name, route.amount);
         case 'verify':
-          return await this.verify(route.name, route.token);
+          return this.lateOr(await this.withinDeadline(this.verify(route.name, route.token)));
         case 'wrap-spec': {
           const req = parseSpecBody(body ?? '');
           if (!req.ok) return error(400, req.error);
@@ -134,8 +136,12 @@ export class ServeApp {
     }
   }
 
+  private lateOr(r: Reply | 'late'): Reply {
+    return r === 'late' ? error(504, 'the Lightning node did not answer in time: try again') : r;
+  }
+
   private lateReply(): Reply {
-    return error(504, `the payees did not answer within ${Math.round(this.d.config.limits.answerWithinMs / 1000)} s: try again`);
+    return error(504, `the payees did not answer within ${Math.ceil(this.d.config.limits.answerWithinMs / 1000)} s: try again`);
   }
 
   private async callback(name: string, amountText: string | undefined): Promise<Reply> {
@@ -178,14 +184,13 @@ export class ServeApp {
           minLifeSeconds: MIN_INVOICE_LIFE_SECONDS,
         })
       : decoded.error;
-    if (problem !== undefined) {
+    if (!decoded.ok || problem !== undefined) {
       // Nothing is handed out: the record rdv-request made stays unpaid and expires.
       this.d.log('warn', `${name}: refused the invoice rdv-request returned for ${shortHash(got.value.paymentHash)}: ${problem}`);
       return error(502, `the payees' invoice could not be used: ${problem}`);
     }
-    const inv = decoded.ok ? decoded.value : undefined;
     const token = this.d.random(TOKEN_BYTES).toString('hex');
-    const entry = newEntry(name, got.value.paymentHash, got.value.bolt11, inv?.expiresAt ?? got.value.expiresAt, now, this.d.config.verifyKeepSeconds);
+    const entry = newEntry(name, got.value.paymentHash, got.value.bolt11, decoded.value.expiresAt, now, this.d.config.verifyKeepSeconds);
     let verify: string | undefined;
     try {
       if (await storeToken(this.d.node, token, entry)) verify = namePath(this.d.config.publicUrl, name, `/verify/${token}`);

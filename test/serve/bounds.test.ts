@@ -142,6 +142,18 @@ describe('rdv serve: bounds on what a stranger can make it do', () => {
       { limits: { answerWithinMs: 200 } },
     ));
 
+  test('a lightningd that stops answering: pay parameters and verify are LNURL errors (504) in time, not hung connections', () =>
+    withServe(
+      async (w) => {
+        w.alice.overrides.set('listdatastore', () => new Promise(() => undefined));
+        const params = await http(`${w.base}/.well-known/lnurlp/shop`);
+        assert.equal(params.status, 504);
+        assert.deepEqual(params.json, { status: 'ERROR', reason: 'the Lightning node did not answer in time: try again' });
+        assert.equal((await http(`${w.base}/lnurlp/shop/verify/${'a7'.repeat(16)}`)).status, 504);
+      },
+      { limits: { answerWithinMs: 200 } },
+    ));
+
   test('headers not sent in time: 408 and the connection closed', () =>
     withServe(
       async (w) => {
