@@ -125,10 +125,15 @@ export class ServeApp {
     return json(200, payParams(this.d.config.publicUrl, name, offer.served.metadata, { minMsat: offer.minMsat, maxMsat: offer.maxMsat }));
   }
 
-  /** Wait for `work` until the answer deadline; `late` when it has not finished by then (it goes on, its result unused). */
-  private async withinDeadline<T>(work: Promise<T>): Promise<T | 'late'> {
+  /** When an answer begun now must be sent (Unix ms). */
+  private deadline(): number {
+    return this.d.nowMs() + this.d.config.limits.answerWithinMs;
+  }
+
+  /** Wait for `work` until `untilMs` (default: the deadline from now); `late` when it has not finished by then (it goes on, its result unused). */
+  private async withinDeadline<T>(work: Promise<T>, untilMs = this.deadline()): Promise<T | 'late'> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.d.config.limits.answerWithinMs)));
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, untilMs - this.d.nowMs()))));
     try {
       return await Promise.race([work, late]);
     } finally {
@@ -145,7 +150,9 @@ export class ServeApp {
   }
 
   private async callback(name: string, amountText: string | undefined): Promise<Reply> {
-    const offer = await this.offer(name);
+    const until = this.deadline();
+    const offer = await this.withinDeadline(this.offer(name), until);
+    if (offer === 'late') return this.lateOr(offer);
     if ('status' in offer) return offer;
     const asked = parseAskedAmount(amountText, offer);
     if (!asked.ok) return error(400, asked.error);
@@ -153,7 +160,7 @@ export class ServeApp {
     if (!release) return error(503, 'too many payments are being set up at once: try again in a few seconds', { 'Retry-After': '2' });
     // The slot is held until the chain answers (or the RPC gives up), not until our deadline: it bounds the work asked of the node.
     const work = this.invoiceFor(name, offer.served, asked.value).finally(release);
-    const r = await this.withinDeadline(work);
+    const r = await this.withinDeadline(work, until);
     if (r === 'late') {
       work.then(
         (x) => this.d.log('info', `${name}: the chain answered after the deadline (${'status' in x && x.status === 200 ? 'an invoice, unused' : 'an error'})`),
@@ -213,7 +220,9 @@ export class ServeApp {
       as === 'json' ? error(status, reason, headers) : { status, text: `${reason}\n`, headers: { ...CORS, ...headers } };
     const id = this.d.config.wrapPolicy;
     if (id === undefined) return fail(404, 'not found');
-    const policy = await loadPolicy(this.d.node, id);
+    const until = this.deadline();
+    const policy = await this.withinDeadline(loadPolicy(this.d.node, id), until);
+    if (policy === 'late') return as === 'json' ? this.lateOr(policy) : fail(504, 'the Lightning node did not answer in time: try again');
     if (!policy.ok) return as === 'json' ? problemReply(policy.error) : fail(problemStatus(policy.error), policy.error.reason);
     if (!policy.value || policy.value.id !== id) {
       this.d.log('warn', `wrap: policy ${id} is not in the book (see rdv policy list)`);
@@ -226,14 +235,19 @@ export class ServeApp {
       release();
       return fail(503, `wrapping is at its limit: try again in ${admitted.retryAfterSeconds} s`, { 'Retry-After': String(admitted.retryAfterSeconds) });
     }
-    const work = wrapInvoice({ node: this.d.node, info: this.d.info, now: () => this.now(), warn: (m) => this.d.log('warn', `wrap: ${m}`) }, policy.value, req).finally(release);
-    const r = await this.withinDeadline(work);
+    const work = wrapInvoice({ node: this.d.node, info: this.d.info, now: () => this.now(), warn: (m) => this.d.log('warn', `wrap: ${m}`) }, policy.value, req)
+      .then((joined) => {
+        // Counted as open whether or not it is answered in time: its relay record exists.
+        if (joined.ok) this.wraps.joined(joined.value.expiresAt);
+        return joined;
+      })
+      .finally(release);
+    const r = await this.withinDeadline(work, until);
     if (r === 'late') return as === 'json' ? this.lateReply() : fail(504, 'the wrap took too long: try again');
     if (!r.ok) {
       if (r.error.kind === 'refused') this.d.log('info', `wrap refused: ${r.error.reason}`);
       return fail(r.error.kind === 'unreachable' ? 503 : r.error.input ? 400 : 502, r.error.kind === 'unreachable' ? 'the Lightning node is not reachable now: try again in a minute' : r.error.reason);
     }
-    this.wraps.joined(r.value.expiresAt);
     this.d.log('info', `wrapped ${shortHash(r.value.paymentHash)}: ${r.value.amountMsat} msat over ${r.value.downstreamAmountMsat} msat`);
     return as === 'json' ? json(200, { proxy_invoice: r.value.bolt11 }) : { status: 200, text: r.value.bolt11, headers: CORS };
   }

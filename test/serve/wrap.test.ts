@@ -9,14 +9,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
-import { decodeBolt11, type Invoice } from '../../src/chain/bolt11.js';
+import { decodeBolt11, resignInvoice, type Invoice } from '../../src/chain/bolt11.js';
 import { relayKey } from '../../src/chain/record.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import { nodeKeyFromSeed } from '../../src/simnet/keys.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { relayRecord } from '../helpers/chain.js';
 import { eventually } from '../helpers/sim.js';
-import { http, withServe, type ServeWorld } from '../helpers/serve.js';
+import { http, withServe, type ServeOptions, type ServeWorld } from '../helpers/serve.js';
 
 const WRAP = '77aa0c2b';
 const CAROL = nodeKeyFromSeed('carol').id;
@@ -46,7 +46,8 @@ async function pay(node: SimNode, bolt11: string): Promise<void> {
   }
 }
 
-const serveWrap = { input: { address: [], wrap: WRAP }, plugin: true, policies: [{ id: WRAP, from: CAROL, payout: '1000sat', feeBudget: '1%', delayBudget: '60' }], setup: async (net: ServeWorld['net'], alice: SimNode) => {
+const WRAP_POLICY = { id: WRAP, from: CAROL, payout: '1000sat', feeBudget: '1%', delayBudget: '60' };
+const serveWrap: ServeOptions = { input: { address: [], wrap: WRAP }, plugin: true, policies: [WRAP_POLICY], setup: async (net: ServeWorld['net'], alice: SimNode) => {
   const payer = await net.addNode('payer');
   const carol = await net.addNode('carol');
   net.openChannel(payer, alice, 2_000_000n);
@@ -120,6 +121,31 @@ describe('rdv serve --wrap: an lnproxy relay that is an rdv relay', () => {
       assert.equal(again.status, 400);
       assert.match(String(again.json?.reason), /already has a record or invoice for payment hash/);
     }, serveWrap));
+
+  test("a wrap answered too late still counts against the policy's --max-open: its relay record exists", () =>
+    withServe(
+      async (w) => {
+        let release = (): void => undefined;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        let signing = 0;
+        w.alice.overrides.set('signinvoice', async (p) => {
+          signing++;
+          await gate;
+          return { bolt11: resignInvoice(String(p.invstring), w.alice.privateKey) };
+        });
+        const first = await carolInvoice(w, 40_000n);
+        const late = await http(`${w.base}/spec`, { method: 'POST', body: JSON.stringify({ invoice: first, routing_msat: '1005000' }) });
+        assert.equal(late.status, 504);
+        assert.equal(signing, 1);
+        release();
+        await eventually(() => w.alice.datastore.get(relayKey(decoded(first).paymentHash)) !== undefined, 'the late wrap is stored');
+        await eventually(() => w.server.app.chains.inUse === 0, 'its slot is freed');
+        const second = await http(`${w.base}/spec`, { method: 'POST', body: JSON.stringify({ invoice: await carolInvoice(w, 41_000n), routing_msat: '1005000' }) });
+        assert.equal(second.status, 503);
+        assert.match(String(second.json?.reason), /wrapping is at its limit/);
+      },
+      { ...serveWrap, policies: [{ ...WRAP_POLICY, maxOpen: '1' }], limits: { answerWithinMs: 300 } },
+    ));
 
   test('without --wrap the endpoints do not exist', () =>
     withServe(async (w) => {
