@@ -24,6 +24,7 @@ Examples:
   Tidy up old records:    rdv prune --older-than 90d
   Hands-free relay:       rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...
   Invoice on demand:      rdv request --amount 102000sat --via 5e1f0c2a      (the last payee: rdv policy add --last --for ...)
+  Wallets pay by address: rdv serve --address shop=5e1f0c2a --public-url https://shop.example
   Is the node fit:        rdv doctor
   See a whole chain run:  rdv demo
 
@@ -232,6 +233,32 @@ Examples:
     .action((opts: unknown) => run('demo', [opts]));
 
   program
+    .command('serve')
+    .description('an HTTP server for wallets: Lightning Addresses (LNURL-pay) whose invoices the chain makes on demand, LUD-21 verify, an lnproxy-shaped wrap')
+    .option('--address <name=via>', 'a Lightning Address <name>@<public host>, asking the chain through a policy (its id or its --from node id); repeatable', collect)
+    .option('--public-url <url>', 'the https URL wallets reach (your TLS reverse proxy), e.g. https://shop.example')
+    .option('--listen <host:port>', 'where to listen (plain HTTP, behind the proxy)', '127.0.0.1:8080')
+    .option('--description <text>', 'what wallets show for the payment (default "Payment to <name>@<host>")')
+    .option('--wrap <policy_id>', 'also wrap invoices like lnproxy (POST /spec, GET /api/<invoice>), joined by this policy (off unless given)')
+    .option('--trust-proxy', 'take the client address from X-Forwarded-For (only behind your own reverse proxy)')
+    .option('--min-sendable <amount>', 'offer invoices from this amount (and the policy\'s minimum)', '1sat')
+    .option('--max-sendable <amount>', 'offer invoices up to this amount (and the policy\'s maximum)', '1000000sat')
+    .option('--rate <n>', 'requests one client address may make a minute', '30')
+    .option('--max-chains <n>', 'chains asked for at once; more requests are turned away', '8')
+    .option('--answer-within <duration>', 'answer a callback within this, with an LNURL error if the chain has not answered', '10s')
+    .option('--max-connections <n>', 'open connections at once', '256')
+    .option('--verify-keep <duration>', 'keep a LUD-21 verify URL answering this long after its invoice expired', '7d')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rdv serve --address shop=5e1f0c2a --public-url https://shop.example
+  rdv serve --address shop=5e1f0c2a --address tips=02c3d4e5... --public-url https://shop.example --listen 127.0.0.1:8080 --trust-proxy
+  rdv serve --wrap 5e1f0c2a --public-url https://proxy.example`,
+    )
+    .action((opts: unknown) => run('serve', [opts]));
+
+  program
     .command('completion')
     .description('print the shell completion script for bash, zsh or fish (commands, options, payment hashes)')
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
@@ -267,6 +294,7 @@ const COMMANDS: Record<string, () => Promise<{ run: (globals: GlobalOptions, ...
   forget: () => import('./commands/forget.js'),
   doctor: () => import('./commands/doctor.js'),
   demo: () => import('./commands/demo.js'),
+  serve: () => import('./commands/serve.js'),
   completion: () => import('./commands/completion.js'),
   __complete: () => import('./commands/complete.js'),
 };

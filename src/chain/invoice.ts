@@ -57,8 +57,8 @@ export interface OurInvoiceInput {
   expiryMarginSeconds: number;
   /** --description, if given; else the downstream's description (or its hash). */
   description: string | undefined;
-  /** A description hash of our own (hex sha256, as LNURL asks), over any description. */
-  descriptionHash?: string;
+  /** A description hash (64 hex) for our invoice instead (an lnproxy client's description_hash); wins over `description`. */
+  descriptionHash?: string | undefined;
   routeHints: RouteHintHop[][];
 }
 

@@ -102,8 +102,8 @@ async function ourRouteHints(node: LightningNode, amountMsat: Msat, warn: (messa
 export interface CompleteOptions extends BudgetLimits {
   requestedExpirySeconds: number | undefined;
   description: string | undefined;
-  /** Our invoice commits to this description hash (hex sha256) instead of a description (LNURL's `h`). */
-  descriptionHash?: string;
+  /** A description hash for our invoice instead of the description (see planOurInvoice). */
+  descriptionHash?: string | undefined;
   /** The rdv policy joining it, stored in the record. */
   policy?: string;
   /** It answers an invoice request from this node (or rdv-request here). */

@@ -245,6 +245,14 @@ describe("planOurInvoice: Bob's same-hash invoice", () => {
     assert.deepEqual(bad, { ok: false, error: 'the description hash must be 64 hex digits (a sha256)' });
   });
 
+  test('a description hash given (an lnproxy client\'s description_hash) replaces the downstream description, and wins over a description', () => {
+    for (const ours of [undefined, 'Bob']) {
+      const r = planOurInvoice(ourInput({ description: ours, descriptionHash: 'ab'.repeat(32) }));
+      assert.ok(r.ok);
+      assert.deepEqual({ description: r.value.description, descriptionHash: r.value.descriptionHash }, { description: undefined, descriptionHash: 'ab'.repeat(32) });
+    }
+  });
+
   test('a downstream with neither description nor hash gives an empty description', () => {
     const r = planOurInvoice(ourInput({ downstream: { ...carolInvoice(), description: undefined, descriptionHash: undefined } }));
     assert.ok(r.ok);
