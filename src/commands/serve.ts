@@ -7,7 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { formatAmount, type Msat } from '../chain/amount.js';
-import { inputError, usageError } from '../errors.js';
+import type { Policy } from '../chain/policy/policy.js';
+import { inputError, RdvError, usageError } from '../errors.js';
 import { discoverSocket } from '../rpc/discover.js';
 import { LightningNode } from '../rpc/node.js';
 import { sendableBounds } from '../serve/amounts.js';
@@ -35,21 +36,21 @@ export async function run(g: GlobalOptions, opts: ServeOptions): Promise<void> {
     const info = await node.checkedInfo();
     const now = Math.floor(Date.now() / 1000);
     const offered: Array<{ name: string; via: string; policy: string; min_sendable_msat: Msat; max_sendable_msat: Msat }> = [];
+    const policyFor = async (via: string, flag: string): Promise<Policy> => {
+      const policy = await loadPolicy(node, via, now);
+      if (policy.ok) return policy.value;
+      if (policy.error.kind === 'unreachable') throw new RdvError('unreachable', policy.error.reason);
+      throw inputError(policy.error.kind === 'none' ? `${flag}: ${policy.error.reason}; add one with rdv policy add` : policy.error.reason);
+    };
     for (const a of config.addresses) {
-      const policy = await loadPolicy(node, a.via);
-      if (!policy.ok) throw inputError(policy.error.reason);
-      if (!policy.value) throw inputError(`--address ${a.name}=${a.via}: there is no relay policy ${a.via} (nor one --from ${a.via}) on this node: add it with rdv policy add, see rdv policy list`);
-      const bounds = sendableBounds(policy.value, { minMsat: config.minSendableMsat, maxMsat: config.maxSendableMsat }, now);
+      const policy = await policyFor(a.via, `--address ${a.name}=${a.via}`);
+      const bounds = sendableBounds(policy, { minMsat: config.minSendableMsat, maxMsat: config.maxSendableMsat });
       if (!bounds.ok) throw inputError(`--address ${a.name}: ${bounds.error}`);
-      offered.push({ name: a.name, via: a.via, policy: policy.value.id, min_sendable_msat: bounds.value.minMsat, max_sendable_msat: bounds.value.maxMsat });
+      offered.push({ name: a.name, via: a.via, policy: policy.id, min_sendable_msat: bounds.value.minMsat, max_sendable_msat: bounds.value.maxMsat });
     }
-    if (config.wrapPolicy !== undefined) {
-      const policy = await loadPolicy(node, config.wrapPolicy);
-      if (!policy.ok) throw inputError(policy.error.reason);
-      if (policy.value?.id !== config.wrapPolicy) throw inputError(`--wrap ${config.wrapPolicy}: there is no such policy on this node (see rdv policy list)`);
-    }
-    if (config.addresses.length > 0 && !(await node.hasCommand('rdv-request'))) {
-      out.warn('lightningd has no rdv-request method (the rdv plugin is not loaded, or is older): every invoice request will fail until it is');
+    if (config.wrapPolicy !== undefined) await policyFor(config.wrapPolicy, `--wrap ${config.wrapPolicy}`);
+    for (const [method, what] of [['rdv-request', config.addresses.length > 0 ? 'every invoice request' : undefined], ['rdv-wrap', config.wrapPolicy !== undefined ? 'every wrap' : undefined]] as const) {
+      if (what !== undefined && !(await node.hasCommand(method))) out.warn(`lightningd has no ${method} method (the rdv plugin is not loaded, or is older): ${what} will fail until it is`);
     }
     if (!isLoopback(config.listen.host)) out.warn(`listening on ${config.listen.host}, not loopback: rdv serve speaks plain HTTP; put a TLS reverse proxy in front and listen on 127.0.0.1`);
 

@@ -5,7 +5,8 @@
  * the fee budget and the delay budget. Then our invoice goes to --pass-to, with
  * the same delivery confirmation as `rdv pass-back`. The join itself
  * (joinInvoice) also answers invoice requests (src/relay/requests.ts), with the
- * payout and fee budget worked out from the amount asked, and no delivery.
+ * payout and fee budget worked out from the amount asked, and no delivery, and
+ * wraps an invoice for rdv serve --wrap (rdv-wrap, lnproxy's routing_msat).
  *
  * The policy's bounds (src/chain/policy/decide.ts admitJoin, counted by the plugin's one
  * PolicyGate) are met before anything is asked of the node or written: open relays,
@@ -93,13 +94,18 @@ export async function joinByPolicy(
   return ok({ stored, again: false });
 }
 
-/** What a join for an invoice request adds to a pass-back's. */
-export interface RequestJoin {
-  /** The payout and fee budget of downstreamForAsked, so our invoice is exactly `askedMsat`. */
-  values: PolicyValues;
-  askedMsat: Msat;
-  requestedBy: RequestOrigin;
-  /** rdv-request's: our invoice's own description, or its hash (LNURL), instead of the downstream one's. */
+/**
+ * What a join that is not a pass-back's brings: an invoice request's (its values
+ * worked out from the asked amount, our invoice exactly that amount) or a wrap's
+ * (lnproxy's routing_msat, src/chain/policy/decide.ts wrapValues).
+ */
+export interface OwnJoin {
+  /** The payout and fee budget to join with, given the downstream amount and what the policy gives it (already checked against the policy's bounds); or why not. */
+  values: (downstreamMsat: Msat, policyValues: PolicyValues) => Result<PolicyValues>;
+  /** Our invoice must come to exactly this (a request's asked amount). */
+  askedMsat?: Msat;
+  requestedBy?: RequestOrigin;
+  /** Our invoice's own description, or its hash (LNURL), instead of the downstream one's. */
   description?: string;
   descriptionHash?: string;
 }
@@ -107,26 +113,28 @@ export interface RequestJoin {
 /**
  * The join itself, let through by the gate: the stored record, or why not
  * (nothing written). A pass-back's takes the policy's values for the downstream
- * amount; a request's (`request`) takes the values worked out from the asked
- * amount, and our invoice must come to exactly that amount.
+ * amount; a request's or a wrap's (`own`) takes its own, checked by the same
+ * rules. `from`: the node that passed the invoice back (none for a wrap).
  */
-export async function joinInvoice(deps: PolicyJoinDeps, policy: Policy, bolt11: string, from: NodeId, request?: RequestJoin): Promise<Result<Stored<RelayRecord>>> {
+export async function joinInvoice(deps: PolicyJoinDeps, policy: Policy, bolt11: string, from: NodeId | undefined, own?: OwnJoin): Promise<Result<Stored<RelayRecord>>> {
   const now = deps.now();
   const prepared = await prepareRelayJoin(deps.node, deps.info, bolt11, from, now);
   if (!prepared.ok) return err(prepared.error.message);
   const p = prepared.value;
   const checked = policyValues(policy, p.downstreamMsat, now);
   if (!checked.ok) return checked;
-  const values = request?.values ?? checked.value;
+  const chosen = own ? own.values(p.downstreamMsat, checked.value) : checked;
+  if (!chosen.ok) return chosen;
+  const values = chosen.value;
   // Our node signs the downstream description unless the asker gave our invoice its own.
-  const own = request?.description !== undefined || request?.descriptionHash !== undefined;
-  const long = own ? undefined : descriptionProblem(policy, p.invoice.description);
+  const ours = own?.description !== undefined || own?.descriptionHash !== undefined;
+  const long = ours ? undefined : descriptionProblem(policy, p.invoice.description);
   if (long) return err(long);
   const limits = { safetyMargin: DEFAULT_SAFETY_MARGIN, cltvWarn: DEFAULT_CLTV_WARN };
   const budget = relayBudget(p, values, limits);
   if ('problem' in budget) return err(budget.problem.message);
-  if (request && budget.plan.amountMsat !== request.askedMsat) {
-    return err(`our invoice would be for ${formatAmount(budget.plan.amountMsat)}, not the ${formatAmount(request.askedMsat)} asked`);
+  if (own?.askedMsat !== undefined && budget.plan.amountMsat !== own.askedMsat) {
+    return err(`our invoice would be for ${formatAmount(budget.plan.amountMsat)}, not the ${formatAmount(own.askedMsat)} asked`);
   }
   const route = routeProblem(p.route, values, limits.safetyMargin, p.invoice.payee);
   if (route) return err(route);
@@ -135,10 +143,10 @@ export async function joinInvoice(deps: PolicyJoinDeps, policy: Policy, bolt11: 
     ...limits,
     // The policy's ceiling: min'd with the downstream invoice's life minus the margin.
     requestedExpirySeconds: invoiceLifeCap(policy),
-    description: request?.description,
-    ...(request?.descriptionHash !== undefined ? { descriptionHash: request.descriptionHash } : {}),
+    description: own?.description,
+    ...(own?.descriptionHash !== undefined ? { descriptionHash: own.descriptionHash } : {}),
     policy: policy.id,
-    ...(request ? { requestedBy: request.requestedBy } : {}),
+    ...(own?.requestedBy !== undefined ? { requestedBy: own.requestedBy } : {}),
     warn: (m) => deps.log('warn', `policy ${policy.id}, ${shortHash(p.invoice.paymentHash)}: ${m}`),
     now: deps.now,
   });

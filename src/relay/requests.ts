@@ -8,7 +8,8 @@
  *     downstream amount D (src/chain/policy/asked.ts), join its answer by the
  *     policy (src/relay/policy-join.ts, every check of a pass-back's join, our
  *     invoice exactly the amount asked), and answer with our invoice.
- * rdv-request starts the same from the first payee (`request`).
+ * rdv-request starts the same from the first payee (`request`); rdv-wrap joins
+ * an invoice of anyone's by a policy, for rdv serve --wrap (`wrap`).
  *
  * Requests arrive through the inbox's bounded queues and one worker (src/relay/
  * inbox.ts). The worker only decides (time and hops, the policy, the amount, the
@@ -27,7 +28,7 @@ import { shortHash, type NodeId } from '../chain/ids.js';
 import type { InvoiceRequest, PassbackMessage } from '../chain/passback.js';
 import { downstreamForAsked, type AskedSplit } from '../chain/policy/asked.js';
 import { requestPolicyFor, viaPolicy } from '../chain/policy/book.js';
-import { lastAmountProblem, unpaidMadeBy } from '../chain/policy/decide.js';
+import { descriptionProblem, lastAmountProblem, unpaidMadeBy, wrapValues } from '../chain/policy/decide.js';
 import type { LastPolicy, Policy, PolicyBook } from '../chain/policy/policy.js';
 import type { AnyRecord, LastRecord, RelayRecord, RequestOrigin } from '../chain/record.js';
 import { answerInTime, firstOnward, passedBack, relayOnward, type Onward } from '../chain/request.js';
@@ -156,14 +157,8 @@ export class RequestDesk {
   async request(via: string, askedMsat: Msat, o: { description?: string; descriptionHash?: string; timeoutSeconds: number }): Promise<Result<RelayRecord, RequestFailure>> {
     const t0 = this.deps.nowMs();
     const now = this.deps.now();
-    let book: PolicyBook;
-    try {
-      book = await this.deps.book();
-    } catch (e) {
-      return err({ kind: 'refused', message: `the policies cannot be read: ${(e as Error).message}` });
-    }
-    const found = viaPolicy(book, via, now);
-    if (!found.ok) return err({ kind: 'input', message: found.error });
+    const found = await this.relayPolicy(via, now);
+    if (!found.ok) return found;
     const policy = found.value;
     const split = downstreamForAsked(policy, askedMsat);
     if (!split.ok) return err({ kind: 'refused', message: `policy ${policy.id}: ${split.error}` });
@@ -185,6 +180,51 @@ export class RequestDesk {
       ticket.value.end();
       this.underWay--;
     }
+  }
+
+  /**
+   * rdv-wrap (rdv serve --wrap, lnproxy's API): join `bolt11`, an invoice of
+   * anyone's, as a relay by policy `policyId` (passed by no one: nothing is
+   * asked of its payee), through the same gate and join as a pass-back, so the
+   * policy's bounds count wraps with everything else it joins. With
+   * `routingMsat` our invoice is exactly the original amount plus it. Our stored
+   * record, or why not (nothing written then).
+   */
+  async wrap(policyId: string, bolt11: string, o: { routingMsat?: Msat; description?: string; descriptionHash?: string }): Promise<Result<RelayRecord, RequestFailure>> {
+    const found = await this.relayPolicy(policyId, this.deps.now());
+    if (!found.ok) return found;
+    const policy = found.value;
+    // A description a stranger asks our node to sign is bounded like a downstream one.
+    const long = descriptionProblem(policy, o.description);
+    if (long) return err({ kind: 'refused', message: long });
+    const ticket = this.deps.gate.admit(policy, { delivers: false });
+    if (!ticket.ok) return err({ kind: 'refused', message: `policy ${policy.id}: ${ticket.error}` });
+    try {
+      const joined = await joinInvoice(this.deps, policy, bolt11, undefined, {
+        values: (downstreamMsat, values) => wrapValues(values, downstreamMsat, o.routingMsat),
+        ...(o.description !== undefined ? { description: o.description } : {}),
+        ...(o.descriptionHash !== undefined ? { descriptionHash: o.descriptionHash } : {}),
+      });
+      if (!joined.ok) return err({ kind: 'refused', message: joined.error });
+      this.deps.adopt(joined.value);
+      const r = joined.value.record;
+      this.deps.log('info', `rdv-wrap: policy ${policy.id} wrapped ${shortHash(r.paymentHash)}: ${formatAmount(r.amountMsat)} over ${formatAmount(r.downstreamAmountMsat)}`);
+      return ok(r);
+    } finally {
+      ticket.value.end();
+    }
+  }
+
+  /** The relay policy `via` names for rdv-request and rdv-wrap (src/chain/policy/book.ts viaPolicy); one that is not there is bad input. */
+  private async relayPolicy(via: string, now: number): Promise<Result<Policy, RequestFailure>> {
+    let book: PolicyBook;
+    try {
+      book = await this.deps.book();
+    } catch (e) {
+      return err({ kind: 'refused', message: `the policies cannot be read: ${(e as Error).message}` });
+    }
+    const found = viaPolicy(book, via, now);
+    return found.ok ? found : err({ kind: 'input', message: found.error });
   }
 
   // --- answering --------------------------------------------------------------
@@ -306,7 +346,7 @@ export class RequestDesk {
     }
     if (d.value.payee !== to) return err({ reason: `${next} answered with an invoice payable to ${shortHash(d.value.payee)}…, not to itself`, timeout: false });
     const joined = await joinInvoice(this.deps, policy, a.bolt11, to, {
-      values: { payoutMsat: split.payoutMsat, feeBudgetMsat: split.feeBudgetMsat, delayBudget: policy.delayBudget },
+      values: () => ok({ payoutMsat: split.payoutMsat, feeBudgetMsat: split.feeBudgetMsat, delayBudget: policy.delayBudget }),
       askedMsat,
       requestedBy: o.requestedBy,
       ...(o.description !== undefined ? { description: o.description } : {}),

@@ -1,13 +1,15 @@
 /**
  * The amounts a Lightning Address offers (LUD-06 minSendable/maxSendable) and
  * the `amount` a wallet asks for. A request asks the chain for an invoice of
- * exactly the asked amount A; the first payee's policy turns it into the
- * downstream amount D with D + payout(D) + fee budget(D) = A, so the amounts
- * offered are the policy's D bounds mapped through its shares (a larger D
- * always makes a larger invoice), within rdv serve's own --min/--max-sendable. Pure.
+ * exactly the asked amount; the plugin's arithmetic (src/chain/policy/asked.ts
+ * downstreamForAsked) decides which amounts a policy serves, so the amounts
+ * offered are exactly its askedBounds, within rdv serve's own
+ * --min-sendable/--max-sendable: every amount offered is one the chain's first
+ * payee accepts. Pure.
  */
 import { formatAmount, MAX_MSAT, msat, type Msat } from '../chain/amount.js';
-import { PPM, shareOf, type Policy } from '../chain/policy/policy.js';
+import { askedBounds } from '../chain/policy/asked.js';
+import type { Policy } from '../chain/policy/policy.js';
 import { err, ok, type Result } from '../errors.js';
 
 export interface SendableBounds {
@@ -15,30 +17,19 @@ export interface SendableBounds {
   maxMsat: Msat;
 }
 
-/** What our invoice comes to for a downstream amount D under this policy's shares. */
-export function invoiceAmountFor(p: Policy, downstreamMsat: Msat): Msat {
-  return msat(downstreamMsat + shareOf(p.payout, downstreamMsat) + shareOf(p.feeBudget, downstreamMsat));
-}
-
-/** The smallest D whose payout is at least 1 msat (a policy refuses a payout that rounds to nothing). */
-function smallestPaidDownstream(p: Policy): Msat {
-  if (p.payout.kind === 'fixed' || p.payout.ppm === 0n) return msat(1n);
-  return msat((PPM + p.payout.ppm - 1n) / p.payout.ppm);
-}
-
 /**
- * The invoice amounts a request through `p` can be answered with now, within
- * `caps`; or why none can (the policy expired, or its bounds and the caps do not meet).
+ * The invoice amounts a request through `p` can be answered with, within `caps`;
+ * or why none can (the policy's bounds leave no amount, or they and the caps do
+ * not meet). Whether `p` applies now (its expiry) is the caller's: see viaPolicy.
  */
-export function sendableBounds(p: Policy, caps: SendableBounds, now: number): Result<SendableBounds> {
-  if (p.expiresAt !== undefined && p.expiresAt <= now) return err(`policy ${p.id} has expired`);
-  const lowD = p.minAmountMsat !== undefined && p.minAmountMsat > smallestPaidDownstream(p) ? p.minAmountMsat : smallestPaidDownstream(p);
-  const lowest = invoiceAmountFor(p, lowD);
-  const highest = p.maxAmountMsat === undefined ? MAX_MSAT : invoiceAmountFor(p, p.maxAmountMsat);
-  const minMsat = lowest > caps.minMsat ? lowest : caps.minMsat;
+export function sendableBounds(p: Policy, caps: SendableBounds): Result<SendableBounds> {
+  const { minAskedMsat, maxAskedMsat } = askedBounds(p);
+  const highest = maxAskedMsat ?? MAX_MSAT;
+  if (highest < minAskedMsat) return err(`policy ${p.id}'s bounds and shares leave no amount it can be asked for (see rdv policy list)`);
+  const minMsat = minAskedMsat > caps.minMsat ? minAskedMsat : caps.minMsat;
   const maxMsat = highest < caps.maxMsat ? highest : caps.maxMsat;
   if (minMsat > maxMsat) {
-    return err(`policy ${p.id} takes invoice amounts from ${formatAmount(lowest)} to ${formatAmount(highest)}, outside --min-sendable/--max-sendable (${formatAmount(caps.minMsat)} to ${formatAmount(caps.maxMsat)})`);
+    return err(`policy ${p.id} takes invoice amounts from ${formatAmount(minAskedMsat)} to ${formatAmount(highest)}, outside --min-sendable/--max-sendable (${formatAmount(caps.minMsat)} to ${formatAmount(caps.maxMsat)})`);
   }
   return ok({ minMsat, maxMsat });
 }

@@ -6,6 +6,8 @@
  */
 import { MSAT_PER_SAT, msat, parseAmount, type Msat } from '../chain/amount.js';
 import { isNodeId } from '../chain/ids.js';
+import { MAX_DESCRIPTION_BYTES } from '../chain/policy/policy.js';
+import { HOP_MARGIN_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS, MIN_REQUEST_TIMEOUT_SECONDS } from '../chain/request.js';
 import { parseDuration } from '../chain/units.js';
 import { err, ok, type Result } from '../errors.js';
 
@@ -29,7 +31,7 @@ export interface ServeLimits {
   maxClients: number;
   /** Chains asked for (rdv-request or a wrap) running at once; more get 503 at once. */
   maxChains: number;
-  /** A callback or wrap answers within this, with an LNURL error if the chain has not answered. */
+  /** A callback or wrap answers within this, with an LNURL error if the chain has not answered; the chain (rdv-request's timeout) stops then too. */
   answerWithinMs: number;
   /** Time for a client to send its request headers (node:http headersTimeout). */
   headersTimeoutMs: number;
@@ -94,8 +96,6 @@ export interface ServeInput {
 
 const NAME_RE = /^[a-z0-9._-]{1,64}$/;
 const POLICY_ID_RE = /^[0-9a-f]{8}$/;
-/** BOLT 11 descriptions are at most 639 bytes; the metadata's text/plain is what wallets show. */
-const MAX_DESCRIPTION_BYTES = 639;
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 export const DEFAULT_MIN_SENDABLE = msat(1n * MSAT_PER_SAT);
 export const DEFAULT_MAX_SENDABLE = msat(1_000_000n * MSAT_PER_SAT);
@@ -202,7 +202,9 @@ export function parseServeInput(input: ServeInput): Result<ServeConfig> {
   if (input.answerWithin !== undefined) {
     const d = parseDuration(input.answerWithin, '--answer-within');
     if (!d.ok) return d;
-    if (d.value > 120) return err('--answer-within is more than 120 s: wallets give up long before');
+    // It is also rdv-request's timeout: the chain stops when rdv serve stops waiting for it.
+    if (d.value > MAX_REQUEST_TIMEOUT_SECONDS) return err(`--answer-within is more than ${MAX_REQUEST_TIMEOUT_SECONDS} s: wallets give up long before`);
+    if (d.value < MIN_REQUEST_TIMEOUT_SECONDS) return err(`--answer-within is less than ${MIN_REQUEST_TIMEOUT_SECONDS} s: a chain of relays needs a few seconds (each one answers ${HOP_MARGIN_SECONDS} s before its asker stops waiting)`);
     answerWithinMs = d.value * 1000;
   }
   let verifyKeepSeconds = DEFAULT_VERIFY_KEEP_SECONDS;

@@ -69,35 +69,3 @@ export class Slots {
     return this.held;
   }
 }
-
-/**
- * Wraps made by one policy that may still be paid: their invoices' expiries. The
- * plugin's own gate counts relays it joined; wraps are joined here, so rdv serve
- * keeps the policy's --max-open and --max-per-minute for them itself.
- */
-export class WrapCounter {
-  private expiries: number[] = [];
-  private starts: number[] = [];
-
-  /** Ok, or why not, for one more wrap at `nowMs` under these bounds. */
-  admit(bounds: { maxOpen: number; maxPerMinute: number }, nowMs: number): Admission & { reason?: string } {
-    const now = Math.floor(nowMs / 1000);
-    this.expiries = this.expiries.filter((e) => e > now);
-    this.starts = this.starts.filter((t) => t > nowMs - WINDOW_MS);
-    if (this.expiries.length >= bounds.maxOpen) {
-      const soonest = Math.min(...this.expiries);
-      return { ok: false, retryAfterSeconds: Math.max(1, soonest - now), reason: `${this.expiries.length} wrapped invoices are unexpired, the policy's limit (--max-open ${bounds.maxOpen})` };
-    }
-    if (this.starts.length >= bounds.maxPerMinute) {
-      const oldest = this.starts[0] ?? nowMs;
-      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + WINDOW_MS - nowMs) / 1000)), reason: `${this.starts.length} wraps began in the last minute, the policy's limit (--max-per-minute ${bounds.maxPerMinute})` };
-    }
-    this.starts.push(nowMs);
-    return { ok: true };
-  }
-
-  /** A wrap was joined: its invoice counts as open until it expires. */
-  joined(invoiceExpiresAt: number): void {
-    this.expiries.push(invoiceExpiresAt);
-  }
-}

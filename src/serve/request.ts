@@ -12,6 +12,7 @@
  */
 import { isIP } from 'node:net';
 import { isToken } from './tokens.js';
+import { INVOICE_TEXT_RE } from '../chain/bolt11.js';
 
 export type Route =
   | { kind: 'pay-params'; name: string }
@@ -36,7 +37,6 @@ const refuse = (status: number, reason: string, allow?: string): Routed => ({ ok
 const routed = (route: Route): Routed => ({ ok: true, route });
 
 const NAME_RE = /^[a-z0-9._-]{1,64}$/;
-const INVOICE_RE = /^ln[a-z0-9]{1,7100}$/i;
 
 /**
  * The endpoint `method` `rawUrl` asks for. `maxUrlBytes` bounds the URL (414);
@@ -92,7 +92,7 @@ export function routeRequest(method: string, rawUrl: string, o: { maxUrlBytes: n
   }
   if (parts[0] === 'api' && parts.length === 2) {
     const invoice = segment(1);
-    if (invoice === undefined || !INVOICE_RE.test(invoice)) return notFound;
+    if (invoice === undefined || !INVOICE_TEXT_RE.test(invoice)) return notFound;
     return get({ kind: 'wrap-api', invoice, routingMsat: url.searchParams.get('routing_msat') ?? undefined });
   }
   return notFound;

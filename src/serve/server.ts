@@ -12,13 +12,14 @@
  * rate limit, the body, the reply. The rest, by what a reader comes for:
  *   config.ts   the command line, checked: addresses, public URL, listen address, limits
  *   request.ts  which endpoint a request asks for, and who asks (X-Forwarded-For only with --trust-proxy)
- *   limits.ts   counting: requests per client a minute, chains at once, wraps open
- *   amounts.ts  min/maxSendable from the policy's bounds, and the asked amount
+ *   limits.ts   counting: requests per client a minute, chains at once
+ *   amounts.ts  min/maxSendable: what the plugin's arithmetic accepts, and the asked amount
  *   lnurl.ts    LNURL's answers and errors; the check of the invoice before a wallet sees it
  *   tokens.ts   LUD-21 verify tokens, stored in the datastore
  *   wrap.ts     lnproxy's request and its amounts
- *   app.ts      what each endpoint answers (the deadline, the chains slot, the token)
- *   backend.ts  what is asked of the node: rdv-request, the book, tokens, records, a wrap's join
+ *   app.ts      what each endpoint answers (the deadline, the chains slot, the token, LNURL errors)
+ *   backend.ts  what is read from the node: the book, tokens, records (rdv-request and rdv-wrap
+ *               go through src/rpc/request.ts, the CLI's client)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -5,14 +5,15 @@
  * keeps the payment hash and the description (or the one they asked for), and,
  * when they give `routing_msat`, that its amount is EXACTLY the original amount
  * plus routing_msat. So with routing_msat our payout comes out of it and the rest
- * is the fee budget; without it the policy's own shares apply, as for a pass-back.
- * Pure: parsing the request and the amounts.
+ * is the fee budget; without it the policy's own shares apply, as for a pass-back
+ * (src/chain/policy/decide.ts wrapValues, in the plugin's rdv-wrap). Pure: parsing
+ * the request.
  */
-import { formatAmount, MAX_MSAT, msat, type Msat } from '../chain/amount.js';
+import { MAX_MSAT, msat, type Msat } from '../chain/amount.js';
+import { INVOICE_TEXT_RE } from '../chain/bolt11.js';
 import { parseJson } from '../chain/json.js';
+import { MAX_DESCRIPTION_BYTES } from '../chain/policy/policy.js';
 import { isObject } from '../chain/read.js';
-import { policyValues, type PolicyValues } from '../chain/policy/decide.js';
-import type { Policy } from '../chain/policy/policy.js';
 import { err, ok, type Result } from '../errors.js';
 
 export interface WrapRequest {
@@ -23,8 +24,6 @@ export interface WrapRequest {
   /** Our invoice's description hash instead (lnproxy's `description_hash`, 64 hex). */
   descriptionHash: string | undefined;
 }
-
-const MAX_DESCRIPTION_BYTES = 639;
 
 /** routing_msat as lnproxy sends it: a decimal string (lnproxy-client), or, leniently, a JSON integer. */
 export function parseRoutingMsat(v: unknown): Result<Msat | undefined> {
@@ -48,6 +47,7 @@ export function parseSpecBody(text: string): Result<WrapRequest> {
   if (!isObject(body)) return err('Body is not JSON object');
   if (body.invoice === undefined) return err('Body needs an invoice field');
   if (typeof body.invoice !== 'string') return err('Invoice field must be a string');
+  if (!INVOICE_TEXT_RE.test(body.invoice)) return err('Invalid invoice');
   const routing = parseRoutingMsat(body.routing_msat);
   if (!routing.ok) return routing;
   const description = body.description;
@@ -62,19 +62,4 @@ export function parseSpecBody(text: string): Result<WrapRequest> {
     description,
     descriptionHash: typeof descriptionHash === 'string' ? descriptionHash.toLowerCase() : undefined,
   });
-}
-
-/**
- * The payout and budgets for wrapping an invoice of `downstreamMsat` by `p`:
- * with `routingMsat`, our invoice comes to exactly downstream + routing_msat
- * (payout from the policy, the rest the fee budget); without, the policy's shares.
- */
-export function wrapValues(p: Policy, downstreamMsat: Msat, routingMsat: Msat | undefined, now: number): Result<PolicyValues> {
-  const values = policyValues(p, downstreamMsat, now);
-  if (!values.ok || routingMsat === undefined) return values;
-  const payout = values.value.payoutMsat;
-  if (routingMsat <= payout) {
-    return err(`routing_msat ${routingMsat} does not cover this relay's fee of ${formatAmount(payout)} for ${formatAmount(downstreamMsat)}: ask with more than ${payout} msat`);
-  }
-  return ok({ ...values.value, feeBudgetMsat: msat(routingMsat - payout) });
 }

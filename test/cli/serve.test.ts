@@ -85,7 +85,7 @@ describe('rdv serve (the command)', () => {
       const alice = await net.addNode('alice');
       const r = await runRdv([...at(alice), 'serve', '--address', 'shop=77aa0c2b', '--public-url', 'https://shop.example', '--listen', '127.0.0.1:0']);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /--address shop=77aa0c2b: there is no relay policy 77aa0c2b/);
+      assert.match(r.stderr, /--address shop=77aa0c2b: no relay policy 77aa0c2b: see rdv policy list; add one with rdv policy add/);
     }));
 
   test('no lightningd: exit 3', async () => {

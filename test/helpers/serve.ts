@@ -12,6 +12,7 @@ import type { PaymentHash, Preimage } from '../../src/chain/ids.js';
 import type { PolicyInput } from '../../src/chain/policy/input.js';
 import { parseRecord, relayKey, serializeRecord, type RelayRecord } from '../../src/chain/record.js';
 import { LightningNode } from '../../src/rpc/node.js';
+import { REQUEST_REFUSED } from '../../src/rpc/request.js';
 import { parseServeInput, type ServeConfig, type ServeInput, type ServeLimits } from '../../src/serve/config.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
@@ -101,8 +102,8 @@ function fakeChain(alice: SimNode): FakeChain {
   return chain;
 }
 
-/** A refusal as the plugin answers one: a JSON-RPC error whose message is the chain's reason. */
-export const refuse = (reason: string): ChainAnswer => () => Promise.reject(new SimRpcError(-1, reason));
+/** A refusal as the plugin answers one: a JSON-RPC error (rdv-request's code for it) whose message is the chain's reason. */
+export const refuse = (reason: string): ChainAnswer => () => Promise.reject(new SimRpcError(REQUEST_REFUSED, reason));
 
 /** An answer the test releases: `release()` lets it through (or `with` another answer). */
 export function held(chain: FakeChain): { answer: ChainAnswer; release: () => void; waiting: () => number } {

@@ -57,12 +57,16 @@ describe('rdv serve: a Lightning Address whose invoices the chain makes', () => 
       { policies: [{ id: POLICY_ID, from: `03${'b0'.repeat(32)}`, payout: '5000sat', feeBudget: '1000sat', delayBudget: '80', minAmount: '10003sat', maxAmount: '500011sat' }] },
     ));
 
-  test('the callback asks the chain for exactly the amount with h = sha256(metadata), and hands out the invoice with a verify URL', () =>
+  test('the callback asks the chain for exactly the amount with h = sha256(metadata) and a timeout within --answer-within, and hands out the invoice with a verify URL', () =>
     withServe(async (w) => {
       const p = await params(w);
       const r = await http(`${p.callback}?amount=108690000`);
       assert.equal(r.status, 200, r.body);
-      assert.deepEqual(w.chain.calls, [{ amount_msat: 108_690_000, via: POLICY_ID, description_hash: sha256hex(p.metadata) }]);
+      const [{ timeout, ...call } = {}] = w.chain.calls;
+      assert.deepEqual(call, { amount_msat: 108_690_000, via: POLICY_ID, description_hash: sha256hex(p.metadata) });
+      assert.equal(w.chain.calls.length, 1);
+      // rdv-request's timeout is what is left of --answer-within (10 s), in whole seconds: the chain stops when rdv serve stops waiting.
+      assert.ok(typeof timeout === 'number' && timeout >= 5 && timeout <= 10, `timeout ${String(timeout)}`);
       const pr = String(r.json?.pr);
       const inv = decodeBolt11(pr);
       assert.ok(inv.ok);
@@ -90,11 +94,17 @@ describe('rdv serve: a Lightning Address whose invoices the chain makes', () => 
         const settled = (await http(verify)).json;
         assert.equal(settled?.settled, true);
         assert.ok(preimageMatches(settled?.preimage as Preimage, paymentHash as PaymentHash));
-        // Knowing the hash (every routing node does) gives nothing.
-        for (const path of [`/lnurlp/shop/verify/${paymentHash}`, `/lnurlp/shop/verify/${paymentHash.slice(0, 32)}`, `/lnurlp/tips/verify/${verify.slice(-32)}`, `/lnurlp/shop/verify/${randomBytes(16).toString('hex')}`]) {
+        // Knowing the hash (every routing node does) gives nothing: not a token (no such path, 404), or an unknown one (LNURL's "Not found").
+        const tries: Array<[string, number, string]> = [
+          [`/lnurlp/shop/verify/${paymentHash}`, 404, 'not found'],
+          [`/lnurlp/shop/verify/${paymentHash.slice(0, 32)}`, 200, 'Not found'],
+          [`/lnurlp/tips/verify/${verify.slice(-32)}`, 200, 'Not found'],
+          [`/lnurlp/shop/verify/${randomBytes(16).toString('hex')}`, 200, 'Not found'],
+        ];
+        for (const [path, status, reason] of tries) {
           const x = await http(`${w.base}${path}`);
-          assert.equal(x.status, 404, path);
-          assert.deepEqual(x.json, { status: 'ERROR', reason: x.json?.reason });
+          assert.equal(x.status, status, path);
+          assert.deepEqual(x.json, { status: 'ERROR', reason }, path);
           assert.ok(!x.body.includes(String(settled?.preimage)), path);
         }
       },
@@ -123,22 +133,23 @@ describe('rdv serve: a Lightning Address whose invoices the chain makes', () => 
       const old = 'e7'.repeat(16);
       const now = Math.floor(Date.now() / 1000);
       w.alice.datastore.datastore({ key: tokenKey(old), string: serializeEntry(newEntry('shop', 'c4'.repeat(32) as PaymentHash, 'lnbcrt1old', now - 100, now - 4_000, 60)), mode: 'must-create' });
-      assert.equal((await http(`${w.base}/lnurlp/shop/verify/${old}`)).status, 404);
+      const expired = await http(`${w.base}/lnurlp/shop/verify/${old}`);
+      assert.deepEqual([expired.status, expired.json], [200, { status: 'ERROR', reason: 'Not found' }]);
       assert.equal(tokensIn(w).length, 2);
       assert.deepEqual(await pruneTokens(w.node, now), { removed: 1, unreadable: 0 });
       assert.deepEqual(tokensIn(w), [`rdv/v1/serve/${String(r.json?.verify).slice(-32)}`]);
     }));
 
-  test('LNURL errors: an unknown name (404), an amount out of bounds or missing (400), and the chain asked nothing', () =>
+  test('LNURL errors, as HTTP 200 with status ERROR: an unknown name, an amount out of bounds or missing; an unknown path is a plain 404; the chain asked nothing', () =>
     withServe(async (w) => {
       const cases: Array<[string, number, RegExp]> = [
-        ['/.well-known/lnurlp/nobody', 404, /no such Lightning Address here: nobody/],
-        ['/lnurlp/nobody/callback?amount=21000', 404, /no such Lightning Address/],
-        ['/lnurlp/shop/callback?amount=999', 400, /below the minimum of 1000 msat/],
-        ['/lnurlp/shop/callback?amount=1000000001', 400, /above the maximum of 1000000000 msat/],
-        ['/lnurlp/shop/callback', 400, /amount is missing/],
-        ['/lnurlp/shop/callback?amount=12.5', 400, /whole number of millisatoshis/],
-        ['/nothing/here', 404, /not found/],
+        ['/.well-known/lnurlp/nobody', 200, /^no such Lightning Address here: nobody$/],
+        ['/lnurlp/nobody/callback?amount=21000', 200, /^no such Lightning Address here: nobody$/],
+        ['/lnurlp/shop/callback?amount=999', 200, /^amount 999 msat is below the minimum of 1000 msat$/],
+        ['/lnurlp/shop/callback?amount=1000000001', 200, /^amount 1000000001 msat is above the maximum of 1000000000 msat$/],
+        ['/lnurlp/shop/callback', 200, /^amount is missing/],
+        ['/lnurlp/shop/callback?amount=12.5', 200, /^amount must be a whole number of millisatoshis$/],
+        ['/nothing/here', 404, /^not found$/],
       ];
       for (const [path, status, reason] of cases) {
         const r = await http(`${w.base}${path}`);
@@ -153,7 +164,7 @@ describe('rdv serve: a Lightning Address whose invoices the chain makes', () => 
     withServe(async (w) => {
       w.chain.answer = refuse('03c9b5ac: 2,000,000 sat is over policy 7a1b2c3d\'s maximum of 1,000,000 sat');
       const r = await http(`${w.base}/lnurlp/shop/callback?amount=900000000`);
-      assert.equal(r.status, 502);
+      assert.equal(r.status, 200);
       assert.deepEqual(r.json, { status: 'ERROR', reason: "03c9b5ac: 2,000,000 sat is over policy 7a1b2c3d's maximum of 1,000,000 sat" });
       assert.equal(tokensIn(w).length, 0);
     }));
@@ -172,7 +183,7 @@ describe('rdv serve: a Lightning Address whose invoices the chain makes', () => 
       withServe(async (w) => {
         w.chain.answer = answer(w);
         const r = await http(`${w.base}/lnurlp/shop/callback?amount=108690000`);
-        assert.equal(r.status, 502, r.body);
+        assert.equal(r.status, 200, r.body);
         assert.equal(r.json?.status, 'ERROR');
         assert.match(String(r.json?.reason), reason);
         assert.equal(r.json?.pr, undefined);
@@ -180,23 +191,23 @@ describe('rdv serve: a Lightning Address whose invoices the chain makes', () => 
       }));
   }
 
-  test('lightningd goes away: a 503 LNURL error, not a hang; when it is back, rdv serve reconnects', () =>
+  test('lightningd goes away: an LNURL error (HTTP 200, status ERROR), not a hang; when it is back, rdv serve reconnects', () =>
     withServe(async (w) => {
       await w.alice.crash();
       const down = await http(`${w.base}/lnurlp/shop/callback?amount=21000`);
-      assert.equal(down.status, 503);
-      assert.match(String(down.json?.reason), /not reachable/);
+      assert.equal(down.status, 200);
+      assert.deepEqual(down.json, { status: 'ERROR', reason: 'the Lightning node is not reachable now: try again in a minute' });
       await w.alice.start();
-      await eventually(async () => (await http(`${w.base}/lnurlp/shop/callback?amount=21000`)).status === 200, 'rdv serve answers again once lightningd is back');
+      await eventually(async () => typeof (await http(`${w.base}/lnurlp/shop/callback?amount=21000`)).json?.pr === 'string', 'rdv serve answers again once lightningd is back');
     }));
 
-  test('no relay policy behind an address (removed since the start): 503, and the log says which', () =>
+  test('no relay policy behind an address (removed since the start): an LNURL error, and the log says which', () =>
     withServe(
       async (w) => {
         const r = await http(`${w.base}/.well-known/lnurlp/gone`);
-        assert.equal(r.status, 503);
-        assert.match(String(r.json?.reason), /gone takes no payments now/);
-        assert.ok(w.logs.some((l) => /gone: no relay policy for 77aa0c2b/.test(l)), w.logs.join('\n'));
+        assert.equal(r.status, 200);
+        assert.deepEqual(r.json, { status: 'ERROR', reason: 'gone takes no payments now' });
+        assert.ok(w.logs.some((l) => /gone: no relay policy 77aa0c2b: see rdv policy list/.test(l)), w.logs.join('\n'));
       },
       { input: { address: [`shop=${POLICY_ID}`, 'gone=77aa0c2b'] } },
     ));

@@ -1,7 +1,8 @@
 /**
  * The lnproxy-shaped wrap endpoint on a simulated network where Alice runs the
  * real rdv plugin: Carol's invoice in, Alice's same-hash invoice out (joined by
- * Alice's --wrap policy with rdv join's code, adopted by her plugin), shaped as
+ * Alice's --wrap policy in her plugin's rdv-wrap, with rdv join's code and the
+ * policy's one gate), shaped as
  * lnproxy's clients check it (same hash and description, amount exactly the
  * original plus routing_msat); then the payer pays the wrapped invoice and
  * Carol is paid through Alice.
@@ -73,7 +74,11 @@ describe('rdv serve --wrap: an lnproxy relay that is an rdv relay', () => {
       assert.equal(rec.policy, WRAP);
       assert.equal(rec.payoutMsat, 1_000_000n);
       assert.equal(rec.feeBudgetMsat, 5_000n);
-      assert.ok(w.alice.server.calls.some((c) => c.method === 'rdv-reload' && c.params.payment_hash === orig.paymentHash), 'the plugin was told');
+      assert.deepEqual(
+        w.alice.server.calls.filter((c) => c.method === 'rdv-wrap').map((c) => [c.params.invoice, c.params.policy, c.params.routing_msat]),
+        [[original, WRAP, 1_005_000]],
+        'joined by the plugin (rdv-wrap), which holds the record from then on',
+      );
       await pay(w.net.node('payer'), String(r.json?.proxy_invoice));
       await eventually(() => relayRecord(w.alice, orig.paymentHash).state === 'settled', "Alice's relay settles");
     }, serveWrap));
@@ -99,30 +104,32 @@ describe('rdv serve --wrap: an lnproxy relay that is an rdv relay', () => {
       assert.equal(proxy.description, undefined);
     }, serveWrap));
 
-  test("refusals in lnproxy's {status, reason} form: a bad invoice, a routing_msat short of the payout, the same invoice twice; nothing stored for them", () =>
+  test("refusals in lnproxy's {status, reason} form, HTTP 200 as lnproxy answers them: a bad invoice, a routing_msat short of the payout, the same invoice twice; nothing stored for them", () =>
     withServe(async (w) => {
       const original = await carolInvoice(w, 20_000n);
       const post = (body: unknown): Promise<Awaited<ReturnType<typeof http>>> => http(`${w.base}/spec`, { method: 'POST', body: JSON.stringify(body) });
-      const cases: Array<[unknown, number, RegExp]> = [
-        [{ invoice: 'lnbcrt1notaninvoice' }, 400, /not a (valid )?BOLT 11 invoice/],
-        [{ invoice: original, routing_msat: '999999' }, 400, /does not cover this relay's fee of 1,000 sat/],
-        [{ invoice: original, routing_msat: 5 }, 400, /does not cover/],
-        [{ routing_msat: '5' }, 400, /needs an invoice/],
+      const cases: Array<[unknown, RegExp]> = [
+        [{ invoice: 'lnbcrt1notaninvoice' }, /not a (valid )?BOLT 11 invoice/],
+        [{ invoice: 'not an invoice at all' }, /^Invalid invoice$/],
+        [{ invoice: original, routing_msat: '999999' }, /routing_msat 999999 does not cover this relay's fee of 1,000 sat for 20,000 sat/],
+        [{ invoice: original, routing_msat: 5 }, /routing_msat 5 does not cover/],
+        [{ routing_msat: '5' }, /^Body needs an invoice field$/],
       ];
-      for (const [body, status, reason] of cases) {
+      for (const [body, reason] of cases) {
         const r = await post(body);
-        assert.equal(r.status, status, JSON.stringify(body));
+        assert.equal(r.status, 200, JSON.stringify(body));
         assert.equal(r.json?.status, 'ERROR');
         assert.match(String(r.json?.reason), reason);
       }
       assert.equal(w.alice.datastore.get(relayKey(decoded(original).paymentHash)), undefined);
       assert.equal((await post({ invoice: original, routing_msat: '1005000' })).status, 200);
       const again = await post({ invoice: original, routing_msat: '1005000' });
-      assert.equal(again.status, 400);
+      assert.equal(again.status, 200);
+      assert.equal(again.json?.status, 'ERROR');
       assert.match(String(again.json?.reason), /already has a record or invoice for payment hash/);
     }, serveWrap));
 
-  test("a wrap answered too late still counts against the policy's --max-open: its relay record exists", () =>
+  test("a wrap answered too late still counts against the policy's --max-open (the plugin's one gate): its relay record exists", () =>
     withServe(
       async (w) => {
         let release = (): void => undefined;
@@ -135,14 +142,17 @@ describe('rdv serve --wrap: an lnproxy relay that is an rdv relay', () => {
         });
         const first = await carolInvoice(w, 40_000n);
         const late = await http(`${w.base}/spec`, { method: 'POST', body: JSON.stringify({ invoice: first, routing_msat: '1005000' }) });
-        assert.equal(late.status, 504);
-        assert.equal(signing, 1);
+        assert.equal(late.status, 200);
+        assert.deepEqual(late.json, { status: 'ERROR', reason: 'the wrap took too long: try again' });
+        await eventually(() => signing === 1, 'the late wrap reaches signinvoice, and is held there');
         release();
         await eventually(() => w.alice.datastore.get(relayKey(decoded(first).paymentHash)) !== undefined, 'the late wrap is stored');
         await eventually(() => w.server.app.chains.inUse === 0, 'its slot is freed');
         const second = await http(`${w.base}/spec`, { method: 'POST', body: JSON.stringify({ invoice: await carolInvoice(w, 41_000n), routing_msat: '1005000' }) });
-        assert.equal(second.status, 503);
-        assert.match(String(second.json?.reason), /wrapping is at its limit/);
+        assert.equal(second.status, 200);
+        assert.equal(second.json?.status, 'ERROR');
+        assert.match(String(second.json?.reason), new RegExp(`^policy ${WRAP}: 1 relays it joined are open and unpaid, its limit \\(--max-open 1\\)`));
+        assert.equal(signing, 1, 'the second was refused before anything was signed');
       },
       { ...serveWrap, policies: [{ ...WRAP_POLICY, maxOpen: '1' }], limits: { answerWithinMs: 300 } },
     ));

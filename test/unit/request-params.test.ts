@@ -1,13 +1,13 @@
 /**
- * rdv-request's parameters (src/relay/plugin/methods.ts), by position as
- * lightning-cli sends them and by name as commando and rdv serve do; a bad one is
- * -32602 before anything is asked.
+ * rdv-request's and rdv-wrap's parameters (src/relay/plugin/methods.ts), by
+ * position as lightning-cli sends them and by name as commando and rdv serve do;
+ * a bad one is -32602 before anything is asked.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
 import { parseJson } from '../../src/chain/json.js';
-import { requestParams, type RequestParams } from '../../src/relay/plugin/methods.js';
+import { requestParams, wrapParams, type RequestParams, type WrapParams } from '../../src/relay/plugin/methods.js';
 import { PluginMethodError } from '../../src/rpc/plugin.js';
 
 const H = 'ab'.repeat(32);
@@ -38,6 +38,30 @@ describe('requestParams', () => {
         const re = c.expected;
         assert.throws(() => requestParams(c.given), (e: unknown) => e instanceof PluginMethodError && e.code === -32602 && re.test(e.message));
       } else assert.deepEqual(requestParams(c.given), c.expected);
+    });
+  }
+});
+
+describe('wrapParams', () => {
+  const INV = 'lnbcrt1005u1pjexample0';
+  const cases: Array<{ description: string; given: unknown; expected: WrapParams | RegExp }> = [
+    { description: 'by position: invoice and policy', given: [INV, '77AA0C2B'], expected: { invoice: INV, policy: '77aa0c2b' } },
+    { description: 'by name, as rdv serve sends them: routing_msat as a number', given: { invoice: INV, policy: '77aa0c2b', routing_msat: 1_005_003, description: 'order 42' }, expected: { invoice: INV, policy: '77aa0c2b', routingMsat: msat(1_005_003n), description: 'order 42' } },
+    { description: 'routing_msat as a string (lnproxy sends one)', given: { invoice: INV, policy: '77aa0c2b', routing_msat: '1005003', description_hash: H.toUpperCase() }, expected: { invoice: INV, policy: '77aa0c2b', routingMsat: msat(1_005_003n), descriptionHash: H } },
+    { description: 'nulls for the optional ones', given: [INV, '77aa0c2b', null, null, null], expected: { invoice: INV, policy: '77aa0c2b' } },
+    { description: 'not an invoice', given: ['hello', '77aa0c2b'], expected: /invoice must be a BOLT 11 invoice/ },
+    { description: 'a node id for a policy', given: [INV, `02${'c3'.repeat(32)}`], expected: /policy must be a relay policy id/ },
+    { description: 'routing_msat 0', given: [INV, '77aa0c2b', 0], expected: /routing_msat must be a positive whole number/ },
+    { description: 'routing_msat fractional', given: [INV, '77aa0c2b', '1.5'], expected: /routing_msat must be a positive whole number/ },
+    { description: 'a description over 639 bytes', given: [INV, '77aa0c2b', null, 'é'.repeat(320)], expected: /description is over 639 bytes/ },
+    { description: 'both a description and its hash', given: { invoice: INV, policy: '77aa0c2b', description: 'a', description_hash: H }, expected: /not both/ },
+  ];
+  for (const c of cases) {
+    test(c.description, () => {
+      if (c.expected instanceof RegExp) {
+        const re = c.expected;
+        assert.throws(() => wrapParams(c.given), (e: unknown) => e instanceof PluginMethodError && e.code === -32602 && re.test(e.message));
+      } else assert.deepEqual(wrapParams(c.given), c.expected);
     });
   }
 });

@@ -7,18 +7,21 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { msat, type Msat } from '../../src/chain/amount.js';
 import { decodeBolt11, type Invoice } from '../../src/chain/bolt11.js';
 import type { NodeId, PaymentHash } from '../../src/chain/ids.js';
 import type { Policy } from '../../src/chain/policy/policy.js';
-import { invoiceAmountFor, parseAskedAmount, sendableBounds } from '../../src/serve/amounts.js';
-import { policyFor } from '../../src/serve/backend.js';
+import { downstreamForAsked } from '../../src/chain/policy/asked.js';
+import { wrapValues } from '../../src/chain/policy/decide.js';
+import { PPM } from '../../src/chain/policy/policy.js';
+import { parseAskedAmount, sendableBounds } from '../../src/serve/amounts.js';
 import { DEFAULT_LIMITS, parseAddress, parseListen, parsePublicUrl, parseServeInput } from '../../src/serve/config.js';
-import { RateLimiter, Slots, WrapCounter } from '../../src/serve/limits.js';
+import { RateLimiter, Slots } from '../../src/serve/limits.js';
 import { callbackReply, metadataFor, metadataHash, payParams, servedInvoiceProblem, verifyReply } from '../../src/serve/lnurl.js';
 import { clientAddress, routeRequest } from '../../src/serve/request.js';
 import { entryExpired, isToken, newEntry, parseEntry, serializeEntry, tokenKey } from '../../src/serve/tokens.js';
-import { parseSpecBody, wrapValues } from '../../src/serve/wrap.js';
+import { parseSpecBody } from '../../src/serve/wrap.js';
 import { nodeKeyFromSeed } from '../../src/simnet/keys.js';
 import { makeInvoice } from '../helpers/invoices.js';
 
@@ -54,7 +57,8 @@ describe('rdv serve options', () => {
     { description: '--min-sendable above --max-sendable', given: { ...base, minSendable: '7001sat', maxSendable: '7000sat' }, error: /more than --max-sendable/ },
     { description: '--max-sendable past 2^53 msat', given: { ...base, maxSendable: '100000btc' }, error: /JSON parsers/ },
     { description: '--rate 0', given: { ...base, rate: '0' }, error: /--rate 0 is out of range/ },
-    { description: '--answer-within 3m', given: { ...base, answerWithin: '3m' }, error: /more than 120 s/ },
+    { description: '--answer-within 3m', given: { ...base, answerWithin: '3m' }, error: /more than 60 s/ },
+    { description: '--answer-within 4s: less than rdv-request takes', given: { ...base, answerWithin: '4s' }, error: /less than 5 s/ },
     { description: '--answer-within 7s', given: { ...base, answerWithin: '7s' }, check: (c) => assert.equal(c.limits.answerWithinMs, 7_000) },
     { description: 'a description over 639 bytes', given: { ...base, description: 'é'.repeat(320) }, error: /640 bytes/ },
     { description: '--wrap not a policy id', given: { ...base, wrap: 'shop' }, error: /not a policy id/ },
@@ -93,22 +97,20 @@ describe('rdv serve options', () => {
 
 describe('amounts offered and asked', () => {
   const caps = { minMsat: sat(1n), maxMsat: sat(1_000_000n) };
-  test("DESIGN's example: D = 106,039,024 msat under 2% + 0.5% makes an invoice of 108,689,999 msat (the remainder is the relay's)", () => {
-    assert.equal(invoiceAmountFor(policy(), msat(106_039_024n)), 108_689_999n);
-    assert.equal(invoiceAmountFor(policy(), msat(106_039_025n)), 108_690_000n);
-  });
   const cases: Array<{ description: string; given: Partial<Policy>; expected?: [bigint, bigint]; error?: RegExp }> = [
-    { description: 'percent shares, no bounds: the smallest D with a payout (50 msat) to the cap', given: {}, expected: [sat(1n), sat(1_000_000n)] },
-    { description: 'a percent payout needs D >= 1e6/ppm: 0.0003% -> D >= 333,334 msat', given: { payout: { kind: 'percent', ppm: 3n }, feeBudget: { kind: 'fixed', msat: msat(7_000n) } }, expected: [333_334n + 1n + 7_000n, sat(1_000_000n)] },
+    { description: 'percent shares, no bounds: from the cap (the policy\'s least is 52 msat: D 50, 1 msat of payout) to the cap', given: {}, expected: [sat(1n), sat(1_000_000n)] },
+    // D >= 333,334 msat for a payout of 1 msat; an invoice of 340,335 msat leaves D 333,333 (the payout 0): the least is 340,336.
+    { description: 'a percent payout needs D >= 1e6/ppm: 0.0003% -> D >= 333,334 msat, so an invoice of at least 340,336 msat', given: { payout: { kind: 'percent', ppm: 3n }, feeBudget: { kind: 'fixed', msat: msat(7_000n) } }, expected: [340_336n, sat(1_000_000n)] },
     { description: 'fixed shares and policy bounds mapped through them', given: { payout: { kind: 'fixed', msat: sat(5_000n) }, feeBudget: { kind: 'fixed', msat: sat(1_000n) }, minAmountMsat: sat(10_003n), maxAmountMsat: sat(500_011n) }, expected: [sat(16_003n), sat(506_011n)] },
     { description: "a policy max above the cap: the cap", given: { maxAmountMsat: sat(9_000_000n) }, expected: [sat(1n), sat(1_000_000n)] },
-    { description: 'percent bounds', given: { minAmountMsat: sat(20_000n), maxAmountMsat: sat(40_000n) }, expected: [sat(20_500n), sat(41_000n)] },
+    // 41,000,001 msat leaves D = 40,000,000.97 -> 40,000,000: the extra msat is the relay's.
+    { description: 'percent bounds: the most is 1 msat over D + shares of the maximum, the rounding the relay keeps', given: { minAmountMsat: sat(20_000n), maxAmountMsat: sat(40_000n) }, expected: [sat(20_500n), 41_000_001n] },
     { description: 'bounds outside the caps', given: { minAmountMsat: sat(2_000_000n) }, error: /outside --min-sendable/ },
-    { description: 'an expired policy', given: { expiresAt: NOW }, error: /expired/ },
+    { description: 'bounds that leave no amount: a fixed fee budget over the maximum', given: { feeBudget: { kind: 'fixed', msat: sat(9n) }, maxAmountMsat: sat(8n) }, error: /leave no amount/ },
   ];
   for (const c of cases) {
     test(c.description, () => {
-      const r = sendableBounds(policy(c.given), caps, NOW);
+      const r = sendableBounds(policy(c.given), caps);
       if (c.error) {
         assert.equal(r.ok, false);
         if (!r.ok) assert.match(r.error, c.error);
@@ -118,6 +120,51 @@ describe('amounts offered and asked', () => {
       }
     });
   }
+
+  const share = fc.oneof(
+    fc.bigInt({ min: 0n, max: 3_000_000_000n }).map((m) => ({ kind: 'fixed' as const, msat: msat(m) })),
+    fc.bigInt({ min: 0n, max: PPM }).map((ppm) => ({ kind: 'percent' as const, ppm })),
+  );
+  const anyPolicy = fc
+    .record({ payout: share, feeBudget: share, min: fc.option(fc.bigInt({ min: 1n, max: 10n ** 11n })), span: fc.option(fc.bigInt({ min: 0n, max: 10n ** 11n })) })
+    .map(({ payout, feeBudget, min, span }) =>
+      policy({
+        // rdv policy add refuses a zero payout.
+        payout: payout.kind === 'fixed' ? (payout.msat === 0n ? { kind: 'fixed', msat: msat(1n) } : payout) : payout.ppm === 0n ? { kind: 'percent', ppm: 1n } : payout,
+        feeBudget,
+        ...(min !== null ? { minAmountMsat: msat(min) } : {}),
+        ...(min !== null && span !== null ? { maxAmountMsat: msat(min + span) } : {}),
+      }),
+    );
+  const anyCaps = fc.tuple(fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.bigInt({ min: 0n, max: 10n ** 12n })).map(([min, span]) => ({ minMsat: msat(min), maxMsat: msat(min + span) }));
+
+  test("every amount offered is one the plugin's arithmetic accepts, with D within the policy's bounds; and the ends are tight", () => {
+    fc.assert(
+      fc.property(anyPolicy, anyCaps, fc.array(fc.bigInt({ min: 0n, max: 2n ** 64n }), { minLength: 1, maxLength: 8 }), (p, caps, picks) => {
+        const offered = sendableBounds(p, caps);
+        if (!offered.ok) return;
+        const { minMsat, maxMsat } = offered.value;
+        const span = maxMsat - minMsat + 1n;
+        // Both ends, their neighbours inside, and amounts picked anywhere in between.
+        const inside = [minMsat, maxMsat, minMsat + 1n, maxMsat - 1n, ...picks.map((x) => minMsat + (x % span))].filter((a) => a >= minMsat && a <= maxMsat);
+        for (const a of inside) {
+          const split = downstreamForAsked(p, msat(a));
+          assert.ok(split.ok, `${a} msat is offered (${minMsat} to ${maxMsat}) but refused: ${split.ok ? '' : split.error}`);
+          if (!split.ok) return;
+          const d = split.value.downstreamMsat;
+          assert.ok(p.minAmountMsat === undefined || d >= p.minAmountMsat, `D ${d} under the minimum`);
+          assert.ok(p.maxAmountMsat === undefined || d <= p.maxAmountMsat, `D ${d} over the maximum`);
+          assert.equal(d + split.value.payoutMsat + split.value.feeBudgetMsat, a);
+        }
+        // Tight: one msat past an end is refused, by the plugin where the end is the policy's, by the caps where it is theirs.
+        if (minMsat > caps.minMsat) assert.equal(downstreamForAsked(p, msat(minMsat - 1n)).ok, false, `${minMsat - 1n} msat is accepted but not offered`);
+        else assert.equal(minMsat, caps.minMsat);
+        if (maxMsat < caps.maxMsat) assert.equal(downstreamForAsked(p, msat(maxMsat + 1n)).ok, false, `${maxMsat + 1n} msat is accepted but not offered`);
+        else assert.equal(maxMsat, caps.maxMsat);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
 
   test('the asked amount: whole msat within the bounds', () => {
     const b = { minMsat: msat(16_003_000n), maxMsat: msat(506_011_000n) };
@@ -273,25 +320,6 @@ describe('counting', () => {
     assert.ok(s.take());
     assert.equal(s.take(), undefined);
   });
-  test('wraps: open until their invoices expire, and per minute', () => {
-    const w = new WrapCounter();
-    const t = NOW * 1000;
-    assert.equal(w.admit({ maxOpen: 2, maxPerMinute: 5 }, t).ok, true);
-    w.joined(NOW + 600);
-    assert.equal(w.admit({ maxOpen: 2, maxPerMinute: 5 }, t).ok, true);
-    w.joined(NOW + 900);
-    const full = w.admit({ maxOpen: 2, maxPerMinute: 5 }, t);
-    assert.equal(full.ok, false);
-    if (!full.ok) assert.equal(full.retryAfterSeconds, 600);
-    // The first invoice expired: one is open; the two wraps begun at t are a minute old.
-    const later = (NOW + 600) * 1000;
-    assert.equal(w.admit({ maxOpen: 2, maxPerMinute: 3 }, later).ok, true);
-    assert.equal(w.admit({ maxOpen: 9, maxPerMinute: 3 }, later).ok, true);
-    assert.equal(w.admit({ maxOpen: 9, maxPerMinute: 3 }, later).ok, true);
-    const rate = w.admit({ maxOpen: 9, maxPerMinute: 3 }, later + 1_000);
-    assert.equal(rate.ok, false);
-    if (!rate.ok) assert.equal(rate.retryAfterSeconds, 59);
-  });
 });
 
 describe('lnproxy requests', () => {
@@ -303,10 +331,11 @@ describe('lnproxy requests', () => {
       ['[1]', /not JSON object/],
       ['{}', /needs an invoice/],
       ['{"invoice":7}', /must be a string/],
-      ['{"invoice":"x","routing_msat":"1.5"}', /whole number/],
-      ['{"invoice":"x","routing_msat":"0"}', /more than 0/],
-      ['{"invoice":"x","description":"a","description_hash":"' + 'ab'.repeat(32) + '"}', /not both/],
-      ['{"invoice":"x","description_hash":"abc"}', /64 hex/],
+      ['{"invoice":"not an invoice"}', /Invalid invoice/],
+      ['{"invoice":"lnbcrt1x","routing_msat":"1.5"}', /whole number/],
+      ['{"invoice":"lnbcrt1x","routing_msat":"0"}', /more than 0/],
+      ['{"invoice":"lnbcrt1x","description":"a","description_hash":"' + 'ab'.repeat(32) + '"}', /not both/],
+      ['{"invoice":"lnbcrt1x","description_hash":"abc"}', /64 hex/],
     ];
     for (const [body, why] of bad) {
       const r = parseSpecBody(body);
@@ -315,18 +344,13 @@ describe('lnproxy requests', () => {
     }
   });
   test('with routing_msat the proxy invoice is exactly original + routing_msat: the payout comes out of it', () => {
-    const p = policy({ payout: { kind: 'fixed', msat: msat(2_003n) }, feeBudget: { kind: 'percent', ppm: 5_000n } });
-    assert.deepEqual(wrapValues(p, msat(100_000_000n), msat(50_007n), NOW), { ok: true, value: { payoutMsat: 2_003n, feeBudgetMsat: 48_004n, delayBudget: 80 } });
-    const short = wrapValues(p, msat(100_000_000n), msat(2_003n), NOW);
+    // The policy's values for 100,000 sat: a fixed payout of 2.003 sat, 0.5% fee budget.
+    const values = { payoutMsat: msat(2_003n), feeBudgetMsat: msat(500_000n), delayBudget: 80 };
+    assert.deepEqual(wrapValues(values, msat(100_000_000n), msat(50_007n)), { ok: true, value: { payoutMsat: 2_003n, feeBudgetMsat: 48_004n, delayBudget: 80 } });
+    const short = wrapValues(values, msat(100_000_000n), msat(2_003n));
     assert.equal(short.ok, false);
     if (!short.ok) assert.match(short.error, /does not cover this relay's fee of 2\.003 sat/);
-    assert.deepEqual(wrapValues(p, msat(100_000_000n), undefined, NOW), { ok: true, value: { payoutMsat: 2_003n, feeBudgetMsat: 500_000n, delayBudget: 80 } });
-  });
-  test("via: a policy's id, or the node it joins from", () => {
-    const book = { version: 1 as const, lastPolicies: [], policies: [policy(), policy({ id: '77aa0c2b', from: `02${'c3'.repeat(32)}` as NodeId })] };
-    assert.equal(policyFor(book, '77aa0c2b')?.id, '77aa0c2b');
-    assert.equal(policyFor(book, BOB)?.id, '5e1f0c2a');
-    assert.equal(policyFor(book, 'ffffffff'), undefined);
+    assert.deepEqual(wrapValues(values, msat(100_000_000n), undefined), { ok: true, value: values });
   });
 });
 

@@ -4,7 +4,7 @@
  * (admitJoin: open relays, joins a minute, deliveries, the description), and whether a
  * route fits the budgets.
  */
-import { formatAmount, type Msat } from '../amount.js';
+import { formatAmount, msat, type Msat } from '../amount.js';
 import { routeDelayRoom, type RouteEstimate } from '../budget.js';
 import { shortHash, type NodeId } from '../ids.js';
 import { err, ok, type Result } from '../../errors.js';
@@ -33,6 +33,21 @@ export function policyValues(p: Policy, downstreamMsat: Msat | undefined, now: n
   const payoutMsat = shareOf(p.payout, downstreamMsat);
   if (payoutMsat <= 0n) return err(`policy ${p.id}'s payout of ${formatShare(p.payout)} of ${formatAmount(downstreamMsat)} rounds down to nothing`);
   return ok({ payoutMsat, feeBudgetMsat: shareOf(p.feeBudget, downstreamMsat), delayBudget: p.delayBudget });
+}
+
+/**
+ * A wrap's budgets (lnproxy's API, rdv serve --wrap): with `routingMsat`, our
+ * invoice is exactly the original amount plus routing_msat, as lnproxy's clients
+ * check, so the policy's payout comes out of it and the rest is the fee budget;
+ * without it, the policy's own `values`. Or why routing_msat is too little.
+ */
+export function wrapValues(values: PolicyValues, downstreamMsat: Msat, routingMsat: Msat | undefined): Result<PolicyValues> {
+  if (routingMsat === undefined) return ok(values);
+  const payout = values.payoutMsat;
+  if (routingMsat <= payout) {
+    return err(`routing_msat ${routingMsat} does not cover this relay's fee of ${formatAmount(payout)} for ${formatAmount(downstreamMsat)}: ask with more than ${payout} msat`);
+  }
+  return ok({ ...values, feeBudgetMsat: msat(routingMsat - payout) });
 }
 
 /** Why a last-payee policy does not answer a request for `askedMsat` (its bounds, both included), or undefined. */
