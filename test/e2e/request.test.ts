@@ -12,10 +12,9 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Reader } from '../../src/chain/read.js';
 import { parseJson } from '../../src/chain/json.js';
-import { Regtest } from '../../src/regtest/harness.js';
+import type { Regtest } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
-import { poll } from '../../src/regtest/process.js';
-import { e2eBinaries, KEEP, network, rdv, rdvJson, withLogs } from './lib.js';
+import { assertChainPaid, e2eBinaries, network, rdv, rdvJson, startMarketplace, withLogs } from './lib.js';
 
 const { bins, skip } = e2eBinaries();
 
@@ -44,37 +43,26 @@ const percentile = (values: number[], p: number): number => {
 
 describe('e2e: on-demand chains, lightning-cli rdv-request', () => {
   let rt: Regtest | undefined;
-  const { node } = network(() => rt);
+  const { net, node } = network(() => rt);
   let alicePolicy = '';
+  let bobPolicy = '';
   let carolPolicy = '';
 
   before(async () => {
     if (!bins) return;
-    const started = await Regtest.start({
-      binaries: bins,
-      nodes: [{ name: 'payer', rdv: 'none' }, { name: 'alice' }, { name: 'bob' }, { name: 'carol' }],
-      keep: KEEP,
-    });
-    if (!started.ok) throw new Error(started.error);
-    rt = started.value;
-    await rt.fund(['payer', 'alice', 'bob'], { btc: 0.05, utxos: 1 });
-    await rt.openChannels([
-      { from: 'payer', to: 'alice', amountSat: 1_000_000 },
-      { from: 'alice', to: 'bob', amountSat: 2_000_000 },
-      { from: 'bob', to: 'carol', amountSat: 2_000_000 },
-    ]);
-    const [alice, bob, carol] = [node('alice'), node('bob'), node('carol')];
-    // Each payee, once: DESIGN.md's marketplace.
-    alicePolicy = (await rdvJson(alice, ['policy', 'add', '--from', bob.id, '--payout', '2%', '--fee-budget', '0.5%', '--delay-budget', '80'])).str('id');
-    await rdvJson(bob, ['policy', 'add', '--from', carol.id, '--payout', '5000sat', '--fee-budget', '1000sat', '--delay-budget', '80', '--pass-to', alice.id]);
-    carolPolicy = (await rdvJson(carol, ['policy', 'add', '--last', '--for', bob.id, '--max-amount', '1000000sat', '--description', 'order from the shop'])).str('id');
+    // Each payee, once: the README's marketplace.
+    const m = await startMarketplace(bins);
+    rt = m.rt;
+    alicePolicy = m.alicePolicy;
+    bobPolicy = m.bobPolicy;
+    carolPolicy = m.carolPolicy;
   });
 
   after(async () => {
     await rt?.stop();
   });
 
-  test("lightning-cli rdv-request 108690000 on Alice's node: Bob asks Carol, all join, Alice's invoice is exactly 108,690 sat; the payer pays it and all three are paid", { skip, timeout: 180_000 }, async () => {
+  test("lightning-cli rdv-request 108690000 on Alice's node: Bob asks Carol, all join, Alice's invoice is exactly 108,690 sat; the payer pays it: Carol is paid, Alice and Bob keep payout + fee budget (records and books), the payer's preimage is the proof", { skip, timeout: 180_000 }, async () => {
     await withLogs(() => rt, async () => {
       const [payer, alice, bob, carol] = [node('payer'), node('alice'), node('bob'), node('carol')];
       // By position, as a shell script would.
@@ -96,15 +84,17 @@ describe('e2e: on-demand chains, lightning-cli rdv-request', () => {
       assert.match(shown.stdout, new RegExp(`detail +unpaid, made for a request from ${bob.id.slice(0, 8)}…; expires in .*; policy ${carolPolicy}`));
 
       const paid = Reader.of(await payer.rpc.rpc.call('xpay', { invstring: bolt11, retry_for: 60 }), 'xpay');
-      assert.equal(paid.str('payment_preimage').length, 64);
-      for (const n of [alice, bob]) {
-        await poll(`${n.name}'s record settled`, async () => {
-          const r = (await rdvJson(n, ['status', hash.slice(0, 10)])).objects('records')[0];
-          return r?.str('state') === 'settled' ? r : undefined;
-        }, 60_000, 250);
-      }
-      const carolInvoice = Reader.of(await carol.rpc.rpc.call('listinvoices', { payment_hash: hash }), 'listinvoices').objects('invoices')[0];
-      assert.deepEqual([carolInvoice?.str('status'), carolInvoice?.msat('amount_msat')], ['paid', 100_039_024n]);
+      assert.equal(paid.msat('amount_msat'), 108_690_000n);
+      // Alice and Bob pay the next payee over a direct channel: no routing fee, each keeps payout + fee budget.
+      await assertChainPaid(net(), {
+        hash,
+        preimage: paid.str('payment_preimage'),
+        last: { node: carol, amountMsat: 100_039_024n },
+        relays: [
+          { node: alice, policy: alicePolicy, payoutMsat: 2_120_781n, keptMsat: 2_120_781n + 530_195n },
+          { node: bob, policy: bobPolicy, payoutMsat: 5_000_000n, keptMsat: 5_000_000n + 1_000_000n },
+        ],
+      });
     });
   });
 
