@@ -229,7 +229,8 @@ Examples:
     .option('--regtest', 'use real lightningd and bitcoind on regtest (RDV_LIGHTNINGD, RDV_BITCOIND or PATH)')
     .option('--keep', 'with --regtest: leave the nodes running and print how to reach them')
     .option('--policy', 'hands-free: each relay sets an rdv policy, and only the last payee types anything')
-    .addHelpText('after', '\nExamples:\n  rdv demo\n  rdv demo --payees 4 --json\n  rdv demo --policy\n  rdv demo --regtest')
+    .option('--serve', 'on demand: every payee sets a policy, the first runs rdv serve, and a wallet pays its Lightning Address')
+    .addHelpText('after', '\nExamples:\n  rdv demo\n  rdv demo --payees 4 --json\n  rdv demo --policy\n  rdv demo --serve\n  rdv demo --regtest --serve')
     .action((opts: unknown) => run('demo', [opts]));
 
   program
