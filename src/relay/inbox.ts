@@ -3,7 +3,8 @@
  *
  * Any connected peer can send them, with or without a channel, as fast as it
  * likes. So the hook only looks at the message type and queues the message
- * (a few per peer, a bounded number in all; the rest are dropped and counted),
+ * (as many per peer as requests may be under way at once, a bounded number in
+ * all; the rest are dropped and counted),
  * then answers `continue` at once; a single worker takes the queues in turn, so
  * one flooding peer neither stalls lightningd nor delays another peer's
  * message. What may be stored is decided by src/chain/inbox.ts (trust, bounds);
@@ -30,7 +31,7 @@ import type { Policy } from '../chain/policy/policy.js';
 import type { AckHeard } from '../rpc/pass-back.js';
 import { assertNever, err, type Result } from '../errors.js';
 import type { PolicyRefusal } from './policy-join.js';
-import type { RequestDesk } from './requests.js';
+import { MAX_REQUESTS_AT_ONCE, type RequestDesk } from './requests.js';
 
 export interface InboxDeps {
   node: LightningNode;
@@ -57,8 +58,13 @@ export interface InboxDeps {
 }
 
 const CONTINUE: JsonObject = { result: 'continue' };
-/** Messages waiting per peer, and in all: what a flood can occupy. */
-const QUEUE_PER_PEER = 4;
+/**
+ * Messages waiting per peer, and in all: what a flood can occupy. A peer may
+ * legitimately send a burst as large as the requests a node may have under way
+ * at once (a relay asking its next payee, or answering ours: rdv serve's chains
+ * at once arrive so), so the per-peer share is that; the total bounds memory.
+ */
+const QUEUE_PER_PEER = MAX_REQUESTS_AT_ONCE;
 const QUEUE_TOTAL = 64;
 /** One refusal log line and acknowledgement per peer per this long. */
 const NOTICE_MS = 60_000;
