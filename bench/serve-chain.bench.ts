@@ -10,11 +10,12 @@
  * Needs RDV_LIGHTNINGD and RDV_BITCOIND (or both on PATH); prints a skip line
  * otherwise.
  */
-import { locateBinaries } from '../src/regtest/binaries.js';
 import { startServe } from '../src/demo/serve.js';
+import { locateBinaries } from '../src/regtest/binaries.js';
 import { RDV_BIN } from '../test/helpers/paths.js';
 import { startMarketplace } from '../test/e2e/lib.js';
-import { hrms, median, percentile, report, round, rssMb } from './lib.js';
+import { report, rssMb } from './lib.js';
+import { figures, timeCallbacks } from './serve-lib.js';
 
 const SEQUENTIAL = Number(process.env.RDV_BENCH_REQUESTS ?? 50);
 const AT_ONCE = Number(process.env.RDV_BENCH_AT_ONCE ?? 20);
@@ -35,38 +36,17 @@ try {
   const alice = m.rt.node('alice');
   const serve = await startServe(RDV_BIN, alice.dir, ['--address', `shop=${m.alicePolicy}`, '--public-url', 'http://127.0.0.1:0', '--listen', '127.0.0.1:0', '--rate', '100000', '--max-chains', '32']);
   try {
-    const base = serve.listening;
-    let amount = 21_000_000;
-    const failures: string[] = [];
-    const callback = async (): Promise<number> => {
-      const t = process.hrtime.bigint();
-      const res = await fetch(`${base}/lnurlp/shop/callback?amount=${amount++}`);
-      const body = (await res.json()) as { pr?: string; reason?: string };
-      const ms = hrms(t);
-      if (!body.pr) failures.push(`${res.status} ${body.reason ?? ''}`);
-      return ms;
-    };
     // Warm up: the JIT in three plugins and rdv serve, the peer connections, askrene's first routes.
-    for (let i = 0; i < 5; i++) await callback();
-    const sequential: number[] = [];
-    for (let i = 0; i < SEQUENTIAL; i++) sequential.push(await callback());
-    const concurrent: number[] = [];
-    const roundMs: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const t = process.hrtime.bigint();
-      concurrent.push(...(await Promise.all(Array.from({ length: AT_ONCE }, () => callback()))));
-      roundMs.push(hrms(t));
-    }
-    const fig = (v: number[]): Record<string, number> => ({ p50: round(median(v), 1), p99: round(percentile(v, 99), 1), max: round(Math.max(...v), 1) });
+    const t = await timeCallbacks(serve.listening, { warmUp: 5, sequential: SEQUENTIAL, atOnce: AT_ONCE, rounds: ROUNDS });
     report(
       NAME,
       { chain: 'real regtest, alice -> bob -> carol (two relays, a last payee), one policy each', sequential: SEQUENTIAL, at_once: AT_ONCE, rounds: ROUNDS, server: 'bin/rdv serve, own process' },
       {
-        callback_ms: fig(sequential),
-        callback_20_at_once_ms: fig(concurrent),
-        round_of_20_ms: fig(roundMs),
-        failed: failures.length,
-        first_failures: failures.slice(0, 3),
+        callback_ms: figures(t.sequential),
+        callback_20_at_once_ms: figures(t.concurrent),
+        round_of_20_ms: figures(t.roundMs),
+        failed: t.failures.length,
+        first_failures: t.failures.slice(0, 3),
         server_rss_mb: serve.child.pid ? rssMb(serve.child.pid) : undefined,
         target: { p50_ms: 500, p99_ms: 1000 },
       },

@@ -6,15 +6,14 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { msat } from '../../src/chain/amount.js';
 import { replyWithin } from '../helpers/fake-lightningd.js';
 import { makeInvoice } from '../helpers/invoices.js';
-import { RDV_BIN } from '../helpers/paths.js';
 import { setPolicies } from '../helpers/policies.js';
 import { at, runRdv } from '../helpers/rdv.js';
 import { BOB_ID, POLICY_ID } from '../helpers/serve.js';
+import { startServeProcess } from '../helpers/serve-process.js';
 import { withSimNet } from '../helpers/sim.js';
 
 describe('rdv serve (the command)', () => {
@@ -26,27 +25,9 @@ describe('rdv serve (the command)', () => {
         const paymentHash = createHash('sha256').update(String(p.amount_msat)).digest('hex');
         return { bolt11: makeInvoice('alice', { amountMsat: msat(BigInt(String(p.amount_msat))), paymentHash: paymentHash as never, descriptionHash: String(p.description_hash), description: undefined }), payment_hash: paymentHash, amount_msat: p.amount_msat, expires_at: Math.floor(Date.now() / 1000) + 3600, policy: POLICY_ID };
       });
-      const child = spawn(RDV_BIN, [...at(alice), '--json', 'serve', '--address', `shop=${POLICY_ID}`, '--public-url', 'http://127.0.0.1:0', '--listen', '127.0.0.1:0'], {
-        env: { ...process.env, NO_COLOR: '1', LIGHTNINGD_PLUGIN: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      const serve = await startServeProcess(alice, ['--address', `shop=${POLICY_ID}`, '--public-url', 'http://127.0.0.1:0', '--listen', '127.0.0.1:0']);
       try {
-        const line = await replyWithin(
-          new Promise<string>((resolve) => {
-            const check = (): void => {
-              if (stdout.includes('\n')) resolve(stdout.split('\n')[0] ?? '');
-            };
-            child.stdout.on('data', check);
-            check();
-          }),
-          `rdv serve says where it listens (stderr: ${stderr})`,
-        );
-        const started = JSON.parse(line) as { listening: string; public_url: string; node_id: string; addresses: Array<Record<string, unknown>>; wrap: null };
+        const started = serve.started;
         const port = Number(new URL(started.listening).port);
         assert.ok(port > 0);
         assert.equal(started.public_url, `http://127.0.0.1:${port}`);
@@ -57,12 +38,11 @@ describe('rdv serve (the command)', () => {
         assert.match(cb.pr, /^lnbcrt210n1/);
         assert.match(cb.verify, /\/lnurlp\/shop\/verify\/[0-9a-f]{32}$/);
         // The simulated lightningd's `help` does not list the fake rdv-request: rdv serve says so at start.
-        assert.match(stderr, /lightningd has no rdv-request method/);
+        assert.match(serve.stderr(), /lightningd has no rdv-request method/);
       } finally {
-        child.kill('SIGTERM');
+        assert.equal(await replyWithin(serve.stop(), 'rdv serve exits on SIGTERM'), 0);
       }
-      assert.equal(await replyWithin(exited, 'rdv serve exits on SIGTERM'), 0);
-      assert.match(stderr, /rdv serve stopped/);
+      assert.match(serve.stderr(), /rdv serve stopped/);
     }));
 
   const usage: Array<[string, string[], RegExp]> = [

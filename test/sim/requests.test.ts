@@ -15,6 +15,7 @@ import { decodeBolt11 } from '../../src/chain/bolt11.js';
 import { decodePassback, encodePassback, type PassbackMessage } from '../../src/chain/passback.js';
 import type { LastPolicyInput, PolicyInput } from '../../src/chain/policy/input.js';
 import { KEY_ROOT, parseRecord, relayKey } from '../../src/chain/record.js';
+import type { RequestStats } from '../../src/relay/requests.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
@@ -86,19 +87,24 @@ async function xpay(node: SimNode, bolt11: string): Promise<void> {
   }
 }
 
-interface RequestStats {
-  received: number;
-  answered: number;
-  refused: number;
-  asked: number;
-  timed_out: number;
-  answers_dropped: number;
-  under_way: number;
-}
-
 async function requestStats(node: SimNode): Promise<RequestStats & { inbox: { queued: number; working: number; received: number; dropped: number } }> {
   const s = (await node.plugin?.request('rdv-status', { brief: true })) as { requests: RequestStats; inbox: { queued: number; working: number; received: number; dropped: number } };
   return { ...s.requests, inbox: s.inbox };
+}
+
+/** `n` invoice requests from `from` to `to`, sent at once (ids padded with `pad`, amounts from `firstMsat` up), for the last payee to answer (hops 0). */
+async function requestsAtOnce(from: SimNode, to: SimNode, n: number, pad: string, firstMsat: bigint): Promise<void> {
+  const client = await LightningNode.connect(from.socketPath);
+  const deadline = Math.floor(Date.now() / 1000) + 60;
+  try {
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        client.sendcustommsg(to.id, encodePassback({ kind: 'request', requestId: i.toString(16).padStart(32, pad), amountMsat: msat(firstMsat + BigInt(i)), deadline, hops: 0 })),
+      ),
+    );
+  } finally {
+    client.close();
+  }
 }
 
 /** Every rdv record (relay or last) a node holds. */
@@ -278,17 +284,7 @@ describe('invoice requests: an asker flooding a node is bounded', () => {
       net.openChannel(mallory, carol, 2_000_000n);
       setPolicies(carol, [], [{ id: 'ca201001', for: mallory.id, maxUnpaid: '3', maxPerMinute: '10' }]);
       const heard = tap(net, carol, mallory);
-      const client = await LightningNode.connect(mallory.socketPath);
-      const deadline = Math.floor(Date.now() / 1000) + 60;
-      try {
-        await Promise.all(
-          Array.from({ length: 40 }, (_, i) =>
-            client.sendcustommsg(carol.id, encodePassback({ kind: 'request', requestId: i.toString(16).padStart(32, '0'), amountMsat: msat(1_000_000n + BigInt(i)), deadline, hops: 0 })),
-          ),
-        );
-      } finally {
-        client.close();
-      }
+      await requestsAtOnce(mallory, carol, 40, '0', 1_000_000n);
       await eventually(async () => {
         const s = await requestStats(carol);
         return s.inbox.received === 40 && s.inbox.queued === 0 && s.inbox.working === 0 && s.under_way === 0;
@@ -312,17 +308,7 @@ describe('invoice requests: an asker flooding a node is bounded', () => {
       net.openChannel(bob, carol, 2_000_000n);
       setPolicies(carol, [], [{ id: 'ca201001', for: bob.id, maxUnpaid: '100', maxPerMinute: '100' }]);
       const heard = tap(net, carol, bob);
-      const client = await LightningNode.connect(bob.socketPath);
-      const deadline = Math.floor(Date.now() / 1000) + 60;
-      try {
-        await Promise.all(
-          Array.from({ length: 24 }, (_, i) =>
-            client.sendcustommsg(carol.id, encodePassback({ kind: 'request', requestId: i.toString(16).padStart(32, 'b'), amountMsat: msat(2_000_000n + BigInt(i)), deadline, hops: 0 })),
-          ),
-        );
-      } finally {
-        client.close();
-      }
+      await requestsAtOnce(bob, carol, 24, 'b', 2_000_000n);
       await eventually(async () => {
         const s = await requestStats(carol);
         return s.inbox.received === 24 && s.inbox.queued === 0 && s.inbox.working === 0 && s.under_way === 0;
