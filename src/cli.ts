@@ -23,6 +23,8 @@ Examples:
   Everything you hold:    rdv status
   Tidy up old records:    rdv prune --older-than 90d
   Hands-free relay:       rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...
+  Invoice on demand:      rdv request --amount 102000sat --via 5e1f0c2a      (the last payee: rdv policy add --last --for ...)
+  Wallets pay by address: rdv serve --address shop=5e1f0c2a --public-url https://shop.example
   Is the node fit:        rdv doctor
   See a whole chain run:  rdv demo
 
@@ -115,7 +117,7 @@ Examples:
   // rdv policy add|list|remove: subcommands of their own, each dispatched to commands/policy.ts.
   const policy = program
     .command('policy')
-    .description('let the rdv plugin join pass-backs from a node by itself, with set payout and budgets')
+    .description('let the rdv plugin join pass-backs from a node, and answer invoice requests, by itself, with set payout and budgets')
     .addHelpText(
       'after',
       `
@@ -126,21 +128,26 @@ Examples:
     );
   policy
     .command('add')
-    .description('join every invoice a node passes back with these values, by itself (one policy per node)')
+    .description('join every invoice a node passes back (and answer its requests) with these values, by itself; or, with --last, answer a node\'s invoice requests as the last payee')
     .option('--from <node>', 'the next payee: the node whose pass-backs this policy joins')
     .option('--payout <amount>', 'what you keep: an amount (5000sat) or a share of the downstream amount (2%)')
     .option('--fee-budget <amount>', 'routing fees allowed for paying the next payee: an amount or a share (0.5%); may be 0')
     .option('--delay-budget <blocks>', 'CLTV blocks you add for your hop (must exceed the safety margin 34 plus 3)')
     .option('--pass-to <node>', 'pass our invoice on to this node: node_id[@host[:port]] (without it: rdv pass-back by hand)')
-    .option('--max-amount <amount>', 'join only downstream amounts up to this')
-    .option('--min-amount <amount>', 'join only downstream amounts from this')
+    .option('--max-amount <amount>', 'join only downstream amounts up to this (with --last: answer only requests up to this)')
+    .option('--min-amount <amount>', 'join only downstream amounts from this (with --last: answer only requests from this)')
     .option('--expires <duration>', 'stop joining after this long, e.g. 30d')
     .option('--note <text>', 'a short note shown by rdv policy list')
     .option('--max-open <n>', 'relays it joined that may be open (unpaid) at once; more are refused (default 100)')
-    .option('--max-per-minute <n>', 'joins it may begin in any minute; more are refused (default 30)')
+    .option('--max-per-minute <n>', 'joins (and requests answered) it may begin in any minute; more are refused (default 30)')
     .option('--max-invoice-life <duration>', 'our invoice expires within this, whatever the downstream one says (default 1h)')
     .option('--max-description <bytes>', 'longest description (UTF-8 bytes) of a passed-back invoice it joins: our node signs it too (default 200)')
-    .addHelpText('after', '\nExamples:\n  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --from 02c3d4e5... --payout 5000sat --fee-budget 1000sat --delay-budget 60 --max-amount 1000000sat --expires 30d\n  rdv policy add --from 02c3d4e5... --payout 1% --fee-budget 0.5% --delay-budget 80 --max-open 500 --max-per-minute 120 --max-invoice-life 15m')
+    .option('--last', 'a last-payee policy: answer --for\'s invoice requests with a normal invoice of this node for the amount asked')
+    .option('--for <node>', 'with --last: the payee before you, whose requests it answers')
+    .option('--description <text>', 'with --last: the description of the invoices it makes')
+    .option('--expiry <duration>', 'with --last: the life of the invoices it makes (default 1h)')
+    .option('--max-unpaid <n>', 'with --last: invoices it made that may be unpaid at once; more requests are refused (default 100)')
+    .addHelpText('after', '\nExamples:\n  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --from 02c3d4e5... --payout 5000sat --fee-budget 1000sat --delay-budget 60 --max-amount 1000000sat --expires 30d\n  rdv policy add --from 02c3d4e5... --payout 1% --fee-budget 0.5% --delay-budget 80 --max-open 500 --max-per-minute 120 --max-invoice-life 15m\n  rdv policy add --last --for 02b0b0b0... --max-amount 1000000sat --description "order" --expiry 1h --max-unpaid 50')
     .action((opts: unknown) => run('policy', [{ action: 'add', options: opts }]));
   policy
     .command('list')
@@ -153,6 +160,24 @@ Examples:
     .argument('<policy_id>', 'the policy\'s id (see rdv policy list)')
     .addHelpText('after', '\nExamples:\n  rdv policy remove 5e1f0c2a')
     .action((id: string) => run('policy', [{ action: 'remove', id }]));
+
+  program
+    .command('request')
+    .description('on the first payee: ask the chain for an invoice of an amount, through a relay policy, and print it')
+    .option('--amount <amount>', 'what the payer pays: your invoice is exactly this (e.g. 102000sat)')
+    .option('--via <policy_id>', 'the relay policy that asks the next payee: its id, or its --from node id')
+    .option('--description <text>', 'your invoice\'s description')
+    .option('--timeout <seconds>', 'how long the chain may take to answer (5 to 60)', '30')
+    .option('--no-qr', 'do not show a QR code')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rdv request --amount 102000sat --via 5e1f0c2a --description "order 42"
+  rdv request --amount 108690sat --via 02b0b0b0... --json
+  lightning-cli rdv-request 108690000 5e1f0c2a "order 42"     (the same, from any program)`,
+    )
+    .action((opts: unknown) => run('request', [opts]));
 
   program
     .command('status')
@@ -204,8 +229,35 @@ Examples:
     .option('--regtest', 'use real lightningd and bitcoind on regtest (RDV_LIGHTNINGD, RDV_BITCOIND or PATH)')
     .option('--keep', 'with --regtest: leave the nodes running and print how to reach them')
     .option('--policy', 'hands-free: each relay sets an rdv policy, and only the last payee types anything')
-    .addHelpText('after', '\nExamples:\n  rdv demo\n  rdv demo --payees 4 --json\n  rdv demo --policy\n  rdv demo --regtest')
+    .option('--serve', 'on demand: every payee sets a policy, the first runs rdv serve, and a wallet pays its Lightning Address')
+    .addHelpText('after', '\nExamples:\n  rdv demo\n  rdv demo --payees 4 --json\n  rdv demo --policy\n  rdv demo --serve\n  rdv demo --regtest --serve')
     .action((opts: unknown) => run('demo', [opts]));
+
+  program
+    .command('serve')
+    .description('an HTTP server for wallets: Lightning Addresses (LNURL-pay) whose invoices the chain makes on demand, LUD-21 verify, an lnproxy-shaped wrap')
+    .option('--address <name=via>', 'a Lightning Address <name>@<public host>, asking the chain through a policy (its id or its --from node id); repeatable', collect)
+    .option('--public-url <url>', 'the https URL wallets reach (your TLS reverse proxy), e.g. https://shop.example')
+    .option('--listen <host:port>', 'where to listen (plain HTTP, behind the proxy)', '127.0.0.1:8080')
+    .option('--description <text>', 'what wallets show for the payment (default "Payment to <name>@<host>")')
+    .option('--wrap <policy_id>', 'also wrap invoices like lnproxy (POST /spec, GET /api/<invoice>), joined by this policy (off unless given)')
+    .option('--trust-proxy', 'take the client address from X-Forwarded-For (only behind your own reverse proxy)')
+    .option('--min-sendable <amount>', 'offer invoices from this amount (and the policy\'s minimum)', '1sat')
+    .option('--max-sendable <amount>', 'offer invoices up to this amount (and the policy\'s maximum)', '1000000sat')
+    .option('--rate <n>', 'requests one client address may make a minute', '30')
+    .option('--max-chains <n>', 'chains asked for at once; more requests are turned away', '8')
+    .option('--answer-within <duration>', 'answer a callback within this, with an LNURL error if the chain has not answered', '10s')
+    .option('--max-connections <n>', 'open connections at once', '256')
+    .option('--verify-keep <duration>', 'keep a LUD-21 verify URL answering this long after its invoice expired', '7d')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rdv serve --address shop=5e1f0c2a --public-url https://shop.example
+  rdv serve --address shop=5e1f0c2a --address tips=02c3d4e5... --public-url https://shop.example --listen 127.0.0.1:8080 --trust-proxy
+  rdv serve --wrap 5e1f0c2a --public-url https://proxy.example`,
+    )
+    .action((opts: unknown) => run('serve', [opts]));
 
   program
     .command('completion')
@@ -236,12 +288,14 @@ const COMMANDS: Record<string, () => Promise<{ run: (globals: GlobalOptions, ...
   inbox: () => import('./commands/inbox.js'),
   trust: () => import('./commands/trust.js'),
   policy: () => import('./commands/policy.js'),
+  request: () => import('./commands/request.js'),
   status: () => import('./commands/status.js'),
   watch: () => import('./commands/watch.js'),
   prune: () => import('./commands/prune.js'),
   forget: () => import('./commands/forget.js'),
   doctor: () => import('./commands/doctor.js'),
   demo: () => import('./commands/demo.js'),
+  serve: () => import('./commands/serve.js'),
   completion: () => import('./commands/completion.js'),
   __complete: () => import('./commands/complete.js'),
 };

@@ -44,6 +44,8 @@ export interface Invoice {
 export const DEFAULT_MIN_FINAL_CLTV = 18;
 /** BOLT 11: "if the x field is not provided, the expiry is 3600 seconds". */
 export const DEFAULT_EXPIRY_SECONDS = 3600;
+/** What may be a BOLT 11 invoice, as text (before decoding): a bound for what a stranger sends. */
+export const INVOICE_TEXT_RE = /^ln[a-z0-9]{1,7100}$/i;
 
 export const FEATURE = {
   varOnionOptin: 8,

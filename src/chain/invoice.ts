@@ -57,6 +57,8 @@ export interface OurInvoiceInput {
   expiryMarginSeconds: number;
   /** --description, if given; else the downstream's description (or its hash). */
   description: string | undefined;
+  /** A description hash (64 hex) for our invoice instead (an lnproxy client's description_hash); wins over `description`. */
+  descriptionHash?: string | undefined;
   routeHints: RouteHintHop[][];
 }
 
@@ -68,14 +70,15 @@ export function planOurInvoice(input: OurInvoiceInput): Result<InvoiceFields> {
   if (expiry < MIN_EXPIRY_SECONDS) {
     return err(`our invoice would live only ${expiry} s (the downstream one expires at ${when(downstream.expiresAt)}): ask for a fresh downstream invoice`);
   }
-  const useHash = input.description === undefined && downstream.descriptionHash !== undefined;
+  if (input.descriptionHash !== undefined && !/^[0-9a-f]{64}$/.test(input.descriptionHash)) return err('the description hash must be 64 hex digits (a sha256)');
+  const hash = input.descriptionHash ?? (input.description === undefined ? downstream.descriptionHash : undefined);
   return ok({
     currency: downstream.currency,
     amountMsat: plan.amountMsat,
     paymentHash: downstream.paymentHash,
     paymentSecret: input.paymentSecret,
-    description: useHash ? undefined : (input.description ?? downstream.description ?? ''),
-    descriptionHash: useHash ? downstream.descriptionHash : undefined,
+    description: hash !== undefined ? undefined : (input.description ?? downstream.description ?? ''),
+    descriptionHash: hash,
     createdAt: input.now,
     expirySeconds: expiry,
     minFinalCltv: plan.minFinalCltv,

@@ -94,7 +94,12 @@ export interface RelayRecord {
   receivedFrom?: NodeId;
   /** The `rdv policy` that joined it (no one typed rdv join). */
   policy?: string;
+  /** Made to answer an invoice request: from this node, or `rpc` (rdv-request on this node). */
+  requestedBy?: RequestOrigin;
 }
+
+/** Who asked for the invoice a record was made for: the node before us, or `rpc` (rdv-request, on this node). */
+export type RequestOrigin = NodeId | 'rpc';
 
 export interface LastRecord {
   version: 1;
@@ -107,6 +112,10 @@ export interface LastRecord {
   expiresAt: number;
   createdAt: number;
   updatedAt: number;
+  /** The last-payee policy that made it (no one typed rdv join --last). */
+  policy?: string;
+  /** Made to answer this node's invoice request. */
+  requestedBy?: RequestOrigin;
 }
 
 export type AnyRecord = RelayRecord | LastRecord;
@@ -140,7 +149,7 @@ export function recordToJson(r: AnyRecord): JsonObject {
   };
   switch (r.role) {
     case 'last':
-      return { ...base, label: r.label, description: r.description };
+      return dropUndefined({ ...base, label: r.label, description: r.description, policy: r.policy, requested_by: r.requestedBy });
     case 'relay':
       return dropUndefined({
         ...base,
@@ -184,6 +193,7 @@ export function recordToJson(r: AnyRecord): JsonObject {
         last_error: r.lastError,
         received_from: r.receivedFrom,
         policy: r.policy,
+        requested_by: r.requestedBy,
       });
     default:
       return assertNever(r, 'record role');
@@ -247,7 +257,7 @@ export function parseRecord(text: string | { parsed: unknown }, where = 'record'
     updatedAt: r.int('updated_at'),
   };
   if (role === 'last') {
-    return { ...base, role: 'last', label: r.str('label'), description: r.optStr('description') ?? '' };
+    return stripUndefined<LastRecord>({ ...base, role: 'last', label: r.str('label'), description: r.optStr('description') ?? '', policy: r.optStr('policy'), requestedBy: readOrigin(r) });
   }
   if (role !== 'relay') throw new ShapeError(`${where}.role: expected "relay" or "last", got ${JSON.stringify(role)}`);
   const state = r.str('state');
@@ -310,7 +320,15 @@ export function parseRecord(text: string | { parsed: unknown }, where = 'record'
     lastError: r.optStr('last_error'),
     receivedFrom: r.optMatch<NodeId>('received_from', NODE_RE, 'a node id'),
     policy: r.optStr('policy'),
+    requestedBy: readOrigin(r),
   });
+}
+
+function readOrigin(r: Reader): RequestOrigin | undefined {
+  const v = r.optStr('requested_by');
+  if (v === undefined || v === 'rpc') return v;
+  if (!NODE_RE.test(v)) throw new ShapeError(`${r.path}.requested_by: expected a node id or "rpc"`);
+  return v as NodeId;
 }
 
 function stripUndefined<T>(o: { [K in keyof T]: T[K] | undefined }): T {

@@ -4,17 +4,17 @@
  *   --invoice/--from-inbox   a same-hash relay invoice over the next payee's
  * Reads and checks everything before writing anything to the node.
  */
-import { randomBytes } from 'node:crypto';
 import { formatAmount, parseAmount, type Msat } from '../chain/amount.js';
 import { decodeBolt11, type Invoice } from '../chain/bolt11.js';
 import { DEFAULT_CLTV_WARN, suggestDelayBudget, suggestFeeBudget, type BudgetPlan, type RouteEstimate } from '../chain/budget.js';
 import { asNodeId, shortHash, type NodeId } from '../chain/ids.js';
-import { relayKey, serializeRecord, type LastRecord, type RelayRecord } from '../chain/record.js';
+import type { RelayRecord } from '../chain/record.js';
 import { readInbox, senderName, TRUST_TEXT } from './inbox-read.js';
 import { parseBlocks, parseDuration } from '../chain/units.js';
 import { failedError, inputError, RdvError, usageError } from '../errors.js';
 import type { LightningNode, NodeInfo } from '../rpc/node.js';
 import { completeRelayJoin, prepareRelayJoin, relayBudget, type JoinProblem, type RelayValues } from '../rpc/join-relay.js';
+import { makeLastInvoice } from '../rpc/join-last.js';
 import { inquirerPrompter, type Prompter } from '../prompts/prompter.js';
 import { askRelayBudgets, askLastPayee, confirmSummary } from '../prompts/join.js';
 import type { Output } from '../ui/output.js';
@@ -103,30 +103,14 @@ async function joinLast(g: GlobalOptions, opts: JoinOptions, out: Output, prompt
   const amount = amountMsat;
   await withNode(g, async (node) => {
     const info = await node.checkedInfo();
-    const label = `rdv-${now()}-${randomBytes(4).toString('hex')}`;
-    const inv = await node.invoice({ amountMsat: amount, label, description: description ?? '', ...(expiry !== undefined ? { expiry } : {}) });
-    const record: LastRecord = {
-      version: 1,
-      role: 'last',
-      paymentHash: inv.paymentHash,
-      bolt11: inv.bolt11,
-      label,
-      amountMsat: amount,
-      description: description ?? '',
-      expiresAt: inv.expiresAt,
-      createdAt: now(),
-      updatedAt: now(),
-    };
-    const w = await node.datastoreCreate(relayKey(inv.paymentHash), serializeRecord(record));
-    if (!w.ok) {
-      await node.delinvoice(label, 'unpaid').catch(() => undefined);
-      throw failedError(`could not store the rdv record (${w.reason}); the invoice was deleted again`);
-    }
+    const made = await makeLastInvoice(node, { amountMsat: amount, description: description ?? '', ...(expiry !== undefined ? { expirySeconds: expiry } : {}), now });
+    if (!made.ok) throw failedError(made.error);
+    const inv = made.value.record;
     // The plugin holds every unfinished record (rdv status --state open asks it). A last
     // payee needs no plugin to be paid, so nothing is said if there is none to tell.
-    await notifyPlugin(node, record.paymentHash).catch(() => undefined);
+    await notifyPlugin(node, inv.paymentHash).catch(() => undefined);
     if (g.json) {
-      out.json({ role: 'last', payment_hash: inv.paymentHash, bolt11: inv.bolt11, amount_msat: amount, label, expires_at: inv.expiresAt, node_id: info.id });
+      out.json({ role: 'last', payment_hash: inv.paymentHash, bolt11: inv.bolt11, amount_msat: amount, label: inv.label, expires_at: inv.expiresAt, node_id: info.id });
       return;
     }
     out.info(out.c.green(`Your invoice for ${formatAmount(amount)} (payment hash ${shortHash(inv.paymentHash)}…):`));

@@ -1,18 +1,20 @@
 /**
  * `rdv policy add|list|remove`: the relay policies the rdv plugin joins pass-backs
- * by (src/chain/policy/ decides, src/rpc/policies.ts reads and writes the book;
- * this only parses, asks and prints). The plugin reads the book at each pass-back.
+ * (and answers invoice requests) by, and the last-payee policies it answers
+ * requests by (src/chain/policy/ decides, src/rpc/policies.ts reads and writes the
+ * book; this only parses, asks and prints). The plugin reads the book at each
+ * pass-back and request.
  */
 import { randomBytes } from 'node:crypto';
 import { shortHash } from '../chain/ids.js';
-import { POLICY_KEY, type PolicyBook } from '../chain/policy/policy.js';
-import { newPolicy, type PolicyInput } from '../chain/policy/input.js';
-import { addPolicy, policyToJson, removePolicy } from '../chain/policy/book.js';
+import { isLastPolicy, POLICY_KEY, type LastPolicy, type PolicyBook } from '../chain/policy/policy.js';
+import { newLastPolicy, newPolicy, type LastPolicyInput, type PolicyInput } from '../chain/policy/input.js';
+import { addLastPolicy, addPolicy, anyPolicyToJson, lastPolicyToJson, policyToJson, removePolicy } from '../chain/policy/book.js';
 import { ShapeError } from '../chain/read.js';
 import { assertNever, failedError, inputError, ok, usageError, type Result } from '../errors.js';
 import type { LightningNode } from '../rpc/node.js';
 import { loadBook, updateBook } from '../rpc/policies.js';
-import { POLICY_TABLE_HEADER, policyRows, policySummary } from '../ui/policy-view.js';
+import { LAST_TABLE_HEADER, lastPolicyRows, lastPolicySummary, POLICY_TABLE_HEADER, policyRows, policySummary } from '../ui/policy-view.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { pluginsState, pluginWarnings } from './plugin-check.js';
 
@@ -30,7 +32,17 @@ export interface PolicyAddOptions {
   maxPerMinute?: string;
   maxInvoiceLife?: string;
   maxDescription?: string;
+  /** A last-payee policy: answers --for's invoice requests with a normal invoice. */
+  last?: boolean;
+  for?: string;
+  description?: string;
+  expiry?: string;
+  maxUnpaid?: string;
 }
+
+/** The options only a relay policy takes, and only a last-payee one (--last). */
+const RELAY_ONLY = { from: '--from', payout: '--payout', feeBudget: '--fee-budget', delayBudget: '--delay-budget', passTo: '--pass-to', maxOpen: '--max-open', maxInvoiceLife: '--max-invoice-life', maxDescription: '--max-description' } as const;
+const LAST_ONLY = { for: '--for', description: '--description', expiry: '--expiry', maxUnpaid: '--max-unpaid' } as const;
 
 /** What src/cli.ts hands over: which subcommand, with its argument or options. */
 export type PolicyCommand = { action: 'add'; options: PolicyAddOptions } | { action: 'list' } | { action: 'remove'; id: string };
@@ -49,6 +61,29 @@ async function readable<T>(work: Promise<T>): Promise<T> {
       e,
     );
   }
+}
+
+/** Options of the other kind given anyway: a usage error (exit 2), nothing written. */
+function refuseOthers(o: PolicyAddOptions): void {
+  const [wrong, kind] = o.last ? [RELAY_ONLY, 'a relay policy\'s, not --last\'s'] : [LAST_ONLY, '--last\'s (a last-payee policy\'s)'];
+  const given = Object.entries(wrong).filter(([k]) => o[k as keyof PolicyAddOptions] !== undefined).map(([, flag]) => flag);
+  if (given.length > 0) throw usageError(`${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} ${kind} option${given.length === 1 ? '' : 's'}: see rdv policy add --help`);
+}
+
+/** The options as newLastPolicy takes them; a missing --for is a usage error (exit 2). */
+function lastInput(o: PolicyAddOptions): LastPolicyInput {
+  if (o.for === undefined) throw usageError('rdv policy add --last needs --for <node id of the payee before you>: e.g. rdv policy add --last --for 02b0b0... --max-amount 1000000sat --description "order"');
+  return {
+    for: o.for,
+    ...(o.minAmount !== undefined ? { minAmount: o.minAmount } : {}),
+    ...(o.maxAmount !== undefined ? { maxAmount: o.maxAmount } : {}),
+    ...(o.description !== undefined ? { description: o.description } : {}),
+    ...(o.expiry !== undefined ? { expiry: o.expiry } : {}),
+    ...(o.maxUnpaid !== undefined ? { maxUnpaid: o.maxUnpaid } : {}),
+    ...(o.maxPerMinute !== undefined ? { maxPerMinute: o.maxPerMinute } : {}),
+    ...(o.expires !== undefined ? { expires: o.expires } : {}),
+    ...(o.note !== undefined ? { note: o.note } : {}),
+  };
 }
 
 /** The options as newPolicy takes them; a missing required one is a usage error (exit 2). */
@@ -93,6 +128,8 @@ async function change<T>(node: LightningNode, edit: (book: PolicyBook) => Result
 }
 
 async function add(g: GlobalOptions, o: PolicyAddOptions): Promise<void> {
+  refuseOthers(o);
+  if (o.last) return addLast(g, o);
   const out = makeOutput(g);
   const input = policyInput(o);
   const id = randomBytes(4).toString('hex');
@@ -125,20 +162,52 @@ async function add(g: GlobalOptions, o: PolicyAddOptions): Promise<void> {
   });
 }
 
+async function addLast(g: GlobalOptions, o: PolicyAddOptions): Promise<void> {
+  const out = makeOutput(g);
+  const input = lastInput(o);
+  const id = randomBytes(4).toString('hex');
+  const checked = newLastPolicy(input, { id, self: undefined, now: now() });
+  if (!checked.ok) throw inputError(checked.error);
+  await withNode(g, async (node) => {
+    const info = await node.checkedInfo();
+    const at = now();
+    const made = newLastPolicy(input, { id, self: info.id, now: at });
+    if (!made.ok) throw inputError(made.error);
+    const policy: LastPolicy = made.value;
+    await change(node, (book) => {
+      const next = addLastPolicy(book, policy);
+      return next.ok ? ok({ book: next.value, value: policy }) : next;
+    });
+    for (const warning of pluginWarnings(await pluginsState(node))) out.warn(warning);
+    if (g.json) {
+      out.json(lastPolicyToJson(policy, at));
+      return;
+    }
+    out.pairs(lastPolicySummary(policy, at));
+    out.result(`policy ${policy.id} added: the rdv plugin now answers every invoice request from ${shortHash(policy.for)}… with an invoice of this node for the amount asked (no restart needed)`);
+    out.info(`Remove it with: rdv policy remove ${policy.id}`);
+  });
+}
+
 async function list(g: GlobalOptions): Promise<void> {
   const out = makeOutput(g);
   await withNode(g, async (node) => {
     const { book } = await readable(loadBook(node));
     const at = now();
     if (g.json) {
-      out.json({ policies: book.policies.map((p) => policyToJson(p, at)) });
+      out.json({ policies: [...book.policies.map((p) => policyToJson(p, at)), ...book.lastPolicies.map((p) => lastPolicyToJson(p, at))] });
       return;
     }
-    if (book.policies.length === 0) {
+    if (book.policies.length === 0 && book.lastPolicies.length === 0) {
       out.result('No policies: every invoice passed back to you waits in rdv inbox for rdv join. Add one with: rdv policy add --from <node id> --payout <amount|%> --fee-budget <amount|%> --delay-budget <blocks>');
       return;
     }
-    out.table(POLICY_TABLE_HEADER, policyRows(book.policies, at));
+    if (book.policies.length > 0) out.table(POLICY_TABLE_HEADER, policyRows(book.policies, at));
+    if (book.lastPolicies.length > 0) {
+      if (book.policies.length > 0) out.info();
+      out.info('Last-payee policies (answer invoice requests with an invoice of this node):');
+      out.table(LAST_TABLE_HEADER, lastPolicyRows(book.lastPolicies, at));
+    }
   });
 }
 
@@ -150,8 +219,9 @@ async function remove(g: GlobalOptions, idArg: string): Promise<void> {
       const next = removePolicy(book, id);
       return next.ok ? ok({ book: next.value.book, value: next.value.removed }) : next;
     });
-    out.json({ removed: policyToJson(p, now()) });
-    out.result(`removed policy ${p.id}: invoices ${shortHash(p.from)}… passes back wait in rdv inbox again (what it joined already stays, see rdv status)`);
+    out.json({ removed: anyPolicyToJson(p, now()) });
+    if (isLastPolicy(p)) out.result(`removed policy ${p.id}: requests from ${shortHash(p.for)}… are refused again (invoices it made stay, see rdv status)`);
+    else out.result(`removed policy ${p.id}: invoices ${shortHash(p.from)}… passes back wait in rdv inbox again (what it joined already stays, see rdv status)`);
   });
 }
 

@@ -289,17 +289,33 @@ function stateText(out: Output, r: AnyRecord, view: NodeView): string {
 
 export function detailText(r: AnyRecord, view: NodeView, live: Live | undefined, now: number): string {
   const text = stateDetail(r, view, live, now);
-  return r.role === 'relay' && r.policy !== undefined ? `${text}${text ? '; ' : ''}policy ${r.policy}` : text;
+  return r.policy !== undefined ? `${text}${text ? '; ' : ''}policy ${r.policy}` : text;
+}
+
+/** Who asked for the invoice a record was made for: "a request from 02b0b0b0…", or "rdv-request". */
+export function requestText(r: AnyRecord): string | undefined {
+  if (r.requestedBy === undefined) return undefined;
+  return r.requestedBy === 'rpc' ? 'rdv-request here' : `a request from ${shortHash(r.requestedBy)}…`;
 }
 
 function stateDetail(r: AnyRecord, view: NodeView, live: Live | undefined, now: number): string {
+  const asked = requestText(r);
   if (r.role === 'last') {
-    if (view.invoiceStatus === 'unpaid') return r.expiresAt > now ? `waiting for payment, expires in ${formatDuration(r.expiresAt - now)}` : 'expired unpaid';
+    if (view.invoiceStatus === 'unpaid') {
+      if (r.expiresAt <= now) return 'expired unpaid';
+      const left = `expires in ${formatDuration(r.expiresAt - now)}`;
+      // Made for a request: nothing moves unless someone pays it, and it may be that nobody ever got it.
+      return asked ? `unpaid, made for ${asked}; ${left}` : `waiting for payment, ${left}`;
+    }
     return view.invoiceStatus === 'paid' ? 'paid' : '';
   }
   const relay: RelayRecord = r;
   switch (relay.state) {
     case 'open': {
+      if (asked && relay.parts.length === 0 && !(live && live.heldParts > 0)) {
+        const left = relay.expiresAt > now ? `expires in ${formatDuration(relay.expiresAt - now)}` : `expired ${formatDuration(now - relay.expiresAt)} ago`;
+        return `unpaid, made for ${asked}; ${left}${relay.lastError ? `; last try failed: ${relay.lastError}` : ''}`;
+      }
       const held = live && live.heldParts > 0 ? `holding ${live.heldParts} part(s), ${formatAmount(live.heldMsat as Msat)} of ${formatAmount(relay.amountMsat)}; ` : '';
       const last = relay.lastError ? `; last try failed: ${relay.lastError}` : '';
       const expiry = relay.expiresAt > now ? `expires in ${formatDuration(relay.expiresAt - now)}` : `expired ${formatDuration(now - relay.expiresAt)} ago`;
@@ -332,6 +348,10 @@ function detail(out: Output, r: AnyRecord, view: NodeView, live: Live | undefine
     ['amount', formatAmount(r.amountMsat)],
     ['expires', `${new Date(r.expiresAt * 1000).toISOString()} (${r.expiresAt > now ? `in ${formatDuration(r.expiresAt - now)}` : 'passed'})`],
   ];
+  if (r.role === 'last') {
+    if (r.policy !== undefined) rows.push(['made by', `rdv policy ${r.policy} (no one typed rdv join --last)`]);
+    if (r.requestedBy !== undefined) rows.push(['made for', requestText(r) ?? '']);
+  }
   if (r.role === 'relay') {
     rows.push(
       ['downstream', `${formatAmount(r.downstreamAmountMsat)} to ${r.downstreamPayee}`],
@@ -342,6 +362,7 @@ function detail(out: Output, r: AnyRecord, view: NodeView, live: Live | undefine
       ['attempts', String(r.attempts.length)],
     );
     if (r.policy !== undefined) rows.push(['joined by', `rdv policy ${r.policy} (no one typed rdv join)`]);
+    if (r.requestedBy !== undefined) rows.push(['made for', requestText(r) ?? '']);
     if (live) rows.push(['held now', `${live.heldParts} part(s), ${formatAmount(live.heldMsat as Msat)}${live.heldSince ? ` for ${formatDuration(now - live.heldSince)}` : ''}`]);
     if (r.earnedMsat !== undefined) rows.push(['earned', formatAmount(r.earnedMsat)]);
     if (r.lastError) rows.push(['last error', r.lastError]);

@@ -67,7 +67,7 @@ function rdv(path: string, node: DemoNode, args: string[]): Promise<CliResult> {
   });
 }
 
-async function rdvJson(path: string, node: DemoNode, args: string[], o: StoryOptions): Promise<Record<string, unknown>> {
+export async function rdvJson(path: string, node: DemoNode, args: string[], o: StoryOptions): Promise<Record<string, unknown>> {
   o.command(`${node.name}$ rdv ${args.map((a) => (/[\s"']/.test(a) ? `"${a}"` : a)).join(' ')}`);
   const r = await rdv(path, node, ['--json', ...args]);
   if (r.code !== 0) throw failedError(`${node.name}: rdv ${args[0] ?? ''} failed: ${r.stderr.trim().split('\n').at(-1) ?? ''}`);
@@ -75,10 +75,10 @@ async function rdvJson(path: string, node: DemoNode, args: string[], o: StoryOpt
   return isObject(value) ? (value as Record<string, unknown>) : {};
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const num = (v: unknown): bigint => (typeof v === 'number' || typeof v === 'bigint' ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : 0n);
+export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+export const num = (v: unknown): bigint => (typeof v === 'number' || typeof v === 'bigint' ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : 0n);
 
-type Timed = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+export type Timed = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 
 /** Each relay's policy: join what the next payee passes back, pass ours to the one before (or the payer). */
 async function setPolicies(net: DemoNetwork, o: StoryOptions, timed: Timed): Promise<void> {
@@ -122,15 +122,20 @@ async function handsFree(net: DemoNetwork, o: StoryOptions, hash: string, timed:
   });
 }
 
-export async function tellStory(net: DemoNetwork, o: StoryOptions): Promise<StoryResult> {
+/** A story's steps, timed as they run. */
+export function stopwatch(): { steps: StoryStep[]; started: number; timed: Timed } {
   const steps: StoryStep[] = [];
-  const started = Date.now();
-  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+  const timed: Timed = async (name, fn) => {
     const t0 = Date.now();
     const v = await fn();
     steps.push({ name, ms: Date.now() - t0 });
     return v;
   };
+  return { steps, started: Date.now(), timed };
+}
+
+export async function tellStory(net: DemoNetwork, o: StoryOptions): Promise<StoryResult> {
+  const { steps, started, timed } = stopwatch();
   const payees = net.payees;
   const last = payees.at(-1);
   if (!last) throw failedError('a demo needs at least one payee');
@@ -164,6 +169,18 @@ export async function tellStory(net: DemoNetwork, o: StoryOptions): Promise<Stor
 
   const first = payees[0] as DemoNode;
   o.say(`the payer pays ${first.name}'s invoice: it never sees anyone else's`);
+  const end = await payAndCheck(net, o, { hash, bolt11 }, timed);
+  return { network: net.kind, paymentHash: hash, ...end, steps, totalMs: Date.now() - started };
+}
+
+/** The end of every story: the payer pays the first invoice and checks its proof; every payee checks rdv status. */
+export async function payAndCheck(
+  net: DemoNetwork,
+  o: StoryOptions,
+  p: { hash: string; bolt11: string },
+  timed: Timed,
+): Promise<{ payerPaidMsat: bigint; preimage: string; payeesSettled: boolean; outcomes: PayeeOutcome[] }> {
+  const { hash, bolt11 } = p;
   o.command(`payer$ lightning-cli xpay ${bolt11.slice(0, 24)}…`);
   const paid = await timed('payer pays (xpay)', () => payInvoice(net.payer, bolt11, msat(50_000_000n)));
   if (!paid.ok) throw failedError(`the payment failed: ${paid.message}`);
@@ -174,20 +191,20 @@ export async function tellStory(net: DemoNetwork, o: StoryOptions): Promise<Stor
   const outcomes: PayeeOutcome[] = [];
   let settled = preimageOk;
   await timed('payees check status', async () => {
-    for (const p of payees) {
-      const s = await rdvJson(o.rdvPath, p, ['status', shortHash(hash)], { ...o, command: () => undefined });
+    for (const payee of net.payees) {
+      const s = await rdvJson(o.rdvPath, payee, ['status', shortHash(hash)], { ...o, command: () => undefined });
       const rec = Array.isArray(s.records) && isObject(s.records[0]) ? (s.records[0] as Record<string, unknown>) : {};
       const nodeView = isObject(rec.node) ? rec.node : {};
       if (rec.role === 'last') {
         const amount = num(rec.amount_msat);
         const isPaid = nodeView.invoice_status === 'paid';
         settled &&= isPaid;
-        outcomes.push({ name: p.name, role: 'last', receivedMsat: isPaid ? amount : 0n, paidOnMsat: 0n, keptMsat: isPaid ? amount : 0n });
+        outcomes.push({ name: payee.name, role: 'last', receivedMsat: isPaid ? amount : 0n, paidOnMsat: 0n, keptMsat: isPaid ? amount : 0n });
       } else {
         settled &&= rec.state === 'settled';
-        outcomes.push({ name: p.name, role: 'relay', receivedMsat: num(rec.received_msat), paidOnMsat: num(rec.sent_msat), keptMsat: num(rec.earned_msat) });
+        outcomes.push({ name: payee.name, role: 'relay', receivedMsat: num(rec.received_msat), paidOnMsat: num(rec.sent_msat), keptMsat: num(rec.earned_msat) });
       }
     }
   });
-  return { network: net.kind, paymentHash: hash, payerPaidMsat: paid.amountSentMsat as Msat, payeesSettled: settled, outcomes, steps, totalMs: Date.now() - started };
+  return { payerPaidMsat: paid.amountSentMsat as Msat, preimage: paid.preimage, payeesSettled: settled, outcomes };
 }

@@ -3,7 +3,8 @@
  *
  * Any connected peer can send them, with or without a channel, as fast as it
  * likes. So the hook only looks at the message type and queues the message
- * (a few per peer, a bounded number in all; the rest are dropped and counted),
+ * (as many per peer as requests may be under way at once, a bounded number in
+ * all; the rest are dropped and counted),
  * then answers `continue` at once; a single worker takes the queues in turn, so
  * one flooding peer neither stalls lightningd nor delays another peer's
  * message. What may be stored is decided by src/chain/inbox.ts (trust, bounds);
@@ -12,6 +13,9 @@
  * within the policy's bounds); each refusal is acknowledged with its reason.
  * Acknowledgements are stored only from the node we passed the invoice to, and
  * told at once to a delivery of ours waiting for one (hearAck).
+ * Invoice requests, and the answers to ours, go to the request desk
+ * (src/relay/requests.ts), through the same queues: it decides in this worker
+ * and waits outside it.
  */
 import { decodeBolt11 } from '../chain/bolt11.js';
 import { isNodeId, shortHash, type NodeId, type PaymentHash } from '../chain/ids.js';
@@ -25,8 +29,9 @@ import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
 import type { Policy } from '../chain/policy/policy.js';
 import type { AckHeard } from '../rpc/pass-back.js';
-import { err, type Result } from '../errors.js';
+import { assertNever, err, type Result } from '../errors.js';
 import type { PolicyRefusal } from './policy-join.js';
+import { MAX_REQUESTS_AT_ONCE, type RequestDesk } from './requests.js';
 
 export interface InboxDeps {
   node: LightningNode;
@@ -46,13 +51,20 @@ export interface InboxDeps {
    * on is the runner's business, after we have answered the sender.
    */
   joinByPolicy?: (policy: Policy, bolt11: string, from: NodeId, paymentHash: PaymentHash) => Promise<Result<unknown, PolicyRefusal>>;
+  /** Invoice requests and the answers to ours (absent: dropped, and the asker's wait runs out). */
+  requests?: Pick<RequestDesk, 'onRequest' | 'onAnswer'>;
   policy: InboxPolicy;
   limits: InboxLimits;
 }
 
 const CONTINUE: JsonObject = { result: 'continue' };
-/** Messages waiting per peer, and in all: what a flood can occupy. */
-const QUEUE_PER_PEER = 4;
+/**
+ * Messages waiting per peer, and in all: what a flood can occupy. A peer may
+ * legitimately send a burst as large as the requests a node may have under way
+ * at once (a relay asking its next payee, or answering ours: rdv serve's chains
+ * at once arrive so), so the per-peer share is that; the total bounds memory.
+ */
+const QUEUE_PER_PEER = MAX_REQUESTS_AT_ONCE;
 const QUEUE_TOTAL = 64;
 /** One refusal log line and acknowledgement per peer per this long. */
 const NOTICE_MS = 60_000;
@@ -167,8 +179,28 @@ export class PassbackInbox {
       return;
     }
     const m = decoded.value;
-    if (m.kind === 'ack') await this.storeAck(from, m.paymentHash, m.accepted, m.reason);
-    else await this.receiveInvoice(from, m.bolt11, m.note, self);
+    switch (m.kind) {
+      case 'ack':
+        return this.storeAck(from, m.paymentHash, m.accepted, m.reason);
+      case 'invoice':
+        // An answer to a request is never a pass-back for the inbox.
+        if (m.requestId !== undefined) return this.deps.requests ? this.deps.requests.onAnswer(from, m.requestId, { kind: 'invoice', bolt11: m.bolt11 }) : this.unasked(from);
+        return this.receiveInvoice(from, m.bolt11, m.note, self);
+      case 'request':
+        return this.deps.requests ? this.deps.requests.onRequest(from, m) : this.unasked(from);
+      case 'request-ack':
+        // Only a refusal means something: an "accepted" answer to a request is no answer.
+        if (!this.deps.requests || m.accepted) return this.unasked(from);
+        return this.deps.requests.onAnswer(from, m.requestId, { kind: 'refused', reason: m.reason ?? 'no reason given' });
+      default:
+        return assertNever(m, 'pass-back message kind');
+    }
+  }
+
+  /** A request, or an answer to one, that this rdv does not serve: dropped (the asker's wait runs out). */
+  private unasked(from: NodeId): void {
+    this.counters.bad++;
+    this.notice(`bad:${from}`, () => this.deps.log('warn', `dropped an invoice request (or an answer to one) from ${from}: this node serves none`));
   }
 
   private async receiveInvoice(from: NodeId, bolt11: string, note: string | undefined, self: { id: NodeId; network: NetworkName }): Promise<void> {

@@ -10,8 +10,8 @@
  *   state.ts    what the plugin holds: connection, runner, inbox, options' values, why it does not relay
  *   options.ts  the options it declares, and how init's values are taken (a bad one never stops relaying)
  *   setup.ts    connect (retrying), refuse an old CLN, start the runner, adopt the records; then the daily prune
- *   inbox.ts    the pass-back inbox wired to the runner: the policy gate and the policy joins
- *   methods.ts  rdv-status and rdv-reload, and their parameters
+ *   inbox.ts    the pass-back inbox wired to the runner: the policy gate, the policy joins, the request desk
+ *   methods.ts  rdv-status, rdv-reload and rdv-request, and their parameters
  *   status.ts   what rdv-status answers: relays (brief or whole), totals, timings, memory
  */
 import { PASSBACK_MSG_TYPE } from '../chain/passback.js';
@@ -29,7 +29,7 @@ import type { State } from './plugin/state.js';
 const CONTINUE: JsonObject = { result: 'continue' };
 
 export function startPlugin(): void {
-  const state: State = { node: undefined, runner: undefined, inbox: undefined, gate: undefined, inboxConfig: { policy: 'peers', limits: { perPeer: 20, total: 200 } }, inboxProblem: undefined, self: undefined, notRelaying: 'starting', pruneAfter: undefined, pruneProblem: undefined, unreadable: [] };
+  const state: State = { node: undefined, runner: undefined, inbox: undefined, gate: undefined, requests: undefined, inboxConfig: { policy: 'peers', limits: { perPeer: 20, total: 200 } }, inboxProblem: undefined, self: undefined, notRelaying: 'starting', pruneAfter: undefined, pruneProblem: undefined, unreadable: [] };
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   let log: (level: LogLevel, message: string) => void = () => undefined;

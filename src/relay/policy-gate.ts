@@ -6,14 +6,14 @@
  * is src/chain/policy.ts admitJoin's; every way a join reaches a policy goes
  * through the one gate the plugin makes.
  */
-import type { Policy } from '../chain/policy/policy.js';
+import { isLastPolicy, type LastPolicy, type Policy } from '../chain/policy/policy.js';
 import { admitJoin, joinsInWindow } from '../chain/policy/decide.js';
 import { ok, type Result } from '../errors.js';
 
 export interface GateDeps {
   /** Milliseconds. */
   nowMs: () => number;
-  /** Relays joined by the policy that are open and unexpired, as the runner holds them. */
+  /** Relays joined by the policy that are open and unexpired (for a last-payee policy: its invoices unpaid and unexpired), as the runner holds them. */
   openJoinedBy: (policyId: string) => number;
 }
 
@@ -38,17 +38,21 @@ export class PolicyGate {
 
   constructor(private readonly deps: GateDeps) {}
 
-  /** Let a join by `policy` begin, counted, or say why not (and count nothing). */
-  admit(policy: Policy): Result<JoinTicket> {
+  /**
+   * Let a join by `policy` begin, counted, or say why not (and count nothing).
+   * `delivers`: our invoice then goes to --pass-to (a pass-back's join by a policy
+   * with one; never an invoice request's, whose answer is the delivery).
+   */
+  admit(policy: Policy | LastPolicy, options: { delivers?: boolean } = {}): Result<JoinTicket> {
     const nowMs = this.deps.nowMs();
     this.forgetOld(nowMs);
     const recent = joinsInWindow(this.joins.get(policy.id) ?? [], nowMs);
     const open = this.deps.openJoinedBy(policy.id) + (this.underWay.get(policy.id) ?? 0);
-    const decided = admitJoin(policy, { open, recentJoinsMs: recent, deliveries: this.deliveries }, nowMs);
+    const delivers = options.delivers ?? (!isLastPolicy(policy) && policy.passTo !== undefined);
+    const decided = admitJoin(policy, { open, recentJoinsMs: recent, deliveries: this.deliveries }, nowMs, delivers);
     if (!decided.ok) return decided;
     this.joins.set(policy.id, [...recent, nowMs]);
     this.underWay.set(policy.id, (this.underWay.get(policy.id) ?? 0) + 1);
-    const delivers = policy.passTo !== undefined;
     if (delivers) this.deliveries++;
     let joining = true;
     let delivering = delivers;

@@ -3,9 +3,12 @@
  * of `rdv join` (src/rpc/join-relay.ts), with the budgets the policy gives and one
  * more demand no one is there to waive: a route to the next payee, now, within
  * the fee budget and the delay budget. Then our invoice goes to --pass-to, with
- * the same delivery confirmation as `rdv pass-back`.
+ * the same delivery confirmation as `rdv pass-back`. The join itself
+ * (joinInvoice) also answers invoice requests (src/relay/requests.ts), with the
+ * payout and fee budget worked out from the amount asked, and no delivery, and
+ * wraps an invoice for rdv serve --wrap (rdv-wrap, lnproxy's routing_msat).
  *
- * The policy's bounds (src/chain/policy.ts admitJoin, counted by the plugin's one
+ * The policy's bounds (src/chain/policy/decide.ts admitJoin, counted by the plugin's one
  * PolicyGate) are met before anything is asked of the node or written: open relays,
  * joins per minute, deliveries at once; then the description our node would sign,
  * and our invoice's life is capped (an open relay then expires, and can be pruned,
@@ -14,8 +17,9 @@
 import { DEFAULT_CLTV_WARN, DEFAULT_SAFETY_MARGIN } from '../chain/budget.js';
 import { shortHash, type NodeId, type PaymentHash } from '../chain/ids.js';
 import type { Policy } from '../chain/policy/policy.js';
-import { descriptionProblem, invoiceLifeCap, policyValues, routeProblem } from '../chain/policy/decide.js';
-import type { RelayRecord } from '../chain/record.js';
+import { descriptionProblem, invoiceLifeCap, policyValues, routeProblem, type PolicyValues } from '../chain/policy/decide.js';
+import type { RelayRecord, RequestOrigin } from '../chain/record.js';
+import { formatAmount, type Msat } from '../chain/amount.js';
 import { err, ok, type Result } from '../errors.js';
 import { completeRelayJoin, prepareRelayJoin, relayBudget } from '../rpc/join-relay.js';
 import type { LightningNode, NodeInfo } from '../rpc/node.js';
@@ -72,7 +76,7 @@ export async function joinByPolicy(
   if (!ticket.ok) return refused(ticket.error, true);
   let joined: Result<Stored<RelayRecord>>;
   try {
-    joined = await join(deps, policy, bolt11, from);
+    joined = await joinInvoice(deps, policy, bolt11, from);
     if (joined.ok) deps.adopt(joined.value);
   } catch (e) {
     ticket.value.endDelivery();
@@ -90,28 +94,59 @@ export async function joinByPolicy(
   return ok({ stored, again: false });
 }
 
-/** The join itself, let through by the gate: the stored record, or why not (nothing written). */
-async function join(deps: PolicyJoinDeps, policy: Policy, bolt11: string, from: NodeId): Promise<Result<Stored<RelayRecord>>> {
+/**
+ * What a join that is not a pass-back's brings: an invoice request's (its values
+ * worked out from the asked amount, our invoice exactly that amount) or a wrap's
+ * (lnproxy's routing_msat, src/chain/policy/decide.ts wrapValues).
+ */
+export interface OwnJoin {
+  /** The payout and fee budget to join with, given the downstream amount and what the policy gives it (already checked against the policy's bounds); or why not. */
+  values: (downstreamMsat: Msat, policyValues: PolicyValues) => Result<PolicyValues>;
+  /** Our invoice must come to exactly this (a request's asked amount). */
+  askedMsat?: Msat;
+  requestedBy?: RequestOrigin;
+  /** Our invoice's own description, or its hash (LNURL), instead of the downstream one's. */
+  description?: string;
+  descriptionHash?: string;
+}
+
+/**
+ * The join itself, let through by the gate: the stored record, or why not
+ * (nothing written). A pass-back's takes the policy's values for the downstream
+ * amount; a request's or a wrap's (`own`) takes its own, checked by the same
+ * rules. `from`: the node that passed the invoice back (none for a wrap).
+ */
+export async function joinInvoice(deps: PolicyJoinDeps, policy: Policy, bolt11: string, from: NodeId | undefined, own?: OwnJoin): Promise<Result<Stored<RelayRecord>>> {
   const now = deps.now();
   const prepared = await prepareRelayJoin(deps.node, deps.info, bolt11, from, now);
   if (!prepared.ok) return err(prepared.error.message);
   const p = prepared.value;
-  const values = policyValues(policy, p.downstreamMsat, now);
-  if (!values.ok) return values;
-  const long = descriptionProblem(policy, p.invoice.description);
+  const checked = policyValues(policy, p.downstreamMsat, now);
+  if (!checked.ok) return checked;
+  const chosen = own ? own.values(p.downstreamMsat, checked.value) : checked;
+  if (!chosen.ok) return chosen;
+  const values = chosen.value;
+  // Our node signs the downstream description unless the asker gave our invoice its own.
+  const ours = own?.description !== undefined || own?.descriptionHash !== undefined;
+  const long = ours ? undefined : descriptionProblem(policy, p.invoice.description);
   if (long) return err(long);
   const limits = { safetyMargin: DEFAULT_SAFETY_MARGIN, cltvWarn: DEFAULT_CLTV_WARN };
-  const budget = relayBudget(p, values.value, limits);
+  const budget = relayBudget(p, values, limits);
   if ('problem' in budget) return err(budget.problem.message);
-  const route = routeProblem(p.route, values.value, limits.safetyMargin, p.invoice.payee);
+  if (own?.askedMsat !== undefined && budget.plan.amountMsat !== own.askedMsat) {
+    return err(`our invoice would be for ${formatAmount(budget.plan.amountMsat)}, not the ${formatAmount(own.askedMsat)} asked`);
+  }
+  const route = routeProblem(p.route, values, limits.safetyMargin, p.invoice.payee);
   if (route) return err(route);
   for (const w of budget.plan.warnings) deps.log('warn', `policy ${policy.id}, ${shortHash(p.invoice.paymentHash)}: ${w}`);
-  const joined = await completeRelayJoin(deps.node, deps.info, p, values.value, budget.plan, {
+  const joined = await completeRelayJoin(deps.node, deps.info, p, values, budget.plan, {
     ...limits,
     // The policy's ceiling: min'd with the downstream invoice's life minus the margin.
     requestedExpirySeconds: invoiceLifeCap(policy),
-    description: undefined,
+    description: own?.description,
+    ...(own?.descriptionHash !== undefined ? { descriptionHash: own.descriptionHash } : {}),
     policy: policy.id,
+    ...(own?.requestedBy !== undefined ? { requestedBy: own.requestedBy } : {}),
     warn: (m) => deps.log('warn', `policy ${policy.id}, ${shortHash(p.invoice.paymentHash)}: ${m}`),
     now: deps.now,
   });

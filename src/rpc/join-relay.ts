@@ -14,7 +14,7 @@ import { decodeBolt11, encodeInvoice, type Invoice, type RouteHintHop } from '..
 import { DEFAULT_ROUTE_ALLOWANCE, planBudget, type BudgetPlan, type BudgetProblem, type RouteEstimate } from '../chain/budget.js';
 import { asPaymentSecret, shortHash, type NodeId, type PaymentHash, type PaymentSecret } from '../chain/ids.js';
 import { checkDownstream, checkSigned, DEFAULT_EXPIRY_MARGIN_SECONDS, planOurInvoice } from '../chain/invoice.js';
-import { KEY_ROOT, relayKey, serializeRecord, type RelayRecord } from '../chain/record.js';
+import { KEY_ROOT, relayKey, serializeRecord, type RelayRecord, type RequestOrigin } from '../chain/record.js';
 import { err, ok, type Result } from '../errors.js';
 import type { LightningNode, NodeInfo } from './node.js';
 import { estimateRoute } from './route.js';
@@ -102,8 +102,12 @@ async function ourRouteHints(node: LightningNode, amountMsat: Msat, warn: (messa
 export interface CompleteOptions extends BudgetLimits {
   requestedExpirySeconds: number | undefined;
   description: string | undefined;
+  /** A description hash for our invoice instead of the description (see planOurInvoice). */
+  descriptionHash?: string | undefined;
   /** The rdv policy joining it, stored in the record. */
   policy?: string;
+  /** It answers an invoice request from this node (or rdv-request here). */
+  requestedBy?: RequestOrigin;
   warn: (message: string) => void;
   now: () => number;
 }
@@ -129,6 +133,7 @@ export async function completeRelayJoin(
     requestedExpirySeconds: o.requestedExpirySeconds,
     expiryMarginSeconds: DEFAULT_EXPIRY_MARGIN_SECONDS,
     description: o.description,
+    ...(o.descriptionHash !== undefined ? { descriptionHash: o.descriptionHash } : {}),
     routeHints: hints.value,
   });
   if (!fields.ok) return err({ kind: 'input', message: fields.error });
@@ -164,6 +169,7 @@ export async function completeRelayJoin(
     updatedAt: t,
     ...(p.receivedFrom ? { receivedFrom: p.receivedFrom } : {}),
     ...(o.policy !== undefined ? { policy: o.policy } : {}),
+    ...(o.requestedBy !== undefined ? { requestedBy: o.requestedBy } : {}),
   };
   const w = await node.datastoreCreate(relayKey(inv.paymentHash), serializeRecord(record));
   if (!w.ok) {

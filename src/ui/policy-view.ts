@@ -1,7 +1,7 @@
-/** What `rdv policy` prints: the summary of one policy, the table of all. Pure. */
+/** What `rdv policy` prints: the summary of one policy, the tables of all (relay policies, then last-payee ones). Pure. */
 import { formatAmount } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
-import { formatShare, policyBounds, type PassTo, type Policy, type Share } from '../chain/policy/policy.js';
+import { formatShare, policyBounds, type LastPolicy, type PassTo, type Policy, type Share } from '../chain/policy/policy.js';
 import { formatDuration } from '../chain/units.js';
 
 /** "2% of the downstream amount", "5,000 sat". */
@@ -15,7 +15,7 @@ function passToText(to: PassTo, full: boolean): string {
 }
 
 /** "any", "at least 10,000 sat", "10,000 sat to 1,000,000 sat". */
-export function limitsText(p: Policy): string {
+export function limitsText(p: Pick<Policy, 'minAmountMsat' | 'maxAmountMsat'>): string {
   const { minAmountMsat: min, maxAmountMsat: max } = p;
   if (min !== undefined && max !== undefined) return `${formatAmount(min)} to ${formatAmount(max)}`;
   if (min !== undefined) return `at least ${formatAmount(min)}`;
@@ -26,7 +26,7 @@ export function limitsText(p: Policy): string {
 const isoDate = (unix: number): string => new Date(unix * 1000).toISOString().replace('.000Z', 'Z');
 
 /** "never", "2027-01-01T00:00:00Z (in 30d 0h)", "EXPIRED 2d 3h ago". */
-export function expiresText(p: Policy, now: number, date = true): string {
+export function expiresText(p: { expiresAt?: number }, now: number, date = true): string {
   if (p.expiresAt === undefined) return 'never';
   if (p.expiresAt <= now) return `EXPIRED ${formatDuration(now - p.expiresAt)} ago`;
   const left = `in ${formatDuration(p.expiresAt - now)}`;
@@ -80,5 +80,37 @@ export function policyRows(policies: readonly Policy[], now: number): string[][]
     boundsText(p),
     // One line per policy: a note with a newline would break the table.
     (p.note ?? '').replace(/\s+/g, ' '),
+  ]);
+}
+
+/** The label: value rows `rdv policy add --last` shows. */
+export function lastPolicySummary(p: LastPolicy, now: number): Array<[string, string]> {
+  const rows: Array<[string, string]> = [
+    ['for (asks you)', p.for],
+    ['amount asked', limitsText(p)],
+    ['description', p.description === '' ? '(none)' : p.description],
+    ['invoice life', lifeText(p.invoiceExpirySeconds)],
+    ['unpaid invoices', `at most ${p.maxUnpaid} at once`],
+    ['requests', `at most ${p.maxPerMinute} a minute`],
+    ['expires', expiresText(p, now)],
+  ];
+  if (p.note !== undefined) rows.push(['note', p.note]);
+  return rows;
+}
+
+export const LAST_TABLE_HEADER = ['ID', 'FOR', 'AMOUNT', 'DESCRIPTION', 'LIFE', 'BOUNDS', 'EXPIRES', 'NOTE'];
+
+/** One row per last-payee policy, in the book's order. */
+export function lastPolicyRows(policies: readonly LastPolicy[], now: number): string[][] {
+  const oneLine = (t: string): string => t.replace(/\s+/g, ' ');
+  return policies.map((p) => [
+    p.id,
+    `${shortHash(p.for)}…`,
+    limitsText(p),
+    oneLine(p.description) || '-',
+    lifeText(p.invoiceExpirySeconds),
+    `${p.maxUnpaid} unpaid, ${p.maxPerMinute}/min`,
+    p.expiresAt === undefined ? 'active' : expiresText(p, now, false),
+    oneLine(p.note ?? ''),
   ]);
 }

@@ -65,7 +65,7 @@ simNetFor(async (net) => {
   });
   bob.datastore.datastore({
     key: [...POLICY_KEY],
-    string: serializeBook({ version: 1, policies: [{ id: '5e1f0c2a', from: CAROL, payout: { kind: 'percent', ppm: 20_000n }, feeBudget: { kind: 'percent', ppm: 5_000n }, delayBudget: 80, createdAt: 1_795_620_007 }] }),
+    string: serializeBook({ version: 1, lastPolicies: [], policies: [{ id: '5e1f0c2a', from: CAROL, payout: { kind: 'percent', ppm: 20_000n }, feeBudget: { kind: 'percent', ppm: 5_000n }, delayBudget: 80, createdAt: 1_795_620_007 }] }),
     mode: 'must-create',
   });
 });

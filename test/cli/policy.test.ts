@@ -34,6 +34,7 @@ const policy = (...args: string[]): Promise<Awaited<ReturnType<typeof runRdv>>> 
 const marketplace = ['add', '--from', CAROL, '--payout', '2%', '--fee-budget', '0.5%', '--delay-budget', '80', '--pass-to', `${ALICE}@203.0.113.7:9735`];
 
 interface PolicyJson {
+  kind: string;
   id: string;
   from: string;
   payout: { percent?: string; ppm?: number; amount_msat?: number };
@@ -83,7 +84,7 @@ describe('rdv policy', () => {
     assert.deepEqual(
       { ...p, created_at: typeof p?.created_at },
       {
-        id, from: CAROL, payout: { percent: '2', ppm: 20_000 }, fee_budget: { percent: '0.5', ppm: 5_000 }, delay_budget: 80,
+        kind: 'relay', id, from: CAROL, payout: { percent: '2', ppm: 20_000 }, fee_budget: { percent: '0.5', ppm: 5_000 }, delay_budget: 80,
         pass_to: { id: ALICE, host: '203.0.113.7', port: 9735 }, max_amount_msat: 1_000_000_000, active: true, note: 'Carol, seller', created_at: 'number',
         max_open: 100, max_per_minute: 30, max_invoice_life_seconds: 3_600, max_description_bytes: 200,
       },
@@ -234,5 +235,67 @@ describe('rdv policy', () => {
         assert.equal(bob.datastore.snapshot(), before);
       }
     }
+  });
+});
+
+describe('rdv policy add --last: answer a node\'s invoice requests as the last payee', () => {
+  const BOB_ID = (): string => bob.id;
+
+  test('add shows it; list shows it under the relay policies; --json; remove takes it', async () => {
+    assert.equal((await policy(...marketplace)).code, 0);
+    const added = await policy('add', '--last', '--for', DAVE, '--max-amount', '1000000sat', '--description', 'order from the shop', '--expiry', '15m', '--max-unpaid', '7', '--max-per-minute', '13', '--note', 'shop');
+    assert.equal(added.code, 0, added.stderr);
+    const id = /^policy ([0-9a-f]{8}) added: the rdv plugin now answers every invoice request from 02d4d4d4… with an invoice of this node for the amount asked \(no restart needed\)$/m.exec(added.stdout)?.[1];
+    assert.ok(id, added.stdout);
+    assert.match(added.stdout, /^ {2}amount asked {5}at most 1,000,000 sat$/m);
+    assert.match(added.stdout, /^ {2}invoice life {5}15m$/m);
+    assert.match(added.stdout, /^ {2}unpaid invoices {2}at most 7 at once$/m);
+    const book = parseBook(stored() ?? '');
+    assert.deepEqual(book.lastPolicies.map((p) => [p.id, p.for, p.description, p.invoiceExpirySeconds, p.maxUnpaid, p.maxPerMinute]), [[id, DAVE, 'order from the shop', 900, 7, 13]]);
+    assert.equal(book.policies.length, 1, 'the relay policy stays');
+
+    const listed = await policy('list');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /Last-payee policies \(answer invoice requests with an invoice of this node\):\n/);
+    assert.match(listed.stdout, new RegExp(`^${id} +02d4d4d4… +at most 1,000,000 sat +order from the shop +15m +7 unpaid, 13/min +active +shop$`, 'm'));
+
+    const json = JSON.parse((await runRdv([...at(bob), '--json', 'policy', 'list'])).stdout) as { policies: Array<Record<string, unknown>> };
+    assert.deepEqual(json.policies.map((p) => p.kind), ['relay', 'last']);
+    assert.deepEqual({ ...json.policies[1], created_at: typeof json.policies[1]?.created_at }, {
+      kind: 'last', id, for: DAVE, max_amount_msat: 1_000_000_000, description: 'order from the shop', invoice_expiry: 900, max_unpaid: 7, max_per_minute: 13, active: true, note: 'shop', created_at: 'number',
+    });
+
+    const removed = await policy('remove', id);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /^removed policy [0-9a-f]{8}: requests from 02d4d4d4… are refused again/m);
+    assert.deepEqual(parseBook(stored() ?? '').lastPolicies, []);
+  });
+
+  const refusals: Array<{ description: string; args: () => string[]; code: number; stderr: RegExp }> = [
+    { description: 'without --for', args: () => ['--last', '--max-amount', '1000sat'], code: 2, stderr: /rdv policy add --last needs --for/ },
+    { description: 'with a relay policy\'s options', args: () => ['--last', '--for', DAVE, '--payout', '2%', '--pass-to', ALICE], code: 2, stderr: /--payout, --pass-to are a relay policy's, not --last's options/ },
+    { description: 'a relay policy with --last\'s options', args: () => ['--from', CAROL, '--payout', '2%', '--fee-budget', '0', '--delay-budget', '60', '--expiry', '1h'], code: 2, stderr: /--expiry is --last's \(a last-payee policy's\) option/ },
+    { description: 'a bad --for', args: () => ['--last', '--for', 'dave'], code: 2, stderr: /--for "dave" is not a node id/ },
+    { description: 'this node as --for', args: () => ['--last', '--for', BOB_ID()], code: 2, stderr: /--for is this node itself/ },
+    { description: '--max-unpaid 0', args: () => ['--last', '--for', DAVE, '--max-unpaid', '0'], code: 2, stderr: /--max-unpaid 0 is out of range/ },
+    { description: 'for the node a relay policy passes to', args: () => ['--last', '--for', ALICE], code: 2, stderr: /policy [0-9a-f]{8} passes to 03a1a1a1\w+ and answers its invoice requests/ },
+  ];
+  for (const c of refusals) {
+    test(`${c.description}: exit ${c.code}, nothing written`, async () => {
+      assert.equal((await policy(...marketplace)).code, 0);
+      const before = stored();
+      const r = await policy('add', ...c.args());
+      assert.equal(r.code, c.code, r.stdout);
+      assert.match(r.stderr, c.stderr);
+      assert.equal(stored(), before);
+    });
+  }
+
+  test('a second --last policy for the same node is refused (exit 2)', async () => {
+    clear();
+    assert.equal((await policy('add', '--last', '--for', DAVE)).code, 0);
+    const again = await policy('add', '--last', '--for', DAVE, '--description', 'other');
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /already answers 02d4d4\w+'s invoice requests: remove it first/);
   });
 });

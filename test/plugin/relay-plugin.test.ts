@@ -30,7 +30,7 @@ describe('the plugin protocol', () => {
     await withFakeLightningd(async (f) => {
       const m = f.node.plugin?.manifest;
       assert.deepEqual(m?.hooks.map((h) => h.name), ['htlc_accepted', 'custommsg']);
-      assert.deepEqual(m?.rpcmethods.map((r) => r.name), ['rdv-status', 'rdv-reload']);
+      assert.deepEqual(m?.rpcmethods.map((r) => r.name), ['rdv-status', 'rdv-reload', 'rdv-request', 'rdv-wrap']);
       assert.deepEqual(m?.subscriptions, ['block_added', 'shutdown', 'sendpay_success', 'sendpay_failure']);
       assert.deepEqual(m?.custommessages, [0x8a01]);
       assert.equal(m?.dynamic, true);

@@ -68,7 +68,7 @@ describe('completion spec from buildProgram', () => {
     assert.deepEqual(policy?.subcommands.map((c) => c.name), ['add', 'list', 'remove']);
     assert.deepEqual(policy?.args, []);
     const [add, , remove] = policy?.subcommands ?? [];
-    assert.deepEqual(add?.options.map((o) => o.long), ['--from', '--payout', '--fee-budget', '--delay-budget', '--pass-to', '--max-amount', '--min-amount', '--expires', '--note', '--max-open', '--max-per-minute', '--max-invoice-life', '--max-description', '--help']);
+    assert.deepEqual(add?.options.map((o) => o.long), ['--from', '--payout', '--fee-budget', '--delay-budget', '--pass-to', '--max-amount', '--min-amount', '--expires', '--note', '--max-open', '--max-per-minute', '--max-invoice-life', '--max-description', '--last', '--for', '--description', '--expiry', '--max-unpaid', '--help']);
     assert.deepEqual(remove?.args, [{ name: 'policy_id', required: true, variadic: false, values: { kind: 'node', list: 'policies' } }]);
   });
 });
@@ -131,12 +131,13 @@ describe('what rdv __complete prints', () => {
     const dave = `03${'d4'.repeat(32)}` as NodeId;
     const book = serializeBook({
       version: 1,
+      lastPolicies: [{ kind: 'last', id: '7a57c0de', for: dave, description: 'order', invoiceExpirySeconds: 3_600, maxUnpaid: 100, maxPerMinute: 30, note: 'shop', createdAt: 1_700_000_003 }],
       policies: [
         { id: '5e1f0c2a', from: carol, payout: { kind: 'percent', ppm: 20_000n }, feeBudget: { kind: 'percent', ppm: 5_000n }, delayBudget: 80, note: 'Carol,\nshop', createdAt: 1_700_000_001 },
         { id: '0d4e9b17', from: dave, payout: { kind: 'fixed', msat: msat(5_000_000n) }, feeBudget: { kind: 'fixed', msat: msat(0n) }, delayBudget: 60, createdAt: 1_700_000_002 },
       ],
     });
-    assert.deepEqual(policyLines([{ key: ['rdv', 'v1', 'policies'], string: book }]), ['5e1f0c2a\tfrom 02c3c3c3…, payout 2%, Carol, shop', '0d4e9b17\tfrom 03d4d4d4…, payout 5,000 sat']);
+    assert.deepEqual(policyLines([{ key: ['rdv', 'v1', 'policies'], string: book }]), ['5e1f0c2a\tfrom 02c3c3c3…, payout 2%, Carol, shop', '0d4e9b17\tfrom 03d4d4d4…, payout 5,000 sat', '7a57c0de\tlast payee for 03d4d4d4…, shop']);
     assert.deepEqual(policyLines([{ key: ['rdv', 'v1', 'policies'], string: '{"version":9}' }]), []);
     assert.deepEqual(policyLines([]), []);
   });

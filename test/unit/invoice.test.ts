@@ -235,6 +235,24 @@ describe("planOurInvoice: Bob's same-hash invoice", () => {
     });
   }
 
+  test("a description hash of our own (rdv-request's, for LNURL) wins over any description, ours or the downstream's", () => {
+    for (const downstream of [{}, { description: undefined, descriptionHash: 'de'.repeat(32) }]) {
+      const r = planOurInvoice({ ...ourInput({ downstream: carolInvoice(downstream), description: 'Bob' }), descriptionHash: '5a'.repeat(32) });
+      assert.ok(r.ok);
+      assert.deepEqual({ description: r.value.description, descriptionHash: r.value.descriptionHash }, { description: undefined, descriptionHash: '5a'.repeat(32) });
+    }
+    const bad = planOurInvoice({ ...ourInput(), descriptionHash: '5A'.repeat(32) });
+    assert.deepEqual(bad, { ok: false, error: 'the description hash must be 64 hex digits (a sha256)' });
+  });
+
+  test('a description hash given (an lnproxy client\'s description_hash) replaces the downstream description, and wins over a description', () => {
+    for (const ours of [undefined, 'Bob']) {
+      const r = planOurInvoice(ourInput({ description: ours, descriptionHash: 'ab'.repeat(32) }));
+      assert.ok(r.ok);
+      assert.deepEqual({ description: r.value.description, descriptionHash: r.value.descriptionHash }, { description: undefined, descriptionHash: 'ab'.repeat(32) });
+    }
+  });
+
   test('a downstream with neither description nor hash gives an empty description', () => {
     const r = planOurInvoice(ourInput({ downstream: { ...carolInvoice(), description: undefined, descriptionHash: undefined } }));
     assert.ok(r.ok);

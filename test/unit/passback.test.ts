@@ -4,6 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { msat } from '../../src/chain/amount.js';
 import { MAX_PASSBACK_BYTES, decodePassback, encodePassback, isPassbackPayload, type PassbackMessage } from '../../src/chain/passback.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -18,6 +19,12 @@ const utf8 = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
 const VERSION = tlv(0, '01');
 const INVOICE_KIND = tlv(2, '01');
 const ACK_KIND = tlv(2, '02');
+const REQUEST_KIND = tlv(2, '03');
+const REQ_ID = '5eed0fa11ed0c0de5eed0fa11ed0c0de';
+/** 2026-11-25T10:00:07Z */
+const DEADLINE = 1_795_600_807;
+/** A request's fields after the kind: id, 108,690,000 msat, the deadline, 7 hops. */
+const REQUEST_BODY = [tlv(12, REQ_ID), tlv(14, '067a7a50'), tlv(16, DEADLINE.toString(16).padStart(8, '0')), tlv(18, '07')];
 
 describe('encodePassback -> decodePassback gives the message back', () => {
   const cases: Array<{ description: string; given: PassbackMessage }> = [
@@ -29,6 +36,14 @@ describe('encodePassback -> decodePassback gives the message back', () => {
     { description: 'an accepted ack', given: { kind: 'ack', paymentHash: HASH, accepted: true } },
     { description: 'a refused ack with its reason', given: { kind: 'ack', paymentHash: HASH, accepted: false, reason: 'invoice has expired' } },
     { description: 'a refused ack without a reason', given: { kind: 'ack', paymentHash: HASH, accepted: false } },
+    { description: 'an invoice answering a request', given: { kind: 'invoice', bolt11: BOLT11, requestId: REQ_ID } },
+    { description: 'an invoice with a note answering a request', given: { kind: 'invoice', bolt11: BOLT11, note: 'order 42', requestId: REQ_ID } },
+    { description: 'a request refused, with the hops that passed the reason back', given: { kind: 'request-ack', requestId: REQ_ID, accepted: false, reason: '02bbbbbb: 03cccccc: 100,000 sat is over the maximum' } },
+    { description: 'a request refused without a reason', given: { kind: 'request-ack', requestId: REQ_ID, accepted: false } },
+    { description: 'a request for 108,690,000 msat', given: { kind: 'request', requestId: REQ_ID, amountMsat: msat(108_690_000n), deadline: DEADLINE, hops: 7 } },
+    { description: 'a request for 1 msat with no hops left', given: { kind: 'request', requestId: REQ_ID, amountMsat: msat(1n), deadline: 0, hops: 0 } },
+    { description: 'a request for 21 million BTC (8 bytes of tu64), deadline and hops at their maximum', given: { kind: 'request', requestId: REQ_ID, amountMsat: msat(2_100_000_000_000_000_000n), deadline: 0xffff_ffff, hops: 255 } },
+    { description: 'a request for 256 msat (a two-byte tu64)', given: { kind: 'request', requestId: REQ_ID, amountMsat: msat(256n), deadline: DEADLINE, hops: 8 } },
   ];
   for (const c of cases) {
     test(c.description, () => {
@@ -49,6 +64,29 @@ describe('encodePassback -> decodePassback gives the message back', () => {
   test('the wire form of an ack is exactly type, version, kind, hash, accepted, reason', () => {
     assert.equal(encodePassback({ kind: 'ack', paymentHash: HASH, accepted: false, reason: 'no' }), msg(VERSION, ACK_KIND, tlv(6, HASH), tlv(9, '00'), tlv(11, utf8('no'))));
   });
+
+  test('the wire form of a request is exactly type, version, kind, id, amount (tu64), deadline (u32), hops (u8)', () => {
+    assert.equal(encodePassback({ kind: 'request', requestId: REQ_ID, amountMsat: msat(108_690_000n), deadline: DEADLINE, hops: 7 }), msg(VERSION, REQUEST_KIND, ...REQUEST_BODY));
+  });
+
+  test('the wire form of a refused request is an ack with the request id where the hash would be, after the reason', () => {
+    assert.equal(encodePassback({ kind: 'request-ack', requestId: REQ_ID, accepted: false, reason: 'no' }), msg(VERSION, ACK_KIND, tlv(9, '00'), tlv(11, utf8('no')), tlv(12, REQ_ID)));
+  });
+
+  test('an invoice answering a request carries the id last', () => {
+    assert.equal(encodePassback({ kind: 'invoice', bolt11: 'lnbcrt1x', requestId: REQ_ID }), msg(VERSION, INVOICE_KIND, tlv(4, utf8('lnbcrt1x')), tlv(12, REQ_ID)));
+  });
+
+  const encodeRefusals: Array<{ description: string; given: PassbackMessage; error: RegExp }> = [
+    { description: 'a request id of 15 bytes', given: { kind: 'request', requestId: REQ_ID.slice(2), amountMsat: msat(1n), deadline: 1, hops: 1 }, error: /is not 16 bytes of hex/ },
+    { description: 'an upper-case request id', given: { kind: 'invoice', bolt11: 'lnbcrt1x', requestId: REQ_ID.toUpperCase() }, error: /is not 16 bytes of hex/ },
+    { description: 'a request for 0 msat', given: { kind: 'request', requestId: REQ_ID, amountMsat: msat(0n), deadline: 1, hops: 1 }, error: /amount 0 msat is out of range/ },
+    { description: 'a request for more than 21 million BTC', given: { kind: 'request', requestId: REQ_ID, amountMsat: msat(2_100_000_000_000_000_001n), deadline: 1, hops: 1 }, error: /out of range/ },
+    { description: 'a deadline past 2106 (not a u32)', given: { kind: 'request', requestId: REQ_ID, amountMsat: msat(1n), deadline: 2 ** 32, hops: 1 }, error: /deadline 4294967296 is not a u32/ },
+    { description: 'a hop budget of 256', given: { kind: 'request', requestId: REQ_ID, amountMsat: msat(1n), deadline: 1, hops: 256 }, error: /hops 256 is not a u8/ },
+    { description: 'a negative hop budget', given: { kind: 'request', requestId: REQ_ID, amountMsat: msat(1n), deadline: 1, hops: -1 }, error: /hops -1 is not a u8/ },
+  ];
+  for (const c of encodeRefusals) test(`the encoder refuses ${c.description}`, () => assert.throws(() => encodePassback(c.given), c.error));
 
   test('a long reason is cut to 200 bytes so the peer can still read the ack', () => {
     const r = decodePassback(encodePassback({ kind: 'ack', paymentHash: HASH, accepted: false, reason: 'x'.repeat(503) }));
@@ -120,7 +158,22 @@ describe('decodePassback refuses malformed messages, and says why', () => {
     { description: 'no version', given: msg(INVOICE_KIND, tlv(4, utf8(BOLT11))), error: /no version field/ },
     { description: 'a two-byte version', given: msg(tlv(0, '0001'), INVOICE_KIND, tlv(4, utf8(BOLT11))), error: /no version field/ },
     { description: 'no kind', given: msg(VERSION, tlv(4, utf8(BOLT11))), error: /no kind field/ },
-    { description: 'an unknown kind', given: msg(VERSION, tlv(2, '03')), error: /unknown message kind 3/ },
+    { description: 'an unknown kind', given: msg(VERSION, tlv(2, '04')), error: /unknown message kind 4/ },
+    { description: 'an unknown even type between the request fields (an older rdv refuses types 12-18 this way)', given: msg(VERSION, REQUEST_KIND, tlv(12, REQ_ID), tlv(13, ''), tlv(14, '01'), tlv(15, ''), tlv(16, '00000001'), tlv(18, '01'), tlv(20, '00')), error: /unknown required field 20/ },
+    { description: 'a request without an id', given: msg(VERSION, REQUEST_KIND, ...REQUEST_BODY.slice(1)), error: /request without a request id/ },
+    { description: 'a request id of 17 bytes', given: msg(VERSION, REQUEST_KIND, tlv(12, `${REQ_ID}00`), ...REQUEST_BODY.slice(1)), error: /request id of 17 bytes, not 16/ },
+    { description: 'a request without an amount', given: msg(VERSION, REQUEST_KIND, REQUEST_BODY[0] ?? '', ...REQUEST_BODY.slice(2)), error: /request without an amount/ },
+    { description: 'a request for 0 msat (an empty tu64)', given: msg(VERSION, REQUEST_KIND, REQUEST_BODY[0] ?? '', tlv(14, ''), ...REQUEST_BODY.slice(2)), error: /request for 0 msat/ },
+    { description: 'an amount with a leading zero byte (not minimal)', given: msg(VERSION, REQUEST_KIND, REQUEST_BODY[0] ?? '', tlv(14, '00067a7a50'), ...REQUEST_BODY.slice(2)), error: /not a minimal tu64/ },
+    { description: 'an amount of 9 bytes', given: msg(VERSION, REQUEST_KIND, REQUEST_BODY[0] ?? '', tlv(14, '010000000000000000'), ...REQUEST_BODY.slice(2)), error: /not a minimal tu64 of at most 8 bytes/ },
+    { description: 'an amount over 21 million BTC', given: msg(VERSION, REQUEST_KIND, REQUEST_BODY[0] ?? '', tlv(14, 'ffffffffffffffff'), ...REQUEST_BODY.slice(2)), error: /over 21 million BTC/ },
+    { description: 'a request without a deadline', given: msg(VERSION, REQUEST_KIND, ...REQUEST_BODY.slice(0, 2), REQUEST_BODY[3] ?? ''), error: /request without a 4-byte deadline/ },
+    { description: 'a request with an 8-byte deadline', given: msg(VERSION, REQUEST_KIND, ...REQUEST_BODY.slice(0, 2), tlv(16, '0000000000000001'), REQUEST_BODY[3] ?? ''), error: /4-byte deadline/ },
+    { description: 'a request without a hop budget', given: msg(VERSION, REQUEST_KIND, ...REQUEST_BODY.slice(0, 3)), error: /request without a 1-byte hop budget/ },
+    { description: 'a request with a 2-byte hop budget', given: msg(VERSION, REQUEST_KIND, ...REQUEST_BODY.slice(0, 3), tlv(18, '0001')), error: /1-byte hop budget/ },
+    { description: 'an ack naming both a hash and a request', given: msg(VERSION, ACK_KIND, tlv(6, HASH), tlv(9, '00'), tlv(12, REQ_ID)), error: /both a payment hash and a request/ },
+    { description: 'an ack whose request id is 8 bytes', given: msg(VERSION, ACK_KIND, tlv(9, '00'), tlv(12, '0011223344556677')), error: /request id of 8 bytes/ },
+    { description: 'an invoice whose request id is empty', given: msg(...invoiceBody, tlv(12, '')), error: /request id of 0 bytes/ },
     { description: 'an invoice message without a bolt11', given: msg(VERSION, INVOICE_KIND, tlv(7, utf8('hi'))), error: /invoice message without a bolt11/ },
     { description: 'an invoice message with an empty bolt11', given: msg(VERSION, INVOICE_KIND, tlv(4, '')), error: /without a bolt11/ },
     { description: 'a bolt11 that is not UTF-8', given: msg(VERSION, INVOICE_KIND, tlv(4, 'ff6c6e')), error: /bolt11 is not UTF-8/ },
@@ -154,6 +207,8 @@ describe('decodePassback is forward compatible', () => {
     { description: 'an unknown large odd type (3-byte bigsize) is ignored', given: msg(VERSION, INVOICE_KIND, tlv(4, utf8(BOLT11)), 'fd0101', '01', '00'), expected: { kind: 'invoice', bolt11: BOLT11 } },
     { description: 'an accepted byte other than 1 means refused', given: msg(VERSION, ACK_KIND, tlv(6, HASH), tlv(9, '07')), expected: { kind: 'ack', paymentHash: HASH, accepted: false } },
     { description: 'upper-case hex is read', given: msg(VERSION, ACK_KIND, tlv(6, HASH), tlv(9, '01')).toUpperCase(), expected: { kind: 'ack', paymentHash: HASH, accepted: true } },
+    { description: 'unknown odd types around the request fields are ignored', given: msg(VERSION, REQUEST_KIND, tlv(5, 'ff'), ...REQUEST_BODY, tlv(19, 'ff'), tlv(21, '')), expected: { kind: 'request', requestId: REQ_ID, amountMsat: msat(108_690_000n), deadline: DEADLINE, hops: 7 } },
+    { description: 'an accepted request-ack is read as it was sent (the asker decides what it means)', given: msg(VERSION, ACK_KIND, tlv(9, '01'), tlv(12, REQ_ID)), expected: { kind: 'request-ack', requestId: REQ_ID, accepted: true } },
   ];
   for (const c of cases) test(c.description, () => assert.deepEqual(decodePassback(c.given), { ok: true, value: c.expected }));
 });

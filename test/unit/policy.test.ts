@@ -7,9 +7,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msat, type Msat } from '../../src/chain/amount.js';
 import type { NodeId } from '../../src/chain/ids.js';
-import { DEFAULT_POLICY_BOUNDS, EMPTY_BOOK, formatShare, MAX_DELIVERIES, MAX_POLICIES, shareOf, type Policy, type PolicyBook, type Share } from '../../src/chain/policy/policy.js';
-import { newPolicy, parsePassTo, parseShare, type PolicyInput } from '../../src/chain/policy/input.js';
-import { addPolicy, parseBook, policyFor, policyToJson, removePolicy, serializeBook } from '../../src/chain/policy/book.js';
+import { DEFAULT_POLICY_BOUNDS, EMPTY_BOOK, formatShare, MAX_DELIVERIES, MAX_POLICIES, shareOf, type LastPolicy, type Policy, type PolicyBook, type Share } from '../../src/chain/policy/policy.js';
+import { newLastPolicy, newPolicy, parsePassTo, parseShare, type LastPolicyInput, type PolicyInput } from '../../src/chain/policy/input.js';
+import { addLastPolicy, addPolicy, lastPolicyToJson, parseBook, policyFor, policyToJson, removePolicy, requestPolicyFor, serializeBook, viaPolicy } from '../../src/chain/policy/book.js';
 import { admitJoin, descriptionProblem, invoiceLifeCap, joinsInWindow, openJoinedBy, policyValues, routeProblem, type PolicyLoad } from '../../src/chain/policy/decide.js';
 import { ShapeError } from '../../src/chain/read.js';
 import type { PaymentHash } from '../../src/chain/ids.js';
@@ -212,7 +212,7 @@ describe('the book: add, remove, and which policy applies', () => {
   });
 
   test('a second policy for the same --from node is refused, naming the first', () => {
-    const book: PolicyBook = { version: 1, policies: [carol] };
+    const book: PolicyBook = { version: 1, lastPolicies: [], policies: [carol] };
     assert.deepEqual(addPolicy(book, makePolicy({ id: '77aa77aa', payout: fixed(1n) })), {
       ok: false,
       error: `policy 5e1f0c2a already joins pass-backs from ${CAROL}: remove it first (rdv policy remove 5e1f0c2a)`,
@@ -220,24 +220,24 @@ describe('the book: add, remove, and which policy applies', () => {
   });
 
   test('an id already in the book is refused (remove would take both)', () => {
-    const book: PolicyBook = { version: 1, policies: [carol] };
+    const book: PolicyBook = { version: 1, lastPolicies: [], policies: [carol] };
     assert.deepEqual(addPolicy(book, makePolicy({ from: DAVE })), { ok: false, error: 'there is a policy 5e1f0c2a already: try again (ids are random)' });
   });
 
   test(`the book holds at most ${MAX_POLICIES}`, () => {
-    const full: PolicyBook = { version: 1, policies: Array.from({ length: MAX_POLICIES }, (_, i) => makePolicy({ id: i.toString(16).padStart(8, '0'), from: `02${i.toString(16).padStart(64, '0')}` as NodeId })) };
+    const full: PolicyBook = { version: 1, lastPolicies: [], policies: Array.from({ length: MAX_POLICIES }, (_, i) => makePolicy({ id: i.toString(16).padStart(8, '0'), from: `02${i.toString(16).padStart(64, '0')}` as NodeId })) };
     const r = addPolicy(full, carol);
     assert.equal(r.ok, false);
   });
 
   test('remove takes it out and returns it; an unknown id is refused', () => {
-    const book: PolicyBook = { version: 1, policies: [carol, dave] };
-    assert.deepEqual(removePolicy(book, '5e1f0c2a'), { ok: true, value: { book: { version: 1, policies: [dave] }, removed: carol } });
+    const book: PolicyBook = { version: 1, lastPolicies: [], policies: [carol, dave] };
+    assert.deepEqual(removePolicy(book, '5e1f0c2a'), { ok: true, value: { book: { version: 1, lastPolicies: [], policies: [dave] }, removed: carol } });
     assert.deepEqual(removePolicy(book, 'ffffffff'), { ok: false, error: 'no policy ffffffff: see rdv policy list' });
   });
 
   test('policyFor: the sender\'s policy while it has not expired; none for other nodes', () => {
-    const book: PolicyBook = { version: 1, policies: [carol, dave] };
+    const book: PolicyBook = { version: 1, lastPolicies: [], policies: [carol, dave] };
     const cases: Array<{ description: string; from: NodeId; now: number; expected: string | undefined }> = [
       { description: 'Carol, no expiry', from: CAROL, now: NOW + 10 ** 8, expected: '5e1f0c2a' },
       { description: 'Dave, a second before expiry', from: DAVE, now: NOW + 599, expected: '0d4e9b17' },
@@ -280,7 +280,7 @@ describe('the stored book', () => {
     expiresAt: NOW + 2_592_000, note: 'Carol\'s shop "no. 1" €',
   });
   const bare = makePolicy({ id: '0d4e9b17', from: DAVE, payout: fixed(5_000_000n), feeBudget: fixed(0n), passTo: undefined, delayBudget: 38 });
-  const book: PolicyBook = { version: 1, policies: [full, bare] };
+  const book: PolicyBook = { version: 1, lastPolicies: [], policies: [full, bare] };
 
   test('serializeBook then parseBook gives the same book back (amounts as strings, up to 21 million BTC)', () => {
     const text = serializeBook(book);
@@ -292,7 +292,7 @@ describe('the stored book', () => {
   test('an empty book round-trips', () => assert.deepEqual(parseBook(serializeBook(EMPTY_BOOK)), EMPTY_BOOK));
 
   test('bounds round-trip as given; a book without them (written before them) reads with none, and the defaults apply', () => {
-    const bounded: PolicyBook = { version: 1, policies: [makePolicy({ bounds: { maxOpen: 13, maxPerMinute: 7, maxInvoiceLifeSeconds: 1_799, maxDescriptionBytes: 0 } })] };
+    const bounded: PolicyBook = { version: 1, lastPolicies: [], policies: [makePolicy({ bounds: { maxOpen: 13, maxPerMinute: 7, maxInvoiceLifeSeconds: 1_799, maxDescriptionBytes: 0 } })] };
     const text = serializeBook(bounded);
     assert.match(text, /"max_open":13,"max_per_minute":7,"max_invoice_life_seconds":1799,"max_description_bytes":0/);
     assert.deepEqual(parseBook(text), bounded);
@@ -329,7 +329,7 @@ describe('policyToJson: CLN\'s convention', () => {
   test('integer msat in _msat fields, ppm as an integer, active while not expired', () => {
     const p = makePolicy({ feeBudget: fixed(1_000_000n), minAmountMsat: msat(10_000_000n), expiresAt: NOW + 60 });
     assert.deepEqual(policyToJson(p, NOW), {
-      id: '5e1f0c2a', from: CAROL, payout: { percent: '2', ppm: 20_000 }, fee_budget: { amount_msat: 1_000_000n }, delay_budget: 80,
+      kind: 'relay', id: '5e1f0c2a', from: CAROL, payout: { percent: '2', ppm: 20_000 }, fee_budget: { amount_msat: 1_000_000n }, delay_budget: 80,
       pass_to: { id: ALICE }, min_amount_msat: 10_000_000n, expires_at: NOW + 60, active: true, created_at: NOW - 77,
       max_open: 100, max_per_minute: 30, max_invoice_life_seconds: 3_600, max_description_bytes: 200,
     });
@@ -428,5 +428,150 @@ describe('openJoinedBy: the open relays a policy made, as the plugin counts them
     assert.equal(openJoinedBy(records, '5e1f0c2a', NOW), 2);
     assert.equal(openJoinedBy(records, '0d4e9b17', NOW), 1);
     assert.equal(openJoinedBy(records, 'ffffffff', NOW), 0);
+  });
+});
+
+/** Carol's last-payee policy for Bob's requests (Carol is the last payee, Bob asks her). */
+function makeLast(over: Partial<LastPolicy> = {}): LastPolicy {
+  return { kind: 'last', id: '7a57c0de', for: BOB, description: 'order', invoiceExpirySeconds: 3_600, maxUnpaid: 100, maxPerMinute: 30, createdAt: NOW - 41, ...over };
+}
+
+describe('newLastPolicy: what rdv policy add --last was given', () => {
+  const lastCtx = { id: '7a57c0de', self: CAROL, now: NOW };
+  const given = (over: Partial<LastPolicyInput> = {}): LastPolicyInput => ({ for: BOB, ...over });
+  const cases: Array<{ description: string; given: LastPolicyInput; expected: LastPolicy | RegExp }> = [
+    { description: 'only --for: no description, 1h, 100 unpaid, 30 a minute', given: given(), expected: makeLast({ description: '', createdAt: NOW }) },
+    {
+      description: 'everything given',
+      given: given({ for: BOB.toUpperCase(), minAmount: '1000sat', maxAmount: '1000000sat', description: 'order €', expiry: '15m', maxUnpaid: '7', maxPerMinute: '13', expires: '30d', note: 'shop' }),
+      expected: makeLast({ minAmountMsat: msat(1_000_000n), maxAmountMsat: msat(1_000_000_000n), description: 'order €', invoiceExpirySeconds: 900, maxUnpaid: 7, maxPerMinute: 13, expiresAt: NOW + 2_592_000, note: 'shop', createdAt: NOW }),
+    },
+    { description: 'a bad --for', given: given({ for: 'bob' }), expected: /^--for "bob" is not a node id \(66 hex digits\)$/ },
+    { description: 'this node as --for', given: given({ for: CAROL }), expected: /^--for is this node itself/ },
+    { description: 'a description over 639 bytes', given: given({ description: 'é'.repeat(320) }), expected: /^--description is 640 bytes; an invoice description holds at most 639$/ },
+    { description: 'an invoice life of 59 s', given: given({ expiry: '59' }), expected: /^--expiry 59 is out of range: give 60 s to 30d$/ },
+    { description: 'an invoice life of 31 days', given: given({ expiry: '31d' }), expected: /^--expiry 31d is out of range/ },
+    { description: '--max-unpaid 0', given: given({ maxUnpaid: '0' }), expected: /^--max-unpaid 0 is out of range: give 1 to 10000$/ },
+    { description: '--max-per-minute of words', given: given({ maxPerMinute: 'lots' }), expected: /^--max-per-minute "lots" is not a whole number$/ },
+    { description: 'a minimum over the maximum', given: given({ minAmount: '2000sat', maxAmount: '1000sat' }), expected: /^--min-amount 2,000 sat is more than --max-amount 1,000 sat: no request could meet the policy$/ },
+    { description: 'a zero maximum', given: given({ maxAmount: '0sat' }), expected: /^--max-amount: amount "0sat" is zero/ },
+  ];
+  for (const c of cases) {
+    test(c.description, () => {
+      const r = newLastPolicy(c.given, lastCtx);
+      if (c.expected instanceof RegExp) {
+        assert.equal(r.ok, false);
+        if (!r.ok) assert.match(r.error, c.expected);
+      } else assert.deepEqual(r, { ok: true, value: c.expected });
+    });
+  }
+});
+
+describe('the book with last-payee policies', () => {
+  const toAlice = makePolicy();
+  const forBob = makeLast();
+  const book: PolicyBook = { version: 1, policies: [toAlice], lastPolicies: [forBob] };
+
+  test('round trip: relay policies first, then the last-payee ones marked kind "last"', () => {
+    const text = serializeBook({ ...book, lastPolicies: [makeLast({ minAmountMsat: msat(1n), maxAmountMsat: msat(2_100_000_000_000_000_000n), expiresAt: NOW + 9, note: 'n' })] });
+    const stored = JSON.parse(text) as { policies: Array<Record<string, unknown>> };
+    assert.deepEqual(stored.policies.map((p) => p.kind), [undefined, 'last']);
+    assert.deepEqual(stored.policies[1], { kind: 'last', id: '7a57c0de', for: BOB, min_amount_msat: '1', max_amount_msat: '2100000000000000000', description: 'order', invoice_expiry: 3_600, max_unpaid: 100, max_per_minute: 30, expires_at: NOW + 9, note: 'n', created_at: NOW - 41 });
+    assert.deepEqual(parseBook(text), { ...book, lastPolicies: [makeLast({ minAmountMsat: msat(1n), maxAmountMsat: msat(2_100_000_000_000_000_000n), expiresAt: NOW + 9, note: 'n' })] });
+  });
+
+  test('a book written before last-payee policies reads unchanged, with none', () => {
+    const old = `{"version":1,"policies":[{"id":"5e1f0c2a","from":"${CAROL}","payout":{"ppm":"20000"},"fee_budget":{"ppm":"5000"},"delay_budget":80,"created_at":1}]}`;
+    const read = parseBook(old);
+    assert.deepEqual(read.lastPolicies, []);
+    assert.equal(read.policies[0]?.id, '5e1f0c2a');
+  });
+
+  const damagedCases: Array<{ description: string; edit: (p: Record<string, unknown>) => void; error: RegExp }> = [
+    { description: 'an unknown kind', edit: (p) => (p.kind = 'first'), error: /^policies\.policies\[1\]\.kind "first" is not one this rdv knows: upgrade rdv$/ },
+    { description: 'a bad for', edit: (p) => (p.for = 'bob'), error: /^policies\.policies\[1\]\.for is not a node id$/ },
+    { description: 'max_unpaid 0', edit: (p) => (p.max_unpaid = 0), error: /^policies\.policies\[1\]\.max_unpaid is out of range$/ },
+    { description: 'an invoice life of 10 s', edit: (p) => (p.invoice_expiry = 10), error: /^policies\.policies\[1\]\.invoice_expiry is out of range$/ },
+    { description: 'no description', edit: (p) => delete p.description, error: /description/ },
+    { description: 'a description of 640 bytes', edit: (p) => (p.description = 'x'.repeat(640)), error: /description is over 639 bytes/ },
+  ];
+  for (const c of damagedCases) {
+    test(`a damaged last-payee policy throws ShapeError: ${c.description}`, () => {
+      const stored = JSON.parse(serializeBook(book)) as { policies: Array<Record<string, unknown>> };
+      const entry = stored.policies[1];
+      assert.ok(entry);
+      c.edit(entry);
+      assert.throws(() => parseBook(JSON.stringify(stored)), (e: unknown) => e instanceof ShapeError && c.error.test(e.message));
+    });
+  }
+
+  test('one last-payee policy per node; none for a node a relay policy passes to; no relay policy passing to a node a last-payee one answers', () => {
+    assert.deepEqual(addLastPolicy(book, makeLast({ id: '11111111' })), { ok: false, error: `last-payee policy 7a57c0de already answers ${BOB}'s invoice requests: remove it first (rdv policy remove 7a57c0de)` });
+    assert.deepEqual(addLastPolicy(book, makeLast({ id: '11111111', for: ALICE })), {
+      ok: false,
+      error: `policy 5e1f0c2a passes to ${ALICE} and answers its invoice requests by asking ${CAROL}: remove it first (rdv policy remove 5e1f0c2a)`,
+    });
+    assert.deepEqual(addPolicy(book, makePolicy({ id: '22222222', from: DAVE, passTo: { id: BOB } })), {
+      ok: false,
+      error: `last-payee policy 7a57c0de answers ${BOB}'s invoice requests, and a policy passing to it would answer them too: remove one first (rdv policy remove 7a57c0de)`,
+    });
+    const ok = addLastPolicy(book, makeLast({ id: '33333333', for: DAVE }));
+    assert.deepEqual(ok.ok && ok.value.lastPolicies.map((p) => p.id), ['7a57c0de', '33333333']);
+    assert.deepEqual(addLastPolicy(book, makeLast({ id: '5e1f0c2a', for: DAVE })), { ok: false, error: 'there is a policy 5e1f0c2a already: try again (ids are random)' });
+  });
+
+  test('the book holds at most 200 policies of both kinds together', () => {
+    const many: PolicyBook = { ...book, policies: Array.from({ length: MAX_POLICIES - 1 }, (_, i) => makePolicy({ id: i.toString(16).padStart(8, '0'), from: `02${i.toString(16).padStart(64, '0')}` as NodeId })) };
+    assert.deepEqual(addLastPolicy(many, makeLast({ id: '33333333', for: DAVE })), { ok: false, error: `there are ${MAX_POLICIES} policies already: remove some first` });
+  });
+
+  test('remove takes a last-payee policy out by its id', () => {
+    assert.deepEqual(removePolicy(book, '7a57c0de'), { ok: true, value: { book: { ...book, lastPolicies: [] }, removed: forBob } });
+  });
+
+  test('requestPolicyFor: the relay policy passing to the asker, or the last-payee policy for it, while in force', () => {
+    const withDave: PolicyBook = { ...book, lastPolicies: [forBob, makeLast({ id: '0d4e9b17', for: DAVE, expiresAt: NOW + 600 })] };
+    const cases: Array<{ description: string; asker: NodeId; now: number; expected: string | undefined }> = [
+      { description: 'Alice: the relay policy passing to her', asker: ALICE, now: NOW, expected: 'relay 5e1f0c2a' },
+      { description: 'Bob: the last-payee policy for him', asker: BOB, now: NOW, expected: 'last 7a57c0de' },
+      { description: 'Dave, a second before his expires', asker: DAVE, now: NOW + 599, expected: 'last 0d4e9b17' },
+      { description: 'Dave, once it expired', asker: DAVE, now: NOW + 600, expected: undefined },
+      { description: 'Carol (the relay policy is FROM her): none', asker: CAROL, now: NOW, expected: undefined },
+    ];
+    for (const c of cases) {
+      const r = requestPolicyFor(withDave, c.asker, c.now);
+      assert.ok(r.ok, c.description);
+      assert.equal(r.value === undefined ? undefined : `${r.value.kind} ${r.value.policy.id}`, c.expected, c.description);
+    }
+  });
+
+  test('requestPolicyFor: two relay policies passing to the asker (a book from before that was refused) is a refusal naming both', () => {
+    const two: PolicyBook = { version: 1, lastPolicies: [], policies: [toAlice, makePolicy({ id: '0d4e9b17', from: DAVE })] };
+    assert.deepEqual(requestPolicyFor(two, ALICE, NOW), { ok: false, error: 'policies 5e1f0c2a and 0d4e9b17 would all answer: the operator must remove all but one' });
+  });
+
+  test('viaPolicy: a relay policy by id or by its --from node; a last-payee policy or an unknown one is refused', () => {
+    const cases: Array<{ via: string; now?: number; expected: string | RegExp }> = [
+      { via: '5e1f0c2a', expected: '5e1f0c2a' },
+      { via: CAROL.toUpperCase(), expected: '5e1f0c2a' },
+      { via: '7a57c0de', expected: /^policy 7a57c0de is a last-payee policy: it answers requests, it asks no one/ },
+      { via: DAVE, expected: new RegExp(`^no relay policy from ${DAVE}: see rdv policy list$`) },
+      { via: 'ffffffff', expected: /^no relay policy ffffffff: see rdv policy list$/ },
+    ];
+    for (const c of cases) {
+      const r = viaPolicy(book, c.via, c.now ?? NOW);
+      if (typeof c.expected === 'string') assert.equal(r.ok && r.value.id, c.expected, c.via);
+      else {
+        assert.equal(r.ok, false, c.via);
+        if (!r.ok) assert.match(r.error, c.expected);
+      }
+    }
+    assert.deepEqual(viaPolicy({ ...book, policies: [makePolicy({ expiresAt: NOW })] }, '5e1f0c2a', NOW), { ok: false, error: 'policy 5e1f0c2a expired' });
+  });
+
+  test('lastPolicyToJson: integer msat, active while in force', () => {
+    const p = makeLast({ maxAmountMsat: msat(1_000_000_000n), expiresAt: NOW + 60 });
+    assert.deepEqual(lastPolicyToJson(p, NOW), { kind: 'last', id: '7a57c0de', for: BOB, max_amount_msat: 1_000_000_000n, description: 'order', invoice_expiry: 3_600, max_unpaid: 100, max_per_minute: 30, expires_at: NOW + 60, active: true, created_at: NOW - 41 });
+    assert.equal(lastPolicyToJson(p, NOW + 60).active, false);
   });
 });

@@ -114,6 +114,9 @@ describe('serializeRecord -> parseRecord gives the same record back', () => {
     { description: "a last payee's record", given: last() },
     { description: "a last payee's record with an empty description", given: last({ description: '' }) },
     { description: 'a description with quotes, a newline and non-ASCII', given: last({ description: 'Carol "☕"\nline two' }) },
+    { description: "a last payee's record made by its policy for Alice's request", given: last({ policy: '7a57c0de', requestedBy: ALICE }) },
+    { description: 'a relay joined by policy for a request from Alice', given: relay({ policy: '5e1f0c2a', requestedBy: ALICE, receivedFrom: CAROL }) },
+    { description: 'a relay made by rdv-request on this node', given: relay({ policy: '5e1f0c2a', requestedBy: 'rpc' }) },
   ];
   for (const c of cases) {
     test(c.description, () => assert.deepEqual(parseRecord(serializeRecord(c.given)), c.given));
@@ -194,6 +197,8 @@ describe('parseRecord refuses what it cannot read safely, naming the field', () 
     { description: 'an attempt with an unknown outcome', given: storedWith('attempts', [{ started_at: NOW, maxdelay: 46, maxfee_msat: '1007000', outcome: 'maybe' }]), error: /record\.attempts\[0\]\.outcome: unknown outcome "maybe"/ },
     { description: 'an attempt without maxdelay', given: storedWith('attempts', [{ started_at: NOW, maxfee_msat: '1007000' }]), error: /record\.attempts\[0\]\.maxdelay/ },
     { description: "a last payee's record without a label", given: storedWith('label', undefined, last()), error: /record\.label: expected a string/ },
+    { description: 'requested_by neither a node id nor "rpc"', given: storedWith('requested_by', 'alice'), error: /record\.requested_by: expected a node id or "rpc"/ },
+    { description: "a last payee's requested_by that is not a node id", given: storedWith('requested_by', 'RPC', last()), error: /record\.requested_by: expected a node id or "rpc"/ },
     { description: 'not JSON', given: '{"version":1,', error: /^record: not JSON$/ },
     { description: 'an empty string', given: '', error: /not JSON/ },
     { description: 'a JSON array', given: '[1]', error: /^record: expected an object$/ },

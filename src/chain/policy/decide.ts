@@ -4,12 +4,12 @@
  * (admitJoin: open relays, joins a minute, deliveries, the description), and whether a
  * route fits the budgets.
  */
-import { formatAmount, type Msat } from '../amount.js';
+import { formatAmount, msat, type Msat } from '../amount.js';
 import { routeDelayRoom, type RouteEstimate } from '../budget.js';
 import { shortHash, type NodeId } from '../ids.js';
 import { err, ok, type Result } from '../../errors.js';
-import type { RelayRecord } from '../record.js';
-import { type Policy, MAX_DELIVERIES, RATE_WINDOW_MS, policyBounds, shareOf, formatShare } from './policy.js';
+import type { LastRecord, RelayRecord } from '../record.js';
+import { type LastPolicy, type Policy, MAX_DELIVERIES, RATE_WINDOW_MS, isLastPolicy, policyBounds, shareOf, formatShare } from './policy.js';
 
 export interface PolicyValues {
   payoutMsat: Msat;
@@ -35,6 +35,28 @@ export function policyValues(p: Policy, downstreamMsat: Msat | undefined, now: n
   return ok({ payoutMsat, feeBudgetMsat: shareOf(p.feeBudget, downstreamMsat), delayBudget: p.delayBudget });
 }
 
+/**
+ * A wrap's budgets (lnproxy's API, rdv serve --wrap): with `routingMsat`, our
+ * invoice is exactly the original amount plus routing_msat, as lnproxy's clients
+ * check, so the policy's payout comes out of it and the rest is the fee budget;
+ * without it, the policy's own `values`. Or why routing_msat is too little.
+ */
+export function wrapValues(values: PolicyValues, downstreamMsat: Msat, routingMsat: Msat | undefined): Result<PolicyValues> {
+  if (routingMsat === undefined) return ok(values);
+  const payout = values.payoutMsat;
+  if (routingMsat <= payout) {
+    return err(`routing_msat ${routingMsat} does not cover this relay's fee of ${formatAmount(payout)} for ${formatAmount(downstreamMsat)}: ask with more than ${payout} msat`);
+  }
+  return ok({ ...values, feeBudgetMsat: msat(routingMsat - payout) });
+}
+
+/** Why a last-payee policy does not answer a request for `askedMsat` (its bounds, both included), or undefined. */
+export function lastAmountProblem(p: LastPolicy, askedMsat: Msat): string | undefined {
+  if (p.minAmountMsat !== undefined && askedMsat < p.minAmountMsat) return `${formatAmount(askedMsat)} is under policy ${p.id}'s minimum of ${formatAmount(p.minAmountMsat)}`;
+  if (p.maxAmountMsat !== undefined && askedMsat > p.maxAmountMsat) return `${formatAmount(askedMsat)} is over policy ${p.id}'s maximum of ${formatAmount(p.maxAmountMsat)}`;
+  return undefined;
+}
+
 /** What the plugin counts for one policy when a join by it is asked for. */
 export interface PolicyLoad {
   /** Relays the policy joined that are open and unexpired, and its joins under way. */
@@ -53,20 +75,29 @@ export function joinsInWindow(recentJoinsMs: readonly number[], nowMs: number): 
 /**
  * May a join by `p` begin now, with this load? Ok, or why not, in words for the
  * sender. Checked before anything is asked of the node or written; every way a
- * join reaches a policy (a pass-back now, a request on demand later) comes through
- * here. The amounts and the route are checked after (policyValues, routeProblem).
+ * join reaches a policy (a pass-back, or an invoice request, which a last-payee
+ * policy answers with an invoice of its own) comes through here. The amounts and
+ * the route are checked after (policyValues, routeProblem). `delivers`: our
+ * invoice then goes to --pass-to (a pass-back's join does; a request's answer is
+ * its delivery).
  */
-export function admitJoin(p: Policy, load: PolicyLoad, nowMs: number): Result<void> {
-  const b = policyBounds(p);
-  if (load.open >= b.maxOpen) {
-    return err(`${load.open} relays it joined are open and unpaid, its limit (--max-open ${b.maxOpen}): try again when one is paid or expires`);
+export function admitJoin(p: Policy | LastPolicy, load: PolicyLoad, nowMs: number, delivers = !isLastPolicy(p) && p.passTo !== undefined): Result<void> {
+  const last = isLastPolicy(p);
+  const maxOpen = last ? p.maxUnpaid : policyBounds(p).maxOpen;
+  const maxPerMinute = last ? p.maxPerMinute : policyBounds(p).maxPerMinute;
+  if (load.open >= maxOpen) {
+    return err(
+      last
+        ? `${load.open} invoices it made are unpaid, its limit (--max-unpaid ${maxOpen}): try again when one is paid or expires`
+        : `${load.open} relays it joined are open and unpaid, its limit (--max-open ${maxOpen}): try again when one is paid or expires`,
+    );
   }
   const recent = joinsInWindow(load.recentJoinsMs, nowMs);
-  if (recent.length >= b.maxPerMinute) {
+  if (recent.length >= maxPerMinute) {
     const freeAt = Math.min(...recent) + RATE_WINDOW_MS;
-    return err(`${recent.length} joins began in the last minute, its limit (--max-per-minute ${b.maxPerMinute}): try again in ${Math.max(1, Math.ceil((freeAt - nowMs) / 1000))} s`);
+    return err(`${recent.length} ${last ? 'requests' : 'joins'} began in the last minute, its limit (--max-per-minute ${maxPerMinute}): try again in ${Math.max(1, Math.ceil((freeAt - nowMs) / 1000))} s`);
   }
-  if (p.passTo !== undefined && load.deliveries >= MAX_DELIVERIES) {
+  if (delivers && load.deliveries >= MAX_DELIVERIES) {
     return err(`${load.deliveries} invoices are being passed on already, the most at once: try again in a few seconds`);
   }
   return ok(undefined);
@@ -90,6 +121,16 @@ export function openJoinedBy(records: Iterable<RelayRecord>, policyId: string, n
   let n = 0;
   for (const r of records) if (r.policy === policyId && r.state === 'open' && r.expiresAt > now) n++;
   return n;
+}
+
+/**
+ * Invoices a last-payee policy made that may still be paid: its records whose
+ * invoice has not expired at `now` (Unix seconds) and is not known to be paid.
+ */
+export function unpaidMadeBy(records: Iterable<LastRecord>, policyId: string, now: number, paid: ReadonlySet<string>): LastRecord[] {
+  const out: LastRecord[] = [];
+  for (const r of records) if (r.policy === policyId && r.expiresAt > now && !paid.has(r.paymentHash)) out.push(r);
+  return out;
 }
 
 /** Our invoice's life at most for a join by `p`: planOurInvoice makes it shorter still when the downstream one expires sooner. */

@@ -4,7 +4,10 @@ import { BLOCK_ALLOWANCE, DEFAULT_SAFETY_MARGIN } from '../budget.js';
 import { isNodeId, type NodeId } from '../ids.js';
 import { parseBlocks, parseDuration } from '../units.js';
 import { err, ok, type Result } from '../../errors.js';
-import { MAX_NOTE_BYTES, PPM, type Share, type PassTo, type Policy, type PolicyBounds, POLICY_BOUND_LIMITS } from './policy.js';
+import {
+  MAX_NOTE_BYTES, PPM, type Share, type PassTo, type Policy, type PolicyBounds, POLICY_BOUND_LIMITS,
+  type LastPolicy, DEFAULT_LAST_EXPIRY_SECONDS, DEFAULT_POLICY_BOUNDS, LAST_LIMITS, MAX_DESCRIPTION_BYTES,
+} from './policy.js';
 
 /** "2%", "0.25%" or an amount ("5000sat"). */
 export function parseShare(text: string, flag: string, options: { allowZero?: boolean } = {}): Result<Share> {
@@ -105,6 +108,64 @@ export function newPolicy(input: PolicyInput, ctx: { id: string; self: NodeId | 
   // A fixed fee budget over a fixed maximum amount would be refused by every join.
   if (policy.feeBudget.kind === 'fixed' && policy.maxAmountMsat !== undefined && policy.feeBudget.msat > policy.maxAmountMsat) {
     return err(`--fee-budget ${formatAmount(policy.feeBudget.msat)} is more than --max-amount: rdv join refuses a fee budget above the downstream amount`);
+  }
+  return ok(policy);
+}
+
+/** What `rdv policy add --last` was given, as text. */
+export interface LastPolicyInput {
+  for: string;
+  minAmount?: string;
+  maxAmount?: string;
+  description?: string;
+  expiry?: string;
+  maxUnpaid?: string;
+  maxPerMinute?: string;
+  expires?: string;
+  note?: string;
+}
+
+/**
+ * A new last-payee policy from what the operator typed, or why it can never be
+ * met. `self` is this node (undefined: checked later, as for newPolicy).
+ */
+export function newLastPolicy(input: LastPolicyInput, ctx: { id: string; self: NodeId | undefined; now: number }): Result<LastPolicy> {
+  const forNode = input.for.trim().toLowerCase();
+  if (!isNodeId(forNode)) return err(`--for "${input.for}" is not a node id (66 hex digits)`);
+  if (forNode === ctx.self) return err('--for is this node itself: give the node id of the payee before you (the one that asks you for invoices)');
+  const description = input.description ?? '';
+  if (Buffer.byteLength(description, 'utf8') > MAX_DESCRIPTION_BYTES) return err(`--description is ${Buffer.byteLength(description, 'utf8')} bytes; an invoice description holds at most ${MAX_DESCRIPTION_BYTES}`);
+  let invoiceExpirySeconds = DEFAULT_LAST_EXPIRY_SECONDS;
+  if (input.expiry !== undefined) {
+    const d = parseDuration(input.expiry, '--expiry');
+    if (!d.ok) return d;
+    const { min, max } = LAST_LIMITS.invoiceExpirySeconds;
+    if (d.value < min || d.value > max) return err(`--expiry ${input.expiry.trim()} is out of range: give ${min} s to ${max / 86_400}d`);
+    invoiceExpirySeconds = d.value;
+  }
+  const maxUnpaid = input.maxUnpaid === undefined ? ok(DEFAULT_POLICY_BOUNDS.maxOpen) : parseCount(input.maxUnpaid, '--max-unpaid', LAST_LIMITS.maxUnpaid);
+  if (!maxUnpaid.ok) return maxUnpaid;
+  const maxPerMinute = input.maxPerMinute === undefined ? ok(DEFAULT_POLICY_BOUNDS.maxPerMinute) : parseCount(input.maxPerMinute, '--max-per-minute', LAST_LIMITS.maxPerMinute);
+  if (!maxPerMinute.ok) return maxPerMinute;
+  const policy: LastPolicy = { kind: 'last', id: ctx.id, for: forNode, description, invoiceExpirySeconds, maxUnpaid: maxUnpaid.value, maxPerMinute: maxPerMinute.value, createdAt: ctx.now };
+  for (const [flag, text, field] of [['--min-amount', input.minAmount, 'minAmountMsat'], ['--max-amount', input.maxAmount, 'maxAmountMsat']] as const) {
+    if (text === undefined) continue;
+    const a = parseAmount(text);
+    if (!a.ok) return err(`${flag}: ${a.error}`);
+    policy[field] = a.value;
+  }
+  if (policy.minAmountMsat !== undefined && policy.maxAmountMsat !== undefined && policy.minAmountMsat > policy.maxAmountMsat) {
+    return err(`--min-amount ${formatAmount(policy.minAmountMsat)} is more than --max-amount ${formatAmount(policy.maxAmountMsat)}: no request could meet the policy`);
+  }
+  if (input.expires !== undefined) {
+    const d = parseDuration(input.expires, '--expires');
+    if (!d.ok) return d;
+    if (d.value <= 0) return err('--expires must be a positive duration, e.g. 30d');
+    policy.expiresAt = ctx.now + d.value;
+  }
+  if (input.note !== undefined) {
+    if (Buffer.byteLength(input.note) > MAX_NOTE_BYTES) return err(`--note is longer than ${MAX_NOTE_BYTES} bytes`);
+    policy.note = input.note;
   }
   return ok(policy);
 }

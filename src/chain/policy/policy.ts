@@ -1,11 +1,15 @@
 /**
  * Relay policies (`rdv policy`): "when <node> passes back an invoice, join it with
- * these budgets and pass ours on to <node>". Pure. This file is the vocabulary: a
- * policy, its shares (fixed or a percentage of the downstream amount) and its bounds
- * (what its --from node may make us do). The rest, by what a reader comes for:
+ * these budgets and pass ours on to <node>"; the same policy answers that node's
+ * invoice requests (on-demand chains) by asking the next payee. Last-payee policies
+ * (`rdv policy add --last --for <node>`) answer a node's requests with a normal
+ * invoice. Pure. This file is the vocabulary: a policy, its shares (fixed or a
+ * percentage of the downstream amount) and its bounds (what its --from node, or the
+ * node a last-payee policy is for, may make us do). The rest, by what a reader comes for:
  *   input.ts   what the operator types (rdv policy add), checked before the node is asked
  *   book.ts    the stored book: one versioned datastore entry, written by compare-and-swap
  *   decide.ts  the decision for one pass-back: its values, its bounds (admitJoin), its route
+ *   asked.ts   a request's arithmetic: the downstream amount for an invoice of exactly the asked amount
  * The join itself is the same code as `rdv join`'s (src/rpc/join-relay.ts).
  */
 import { formatAmount, msat, type Msat } from '../amount.js';
@@ -91,12 +95,57 @@ export function policyBounds(p: Policy): PolicyBounds {
   return { ...DEFAULT_POLICY_BOUNDS, ...p.bounds };
 }
 
-export interface PolicyBook {
-  version: 1;
-  policies: Policy[];
+/**
+ * A last payee's policy: "when <node> asks for an invoice, make a normal one for
+ * the amount it asks, within these bounds". Stored in the same book with `kind: "last"`.
+ */
+export interface LastPolicy {
+  kind: 'last';
+  id: string;
+  /** The node whose requests it answers (the payee before us). */
+  for: NodeId;
+  /** Bounds on the amount asked (our invoice's). */
+  minAmountMsat?: Msat;
+  maxAmountMsat?: Msat;
+  /** Our invoices' description. */
+  description: string;
+  /** Our invoices' life, in seconds. */
+  invoiceExpirySeconds: number;
+  /** Invoices it made that are unpaid and unexpired at once; more requests are refused. */
+  maxUnpaid: number;
+  /** Requests it answers in any 60 seconds. */
+  maxPerMinute: number;
+  /** Unix seconds after which it answers nothing. */
+  expiresAt?: number;
+  note?: string;
+  createdAt: number;
 }
 
-export const EMPTY_BOOK: PolicyBook = { version: 1, policies: [] };
+/** A last-payee policy's defaults: an hour to pay, and the bounds of a relay policy. */
+export const DEFAULT_LAST_EXPIRY_SECONDS = 3_600;
+/** What its options accept. */
+export const LAST_LIMITS = {
+  invoiceExpirySeconds: { min: MIN_EXPIRY_SECONDS, max: 30 * 86_400 },
+  maxUnpaid: { min: 1, max: 10_000 },
+  maxPerMinute: { min: 1, max: 1_000 },
+} as const;
+/** BOLT 11 allows 639 bytes of description. */
+export const MAX_DESCRIPTION_BYTES = 639;
+
+export interface PolicyBook {
+  version: 1;
+  /** Relay policies, in the order they were added. */
+  policies: Policy[];
+  /** Last-payee policies, in the order they were added. */
+  lastPolicies: LastPolicy[];
+}
+
+export const EMPTY_BOOK: PolicyBook = { version: 1, policies: [], lastPolicies: [] };
+
+export const isLastPolicy = (p: Policy | LastPolicy): p is LastPolicy => 'kind' in p && p.kind === 'last';
+
+/** Is a policy in force at `now` (Unix seconds)? */
+export const isActive = (p: { expiresAt?: number }, now: number): boolean => p.expiresAt === undefined || p.expiresAt > now;
 
 /** The share in msat of a downstream amount (a percentage is rounded down). */
 export function shareOf(share: Share, downstreamMsat: Msat): Msat {

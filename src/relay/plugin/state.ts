@@ -6,6 +6,7 @@ import type { LightningNode } from '../../rpc/node.js';
 import type { PassbackInbox } from '../inbox.js';
 import type { RelayRunner } from '../runner/runner.js';
 import type { PolicyGate } from '../policy-gate.js';
+import type { RequestDesk } from '../requests.js';
 
 export interface State {
   node: LightningNode | undefined;
@@ -13,6 +14,8 @@ export interface State {
   inbox: PassbackInbox | undefined;
   /** The counts behind the policies' bounds. */
   gate: PolicyGate | undefined;
+  /** Invoice requests: answering them, and rdv-request. */
+  requests: RequestDesk | undefined;
   inboxConfig: { policy: InboxPolicy; limits: InboxLimits };
   /** A bad inbox option, replaced by the default. */
   inboxProblem: string | undefined;

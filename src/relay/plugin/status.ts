@@ -29,11 +29,13 @@ export function statusReply(state: State, hash: string | undefined, brief: boole
       : null,
     prune: { after_seconds: state.pruneAfter ?? null, ...(state.pruneProblem ? { option_problem: state.pruneProblem } : {}) },
     policies: state.gate ? state.gate.stats() : null,
+    requests: state.requests ? state.requests.stats() : null,
     memory_mb: memoryMb(),
     timing: {
       htlc_to_xpay_last_100: runner?.decisionTimes.summary(100) ?? null,
       xpay_to_resolve_last_100: runner?.resolveTimes.summary(100) ?? null,
       htlc_to_xpay_last_1000: runner?.decisionTimes.summary(1000) ?? null,
+      request_to_invoice_last_100: state.requests?.times.summary(100) ?? null,
     },
     totals: tally ? tallyJson(tally) : null,
     unreadable: state.unreadable,

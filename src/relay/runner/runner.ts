@@ -18,7 +18,7 @@
  */
 import { partKey } from '../../chain/parts.js';
 import type { JsonObject } from '../../chain/read.js';
-import type { AnyRecord, RelayRecord } from '../../chain/record.js';
+import type { AnyRecord, LastRecord, RelayRecord } from '../../chain/record.js';
 import { isQuiet } from '../../chain/relay/startup.js';
 import { step } from '../../chain/relay/step.js';
 import type { RelayEvent } from '../../chain/relay/types.js';
@@ -185,6 +185,11 @@ export class RelayRunner {
   /** The relay records in memory: every one not finished (open, gathered, paying), and finished ones still busy. */
   *relayRecords(): Generator<RelayRecord> {
     for (const e of this.entries.values()) yield e.relay.record;
+  }
+
+  /** The last payees' records (role `last`) in memory: every one the datastore holds. */
+  *lastRecords(): Generator<LastRecord> {
+    for (const r of this.others.values()) if (r.role === 'last') yield r;
   }
 
   /** Counts over every relay record: those in memory and the finished ones. */

@@ -64,7 +64,12 @@ export function policyLines(entries: readonly Entry[]): string[] {
   const text = entries.find((e) => e.key.length === POLICY_KEY.length)?.string;
   if (text === undefined) return [];
   try {
-    return parseBook(text).policies.map((p) => `${p.id}\tfrom ${shortHash(p.from)}…, payout ${formatShare(p.payout)}${p.note ? `, ${p.note.replace(/\s+/g, ' ')}` : ''}`);
+    const book = parseBook(text);
+    const note = (n: string | undefined): string => (n ? `, ${n.replace(/\s+/g, ' ')}` : '');
+    return [
+      ...book.policies.map((p) => `${p.id}\tfrom ${shortHash(p.from)}…, payout ${formatShare(p.payout)}${note(p.note)}`),
+      ...book.lastPolicies.map((p) => `${p.id}\tlast payee for ${shortHash(p.for)}…${note(p.note)}`),
+    ];
   } catch {
     return [];
   }
