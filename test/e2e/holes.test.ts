@@ -29,25 +29,18 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { Reader } from '../../src/chain/read.js';
 import { RpcError } from '../../src/rpc/client.js';
-import type { Regtest, ZeroConfChannel } from '../../src/regtest/harness.js';
+import type { ZeroConfChannel } from '../../src/regtest/harness.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { poll } from '../../src/regtest/process.js';
-import { htlcsInChannels, listPeerChannels } from '../../src/regtest/queries.js';
+import { listPeerChannels } from '../../src/regtest/queries.js';
 import { encodeHopPayload, type HopPayload } from '../../src/simnet/onion.js';
 import { HOLD_PLUGIN, HTLC_SPY_PLUGIN, ZEROCONF_PLUGIN } from '../helpers/paths.js';
-import { buildChain, type ChainPayee, e2eBinaries, regtestNetwork, sha256hex, statusRecord } from './lib.js';
+import { buildChain, type ChainPayee, e2eBinaries, noHtlcsLeft, regtestNetwork, sha256hex, statusRecord } from './lib.js';
 
 const { skip } = e2eBinaries();
 
 const BOB: ChainPayee = { name: 'bob', payoutSat: 5_000, feeBudgetSat: 1_000, delayBudget: 60 };
 const SAT = 1000n;
-
-async function noHtlcsLeft(rt: Regtest): Promise<void> {
-  for (const n of rt.nodes) {
-    if (!n.isRunning()) continue;
-    await poll(`no HTLC left in ${n.name}'s channels`, async () => ((await htlcsInChannels(n.rpc)) === 0 ? true : undefined), 30_000, 100);
-  }
-}
 
 /** Our balance over all channels, msat. */
 async function balance(n: RegtestNode): Promise<bigint> {

@@ -39,9 +39,9 @@ import { Reader } from '../../src/chain/read.js';
 import { RpcError } from '../../src/rpc/client.js';
 import type { RegtestNode } from '../../src/regtest/lightningd.js';
 import { poll } from '../../src/regtest/process.js';
-import { htlcsInChannels, listHtlcs } from '../../src/regtest/queries.js';
+import { listHtlcs } from '../../src/regtest/queries.js';
 import { FLAKY_PLUGIN } from '../helpers/paths.js';
-import { buildChain, type ChainPayee, e2eBinaries, regtestNetwork, sha256hex, statusRecord } from './lib.js';
+import { buildChain, type ChainPayee, e2eBinaries, noHtlcsLeft, regtestNetwork, sha256hex, statusRecord } from './lib.js';
 
 /** The smallest delay budget rdv join accepts (safety margin 34 + xpay's 3 blocks + 1): no slack for a late attempt. */
 const BOB: ChainPayee = { name: 'bob', payoutSat: 5_000, feeBudgetSat: 1_000, delayBudget: 38 };
@@ -139,12 +139,6 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
     },
   });
 
-  async function noHtlcsLeft(): Promise<void> {
-    for (const n of net().nodes) {
-      await poll(`no HTLC left in ${n.name}'s channels`, async () => ((await htlcsInChannels(n.rpc)) === 0 ? true : undefined), 30_000, 100);
-    }
-  }
-
   test("removing xpay's layer mid-payment stops its retries", { skip, timeout: 90_000 }, async (t: TestContext) => {
     await withLogs(async () => {
       const [bob, carol] = [node('bob'), node('carol')];
@@ -197,7 +191,7 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
       assert.ok(stopMs < holdMs + 5_000, `xpay took ${stopMs} ms to stop after the removal`);
       assert.ok(endedAt - started < (retryFor * 1000) / 2, `xpay ran ${endedAt - started} ms`);
       assert.match(result.error.rpcMessage, /layer/i, 'the error does not say the layer is gone');
-      await noHtlcsLeft();
+      await noHtlcsLeft(net());
     });
   });
 
@@ -230,7 +224,7 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
       assert.ok(stopMs < holdMs + 5_000, `xpay took ${stopMs} ms to stop`);
       assert.ok((await bob.rpc.call('askrene-listlayers', { layer })) !== undefined);
       await bob.rpc.call('askrene-remove-layer', { layer });
-      await noHtlcsLeft();
+      await noHtlcsLeft(net());
     });
   });
 
@@ -281,7 +275,7 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
     await poll("Carol sees Bob's first attempt", async () => ((await flakyCalls(carol, hash)).length >= 1 ? true : undefined), 30_000, 20);
     const mined = await mineWhile(() => done, 400, 12);
     const answer = await paying;
-    await noHtlcsLeft();
+    await noHtlcsLeft(net());
     const { outgoing } = await bobHtlcs(hash);
     const margins = outgoing.map((e) => incoming - e);
     t.diagnostic(
@@ -344,7 +338,7 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
       await bob.start();
     }
     const result = await outcome;
-    await noHtlcsLeft();
+    await noHtlcsLeft(net());
 
     const record = await statusRecord(bob, hash);
     const safety = record.int('safety_margin');
@@ -453,7 +447,7 @@ describe('e2e hole 5: blocks found while xpay retries', () => {
         const tip = await net().mine(10, { sync: false });
         await bob.start();
         const answer = await outcome;
-        await noHtlcsLeft();
+        await noHtlcsLeft(net());
         const record = await statusRecord(bob, hash);
         const safety = record.int('safety_margin');
         const { incoming, outgoing } = await bobHtlcs(hash);
