@@ -31,6 +31,9 @@ export function start(command: string, args: string[], opts: { env?: NodeJS.Proc
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  // A program may end without reading its input (stty, a refusal before any prompt): the
+  // pipe's EPIPE then is no error of the test's, and unhandled it would fail whichever test runs.
+  child.stdin.on('error', () => undefined);
   if (!opts.typing) child.stdin.end(opts.input ?? '');
   return {
     child,
