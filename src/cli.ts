@@ -130,6 +130,8 @@ Examples:
     .command('add')
     .description('join every invoice a node passes back (and answer its requests) with these values, by itself; or, with --last, answer a node\'s invoice requests as the last payee')
     .option('--from <node>', 'the next payee: the node whose pass-backs this policy joins')
+    .option('--address <name@domain>', 'instead of --from: the next payee\'s Lightning Address; on a request its invoice is pulled over LNURL-pay')
+    .option('--offer <lno1...>', 'instead of --from: the next payee\'s BOLT 12 offer; on a request its invoice is fetched with fetchinvoice')
     .option('--payout <amount>', 'what you keep: an amount (5000sat) or a share of the downstream amount (2%)')
     .option('--fee-budget <amount>', 'routing fees allowed for paying the next payee: an amount or a share (0.5%); may be 0')
     .option('--delay-budget <blocks>', 'CLTV blocks you add for your hop (must exceed the safety margin 34 plus 3)')
@@ -147,7 +149,7 @@ Examples:
     .option('--description <text>', 'with --last: the description of the invoices it makes')
     .option('--expiry <duration>', 'with --last: the life of the invoices it makes (default 1h)')
     .option('--max-unpaid <n>', 'with --last: invoices it made that may be unpaid at once; more requests are refused (default 100)')
-    .addHelpText('after', '\nExamples:\n  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --from 02c3d4e5... --payout 5000sat --fee-budget 1000sat --delay-budget 60 --max-amount 1000000sat --expires 30d\n  rdv policy add --from 02c3d4e5... --payout 1% --fee-budget 0.5% --delay-budget 80 --max-open 500 --max-per-minute 120 --max-invoice-life 15m\n  rdv policy add --last --for 02b0b0b0... --max-amount 1000000sat --description "order" --expiry 1h --max-unpaid 50')
+    .addHelpText('after', '\nExamples:\n  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --from 02c3d4e5... --payout 5000sat --fee-budget 1000sat --delay-budget 60 --max-amount 1000000sat --expires 30d\n  rdv policy add --from 02c3d4e5... --payout 1% --fee-budget 0.5% --delay-budget 80 --max-open 500 --max-per-minute 120 --max-invoice-life 15m\n  rdv policy add --address carol@shop.example --payout 1% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --offer lno1qgsq... --payout 2% --fee-budget 0.5% --delay-budget 80\n  rdv policy add --last --for 02b0b0b0... --max-amount 1000000sat --description "order" --expiry 1h --max-unpaid 50')
     .action((opts: unknown) => run('policy', [{ action: 'add', options: opts }]));
   policy
     .command('list')

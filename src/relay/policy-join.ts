@@ -16,7 +16,7 @@
  */
 import { DEFAULT_CLTV_WARN, DEFAULT_SAFETY_MARGIN } from '../chain/budget.js';
 import { shortHash, type NodeId, type PaymentHash } from '../chain/ids.js';
-import type { Policy } from '../chain/policy/policy.js';
+import type { Policy, PullSource } from '../chain/policy/policy.js';
 import { descriptionProblem, invoiceLifeCap, policyValues, routeProblem, type PolicyValues } from '../chain/policy/decide.js';
 import type { RelayRecord, RequestOrigin } from '../chain/record.js';
 import { formatAmount, type Msat } from '../chain/amount.js';
@@ -105,6 +105,8 @@ export interface OwnJoin {
   /** Our invoice must come to exactly this (a request's asked amount). */
   askedMsat?: Msat;
   requestedBy?: RequestOrigin;
+  /** The offer or address the downstream invoice was pulled from, kept in the record. */
+  source?: PullSource;
   /** Our invoice's own description, or its hash (LNURL), instead of the downstream one's. */
   description?: string;
   descriptionHash?: string;

@@ -29,7 +29,7 @@ import type { InvoiceRequest, PassbackMessage } from '../chain/passback.js';
 import { downstreamForAsked, type AskedSplit } from '../chain/policy/asked.js';
 import { requestPolicyFor, viaPolicy } from '../chain/policy/book.js';
 import { descriptionProblem, lastAmountProblem, unpaidMadeBy, wrapValues } from '../chain/policy/decide.js';
-import type { LastPolicy, Policy, PolicyBook } from '../chain/policy/policy.js';
+import { nextPayeeText, type LastPolicy, type Policy, type PolicyBook, type PullSource } from '../chain/policy/policy.js';
 import type { AnyRecord, LastRecord, RelayRecord, RequestOrigin } from '../chain/record.js';
 import { answerInTime, firstOnward, passedBack, relayOnward, type Onward } from '../chain/request.js';
 import { err, ok, type Result } from '../errors.js';
@@ -59,9 +59,27 @@ export interface RequestDeskDeps extends PolicyJoinDeps {
   lastRecords: () => Iterable<LastRecord>;
   /** Send a pass-back message to a peer. */
   send: (to: NodeId, m: PassbackMessage) => Promise<void>;
+  /** Pull from an offer or a Lightning Address; absent: policies that pull refuse. */
+  pull?: Pull;
   /** A fresh request id (16 random bytes, hex); passed in for tests. */
   requestId?: () => string;
 }
+
+/** The next payee's invoice for a request: asked of its node (`from`), or pulled from its offer or address (`source`). */
+interface NextInvoice {
+  invoice: string;
+  from: NodeId | undefined;
+  source?: PullSource;
+}
+
+/** Why an invoice could not be pulled; `timeout`: it did not come in time. */
+export interface PullFailure {
+  reason: string;
+  timeout: boolean;
+}
+
+/** Pull the next payee's invoice (BOLT 11 or 12) for exactly `amountMsat` within `waitMs` (src/rpc/pull.ts). */
+export type Pull = (source: PullSource, amountMsat: Msat, waitMs: number) => Promise<Result<string, PullFailure>>;
 
 /** How an asked node answered our request, or that it did not in time. */
 export type Answer = { kind: 'invoice'; bolt11: string } | { kind: 'refused'; reason: string } | { kind: 'timeout' };
@@ -78,6 +96,7 @@ export type RequestStats = {
   answered: number;
   refused: number;
   asked: number;
+  pulled: number;
   timed_out: number;
   answers_dropped: number;
   under_way: number;
@@ -98,7 +117,7 @@ export class RequestDesk {
   readonly paidLast = new Set<string>();
   private readonly paidCheckedAt = new Map<string, number>();
   private readonly notices = new Map<string, number>();
-  private readonly counters = { received: 0, answered: 0, refused: 0, asked: 0, timed_out: 0, answers_dropped: 0 };
+  private readonly counters = { received: 0, answered: 0, refused: 0, asked: 0, pulled: 0, timed_out: 0, answers_dropped: 0 };
   /** rdv-request: asked -> our invoice, in ms. */
   readonly times = new Samples();
 
@@ -303,9 +322,10 @@ export class RequestDesk {
   // --- asking -------------------------------------------------------------------
 
   /**
-   * Ask the policy's --from node for an invoice of exactly D, wait for its answer
-   * until `onward.deadline`, and join it so our invoice is exactly `askedMsat`.
-   * Nothing is written unless the answer comes in time and every check passes.
+   * Get the next payee's invoice for exactly D (ask its --from node, or pull it
+   * from its offer or address) by `onward.deadline`, and join it so our invoice
+   * is exactly `askedMsat`. Nothing is written unless the invoice comes in time
+   * and every check passes.
    */
   private async askAndJoin(
     policy: Policy,
@@ -314,7 +334,40 @@ export class RequestDesk {
     onward: Onward,
     o: { requestedBy: RequestOrigin; description?: string; descriptionHash?: string },
   ): Promise<Result<Stored<RelayRecord>, Refusal>> {
+    const got = policy.pull ? await this.pullNext(policy.pull, split.downstreamMsat, onward) : await this.askNext(policy, split.downstreamMsat, onward);
+    if (!got.ok) return got;
+    const joined = await joinInvoice(this.deps, policy, got.value.invoice, got.value.from, {
+      values: () => ok({ payoutMsat: split.payoutMsat, feeBudgetMsat: split.feeBudgetMsat, delayBudget: policy.delayBudget }),
+      askedMsat,
+      requestedBy: o.requestedBy,
+      ...(got.value.source ? { source: got.value.source } : {}),
+      ...(o.description !== undefined ? { description: o.description } : {}),
+      ...(o.descriptionHash !== undefined ? { descriptionHash: o.descriptionHash } : {}),
+    });
+    if (!joined.ok) return err({ reason: `policy ${policy.id}: ${joined.error}`, timeout: false });
+    this.deps.adopt(joined.value);
+    return ok(joined.value);
+  }
+
+  /** An invoice of exactly `amountMsat` pulled from an offer or a Lightning Address (src/rpc/pull.ts), within the deadline. */
+  private async pullNext(source: PullSource, amountMsat: Msat, onward: Onward): Promise<Result<NextInvoice, Refusal>> {
+    const pull = this.deps.pull;
+    const what = nextPayeeText({ pull: source });
+    if (!pull) return err({ reason: `this node cannot pull from ${what}`, timeout: false });
+    const waitMs = Math.max(0, onward.deadline * 1000 - this.deps.nowMs());
+    this.counters.pulled++;
+    const got = await pull(source, amountMsat, waitMs);
+    if (!got.ok) {
+      if (got.error.timeout) this.counters.timed_out++;
+      return err({ reason: got.error.reason, timeout: got.error.timeout });
+    }
+    return ok({ invoice: got.value, from: undefined, source });
+  }
+
+  /** Ask the policy's --from node for an invoice of exactly `amountMsat` and wait for its answer until `onward.deadline`. */
+  private async askNext(policy: Policy, amountMsat: Msat, onward: Onward): Promise<Result<NextInvoice, Refusal>> {
     const to = policy.from;
+    if (to === undefined) return err({ reason: `policy ${policy.id} has no next payee to ask`, timeout: false });
     const next = `the next payee (${shortHash(to)}…)`;
     if (!(await this.deps.node.isConnected(to).catch(() => false))) {
       try {
@@ -327,7 +380,7 @@ export class RequestDesk {
     const waitMs = Math.max(0, onward.deadline * 1000 - this.deps.nowMs());
     const answer = this.wait(id, to, waitMs);
     try {
-      await this.deps.send(to, { kind: 'request', requestId: id, amountMsat: split.downstreamMsat, deadline: onward.deadline, hops: onward.hops });
+      await this.deps.send(to, { kind: 'request', requestId: id, amountMsat, deadline: onward.deadline, hops: onward.hops });
     } catch (e) {
       this.waiting.get(id)?.done({ kind: 'timeout' });
       return err({ reason: `could not ask ${next}: ${(e as Error).message}`, timeout: false });
@@ -341,20 +394,11 @@ export class RequestDesk {
     if (a.kind === 'refused') return err({ reason: a.reason, timeout: false });
     const d = decodeBolt11(a.bolt11);
     if (!d.ok) return err({ reason: `${next} answered with an invoice rdv cannot read: ${d.error}`, timeout: false });
-    if (d.value.amountMsat !== split.downstreamMsat) {
-      return err({ reason: `${next} answered with an invoice for ${d.value.amountMsat === undefined ? 'no amount' : formatAmount(d.value.amountMsat as Msat)}, not the ${formatAmount(split.downstreamMsat)} asked`, timeout: false });
+    if (d.value.amountMsat !== amountMsat) {
+      return err({ reason: `${next} answered with an invoice for ${d.value.amountMsat === undefined ? 'no amount' : formatAmount(d.value.amountMsat as Msat)}, not the ${formatAmount(amountMsat)} asked`, timeout: false });
     }
     if (d.value.payee !== to) return err({ reason: `${next} answered with an invoice payable to ${shortHash(d.value.payee)}…, not to itself`, timeout: false });
-    const joined = await joinInvoice(this.deps, policy, a.bolt11, to, {
-      values: () => ok({ payoutMsat: split.payoutMsat, feeBudgetMsat: split.feeBudgetMsat, delayBudget: policy.delayBudget }),
-      askedMsat,
-      requestedBy: o.requestedBy,
-      ...(o.description !== undefined ? { description: o.description } : {}),
-      ...(o.descriptionHash !== undefined ? { descriptionHash: o.descriptionHash } : {}),
-    });
-    if (!joined.ok) return err({ reason: `policy ${policy.id}: ${joined.error}`, timeout: false });
-    this.deps.adopt(joined.value);
-    return ok(joined.value);
+    return ok({ invoice: a.bolt11, from: to });
   }
 
   /** The answer to request `id` from `to`, or a timeout after `ms`. Registered before the request is sent, so no answer can come first. */

@@ -35,10 +35,19 @@ export interface PassTo {
   port?: number;
 }
 
+/**
+ * A next payee that runs no rdv: its invoice is pulled for the exact downstream
+ * amount, from a BOLT 12 offer (CLN's fetchinvoice) or a Lightning Address
+ * (LUD-16, then LUD-06), when a request reaches the policy.
+ */
+export type PullSource = { kind: 'offer'; offer: string } | { kind: 'address'; address: string };
+
 export interface Policy {
   id: string;
-  /** The node whose pass-backs this policy joins (the next payee). */
-  from: NodeId;
+  /** The node whose pass-backs this policy joins (the next payee), and asks for invoices; absent when the next payee is pulled from (`pull`). */
+  from?: NodeId;
+  /** Instead of --from: the next payee's offer or Lightning Address, pulled from on a request. */
+  pull?: PullSource;
   payout: Share;
   feeBudget: Share;
   delayBudget: number;
@@ -143,6 +152,19 @@ export interface PolicyBook {
 export const EMPTY_BOOK: PolicyBook = { version: 1, policies: [], lastPolicies: [] };
 
 export const isLastPolicy = (p: Policy | LastPolicy): p is LastPolicy => 'kind' in p && p.kind === 'last';
+
+/** The most characters of an offer a policy keeps (offers with many blinded paths run to a few hundred). */
+export const MAX_OFFER_CHARS = 2_000;
+/** LUD-16 names and DNS names together stay well under this. */
+export const MAX_ADDRESS_CHARS = 320;
+
+/** The next payee, as an operator reads it: its node id, `address name@domain` or `offer lno1…`. */
+export function nextPayeeText(p: Pick<Policy, 'from' | 'pull'>, short = false): string {
+  if (p.pull?.kind === 'address') return `address ${p.pull.address}`;
+  if (p.pull?.kind === 'offer') return `offer ${short ? `${p.pull.offer.slice(0, 16)}…` : p.pull.offer}`;
+  const id = p.from ?? '?';
+  return short ? `${id.slice(0, 16)}…` : id;
+}
 
 /** Is a policy in force at `now` (Unix seconds)? */
 export const isActive = (p: { expiresAt?: number }, now: number): boolean => p.expiresAt === undefined || p.expiresAt > now;
