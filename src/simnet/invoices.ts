@@ -46,7 +46,21 @@ export class InvoiceBook {
     private readonly currency: string,
   ) {}
 
-  create(p: { amountMsat: Msat; label: string; description: string; expiry: number; cltv: number; now: number; routeHints: RouteHintHop[][] }): SimInvoice {
+  /**
+   * A new invoice. With `descriptionHashOnly` (CLN's deschashonly) the bolt11
+   * carries sha256 of the description's UTF-8 bytes (`h`) instead of the
+   * description (`d`); the book still keeps the description, as listinvoices shows.
+   */
+  create(p: {
+    amountMsat: Msat;
+    label: string;
+    description: string;
+    descriptionHashOnly?: boolean;
+    expiry: number;
+    cltv: number;
+    now: number;
+    routeHints: RouteHintHop[][];
+  }): SimInvoice {
     if (this.byLabel.has(p.label)) throw new SimRpcError(900, `Duplicate label '${p.label}'`);
     const preimage = randomBytes(32).toString('hex') as Preimage;
     const paymentHash = createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex') as PaymentHash;
@@ -57,8 +71,8 @@ export class InvoiceBook {
         amountMsat: p.amountMsat,
         paymentHash,
         paymentSecret,
-        description: p.description,
-        descriptionHash: undefined,
+        description: p.descriptionHashOnly ? undefined : p.description,
+        descriptionHash: p.descriptionHashOnly ? createHash('sha256').update(p.description, 'utf8').digest('hex') : undefined,
         createdAt: p.now,
         expirySeconds: p.expiry,
         minFinalCltv: p.cltv,
