@@ -6,7 +6,7 @@
  * (receive.ts). Also the hook's parameters, as lightningd builds them at each call.
  */
 import { createHash } from 'node:crypto';
-import { bareUnknownPaymentDetails, invalidOnionPayload, permanentChannelFailure } from '../final-hop.js';
+import { bareUnknownPaymentDetails, invalidOnionBlinding, invalidOnionPayload, permanentChannelFailure } from '../final-hop.js';
 import { decodeHopPayload, encodeHopPayload, nextOnionHex, sharedSecretHex } from '../onion.js';
 import type { HtlcOutcome, Incoming } from '../types.js';
 import type { NodeCore } from './core.js';
@@ -24,7 +24,7 @@ import type { FinalHop } from './receive.js';
  */
 export async function acceptHtlc(node: NodeCore, finalHop: FinalHop, h: Incoming): Promise<HtlcOutcome> {
   const final = h.rest.length === 0;
-  const decoded = decodeHopPayload(h.payload, final);
+  const decoded = decodeHopPayload(h.payload, final, h);
   const fail = (failureMessage: string, failingScid?: string): HtlcOutcome => ({ ok: false, failureMessage, failingNode: node.id, failingScid });
   let r: Record<string, unknown>;
   try {
@@ -48,7 +48,12 @@ export async function acceptHtlc(node: NodeCore, finalHop: FinalHop, h: Incoming
   if (r.result === 'fail') return fail(typeof r.failure_message === 'string' ? r.failure_message : '2002');
   // htlc_accepted_hook_final: only now does an undecodable payload fail.
   if (!decoded.ok) return fail(invalidOnionPayload(decoded.failTlvType, decoded.failTlvPos));
-  return final ? finalHop.receive(h, decoded.payload) : forward(node, h, decoded.payload);
+  const outcome = await (final ? finalHop.receive(h, decoded.payload) : forward(node, h, decoded.payload));
+  // BOLT 4 route blinding: inside a blinded path every failure is invalid_onion_blinding, so a
+  // payer learns nothing of the hops; the introduction node is the one that tells it (a final
+  // node that is itself the introduction node answers as usual).
+  const insidePath = h.payload.blinded !== undefined && !(final && h.payload.blinded.pathKey !== undefined);
+  return insidePath && !outcome.ok ? fail(invalidOnionBlinding()) : outcome;
 }
 
 /**
@@ -58,7 +63,7 @@ export async function acceptHtlc(node: NodeCore, finalHop: FinalHop, h: Incoming
  * `payload`, `next_onion` and `shared_secret` in `onion`.
  */
 export function hookParams(node: NodeCore, h: Incoming): Record<string, unknown> {
-  const decoded = decodeHopPayload(h.payload, h.rest.length === 0);
+  const decoded = decodeHopPayload(h.payload, h.rest.length === 0, h);
   const onion: Record<string, unknown> = { payload: encodeHopPayload(h.payload) };
   if (decoded.ok) {
     const p = decoded.payload;

@@ -1,0 +1,174 @@
+/**
+ * The simulated lightningd's BOLT 12 (src/simnet/node/offers.ts, payer.ts):
+ * an offer on Carol, Bob's fetchinvoice for an exact amount, `decode` read by
+ * rdv's own bolt12.ts, xpay through the invoice's blinded path, and what
+ * listsendpays and listinvoices say afterwards, in CLN's shapes
+ * (test/fixtures/bolt12/). Also the errors fetchinvoice gives.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { msat } from '../../src/chain/amount.js';
+import { blindedPathFeeMsat, bolt12PathCosts, checkBolt12Downstream, readBolt12Invoice, readBolt12Offer } from '../../src/chain/bolt12.js';
+import { RpcClient } from '../../src/rpc/client.js';
+import type { SimNetwork } from '../../src/simnet/network.js';
+import type { SimNode } from '../../src/simnet/node.js';
+import { rpcError, withSimNet } from '../helpers/sim.js';
+
+interface Offer {
+  offer_id: string;
+  bolt12: string;
+}
+interface Fetched {
+  invoice: string;
+}
+interface Payments {
+  payments: Array<Record<string, unknown>>;
+}
+interface Invoices {
+  invoices: Array<Record<string, unknown>>;
+}
+
+const D = 100_000_123n;
+
+/**
+ * alice -> bob -> carol (announced) and bob -> dave (unannounced, so dave's
+ * invoices carry a blinded path from bob). Bob charges 1234 msat + 567 ppm and
+ * a CLTV delta of 41, as in the real capture (test/fixtures/bolt12/README.md).
+ */
+async function shop(net: SimNetwork): Promise<{ alice: SimNode; bob: SimNode; carol: SimNode; dave: SimNode; b: RpcClient; a: RpcClient; c: RpcClient; d: RpcClient }> {
+  const alice = await net.addNode('alice');
+  const bob = await net.addNode('bob');
+  const carol = await net.addNode('carol');
+  const dave = await net.addNode('dave');
+  const bobPolicy = { feeBaseMsat: 1234n, feePpm: 567n, cltvDelta: 41 };
+  net.openChannel(alice, bob, 2_000_000n, { policyB: bobPolicy });
+  net.openChannel(bob, carol, 1_000_000n, { policyA: bobPolicy });
+  net.openChannel(bob, dave, 1_000_000n, { private: true, policyA: bobPolicy });
+  const clients = await Promise.all([bob, alice, carol, dave].map((n) => RpcClient.connect(n.socketPath)));
+  const [b, a, c, d] = clients as [RpcClient, RpcClient, RpcClient, RpcClient];
+  return { alice, bob, carol, dave, b, a, c, d };
+}
+
+function close(...clients: RpcClient[]): void {
+  for (const c of clients) c.close();
+}
+
+describe('BOLT 12 in the simulator', () => {
+  test("Bob fetches an invoice for exactly D from Carol's offer, rdv reads it through decode, xpay pays it, and Carol's listinvoices says paid", async () => {
+    await withSimNet(async (net) => {
+      const s = await shop(net);
+      try {
+        const offer = (await s.c.call('offer', { amount: 'any', description: 'coffee beans', label: 'beans' })) as Offer;
+        assert.deepEqual(Object.keys(offer).sort(), ['active', 'bolt12', 'created', 'label', 'offer_id', 'single_use', 'used']);
+        assert.match(offer.bolt12, /^lno1/);
+        const readOffer = readBolt12Offer(await s.b.call('decode', { string: offer.bolt12 }), offer.bolt12);
+        assert.ok(readOffer.ok, readOffer.ok ? '' : readOffer.error);
+        assert.deepEqual([readOffer.value.offerId, readOffer.value.issuerId, readOffer.value.amountMsat, readOffer.value.description], [offer.offer_id, s.carol.id, undefined, 'coffee beans']);
+
+        const fetched = (await s.b.call('fetchinvoice', { offer: offer.bolt12, amount_msat: D })) as Fetched;
+        assert.match(fetched.invoice, /^lni1/);
+        const inv = readBolt12Invoice(await s.b.call('decode', { string: fetched.invoice }), fetched.invoice);
+        assert.ok(inv.ok, inv.ok ? '' : inv.error);
+        const now = Math.floor(Date.now() / 1000);
+        assert.equal(
+          checkBolt12Downstream(inv.value, { offer: readOffer.value, wantMsat: msat(D), network: 'regtest', ourNodeId: s.bob.id, now, expiryMarginSeconds: 600, hashInUse: false }),
+          undefined,
+        );
+        // Carol is public: the stub path that starts at her, no fee, her cltv-final (18).
+        assert.deepEqual(
+          inv.value.paths.map((p) => [p.introduction, p.payinfo.feeBaseMsat, p.payinfo.feePpm, p.payinfo.cltvExpiryDelta]),
+          [[{ kind: 'node', nodeId: s.carol.id }, 0n, 0, 18]],
+        );
+
+        const paid = (await s.b.call('xpay', { invstring: fetched.invoice })) as { payment_preimage: string; amount_msat: bigint; amount_sent_msat: bigint };
+        assert.equal(BigInt(paid.amount_msat), D);
+        // Bob -> Carol is Bob's own channel: no fee.
+        assert.equal(BigInt(paid.amount_sent_msat), D);
+        const sent = ((await s.b.call('listsendpays', { payment_hash: inv.value.paymentHash })) as Payments).payments;
+        assert.deepEqual(
+          sent.map((p) => [p.status, p.bolt12, 'bolt11' in p, p.destination, BigInt(p.amount_msat as bigint)]),
+          [['complete', fetched.invoice, false, s.carol.id, D]],
+        );
+        const theirs = ((await s.c.call('listinvoices', { payment_hash: inv.value.paymentHash })) as Invoices).invoices;
+        assert.deepEqual(
+          theirs.map((i) => [i.status, i.bolt12, i.local_offer_id, 'bolt11' in i, BigInt(i.amount_received_msat as bigint), i.payment_preimage]),
+          [['paid', fetched.invoice, offer.offer_id, false, D, paid.payment_preimage]],
+        );
+      } finally {
+        close(s.a, s.b, s.c, s.d);
+      }
+    });
+  });
+
+  test("an unannounced issuer's invoice has a path from its peer: Alice pays the payinfo's fee to Bob, the introduction node, and Dave gets exactly D", async () => {
+    await withSimNet(async (net) => {
+      const s = await shop(net);
+      try {
+        const offer = (await s.d.call('offer', { amount: 'any', description: 'unannounced' })) as Offer;
+        const fetched = (await s.a.call('fetchinvoice', { offer: offer.bolt12, amount_msat: 7_654_321 })) as Fetched;
+        const inv = readBolt12Invoice(await s.a.call('decode', { string: fetched.invoice }), fetched.invoice);
+        assert.ok(inv.ok, inv.ok ? '' : inv.error);
+        const [path] = inv.value.paths;
+        assert.deepEqual(path && [path.introduction, path.payinfo.feeBaseMsat, path.payinfo.feePpm, path.payinfo.cltvExpiryDelta], [{ kind: 'node', nodeId: s.bob.id }, 1234n, 567, 41 + 18]);
+        const costs = bolt12PathCosts(inv.value, msat(7_654_321n));
+        assert.ok(costs.ok);
+        // 1234 + floor(7,654,321 * 567 / 1e6) = 1234 + floor(4340.000007) = 5574 (a ceiling would say 5575).
+        assert.equal(costs.value.minFeeMsat, 5_574n);
+
+        const paid = (await s.a.call('xpay', { invstring: fetched.invoice })) as { amount_sent_msat: bigint };
+        // Alice's own channel to Bob is free; Bob, the introduction node, takes the path's fee.
+        assert.equal(BigInt(paid.amount_sent_msat), 7_654_321n + 5_574n);
+        const theirs = ((await s.d.call('listinvoices', { payment_hash: inv.value.paymentHash })) as Invoices).invoices;
+        assert.deepEqual(theirs.map((i) => [i.status, BigInt(i.amount_received_msat as bigint)]), [['paid', 7_654_321n]]);
+      } finally {
+        close(s.a, s.b, s.c, s.d);
+      }
+    });
+  });
+
+  test('fetchinvoice errors: no amount for an any-amount offer, less than a fixed amount, a disabled offer, an expired offer, an issuer no peer leads to', async () => {
+    await withSimNet(async (net) => {
+      const s = await shop(net);
+      const zed = await net.addNode('zed');
+      const z = await RpcClient.connect(zed.socketPath);
+      try {
+        const any = (await s.c.call('offer', { amount: 'any', description: 'any' })) as Offer;
+        assert.equal((await rpcError(s.b.call('fetchinvoice', { offer: any.bolt12 }))).code, -32602);
+        const fixed = (await s.c.call('offer', { amount: '250000msat', description: 'fixed' })) as Offer;
+        const less = await rpcError(s.b.call('fetchinvoice', { offer: fixed.bolt12, amount_msat: 1000 }));
+        assert.equal(less.code, 1004);
+        const gone = (await s.c.call('offer', { amount: 'any', description: 'gone' })) as Offer;
+        assert.deepEqual(await s.c.call('disableoffer', { offer_id: gone.offer_id }), { offer_id: gone.offer_id, active: false, single_use: false, bolt12: gone.bolt12, used: false, force_paths: false, description: 'gone' });
+        assert.equal((await rpcError(s.b.call('fetchinvoice', { offer: gone.bolt12, amount_msat: 1_000_000 }))).code, 1004);
+        const old = (await s.c.call('offer', { amount: 'any', description: 'old', absolute_expiry: Math.floor(Date.now() / 1000) - 1 })) as Offer;
+        assert.equal((await rpcError(s.b.call('fetchinvoice', { offer: old.bolt12, amount_msat: 1_000_000 }))).code, 1002);
+        const lonely = (await z.call('offer', { amount: 'any', description: 'lonely' })) as Offer;
+        assert.equal((await rpcError(s.b.call('fetchinvoice', { offer: lonely.bolt12, amount_msat: 1_000_000 }))).code, 1003);
+      } finally {
+        close(s.a, s.b, s.c, s.d, z);
+      }
+    });
+  });
+
+  test('a changed character in the signature: decode says valid false, and rdv refuses it', async () => {
+    await withSimNet(async (net) => {
+      const s = await shop(net);
+      try {
+        const offer = (await s.c.call('offer', { amount: 'any', description: 'x' })) as Offer;
+        const { invoice } = (await s.b.call('fetchinvoice', { offer: offer.bolt12, amount_msat: D })) as Fetched;
+        const at = invoice.length - 3;
+        const tampered = `${invoice.slice(0, at)}${invoice[at] === 'q' ? 'p' : 'q'}${invoice.slice(at + 1)}`;
+        const decoded = (await s.b.call('decode', { string: tampered })) as { valid: boolean };
+        assert.equal(decoded.valid, false);
+        const inv = readBolt12Invoice(decoded, tampered);
+        const readOffer = readBolt12Offer(await s.b.call('decode', { string: offer.bolt12 }), offer.bolt12);
+        assert.ok(inv.ok && readOffer.ok);
+        const why = checkBolt12Downstream(inv.value, { offer: readOffer.value, wantMsat: msat(D), network: 'regtest', ourNodeId: s.bob.id, now: Math.floor(Date.now() / 1000), expiryMarginSeconds: 600, hashInUse: false });
+        assert.match(why ?? '', /^the invoice is not validly signed/);
+        assert.equal(blindedPathFeeMsat(inv.value.paths[0]?.payinfo ?? { feeBaseMsat: msat(7n), feePpm: 0, cltvExpiryDelta: 0, htlcMinimumMsat: msat(0n), htlcMaximumMsat: msat(0n), features: '' }, msat(D)), 0n);
+      } finally {
+        close(s.a, s.b, s.c, s.d);
+      }
+    });
+  });
+});
