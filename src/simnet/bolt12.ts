@@ -9,8 +9,8 @@
  * (doc/schemas/decode.json, as captured in test/fixtures/bolt12/).
  *
  * An invoice is signed by its node's key (ECDSA over sha256 of the body, where
- * CLN signs a BIP-340 merkle root): one changed character makes `decode` say
- * `valid: false` with CLN's warning, as a real tampered invoice does.
+ * CLN signs a BIP-340 merkle root): one changed character in the signature
+ * makes `decode` fail with "Invalid signature", as it does for a real one.
  * Blinded paths carry `encrypted_recipient_data` that only the simulator
  * reads: the next channel and relay fees for the introduction node, the
  * path_id for the recipient (encryptedData / readEncryptedData).
@@ -59,8 +59,8 @@ function fromWords(text: string): Buffer | undefined {
 
 /** A blinded path's hop: what the simulator's encrypted_recipient_data says to the node that reads it. */
 export interface EncryptedData {
-  /** For a forwarding hop: the next channel, as this hop's node names it. */
-  scid?: string;
+  /** For a forwarding hop: the next node (CLN's paths name it, not a channel: the hook shows next_node_id). */
+  nextNodeId?: NodeId;
   /** For a forwarding hop: its payment_relay (fees and CLTV delta it charges). */
   relay?: { cltvExpiryDelta: number; feeBaseMsat: string; feePpm: number };
   /** For the recipient: which invoice this path pays. */
@@ -101,8 +101,6 @@ export interface SimOfferBody {
   issuer_id: NodeId;
   absolute_expiry?: number;
   paths?: SimBlindedPath[];
-  /** Makes each offer distinct (CLN's offer_metadata plays this part). */
-  metadata: string;
 }
 
 export interface SimInvoiceBody {
@@ -186,6 +184,11 @@ export function unparsable(text: string): SimRpcError {
   return new SimRpcError(-32602, `string: Bad bech32 string: invalid token '${JSON.stringify(text)}'`);
 }
 
+/** As CLN's decode refuses an invoice whose signature does not check (it does not answer `valid: false`). */
+export function badSignature(text: string): SimRpcError {
+  return new SimRpcError(-32602, `string: Invalid signature: invalid token '${JSON.stringify(text)}'`);
+}
+
 // --- decode replies, CLN's shape ------------------------------------------------------------------
 
 const pathJson = (p: SimBlindedPath): Record<string, unknown> => ({ first_node_id: p.first_node_id, first_path_key: p.first_path_key, path: p.path });
@@ -194,7 +197,6 @@ function offerFields(offerId: string, o: SimOfferBody): Record<string, unknown> 
   return {
     offer_id: offerId,
     ...(o.chains.length === 1 && o.chains[0] === CHAIN_HASH.bitcoin ? {} : { offer_chains: o.chains }),
-    offer_metadata: o.metadata,
     ...(o.amount_msat !== undefined ? { offer_amount_msat: BigInt(o.amount_msat) } : {}),
     offer_description: o.description,
     ...(o.absolute_expiry !== undefined ? { offer_absolute_expiry: o.absolute_expiry } : {}),
@@ -203,7 +205,7 @@ function offerFields(offerId: string, o: SimOfferBody): Record<string, unknown> 
   };
 }
 
-/** CLN's `decode` of a string this simulator made. */
+/** CLN's `decode` of a string this simulator made (an invoice with a bad signature is refused before: badSignature). */
 export function decodeJson(d: Decoded): Record<string, unknown> {
   if (d.kind === 'offer') return { type: 'bolt12 offer', ...offerFields(d.offerId, d.offer), valid: true };
   const inv = d.invoice;
@@ -234,7 +236,6 @@ export function decodeJson(d: Decoded): Record<string, unknown> {
     invoice_features: inv.features,
     invoice_node_id: inv.node_id,
     signature: d.signature.slice(0, 128).padEnd(128, '0'),
-    ...(d.valid ? {} : { warning_invalid_invoice_signature: 'Bad signature' }),
-    valid: d.valid,
+    valid: true,
   };
 }

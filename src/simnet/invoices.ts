@@ -151,7 +151,7 @@ export class InvoiceBook {
 export function invoiceJson(inv: SimInvoice): Record<string, unknown> {
   return {
     label: inv.label,
-    ...(inv.bolt12 ? { bolt12: inv.bolt12.text, local_offer_id: inv.bolt12.offerId } : { bolt11: inv.bolt11 }),
+    ...(inv.bolt12 ? { bolt12: inv.bolt12.text } : { bolt11: inv.bolt11 }),
     payment_hash: inv.paymentHash,
     amount_msat: inv.amountMsat,
     status: inv.status,
@@ -160,6 +160,7 @@ export function invoiceJson(inv: SimInvoice): Record<string, unknown> {
       : {}),
     description: inv.description,
     expires_at: inv.expiresAt,
+    ...(inv.bolt12 ? { local_offer_id: inv.bolt12.offerId } : {}),
     created_index: inv.createdIndex,
     ...(inv.status === 'paid' ? { updated_index: inv.payIndex } : {}),
   };

@@ -1,5 +1,5 @@
 /** Hop payloads as real BOLT 4 TLV bytes, so hook payloads look like lightningd's. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readEncryptedData } from './bolt12.js';
 
 /**
@@ -31,6 +31,8 @@ export interface HopPayload {
 /** A payload lightningd could decode (onion_decode succeeded). */
 export interface DecodedPayload {
   nextScid: string | undefined;
+  /** A blinded forwarding hop whose encrypted data names the next node, not a channel (onion.next_node_id). */
+  nextNodeId?: string;
   forwardMsat: bigint;
   outgoingCltv: number;
   /** total_msat, or (final hop) amt_to_forward when payment_data is absent (BOLT 4). */
@@ -186,9 +188,11 @@ function decodeBlinded(
     if (p.forwardMsat === undefined) return fail(TLV_AMT_TO_FORWARD, 'missing amt_to_forward');
     if (p.outgoingCltv === undefined) return fail(TLV_OUTGOING_CLTV_VALUE, 'missing outgoing_cltv_value');
     if (p.totalMsat === undefined) return fail(TLV_TOTAL_AMOUNT_MSAT, 'missing total_amount_msat');
-    return { ok: true, payload: { nextScid: undefined, forwardMsat: p.forwardMsat, outgoingCltv: p.outgoingCltv, totalMsat: p.totalMsat, paymentSecret: undefined, paymentMetadata: undefined, pathId: enc.pathId ?? '' } };
+    // lightningd derives a payment_secret for a blinded payment (the hook shows it, with total_msat).
+    const secret = createHash('sha256').update(`blinded:${enc.pathId ?? ''}`).digest('hex');
+    return { ok: true, payload: { nextScid: undefined, forwardMsat: p.forwardMsat, outgoingCltv: p.outgoingCltv, totalMsat: p.totalMsat, paymentSecret: secret, paymentMetadata: undefined, pathId: enc.pathId ?? '' } };
   }
-  if (enc.scid === undefined || enc.relay === undefined || !incoming) return fail(TLV_ENCRYPTED_RECIPIENT_DATA, 'no next hop in encrypted_recipient_data');
+  if (enc.nextNodeId === undefined || enc.relay === undefined || !incoming) return fail(TLV_ENCRYPTED_RECIPIENT_DATA, 'no next hop in encrypted_recipient_data');
   const base = BigInt(enc.relay.feeBaseMsat);
   const ppm = BigInt(enc.relay.feePpm);
   const over = incoming.amountMsat - base;
@@ -196,7 +200,7 @@ function decodeBlinded(
   const forwardMsat = (over * 1_000_000n + 1_000_000n + ppm - 1n) / (1_000_000n + ppm);
   return {
     ok: true,
-    payload: { nextScid: enc.scid, forwardMsat, outgoingCltv: incoming.cltvExpiry - enc.relay.cltvExpiryDelta, totalMsat: undefined, paymentSecret: undefined, paymentMetadata: undefined },
+    payload: { nextScid: undefined, nextNodeId: enc.nextNodeId, forwardMsat, outgoingCltv: incoming.cltvExpiry - enc.relay.cltvExpiryDelta, totalMsat: undefined, paymentSecret: undefined, paymentMetadata: undefined },
   };
 }
 

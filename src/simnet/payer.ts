@@ -20,7 +20,7 @@ import type { HopPayload } from './onion.js';
 import { splitRoutes, type Edge, type Route } from './routing.js';
 import { SimRpcError } from './rpc-server.js';
 import { sleep } from './sleep.js';
-import type { HtlcOutcome, NodeNetwork, Peer } from './types.js';
+import type { HtlcOutcome, NodeNetwork, Peer, PeerChannel } from './types.js';
 
 /** What xpay reaches of its node: askrene's layers, the node's channel moves and its plugins' notifications. */
 export interface PayingNode extends Peer {
@@ -64,6 +64,13 @@ interface BlindedRoute {
   cltvDelta: number;
   htlcMaximumMsat: bigint;
 }
+
+/**
+ * What a part really sends: the first HTLC's amount, except when this node is
+ * the blinded path's introduction node, where the path's fee (counted against
+ * maxfee all the same) stays with it (listsendpays' amount_sent_msat on v26.06.6).
+ */
+const onWire = (route: Route): bigint => (route.hops[0]?.to === FAKE_NODE ? route.deliveredMsat : route.sentMsat);
 
 /** xpay's "can-never-exist fake key" for the end of blinded paths. */
 const FAKE_NODE = `02${'00'.repeat(32)}` as NodeId;
@@ -261,7 +268,7 @@ export class Payer {
       partid: ++group.partid,
       destination: p.payee,
       amountMsat: route.deliveredMsat,
-      amountSentMsat: route.sentMsat,
+      amountSentMsat: onWire(route),
       createdAt: nowSeconds(),
       completedAt: undefined,
       status: 'pending',
@@ -359,7 +366,7 @@ export class Payer {
         }
       });
       // A part not failed counts as sent (xpay's total_sent: successes and parts in flight).
-      sentBy.set(sp, route.sentMsat);
+      sentBy.set(sp, onWire(route));
       const tracked = done.finally(() => inflight.delete(tracked));
       inflight.add(tracked);
     };
@@ -385,9 +392,14 @@ export class Payer {
         }
         const usable = routes?.filter((r) => r.totalDelay <= p.maxdelay);
         const fees = usable?.reduce((s, r) => s + r.sentMsat - r.deliveredMsat, 0n) ?? 0n;
-        if (routes && usable?.length !== routes.length) why = `Could not find route without excessive cost or delay (maxdelay ${p.maxdelay})`;
-        else if (routes && feesCommitted + fees > p.maxfee) why = `Could not find route without excessive cost (maxfee ${p.maxfee}msat)`;
-        else if (routes && usable && usable.length > 0) {
+        // askrene's PAY_ROUTE_TOO_EXPENSIVE (206), in its words (test/fixtures/bolt12: xpay with maxfee or maxdelay one short).
+        if (routes && usable?.length !== routes.length) {
+          why = 'Could not find route without excessive delays';
+          code = 206;
+        } else if (routes && feesCommitted + fees > p.maxfee) {
+          why = 'Could not find route without excessive cost';
+          code = 206;
+        } else if (routes && usable && usable.length > 0) {
           // getroutes_done: even a slow xpay makes one attempt, but none after retry_for.
           if (attempts > 0 && Date.now() >= p.deadline) {
             giveUp = new SimRpcError(209, `Timed out after after ${attempts} attempts. ${prior}`);
@@ -460,16 +472,28 @@ export class Payer {
       if (!channel) return fail();
       return this.net.sendHtlc(this.node, channel, first.amountMsat, base + first.delay, p.hash, [...payloads, ...inside], { ownPayment: true });
     }
-    // We are the introduction node: onion_decode of our own hop (amount and CLTV as it would reach us).
+    // We are the introduction node: injectpaymentonion reads our own hop (onion_decode) and sends
+    // the path's first HTLC. Seen on v26.06.6 (test/fixtures/bolt12/README.md): it carries the
+    // amount itself (the path's fee stays with us) and height + 1 + the payinfo's whole delta.
     const enc = readEncryptedData(path.encrypted[0] ?? '');
     const [, ...rest] = inside;
-    if (!enc?.scid || !enc.relay || rest.length === 0) return fail();
-    const channel = this.net.channelFor(this.node, enc.scid);
-    if (!channel) return fail();
+    if (!enc?.nextNodeId || !enc.relay || rest.length === 0) return fail();
     const ppm = BigInt(enc.relay.feePpm);
     const forward = ((route.sentMsat - BigInt(enc.relay.feeBaseMsat)) * 1_000_000n + 1_000_000n + ppm - 1n) / (1_000_000n + ppm);
-    return this.net.sendHtlc(this.node, channel, forward, base + route.totalDelay - enc.relay.cltvExpiryDelta, p.hash, rest, { ownPayment: true });
+    const channel = channelToPeer(this.node, this.net, enc.nextNodeId, forward);
+    if (!channel) return Promise.resolve({ ok: false, failureMessage: '1007', failingNode: this.node.id, failingScid: fakeHop.scid });
+    return this.net.sendHtlc(this.node, channel, forward, base + route.totalDelay, p.hash, rest, { ownPayment: true });
   }
+}
+
+/** The channel to `peer` with the most to spend that can carry `amount` (lightningd's best_channel). */
+function channelToPeer(node: Peer, net: NodeNetwork, peer: NodeId, amount: bigint): PeerChannel | undefined {
+  let best: PeerChannel | undefined;
+  for (const c of net.channelsBetween(node, peer)) {
+    if (!c.canAddHtlc() || c.spendable(node.id) < amount) continue;
+    if (!best || c.spendable(node.id) > best.spendable(node.id)) best = c;
+  }
+  return best;
 }
 
 /** A BOLT 12 invoice as xpay reads it (the simulator's string, ./bolt12.ts). */

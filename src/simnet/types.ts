@@ -80,6 +80,8 @@ export interface Incoming {
   status?: string;
   /** The onion's shared secret, fixed per HTLC like lightningd's. */
   sharedSecret?: string;
+  /** Inside a blinded path: the path key update_add_htlc carried (fixed per HTLC). */
+  pathKey?: string;
 }
 
 /** An invoice request to an offer (what CLN sends by onion message), as the simulator passes it to the issuer. */

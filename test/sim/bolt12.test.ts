@@ -8,10 +8,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msat } from '../../src/chain/amount.js';
-import { blindedPathFeeMsat, bolt12PathCosts, checkBolt12Downstream, readBolt12Invoice, readBolt12Offer } from '../../src/chain/bolt12.js';
+import { bolt12PathCosts, checkBolt12Downstream, readBolt12Invoice, readBolt12Offer } from '../../src/chain/bolt12.js';
 import { RpcClient } from '../../src/rpc/client.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
+import { bolt12Fixture } from '../helpers/paths.js';
 import { rpcError, withSimNet } from '../helpers/sim.js';
 
 interface Offer {
@@ -59,7 +60,8 @@ describe('BOLT 12 in the simulator', () => {
       const s = await shop(net);
       try {
         const offer = (await s.c.call('offer', { amount: 'any', description: 'coffee beans', label: 'beans' })) as Offer;
-        assert.deepEqual(Object.keys(offer).sort(), ['active', 'bolt12', 'created', 'label', 'offer_id', 'single_use', 'used']);
+        // The keys of the real reply (rpc-offer-any.json), in its order.
+        assert.deepEqual(Object.keys(offer), Object.keys(bolt12Fixture('rpc-offer-any.json') as object));
         assert.match(offer.bolt12, /^lno1/);
         const readOffer = readBolt12Offer(await s.b.call('decode', { string: offer.bolt12 }), offer.bolt12);
         assert.ok(readOffer.ok, readOffer.ok ? '' : readOffer.error);
@@ -138,7 +140,8 @@ describe('BOLT 12 in the simulator', () => {
         const less = await rpcError(s.b.call('fetchinvoice', { offer: fixed.bolt12, amount_msat: 1000 }));
         assert.equal(less.code, 1004);
         const gone = (await s.c.call('offer', { amount: 'any', description: 'gone' })) as Offer;
-        assert.deepEqual(await s.c.call('disableoffer', { offer_id: gone.offer_id }), { offer_id: gone.offer_id, active: false, single_use: false, bolt12: gone.bolt12, used: false, force_paths: false, description: 'gone' });
+        const disabled = (await s.c.call('disableoffer', { offer_id: gone.offer_id })) as Record<string, unknown>;
+        assert.deepEqual([disabled.active, Object.keys(disabled)], [false, Object.keys(bolt12Fixture('rpc-disableoffer.json') as object).filter((k) => k !== 'label')]);
         assert.equal((await rpcError(s.b.call('fetchinvoice', { offer: gone.bolt12, amount_msat: 1_000_000 }))).code, 1004);
         const old = (await s.c.call('offer', { amount: 'any', description: 'old', absolute_expiry: Math.floor(Date.now() / 1000) - 1 })) as Offer;
         assert.equal((await rpcError(s.b.call('fetchinvoice', { offer: old.bolt12, amount_msat: 1_000_000 }))).code, 1002);
@@ -150,7 +153,7 @@ describe('BOLT 12 in the simulator', () => {
     });
   });
 
-  test('a changed character in the signature: decode says valid false, and rdv refuses it', async () => {
+  test('a changed character in the signature: decode refuses it as CLN does (no valid: false), and so does xpay', async () => {
     await withSimNet(async (net) => {
       const s = await shop(net);
       try {
@@ -158,14 +161,64 @@ describe('BOLT 12 in the simulator', () => {
         const { invoice } = (await s.b.call('fetchinvoice', { offer: offer.bolt12, amount_msat: D })) as Fetched;
         const at = invoice.length - 3;
         const tampered = `${invoice.slice(0, at)}${invoice[at] === 'q' ? 'p' : 'q'}${invoice.slice(at + 1)}`;
-        const decoded = (await s.b.call('decode', { string: tampered })) as { valid: boolean };
-        assert.equal(decoded.valid, false);
-        const inv = readBolt12Invoice(decoded, tampered);
-        const readOffer = readBolt12Offer(await s.b.call('decode', { string: offer.bolt12 }), offer.bolt12);
-        assert.ok(inv.ok && readOffer.ok);
-        const why = checkBolt12Downstream(inv.value, { offer: readOffer.value, wantMsat: msat(D), network: 'regtest', ourNodeId: s.bob.id, now: Math.floor(Date.now() / 1000), expiryMarginSeconds: 600, hashInUse: false });
-        assert.match(why ?? '', /^the invoice is not validly signed/);
-        assert.equal(blindedPathFeeMsat(inv.value.paths[0]?.payinfo ?? { feeBaseMsat: msat(7n), feePpm: 0, cltvExpiryDelta: 0, htlcMinimumMsat: msat(0n), htlcMaximumMsat: msat(0n), features: '' }, msat(D)), 0n);
+        const refused = await rpcError(s.b.call('decode', { string: tampered }));
+        assert.equal(refused.code, -32602);
+        assert.match(refused.message, /^string: Invalid signature: invalid token/);
+        assert.equal((await rpcError(s.b.call('xpay', { invstring: tampered }))).code, -32602);
+      } finally {
+        close(s.a, s.b, s.c, s.d);
+      }
+    });
+  });
+
+  test("Bob pays Dave's invoice as the path's introduction node: the fee counts against maxfee and the delta against maxdelay, but only the amount is sent", async () => {
+    await withSimNet(async (net) => {
+      const s = await shop(net);
+      try {
+        const offer = (await s.d.call('offer', { amount: 'any', description: 'from bob' })) as Offer;
+        const fetch = async (amount: number): Promise<string> => ((await s.b.call('fetchinvoice', { offer: offer.bolt12, amount_msat: amount })) as Fetched).invoice;
+        // 1234 + floor(2,109,876 * 567 / 1e6) = 2430, as on real CLN (rpc-xpay-intro-self-maxfee-below-path-fee.json).
+        assert.deepEqual(await rpcError(s.b.call('xpay', { invstring: await fetch(2_109_876), maxfee: 2_429, retry_for: 1 })), { code: 206, message: 'Failed: Could not find route without excessive cost' });
+        assert.deepEqual(await rpcError(s.b.call('xpay', { invstring: await fetch(1_098_765), maxdelay: 41 + 18 - 1, retry_for: 1 })), { code: 206, message: 'Failed: Could not find route without excessive delays' });
+        const held: Array<{ to: string; amountMsat: bigint; cltvExpiry: number }> = [];
+        const send = net.sendHtlc.bind(net);
+        net.sendHtlc = (from, channel, amountMsat, cltvExpiry, hash, onion, options) => {
+          held.push({ to: channel.other(from).name, amountMsat, cltvExpiry });
+          return send(from, channel, amountMsat, cltvExpiry, hash, onion, options);
+        };
+        const invoice = await fetch(54_321_987);
+        const paid = (await s.b.call('xpay', { invstring: invoice, maxfee: 32_034, maxdelay: 41 + 18 })) as { amount_msat: bigint; amount_sent_msat: bigint };
+        assert.deepEqual([BigInt(paid.amount_msat), BigInt(paid.amount_sent_msat)], [54_321_987n, 54_321_987n]);
+        // As real: Dave's HTLC carries the amount and height + 1 + the payinfo's whole delta (hook-htlc_accepted-bolt12-dave.json).
+        assert.deepEqual(held, [{ to: 'dave', amountMsat: 54_321_987n, cltvExpiry: net.height + 1 + 41 + 18 }]);
+      } finally {
+        close(s.a, s.b, s.c, s.d);
+      }
+    });
+  });
+
+  test("htlc_accepted at both ends of Dave's path has the real hook's fields: next_node_id at Bob, a payment_secret and the path key at Dave", async () => {
+    await withSimNet(async (net) => {
+      const s = await shop(net);
+      try {
+        const offer = (await s.d.call('offer', { amount: 'any', description: 'hooks' })) as Offer;
+        const { invoice } = (await s.a.call('fetchinvoice', { offer: offer.bolt12, amount_msat: 7_654_321 })) as Fetched;
+        // The params lightningd would give the hook, as each HTLC arrives.
+        const seen = new Map<string, Record<string, unknown>>();
+        for (const n of [s.bob, s.dave]) {
+          const accept = n.acceptHtlc.bind(n);
+          n.acceptHtlc = (h) => {
+            seen.set(n.name, n.hookParams(h));
+            return accept(h);
+          };
+        }
+        await s.a.call('xpay', { invstring: invoice });
+        const real = (name: string): Record<string, unknown> => ((bolt12Fixture(name) as Array<{ params: Record<string, unknown> }>)[0] as { params: Record<string, unknown> }).params;
+        const shape = (p: Record<string, unknown> | undefined): unknown => p && [Object.keys(p).sort(), Object.keys(p.onion as object).sort(), Object.keys(p.htlc as object).sort()];
+        assert.deepEqual(shape(seen.get('bob')), shape(real('hook-htlc_accepted-bolt12-bob.json')));
+        assert.deepEqual(shape(seen.get('dave')), shape(real('hook-htlc_accepted-bolt12-dave.json')));
+        const bob = seen.get('bob') as { onion: Record<string, unknown>; htlc: { cltv_expiry: number; amount_msat: bigint } };
+        assert.deepEqual([bob.onion.next_node_id, bob.onion.forward_msat, bob.onion.outgoing_cltv_value, BigInt(bob.htlc.amount_msat)], [s.dave.id, 7_654_321n, bob.htlc.cltv_expiry - 41, 7_654_321n + 5_574n]);
       } finally {
         close(s.a, s.b, s.c, s.d);
       }

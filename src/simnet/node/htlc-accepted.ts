@@ -5,12 +5,12 @@
  * forwarded (forward.ts) or, at the final hop, paid to one of our invoices
  * (receive.ts). Also the hook's parameters, as lightningd builds them at each call.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { bareUnknownPaymentDetails, invalidOnionBlinding, invalidOnionPayload, permanentChannelFailure } from '../final-hop.js';
 import { decodeHopPayload, encodeHopPayload, nextOnionHex, sharedSecretHex } from '../onion.js';
 import type { HtlcOutcome, Incoming } from '../types.js';
 import type { NodeCore } from './core.js';
-import { forward, forwardChannel } from './forward.js';
+import { forward, nextChannel } from './forward.js';
 import type { FinalHop } from './receive.js';
 
 /**
@@ -56,6 +56,8 @@ export async function acceptHtlc(node: NodeCore, finalHop: FinalHop, h: Incoming
   return insidePath && !outcome.ok ? fail(invalidOnionBlinding()) : outcome;
 }
 
+const randomKeyHex = (): string => `02${randomBytes(32).toString('hex')}`;
+
 /**
  * htlc_accepted_hook_serialize: built at each call, so a replayed HTLC shows
  * the channel's name at that moment (channel_scid_or_local_alias: the real
@@ -69,6 +71,7 @@ export function hookParams(node: NodeCore, h: Incoming): Record<string, unknown>
     const p = decoded.payload;
     onion.type = 'tlv';
     if (p.nextScid) onion.short_channel_id = p.nextScid;
+    if (p.nextNodeId) onion.next_node_id = p.nextNodeId;
     onion.forward_msat = p.forwardMsat;
     onion.outgoing_cltv_value = p.outgoingCltv;
     if (p.paymentSecret !== undefined) {
@@ -80,8 +83,8 @@ export function hookParams(node: NodeCore, h: Incoming): Record<string, unknown>
   onion.next_onion = nextOnionHex();
   onion.shared_secret = (h.sharedSecret ??= sharedSecretHex());
   const params: Record<string, unknown> = { peer_id: h.from.id, onion };
-  if (decoded.ok && decoded.payload.nextScid) {
-    const next = forwardChannel(node, decoded.payload.nextScid);
+  if (decoded.ok && (decoded.payload.nextScid || decoded.payload.nextNodeId)) {
+    const next = nextChannel(node, decoded.payload);
     if (next) params.forward_to = next.channelId;
   }
   params.htlc = {
@@ -91,6 +94,8 @@ export function hookParams(node: NodeCore, h: Incoming): Record<string, unknown>
     cltv_expiry: h.cltvExpiry,
     cltv_expiry_relative: h.cltvExpiry - node.net.height,
     payment_hash: h.paymentHash,
+    // Inside a blinded path, update_add_htlc carries the path key (TLV 0, 33 bytes): lightningd shows it.
+    ...(h.payload.blinded && h.payload.blinded.pathKey === undefined ? { extra_tlvs: `0021${h.pathKey ??= randomKeyHex()}` } : {}),
   };
   return params;
 }

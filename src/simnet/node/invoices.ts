@@ -5,7 +5,7 @@
  * CLN v26). The invoice book itself is ../invoices.ts.
  */
 import { resignInvoice, type RouteHintHop } from '../../chain/bolt11.js';
-import { decodeJson as decodeBolt12Json, decodeSimBolt12, unparsable } from '../bolt12.js';
+import { badSignature, decodeJson as decodeBolt12Json, decodeSimBolt12, unparsable } from '../bolt12.js';
 import { decodeJson, invoiceJson, msatParam } from '../invoices.js';
 import { SimRpcError } from '../rpc-server.js';
 import type { Method, Methods, NodeCore } from './core.js';
@@ -63,6 +63,7 @@ export function invoiceMethods(node: NodeCore): Methods {
         if (/^(lightning:)?ln[oi]1/i.test(params.string)) {
           const d = decodeSimBolt12(params.string);
           if (!d) throw unparsable(params.string);
+          if (d.kind === 'invoice' && !d.valid) throw badSignature(params.string);
           return decodeBolt12Json(d);
         }
         return decodeJson(params.string);

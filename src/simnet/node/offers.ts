@@ -28,8 +28,9 @@ const INVOICE_FEATURES = '020000';
 /** 21 million BTC in msat: the stub path's htlc_maximum_msat. */
 const ALL_BITCOIN_MSAT = 2_100_000_000_000_000_000n;
 
-function offerJson(o: SimOffer, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { offer_id: o.offerId, active: o.active, single_use: o.singleUse, bolt12: o.bolt12, used: o.used, ...extra, ...(o.label !== undefined ? { label: o.label } : {}) };
+/** An offer as `offer`, `disableoffer` and `listoffers` print it (their key order), with `tail` last. */
+function offerJson(o: SimOffer, tail: Record<string, unknown> = {}): Record<string, unknown> {
+  return { offer_id: o.offerId, active: o.active, single_use: o.singleUse, bolt12: o.bolt12, force_paths: false, used: o.used, ...(o.label !== undefined ? { label: o.label } : {}), ...tail };
 }
 
 /** A path for onion messages to us from a peer (CLN makes one when the node has no public address). */
@@ -67,8 +68,14 @@ export function offerMethods(node: NodeCore): Methods {
           ...(amount !== undefined ? { amount_msat: amount.toString() } : {}),
           issuer_id: node.id,
           ...(typeof params.absolute_expiry === 'number' ? { absolute_expiry: params.absolute_expiry } : {}),
-          metadata: randomBytes(16).toString('hex'),
         };
+        // The same offer again (not counting its label, or the paths made for it) is the one made before.
+        const bare = (b: SimOfferBody): string => JSON.stringify({ ...b, paths: undefined });
+        const existing = [...node.offers.values()].find((o) => bare(o.body) === bare(body));
+        if (existing) {
+          if (!existing.active) throw new SimRpcError(1000, 'Offer already exists, but isn\'t active');
+          return offerJson(existing, { created: false });
+        }
         const via = isUnannounced(node) ? bestPeerChannel(node, 0n) : undefined;
         if (via) body.paths = [messagePath(node, via)];
         const offer: SimOffer = { offerId: offerIdOf(body), bolt12: encodeOffer(body), body, label: typeof params.label === 'string' ? params.label : undefined, singleUse: params.single_use === true, active: true, used: false };
@@ -83,7 +90,7 @@ export function offerMethods(node: NodeCore): Methods {
         if (!offer) throw new SimRpcError(-1, 'Unknown offer');
         if (!offer.active) throw new SimRpcError(1001, 'offer is not active');
         offer.active = false;
-        return offerJson(offer, { force_paths: false, description: offer.body.description });
+        return offerJson(offer, { description: offer.body.description });
       },
     ],
     [
@@ -91,7 +98,7 @@ export function offerMethods(node: NodeCore): Methods {
       (params) => ({
         offers: [...node.offers.values()]
           .filter((o) => (params.offer_id === undefined || o.offerId === params.offer_id) && (params.active_only !== true || o.active))
-          .map((o) => offerJson(o, { force_paths: false })),
+          .map((o) => offerJson(o, { description: o.body.description })),
       }),
     ],
     ['fetchinvoice', (params) => fetchinvoice(node, params)],
@@ -105,8 +112,8 @@ async function fetchinvoice(node: NodeCore, params: Record<string, unknown>): Pr
   if (d?.kind !== 'offer') throw new SimRpcError(-32602, `offer: Unparsable offer: invalid token '${JSON.stringify(params.offer)}'`);
   const offer = d.offer;
   const amount = params.amount_msat === undefined ? undefined : msatParam(params.amount_msat, 'amount_msat');
-  if (offer.amount_msat === undefined && amount === undefined) throw new SimRpcError(-32602, 'amount_msat: msatoshi parameter required');
-  if (offer.absolute_expiry !== undefined && nowSeconds() > offer.absolute_expiry) throw new SimRpcError(1002, 'Offer expired');
+  if (offer.amount_msat === undefined && amount === undefined) throw new SimRpcError(-32602, 'amount_msat parameter required');
+  if (offer.absolute_expiry !== undefined && nowSeconds() >= offer.absolute_expiry) throw new SimRpcError(1002, 'Offer expired');
   const timeout = typeof params.timeout === 'number' ? params.timeout : 60;
   const request: InvoiceRequest = {
     offer: params.offer,
@@ -119,9 +126,10 @@ async function fetchinvoice(node: NodeCore, params: Record<string, unknown>): Pr
     case 'invoice':
       return { invoice: answer.invoice, changes: {} };
     case 'error':
-      throw new SimRpcError(1004, 'Remote node sent failure message', { invoice_error: { error: answer.message } });
+      // CLN quotes its invoice request (an lnr1 string) before the issuer's reason.
+      throw new SimRpcError(1004, 'Remote node sent failure message', { error: `Failed invreq lnr1${request.metadata}${request.payerId}: ${answer.message}` });
     case 'unreachable':
-      throw new SimRpcError(1003, 'Failed: could not route or connect directly to the issuer');
+      throw new SimRpcError(1003, `Failed: could not route or connect directly to ${offer.issuer_id}: {"code":400,"message":"Unable to connect, no address known for peer"}`);
     case 'timeout':
       throw new SimRpcError(1005, 'Timeout waiting for response');
   }
@@ -171,8 +179,8 @@ export function answerInvoiceRequest(node: NodeCore, req: InvoiceRequest): Invoi
         first_node_id: peer.id as NodeId,
         first_path_key: randomKey(),
         path: [
-          // The peer forwards over the channel as it names it (its real scid, else its alias).
-          { blinded_node_id: randomKey(), encrypted_recipient_data: encryptedData({ scid: via.scidFor(peer), relay }) },
+          // CLN's path names the next node, not a channel (offers_invreq_hook.c: new_encdata_tlvs with no scid).
+          { blinded_node_id: randomKey(), encrypted_recipient_data: encryptedData({ nextNodeId: node.id, relay }) },
           { blinded_node_id: randomKey(), encrypted_recipient_data: encryptedData({ pathId }) },
         ],
         payinfo,
