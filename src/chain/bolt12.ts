@@ -198,9 +198,10 @@ export function readBolt12Offer(decoded: unknown, text: string): Result<Bolt12Of
 
 /**
  * An invoice from CLN's `decode` reply (`type` "bolt12 invoice"). A reply
- * missing a field BOLT 12 requires is an error naming it; a complete one
- * with a bad signature is read, with `valid` false (checkBolt12Downstream
- * refuses it).
+ * missing a field BOLT 12 requires is an error naming it (with decode's
+ * warnings); a complete one with `valid` false is read as such, and
+ * checkBolt12Downstream refuses it. (CLN v26.06 does not even answer for a
+ * bad signature: decode fails with "Invalid signature".)
  */
 export function readBolt12Invoice(decoded: unknown, text: string): Result<Bolt12Invoice> {
   return readDecoded(decoded, 'bolt12 invoice', 'invoice', (r) => {

@@ -15,7 +15,8 @@ async function decodeWith<T>(rpc: Rpc, text: string, what: string, read: (reply:
   try {
     reply = await rpc.call('decode', { string: text });
   } catch (e) {
-    if (e instanceof RpcError) return err(`lightningd cannot decode the ${what}: ${e.rpcMessage}`);
+    // CLN quotes the whole string after "invalid token": the reason before it is enough.
+    if (e instanceof RpcError) return err(`lightningd cannot decode the ${what}: ${e.rpcMessage.replace(/: invalid token .*$/s, '')}`);
     throw e;
   }
   return read(reply, text);
@@ -26,7 +27,11 @@ export function decodeOffer(rpc: Rpc, text: string): Promise<Result<Bolt12Offer>
   return decodeWith(rpc, text, 'offer', readBolt12Offer);
 }
 
-/** CLN's decode of an lni1... string; `valid` false (a bad signature) is for the checks to refuse. */
+/**
+ * CLN's decode of an lni1... string. v26.06 refuses one with a bad signature
+ * outright (-32602 "Invalid signature"): that is an error here; a reply with
+ * `valid` false (a required field missing) is for the checks to refuse.
+ */
 export function decodeBolt12Invoice(rpc: Rpc, text: string): Promise<Result<Bolt12Invoice>> {
   return decodeWith(rpc, text, 'BOLT 12 invoice', readBolt12Invoice);
 }
