@@ -96,6 +96,11 @@ describe('BOLT 12 in the simulator', () => {
           theirs.map((i) => [i.status, i.bolt12, i.local_offer_id, 'bolt11' in i, BigInt(i.amount_received_msat as bigint), i.payment_preimage]),
           [['paid', fetched.invoice, offer.offer_id, false, D, paid.payment_preimage]],
         );
+        // The keys of the real replies, in their order (rpc-listsendpays-public.json, rpc-listinvoices-public-paid.json).
+        const keysOf = (name: string, list: string): string[] => Object.keys(((bolt12Fixture(name) as Record<string, Array<object>>)[list] ?? [])[0] ?? {});
+        assert.deepEqual(Object.keys(sent[0] ?? {}), keysOf('rpc-listsendpays-public.json', 'payments'));
+        assert.deepEqual(Object.keys(theirs[0] ?? {}), keysOf('rpc-listinvoices-public-paid.json', 'invoices'));
+        assert.equal(theirs[0]?.label, `${offer.offer_id}-${inv.value.payerId}-0`);
       } finally {
         close(s.a, s.b, s.c, s.d);
       }
