@@ -9,7 +9,7 @@ import { DEFAULT_CLTV_WARN } from '../chain/budget.js';
 import { mayBeStuck, needsRouteCheck, REQUIRED_COMMANDS, type DoctorFacts, type Fact, type RelayFacts, type RequiredCommand } from '../chain/doctor/facts.js';
 import type { CheckResult, CheckStatus } from '../chain/doctor/results.js';
 import { runChecks } from '../chain/doctor/run.js';
-import { KEY_ROOT, parseInbox, type RelayRecord } from '../chain/record.js';
+import { downstreamInvoiceKind, KEY_ROOT, parseInbox, type RelayRecord } from '../chain/record.js';
 import { isObject, Reader } from '../chain/read.js';
 import { summariseOutgoing } from '../chain/relay/outgoing.js';
 import { parseBlocks } from '../chain/units.js';
@@ -20,7 +20,7 @@ import type { Output } from '../ui/output.js';
 import { RDV_VERSION } from '../version.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { guardExecutable, ownExecutable } from './plugin-check.js';
-import { estimateRoute } from '../rpc/route.js';
+import { estimateBolt12Route, estimateRoute } from '../rpc/route.js';
 import { pluginStatus } from './status.js';
 
 export interface DoctorOptions {
@@ -83,7 +83,14 @@ async function inboxExpiries(node: LightningNode): Promise<number[]> {
 
 async function routeFact(node: LightningNode, info: Fact<NodeInfo>, record: RelayRecord): Promise<RelayFacts['route']> {
   if (!info.ok) return err('getinfo did not say our node id');
-  const downstream = decodeBolt11(record.downstreamBolt11);
+  if (downstreamInvoiceKind(record.downstreamInvoice) === 'bolt12') {
+    // rdv reads BOLT 12 only through the node's decode.
+    const decoded = await settle(node.decodeBolt12Invoice(record.downstreamInvoice));
+    if (!decoded.ok) return decoded;
+    if (!decoded.value.ok) return err(`the stored downstream invoice cannot be read: ${decoded.value.error}`);
+    return settle(estimateBolt12Route(node, info.value.id, decoded.value.value, record.downstreamAmountMsat as Msat));
+  }
+  const downstream = decodeBolt11(record.downstreamInvoice);
   if (!downstream.ok) return err(`the stored downstream invoice cannot be read: ${downstream.error}`);
   return settle(estimateRoute(node, info.value.id, downstream.value, record.downstreamAmountMsat as Msat));
 }

@@ -71,7 +71,7 @@ export async function joinByPolicy(
 ): Promise<Result<{ stored: Stored<RelayRecord>; again: boolean }, PolicyRefusal>> {
   const prior = await loadRecord(deps.node, paymentHash);
   const r = prior?.record;
-  if (prior && r?.role === 'relay' && r.policy === policy.id && r.downstreamBolt11 === bolt11 && r.receivedFrom === from) return ok({ stored: { record: r, generation: prior.generation }, again: true });
+  if (prior && r?.role === 'relay' && r.policy === policy.id && r.downstreamInvoice === bolt11 && r.receivedFrom === from) return ok({ stored: { record: r, generation: prior.generation }, again: true });
   const ticket = deps.gate.admit(policy);
   if (!ticket.ok) return refused(ticket.error, true);
   let joined: Result<Stored<RelayRecord>>;

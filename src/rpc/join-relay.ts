@@ -149,7 +149,7 @@ export async function completeRelayJoin(
     role: 'relay',
     paymentHash: inv.paymentHash,
     bolt11: signed.value.bolt11,
-    downstreamBolt11: inv.bolt11,
+    downstreamInvoice: inv.bolt11,
     downstreamPayee: inv.payee,
     downstreamAmountMsat: p.downstreamMsat,
     downstreamMinFinalCltv: inv.minFinalCltv,

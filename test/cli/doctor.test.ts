@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { msat } from '../../src/chain/amount.js';
+import type { PaymentHash } from '../../src/chain/ids.js';
+import { RpcClient } from '../../src/rpc/client.js';
 import { makeRecord } from '../helpers/builders.js';
 import { buildChain, type Chain } from '../helpers/chain.js';
 import { seedRecord } from '../helpers/fake-lightningd.js';
@@ -122,6 +125,40 @@ describe('rdv doctor on a node that is not fit', () => {
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stdout, new RegExp(`^fail  relay ${record.paymentHash.slice(0, 8)} has been paying for 10m with no payment onward pending, and rdv is not running to finish it: load rdv`, 'm'));
       assert.match(r.stdout, /^ok    1 rdv record\(s\): 0 open relay invoice\(s\), 1 relay\(s\) holding a payment$/m);
+    });
+  });
+
+  test("a relay over a BOLT 12 invoice: doctor reads it with the node's decode and checks the route to its blinded path", async () => {
+    await withSimNet(async (net) => {
+      const alice = await net.addNode('alice');
+      const bob = await net.addNode('bob', { plugin: true });
+      const dave = await net.addNode('dave');
+      net.openChannel(alice, bob, 2_000_000n);
+      net.openChannel(bob, dave, 1_000_000n, { private: true, policyA: { feeBaseMsat: 1234n, feePpm: 567n, cltvDelta: 41 } });
+      const [b, d] = await Promise.all([RpcClient.connect(bob.socketPath), RpcClient.connect(dave.socketPath)]);
+      try {
+        const offer = (await d.call('offer', { amount: 'any', description: 'doctor' })) as { bolt12: string };
+        const { invoice } = (await b.call('fetchinvoice', { offer: offer.bolt12, amount_msat: 54_321_987 })) as { invoice: string };
+        const { invoice_payment_hash: hash } = (await b.call('decode', { string: invoice })) as { invoice_payment_hash: string };
+        const record = makeRecord({
+          paymentHash: hash as PaymentHash,
+          downstreamInvoice: invoice,
+          downstreamSource: { kind: 'offer', offer: offer.bolt12 },
+          downstreamPayee: dave.id,
+          downstreamAmountMsat: msat(54_321_987n),
+          amountMsat: msat(60_000_000n),
+          expiresAt: Math.floor(Date.now() / 1000) + 3_000,
+        });
+        seedRecord(bob, record);
+        const from = bob.server.calls.length;
+        const r = await runRdv([...at(bob), 'doctor']);
+        // Bob is the path's introduction node: no route before it, the path's fee 1234 + floor(54,321,987 x 567 / 1e6) = 32,034 msat.
+        assert.match(r.stdout, new RegExp(`^ok {4}relay ${hash.slice(0, 8)}: can receive .*; route fee 32\\.034 sat \\(budget 1,000 sat\\), 0 blocks of CLTV$`, 'm'), r.stdout);
+        assert.ok(bob.server.calls.slice(from).some((c) => c.method === 'decode' && c.params.string === invoice), 'doctor asked the node to decode the invoice');
+      } finally {
+        b.close();
+        d.close();
+      }
     });
   });
 

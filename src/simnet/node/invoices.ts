@@ -1,9 +1,11 @@
 /**
  * The RPC methods about our invoices and invoices in general: invoice (with
- * route hints made as CLN's are, and deschashonly), listinvoices, delinvoice, signinvoice, decode,
- * and decodepay (gone from CLN v26). The invoice book itself is ../invoices.ts.
+ * route hints made as CLN's are, and deschashonly), listinvoices, delinvoice, signinvoice, decode
+ * (BOLT 11, and the simulator's own BOLT 12 strings), and decodepay (gone from
+ * CLN v26). The invoice book itself is ../invoices.ts.
  */
 import { resignInvoice, type RouteHintHop } from '../../chain/bolt11.js';
+import { badSignature, decodeJson as decodeBolt12Json, decodeSimBolt12, unparsable } from '../bolt12.js';
 import { decodeJson, invoiceJson, msatParam } from '../invoices.js';
 import { SimRpcError } from '../rpc-server.js';
 import type { Method, Methods, NodeCore } from './core.js';
@@ -68,6 +70,13 @@ export function invoiceMethods(node: NodeCore): Methods {
       'decode',
       (params) => {
         if (typeof params.string !== 'string') throw new SimRpcError(-32602, 'string: missing');
+        // BOLT 12 strings are the simulator's own (../bolt12.ts); rdv reads them only through this decode.
+        if (/^(lightning:)?ln[oi]1/i.test(params.string)) {
+          const d = decodeSimBolt12(params.string);
+          if (!d) throw unparsable(params.string);
+          if (d.kind === 'invoice' && !d.valid) throw badSignature(params.string);
+          return decodeBolt12Json(d);
+        }
         return decodeJson(params.string);
       },
     ],
