@@ -5,7 +5,8 @@
  * Reads and checks everything before writing anything to the node.
  */
 import { formatAmount, parseAmount, type Msat } from '../chain/amount.js';
-import { decodeBolt11, type Invoice } from '../chain/bolt11.js';
+import { decodeBolt11 } from '../chain/bolt11.js';
+import type { Downstream } from '../chain/downstream.js';
 import { DEFAULT_CLTV_WARN, suggestDelayBudget, suggestFeeBudget, type BudgetPlan, type RouteEstimate } from '../chain/budget.js';
 import { asNodeId, shortHash, type NodeId } from '../chain/ids.js';
 import type { RelayRecord } from '../chain/record.js';
@@ -270,7 +271,7 @@ function joinError(p: JoinProblem): RdvError {
   return p.kind === 'input' ? inputError(p.message) : failedError(p.message);
 }
 
-function summaryRows(inv: Invoice, v: RelayValues, plan: BudgetPlan, route: RouteEstimate | undefined): Array<[string, string]> {
+function summaryRows(inv: Downstream, v: RelayValues, plan: BudgetPlan, route: RouteEstimate | undefined): Array<[string, string]> {
   const expires = new Date(inv.expiresAt * 1000).toISOString().replace('.000Z', 'Z');
   return [
     ['downstream amount', formatAmount(inv.amountMsat as Msat)],

@@ -118,9 +118,10 @@ export interface OwnJoin {
  * amount; a request's or a wrap's (`own`) takes its own, checked by the same
  * rules. `from`: the node that passed the invoice back (none for a wrap).
  */
-export async function joinInvoice(deps: PolicyJoinDeps, policy: Policy, bolt11: string, from: NodeId | undefined, own?: OwnJoin): Promise<Result<Stored<RelayRecord>>> {
+export async function joinInvoice(deps: PolicyJoinDeps, policy: Policy, invoice: string, from: NodeId | undefined, own?: OwnJoin): Promise<Result<Stored<RelayRecord>>> {
   const now = deps.now();
-  const prepared = await prepareRelayJoin(deps.node, deps.info, bolt11, from, now);
+  const offer = own?.source?.kind === 'offer' ? own.source.offer : undefined;
+  const prepared = await prepareRelayJoin(deps.node, deps.info, invoice, from, now, offer !== undefined ? { offer } : {});
   if (!prepared.ok) return err(prepared.error.message);
   const p = prepared.value;
   const checked = policyValues(policy, p.downstreamMsat, now);
@@ -149,6 +150,7 @@ export async function joinInvoice(deps: PolicyJoinDeps, policy: Policy, bolt11: 
     ...(own?.descriptionHash !== undefined ? { descriptionHash: own.descriptionHash } : {}),
     policy: policy.id,
     ...(own?.requestedBy !== undefined ? { requestedBy: own.requestedBy } : {}),
+    ...(own?.source !== undefined ? { source: own.source } : {}),
     warn: (m) => deps.log('warn', `policy ${policy.id}, ${shortHash(p.invoice.paymentHash)}: ${m}`),
     now: deps.now,
   });

@@ -34,6 +34,7 @@ import type { AnyRecord, LastRecord, RelayRecord, RequestOrigin } from '../chain
 import { answerInTime, firstOnward, passedBack, relayOnward, type Onward } from '../chain/request.js';
 import { err, ok, type Result } from '../errors.js';
 import { makeLastInvoice } from '../rpc/join-last.js';
+import type { Pull } from '../rpc/pull.js';
 import type { Stored } from '../rpc/records.js';
 import type { PolicyGate } from './policy-gate.js';
 import { joinInvoice, type PolicyJoinDeps } from './policy-join.js';
@@ -71,15 +72,6 @@ interface NextInvoice {
   from: NodeId | undefined;
   source?: PullSource;
 }
-
-/** Why an invoice could not be pulled; `timeout`: it did not come in time. */
-export interface PullFailure {
-  reason: string;
-  timeout: boolean;
-}
-
-/** Pull the next payee's invoice (BOLT 11 or 12) for exactly `amountMsat` within `waitMs` (src/rpc/pull.ts). */
-export type Pull = (source: PullSource, amountMsat: Msat, waitMs: number) => Promise<Result<string, PullFailure>>;
 
 /** How an asked node answered our request, or that it did not in time. */
 export type Answer = { kind: 'invoice'; bolt11: string } | { kind: 'refused'; reason: string } | { kind: 'timeout' };

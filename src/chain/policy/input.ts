@@ -2,6 +2,7 @@
 import { formatAmount, parseAmount } from '../amount.js';
 import { BLOCK_ALLOWANCE, DEFAULT_SAFETY_MARGIN } from '../budget.js';
 import { isNodeId, type NodeId } from '../ids.js';
+import { parseAddress } from '../lnurl-pay.js';
 import { parseBlocks, parseDuration } from '../units.js';
 import { err, ok, type Result } from '../../errors.js';
 import {
@@ -133,18 +134,11 @@ function parseNext(input: PolicyInput, self: NodeId | undefined): Result<{ from:
   return ok({ from });
 }
 
-/**
- * A Lightning Address (LUD-16): name@domain, the name in a-z 0-9 - _ . + (lowercased),
- * the domain a host name with an optional port. Only its form is checked here.
- */
+/** A Lightning Address (LUD-16, src/chain/lnurl-pay.ts parseAddress), as stored: name@domain, lowercased. Only its form is checked here. */
 export function parseLightningAddress(text: string, flag: string): Result<string> {
-  const t = text.trim().toLowerCase();
-  if (t.length > MAX_ADDRESS_CHARS) return err(`${flag} is longer than ${MAX_ADDRESS_CHARS} characters`);
-  const m = /^([a-z0-9\-_.+]+)@((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?|\[[0-9a-f:]+\])(?::(\d{1,5}))?$/.exec(t);
-  if (!m) return err(`${flag} "${text.trim()}" is not a Lightning Address: give name@domain, e.g. carol@shop.example`);
-  const port = m[3] === undefined ? undefined : Number(m[3]);
-  if (port !== undefined && (port < 1 || port > 65535)) return err(`${flag}: port ${m[3]} is out of range`);
-  return ok(t);
+  if (text.trim().length > MAX_ADDRESS_CHARS) return err(`${flag} is longer than ${MAX_ADDRESS_CHARS} characters`);
+  const a = parseAddress(text);
+  return a.ok ? ok(`${a.value.name}@${a.value.domain}`) : err(`${flag}: ${a.error}`);
 }
 
 /** A BOLT 12 offer's text (lno1..., bech32 without a checksum, `+` line breaks allowed): its form only; the node's `decode` checks the rest. */

@@ -15,7 +15,7 @@
 import { formatAmount, msat, type Msat } from '../amount.js';
 import type { NodeId } from '../ids.js';
 import { MIN_EXPIRY_SECONDS } from '../invoice.js';
-import { KEY_ROOT } from '../record.js';
+import { KEY_ROOT, type DownstreamSource } from '../record.js';
 
 /** The whole book is one entry: add and remove are one compare-and-swap write each. */
 export const POLICY_KEY: readonly string[] = [...KEY_ROOT, 'policies'];
@@ -40,7 +40,7 @@ export interface PassTo {
  * amount, from a BOLT 12 offer (CLN's fetchinvoice) or a Lightning Address
  * (LUD-16, then LUD-06), when a request reaches the policy.
  */
-export type PullSource = { kind: 'offer'; offer: string } | { kind: 'address'; address: string };
+export type PullSource = DownstreamSource;
 
 export interface Policy {
   id: string;
@@ -153,8 +153,8 @@ export const EMPTY_BOOK: PolicyBook = { version: 1, policies: [], lastPolicies: 
 
 export const isLastPolicy = (p: Policy | LastPolicy): p is LastPolicy => 'kind' in p && p.kind === 'last';
 
-/** The most characters of an offer a policy keeps (offers with many blinded paths run to a few hundred). */
-export const MAX_OFFER_CHARS = 2_000;
+/** The most characters of an offer a policy keeps (real ones with a few blinded paths run to about a thousand; the record keeps up to as many). */
+export const MAX_OFFER_CHARS = 8_192;
 /** LUD-16 names and DNS names together stay well under this. */
 export const MAX_ADDRESS_CHARS = 320;
 
