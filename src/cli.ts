@@ -56,12 +56,14 @@ export function buildProgram(run: (name: string, args: unknown[]) => Promise<voi
     .command('join')
     .description('make your invoice in the chain: the last payee\'s, or a relay invoice over the next payee\'s')
     .option('--last', 'you are the last payee: make a normal invoice on your node')
-    .option('--amount <amount>', 'with --last: amount to receive (e.g. 100000sat, 0.001btc)')
+    .option('--amount <amount>', 'with --last: amount to receive (e.g. 100000sat, 0.001btc); with --offer/--address: the downstream amount to ask for')
     .option('--description <text>', 'invoice description (relays default to the downstream one)')
     .option('--expiry <duration>', 'invoice lifetime, e.g. 3600, 30m, 1d (relays: capped by the downstream invoice)')
     .option('--invoice <bolt11>', 'the next payee\'s invoice, to relay to')
     .option('--from-inbox <hash>', 'take the next payee\'s invoice from the inbox (hash or prefix)')
     .option('--from <node_id>', 'with --from-inbox: the sender to take, when several nodes passed back an invoice for the hash')
+    .option('--offer <lno1...>', 'the next payee runs no rdv: fetch its invoice for --amount from its BOLT 12 offer')
+    .option('--address <name@domain>', 'the next payee runs no rdv: pull its invoice for --amount from its Lightning Address')
     .option('--payout <amount>', 'what you keep (e.g. 5000sat)')
     .option('--fee-budget <amount>', 'routing fees you allow for paying the next payee; unused fee is yours')
     .option('--delay-budget <blocks>', 'CLTV blocks you add for your hop (must exceed --safety-margin)')
@@ -74,7 +76,9 @@ export function buildProgram(run: (name: string, args: unknown[]) => Promise<voi
 Examples:
   rdv join --last --amount 100000sat --description "order 42"
   rdv join --invoice lnbcrt1m1p... --payout 5000sat --fee-budget 1000sat --delay-budget 60
-  rdv join --from-inbox 5d23c7e6            (asks for payout and budgets on a terminal)`,
+  rdv join --from-inbox 5d23c7e6            (asks for payout and budgets on a terminal)
+  rdv join --offer lno1qgsq... --amount 100000sat --payout 2000sat --fee-budget 500sat --delay-budget 60
+  rdv join --address carol@shop.example --amount 100000sat --payout 2000sat --fee-budget 500sat --delay-budget 60`,
     )
     .action((opts: unknown) => run('join', [opts]));
 

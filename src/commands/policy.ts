@@ -7,7 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { shortHash } from '../chain/ids.js';
-import { isLastPolicy, nextPayeeText, POLICY_KEY, type LastPolicy, type PolicyBook } from '../chain/policy/policy.js';
+import { formatAmount, msat } from '../chain/amount.js';
+import { checkBolt12Offer } from '../chain/bolt12.js';
+import type { NetworkName } from '../chain/network.js';
+import { isLastPolicy, nextPayeeText, POLICY_KEY, type LastPolicy, type PolicyBook, type PullSource } from '../chain/policy/policy.js';
+import { readPayParams } from '../rpc/lnurl-pull.js';
 import { newLastPolicy, newPolicy, type LastPolicyInput, type PolicyInput } from '../chain/policy/input.js';
 import { addLastPolicy, addPolicy, anyPolicyToJson, lastPolicyToJson, policyToJson, removePolicy } from '../chain/policy/book.js';
 import { ShapeError } from '../chain/read.js';
@@ -149,11 +153,12 @@ async function add(g: GlobalOptions, o: PolicyAddOptions): Promise<void> {
     const made = newPolicy(input, { id, self: info.id, now: at });
     if (!made.ok) throw inputError(made.error);
     const policy = made.value;
+    const warnings = await checkPull(node, info.network, policy.pull, at);
     await change(node, (book) => {
       const next = addPolicy(book, policy);
       return next.ok ? ok({ book: next.value, value: policy }) : next;
     });
-    for (const warning of pluginWarnings(await pluginsState(node))) out.warn(warning);
+    for (const warning of [...warnings, ...pluginWarnings(await pluginsState(node))]) out.warn(warning);
     if (g.json) {
       out.json(policyToJson(policy, at));
       return;
@@ -171,6 +176,26 @@ async function add(g: GlobalOptions, o: PolicyAddOptions): Promise<void> {
     );
     out.info(`Remove it with: rdv policy remove ${policy.id}`);
   });
+}
+
+/**
+ * What can be known of a pull policy's next payee now: an offer is read by the
+ * node's decode and must be one rdv can pay on this network (else bad input,
+ * nothing written); an address's pay parameters are read, and a server that
+ * does not answer now is only a warning (it may be down for a while).
+ */
+async function checkPull(node: LightningNode, network: NetworkName, pull: PullSource | undefined, at: number): Promise<string[]> {
+  if (pull === undefined) return [];
+  if (pull.kind === 'offer') {
+    const offer = await node.decodeOffer(pull.offer);
+    if (!offer.ok) throw inputError(`--offer: ${offer.error}`);
+    const unfit = checkBolt12Offer(offer.value, { network, wantMsat: offer.value.amountMsat ?? msat(1n), now: at });
+    if (unfit) throw inputError(`--offer: ${unfit}`);
+    return offer.value.amountMsat === undefined ? [] : [`the offer asks a fixed ${formatAmount(offer.value.amountMsat)}: only requests that leave exactly that (or more) for the next payee can be answered`];
+  }
+  const params = await readPayParams(pull.address, { timeoutMs: 5_000 });
+  if (!params.ok) return [`${params.error}: the policy is added, but requests fail until ${pull.address} answers (rdv doctor checks it)`];
+  return [];
 }
 
 async function addLast(g: GlobalOptions, o: PolicyAddOptions): Promise<void> {

@@ -22,6 +22,7 @@ import {
   parsePayParams,
   parseTarget,
   type LnurlProblem,
+  type PayParams,
 } from '../chain/lnurl-pay.js';
 import type { NetworkName } from '../chain/network.js';
 import { err, ok, type Result } from '../errors.js';
@@ -77,6 +78,27 @@ function requestFailure(failure: HttpGetError): string {
   return refusal === undefined ? failure.reason : `${failure.reason}: "${refusal.reason}"`;
 }
 
+async function readParams(get: HttpGet, url: string, from: string, options: HttpGetOptions): Promise<Result<PayParams, string>> {
+  const first = await get(url, options);
+  if (!first.ok) return err(`could not read the pay parameters of ${from}: ${requestFailure(first.error)}`);
+  const params = parsePayParams(first.value.body, new URL(first.value.url));
+  if (!params.ok) {
+    return err(params.error.kind === 'refused' ? `${from} refused: ${problemText(params.error)}` : `${from} answered pay parameters rdv cannot use: ${params.error.reason}`);
+  }
+  return params;
+}
+
+/**
+ * The pay parameters of `target` alone (what rdv policy add and rdv doctor look
+ * at: is the address there, and what does it take), bounded as pullInvoice's
+ * requests are; or why not, in one line.
+ */
+export async function readPayParams(target: string, o: { get?: HttpGet; timeoutMs?: number } = {}): Promise<Result<PayParams, string>> {
+  const parsed = parseTarget(target);
+  if (!parsed.ok) return parsed;
+  return readParams(o.get ?? getJson, parsed.value.url, describeTarget(parsed.value), { timeoutMs: o.timeoutMs ?? LNURL_TIMEOUT_MS });
+}
+
 /**
  * Pull an invoice for exactly `amountMsat` from `target` (a Lightning Address
  * name@domain, an LNURL, or an LNURL-pay https URL; see parseTarget): read
@@ -103,12 +125,8 @@ export async function pullInvoice(target: string, amountMsat: Msat, ctx: PullCon
     return o;
   };
 
-  const first = await get(parsed.value.url, options());
-  if (!first.ok) return err(`could not read the pay parameters of ${from}: ${requestFailure(first.error)}`);
-  const params = parsePayParams(first.value.body, new URL(first.value.url));
-  if (!params.ok) {
-    return err(params.error.kind === 'refused' ? `${from} refused: ${problemText(params.error)}` : `${from} answered pay parameters rdv cannot use: ${params.error.reason}`);
-  }
+  const params = await readParams(get, parsed.value.url, from, options());
+  if (!params.ok) return params;
   const { minSendableMsat: min, maxSendableMsat: max } = params.value;
   if (amountMsat < min || amountMsat > max) return err(`${from} takes ${min} to ${max} msat, and ${amountMsat} msat is outside that`);
 

@@ -13,7 +13,7 @@
  * The join itself is the same code as `rdv join`'s (src/rpc/join-relay.ts).
  */
 import { formatAmount, msat, type Msat } from '../amount.js';
-import type { NodeId } from '../ids.js';
+import { shortHash, type NodeId } from '../ids.js';
 import { MIN_EXPIRY_SECONDS } from '../invoice.js';
 import { KEY_ROOT, type DownstreamSource } from '../record.js';
 
@@ -161,9 +161,9 @@ export const MAX_ADDRESS_CHARS = 320;
 /** The next payee, as an operator reads it: its node id, `address name@domain` or `offer lno1…`. */
 export function nextPayeeText(p: Pick<Policy, 'from' | 'pull'>, short = false): string {
   if (p.pull?.kind === 'address') return `address ${p.pull.address}`;
-  if (p.pull?.kind === 'offer') return `offer ${short ? `${p.pull.offer.slice(0, 16)}…` : p.pull.offer}`;
+  if (p.pull?.kind === 'offer') return `offer ${short ? `${p.pull.offer.slice(0, 12)}…` : p.pull.offer}`;
   const id = p.from ?? '?';
-  return short ? `${id.slice(0, 16)}…` : id;
+  return short ? `${shortHash(id)}…` : id;
 }
 
 /** Is a policy in force at `now` (Unix seconds)? */
