@@ -18,6 +18,7 @@ import type { SimNode } from '../../src/simnet/node.js';
 import { recordIn, relayRecord } from '../helpers/chain.js';
 import { startLnurlServer } from '../helpers/lnurl-server.js';
 import { setPolicies } from '../helpers/policies.js';
+import { at, runRdv } from '../helpers/rdv.js';
 import { rpcError, withSimNet } from '../helpers/sim.js';
 
 interface Net {
@@ -76,6 +77,40 @@ async function carolPaid(n: Net, hash: string): Promise<Array<{ status: string; 
   const listed = (await call(n.carol, 'listinvoices', { payment_hash: hash })) as { invoices: Array<{ status: string; amount_received_msat?: number; bolt12?: string; bolt11?: string }> };
   return listed.invoices;
 }
+
+describe('rdv policy add --offer / --address and rdv join --offer, as an operator types them', () => {
+  test("an offer is checked by the node's decode and stored; list names it; bad input is exit 2 with nothing written; rdv join --offer pulls and joins", () =>
+    withSimNet(async (net) => {
+      const n = await network(net);
+      const offer = String((await call(n.carol, 'offer', { amount: 'any', description: 'a coffee grinder' })).bolt12);
+      const added = await runRdv([...at(n.bob), '--json', 'policy', 'add', '--offer', offer, '--payout', '1%', '--fee-budget', '0.5%', '--delay-budget', '60', '--pass-to', n.alice.id]);
+      assert.equal(added.code, 0, added.stderr);
+      const policy = JSON.parse(added.stdout) as { id: string; pull: { kind: string; offer: string }; from?: string };
+      assert.deepEqual([policy.pull, policy.from], [{ kind: 'offer', offer }, undefined]);
+      const listed = await runRdv([...at(n.bob), 'policy', 'list']);
+      assert.match(listed.stdout, new RegExp(`${policy.id} +offer ${offer.slice(0, 12)}… +1%`));
+      const bad: Array<[string[], RegExp]> = [
+        [['--offer', 'lni1qqqq'], /--offer must be a BOLT 12 offer \(lno1\.\.\.\), not an invoice/],
+        [['--offer', 'lno1qqqqqq'], /--offer: lightningd cannot decode the offer/],
+        [['--offer', offer, '--from', n.carol.id], /give one next payee: --from, --address or --offer/],
+        [['--address', 'not an address'], /--address: "not an address" is not a Lightning Address/],
+      ];
+      for (const [args, says] of bad) {
+        const r = await runRdv([...at(n.bob), 'policy', 'add', ...args, '--payout', '1%', '--fee-budget', '0.5%', '--delay-budget', '60']);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, says);
+      }
+      assert.equal((JSON.parse((await runRdv([...at(n.bob), '--json', 'policy', 'list'])).stdout) as { policies: unknown[] }).policies.length, 1, 'nothing written by the bad ones');
+
+      const joined = await runRdv([...at(n.alice), '--json', 'join', '--offer', offer, '--amount', '50000sat', '--payout', '1000sat', '--fee-budget', '500sat', '--delay-budget', '60']);
+      assert.equal(joined.code, 0, joined.stderr);
+      const j = JSON.parse(joined.stdout) as { payment_hash: string; amount_msat: number | string };
+      const r = relayRecord(n.alice, j.payment_hash);
+      assert.deepEqual([r.downstreamAmountMsat, r.amountMsat, r.downstreamSource?.kind], [50_000_000n, 51_500_000n, 'offer']);
+      const noAmount = await runRdv([...at(n.alice), 'join', '--offer', offer, '--payout', '1000sat', '--fee-budget', '500sat', '--delay-budget', '60']);
+      assert.deepEqual([noAmount.code, noAmount.stderr.trim()], [2, "rdv: --offer and --address need --amount: the downstream amount to ask the next payee's invoice for (e.g. --amount 100000sat)"]);
+    }));
+});
 
 describe('a last payee that runs no rdv: its invoice pulled from an offer or an address', () => {
   test("Bob's policy fetches from Carol's BOLT 12 offer: Alice's invoice is exactly the 108,690 sat asked, one payment pays Carol's offer, Bob and Alice keep their cuts", () =>
