@@ -347,9 +347,9 @@ describe('the stored book', () => {
     for (const [text2, error] of [
       [bad((p) => (p.from = CAROL)), /must have exactly one of from and pull$/],
       [bad((p) => delete p.pull), /must have exactly one of from and pull$/],
-      [bad((p) => (p.pull = { kind: 'offer', offer: 'lni1qqqq' })), /pull\.offer is not a BOLT 12 offer$/],
-      [bad((p) => (p.pull = { kind: 'address', address: 'no at sign' })), /pull\.address is not a Lightning Address$/],
-      [bad((p) => (p.pull = { kind: 'bip353', name: 'carol' })), /pull\.kind "bip353" is not one this rdv knows: upgrade rdv$/],
+      [bad((p) => (p.pull = { kind: 'offer', offer: 'lni1qqqq' })), /pull\.offer: expected a BOLT 12 offer \(lno1\.\.\., at most 8192 characters\)$/],
+      [bad((p) => (p.pull = { kind: 'address', address: 'no at sign' })), /pull\.address: expected a Lightning Address \(name@domain, at most 320 characters\)$/],
+      [bad((p) => (p.pull = { kind: 'bip353', name: 'carol' })), /pull\.kind: expected "offer" or "address", got "bip353"$/],
     ] as const) assert.throws(() => parseBook(text2), (e: unknown) => e instanceof ShapeError && error.test(e.message));
   });
 });

@@ -8,8 +8,9 @@ import { isObject, Reader, ShapeError } from '../read.js';
 import { err, ok, type Result } from '../../errors.js';
 import {
   POLICY_VERSION, MAX_POLICIES, PPM, type Share, type Policy, type PolicyBounds, POLICY_BOUND_LIMITS, policyBounds, type PolicyBook, formatShare,
-  type LastPolicy, isActive, isLastPolicy, MAX_DESCRIPTION_BYTES, LAST_LIMITS, type PullSource, nextPayeeText, MAX_OFFER_CHARS, MAX_ADDRESS_CHARS,
+  type LastPolicy, isActive, isLastPolicy, MAX_DESCRIPTION_BYTES, LAST_LIMITS, type PullSource, nextPayeeText,
 } from './policy.js';
+import { readSourceFields } from '../record-downstream.js';
 
 /** Why a policy with this id, or one more policy, cannot go in the book. */
 function roomFor(book: PolicyBook, id: string): string | undefined {
@@ -227,18 +228,7 @@ function readNext(p: Reader): { from: NodeId } | { pull: PullSource } {
     if (!isNodeId(from)) throw new ShapeError(`${p.path}.from is not a node id`);
     return { from };
   }
-  const kind = pull.str('kind');
-  if (kind === 'address') {
-    const address = pull.str('address');
-    if (address.length > MAX_ADDRESS_CHARS || !/^[^@\s]+@[^@\s]+$/.test(address)) throw new ShapeError(`${pull.path}.address is not a Lightning Address`);
-    return { pull: { kind, address } };
-  }
-  if (kind === 'offer') {
-    const offer = pull.str('offer');
-    if (offer.length > MAX_OFFER_CHARS || !/^lno1[02-9ac-hj-np-z]+$/.test(offer)) throw new ShapeError(`${pull.path}.offer is not a BOLT 12 offer`);
-    return { pull: { kind, offer } };
-  }
-  throw new ShapeError(`${pull.path}.kind "${kind}" is not one this rdv knows: upgrade rdv`);
+  return { pull: readSourceFields(pull) };
 }
 
 function readRelay(p: Reader): Policy {

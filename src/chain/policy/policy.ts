@@ -153,10 +153,8 @@ export const EMPTY_BOOK: PolicyBook = { version: 1, policies: [], lastPolicies: 
 
 export const isLastPolicy = (p: Policy | LastPolicy): p is LastPolicy => 'kind' in p && p.kind === 'last';
 
-/** The most characters of an offer a policy keeps (real ones with a few blinded paths run to about a thousand; the record keeps up to as many). */
-export const MAX_OFFER_CHARS = 8_192;
-/** LUD-16 names and DNS names together stay well under this. */
-export const MAX_ADDRESS_CHARS = 320;
+/** The most characters of an offer or address a policy keeps: as a record keeps them (src/chain/record-downstream.ts). */
+export { MAX_ADDRESS_TEXT as MAX_ADDRESS_CHARS, MAX_OFFER_TEXT as MAX_OFFER_CHARS } from '../record-downstream.js';
 
 /** The next payee, as an operator reads it: its node id, `address name@domain` or `offer lno1…`. */
 export function nextPayeeText(p: Pick<Policy, 'from' | 'pull'>, short = false): string {
