@@ -7,20 +7,24 @@
  * first success or as soon as it gives up, with other parts possibly still in
  * flight. Error codes and messages are CLN's (203 destination refused, 205 no
  * route, 209 gave up, 219 already paid, -3 still in progress, 207 expired).
+ * Its rooms: invstring.ts (the invoice as xpay reads it, BOLT 11 or 12),
+ * blinded.ts (routing and sending through a BOLT 12 invoice's blinded paths),
+ * sendpays.ts (a part's listsendpays record and the names of its failures).
  */
 import { randomBytes } from 'node:crypto';
-import { decodeBolt11 } from '../chain/bolt11.js';
 import type { NodeId } from '../chain/ids.js';
-import { decodeSimBolt12, readEncryptedData } from './bolt12.js';
 import type { Askrene } from './askrene.js';
+import { blindedEdges, onWire, routeBlinded, sendBlindedPart, type BlindedRoute } from './blinded.js';
 import type { ChannelPolicy } from './channel.js';
 import { msatParam } from './invoices.js';
+import { readInvstring, type RouteHint } from './invstring.js';
 import type { NewChannelMove } from './moves.js';
 import type { HopPayload } from './onion.js';
-import { splitRoutes, type Edge, type Route } from './routing.js';
+import { splitRoutes, type Route } from './routing.js';
 import { SimRpcError } from './rpc-server.js';
 import { sleep } from './sleep.js';
-import type { HtlcOutcome, NodeNetwork, Peer, PeerChannel } from './types.js';
+import { failureName, sendpayJson, type Sendpay } from './sendpays.js';
+import type { HtlcOutcome, NodeNetwork, Peer } from './types.js';
 
 /** What xpay reaches of its node: askrene's layers, the node's channel moves and its plugins' notifications. */
 export interface PayingNode extends Peer {
@@ -29,58 +33,14 @@ export interface PayingNode extends Peer {
   notify(topic: string, params: Record<string, unknown>): void;
 }
 
-export interface Sendpay {
-  createdIndex: number;
-  paymentHash: string;
-  groupid: bigint;
-  partid: number;
-  destination: NodeId;
-  amountMsat: bigint;
-  amountSentMsat: bigint;
-  createdAt: number;
-  completedAt: number | undefined;
-  status: 'pending' | 'complete' | 'failed';
-  preimage: string | undefined;
-  /** The invoice paid: a BOLT 11 or a BOLT 12 string (listsendpays shows it as `bolt11` or `bolt12`). */
-  bolt11: string;
-}
-
 interface Context {
   aborted: boolean;
 }
 
-/**
- * A BOLT 12 invoice's blinded path, as xpay routes it (plugins/xpay/xpay.c
- * add_blindedpath): a channel from the introduction node to a fake node,
- * charging the payinfo's fees and CLTV delta; past the introduction node the
- * onion carries each hop's encrypted_recipient_data.
- */
-interface BlindedRoute {
-  intro: NodeId;
-  pathKey: string;
-  encrypted: string[];
-  feeBaseMsat: bigint;
-  feePpm: bigint;
-  cltvDelta: number;
-  htlcMaximumMsat: bigint;
-}
-
-/**
- * What a part really sends: the first HTLC's amount, except when this node is
- * the blinded path's introduction node, where the path's fee (counted against
- * maxfee all the same) stays with it (listsendpays' amount_sent_msat on v26.06.6).
- */
-const onWire = (route: Route): bigint => (route.hops[0]?.to === FAKE_NODE ? route.deliveredMsat : route.sentMsat);
-
-/** xpay's "can-never-exist fake key" for the end of blinded paths. */
-const FAKE_NODE = `02${'00'.repeat(32)}` as NodeId;
-/** xpay names the blinded path i's fake channel by scid i (block 0, impossible on chain). */
-const fakeScid = (i: number): string => `0x0x${i}`;
-
 /** What one xpay command routes: the invoice and its limits. */
 interface PaymentParams {
   bolt11: string;
-  /** A BOLT 12 invoice: its paths (routing ends at FAKE_NODE, final_cltv 0). */
+  /** A BOLT 12 invoice: its paths (routing ends at blinded.ts's FAKE_NODE, final_cltv 0). */
   blinded?: BlindedRoute[];
   hash: string;
   payee: NodeId;
@@ -92,7 +52,7 @@ interface PaymentParams {
   deadline: number;
   /** askrene layers given to xpay (checked at each getroutes, as askrene does). */
   layers: string[];
-  hints: Array<Array<{ pubkey: NodeId; shortChannelId: string; feeBaseMsat: number; feeProportionalMillionths: number; cltvExpiryDelta: number }>>;
+  hints: RouteHint[];
 }
 
 /** The payment group an xpay command owns; a late part joins it. */
@@ -160,7 +120,7 @@ export class Payer {
 
   async xpay(params: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (typeof params.invstring !== 'string') throw new SimRpcError(-32602, 'invstring: missing');
-    const inv = /^ln[ib]1/i.test(params.invstring) ? readBolt12(params.invstring) : readBolt11(params.invstring);
+    const inv = readInvstring(params.invstring);
     const amount = inv.amountMsat;
     if (params.layers !== undefined && (!Array.isArray(params.layers) || params.layers.some((l) => typeof l !== 'string'))) {
       throw new SimRpcError(-32602, 'layers: should be an array of strings: invalid token (see logs for details)');
@@ -229,34 +189,12 @@ export class Payer {
     const now = nowSeconds();
     // xpay always routes with its own layer: what it learned caps a channel's capacity
     // (not for a late part: it was routed before xpay learned from this payment's failures).
-    const edges = [...this.net.edges(this.node.id, this.hinted(p), (c) => this.node.askrene.isDisabled(layers, c)), ...this.blindedEdges(p)].map((e) => {
+    const edges = [...this.net.edges(this.node.id, this.hinted(p), (c) => this.node.askrene.isDisabled(layers, c)), ...blindedEdges(p.blinded ?? [])].map((e) => {
       const max = checkLayers ? this.node.askrene.learnedMax(e.scid, e.from, now) : undefined;
       return max !== undefined && max < e.spendableMsat ? { ...e, spendableMsat: max < 0n ? 0n : max } : e;
     });
-    if (p.blinded) return this.routeBlinded(edges, amount, exclude);
+    if (p.blinded) return routeBlinded(edges, this.node.id, amount, exclude);
     return splitRoutes(edges, this.node.id, p.payee, amount, p.minFinalCltv, exclude);
-  }
-
-  /** xpay's fake channels for a BOLT 12 invoice's paths: introduction node -> FAKE_NODE, priced by the payinfo. */
-  private blindedEdges(p: PaymentParams): Edge[] {
-    return (p.blinded ?? []).map((b, i) => ({ scid: fakeScid(i), from: b.intro, to: FAKE_NODE, spendableMsat: b.htlcMaximumMsat, feeBaseMsat: b.feeBaseMsat, feePpm: b.feePpm, cltvDelta: b.cltvDelta }));
-  }
-
-  /**
-   * Routes to FAKE_NODE with final_cltv 0. A path whose introduction node is
-   * this node starts with its fake channel, which is still priced (the
-   * introduction node's relay fee and delta are in the onion it reads), so
-   * routing's source-is-free rule must not apply to it: such a route is
-   * built here.
-   */
-  private routeBlinded(edges: Edge[], amount: bigint, exclude: ReadonlySet<string>): Route[] | undefined {
-    const mine = edges.filter((e) => e.to === FAKE_NODE && e.from === this.node.id && !exclude.has(e.scid) && e.spendableMsat >= amount);
-    for (const e of mine) {
-      const fee = e.feeBaseMsat + (amount * e.feePpm) / 1_000_000n;
-      return [{ hops: [{ scid: e.scid, from: e.from, to: FAKE_NODE, amountMsat: amount, delay: 0, cltvDelta: e.cltvDelta }], sentMsat: amount + fee, deliveredMsat: amount, totalDelay: e.cltvDelta }];
-    }
-    const others = edges.filter((e) => !(e.to === FAKE_NODE && e.from === this.node.id));
-    return splitRoutes(others, this.node.id, FAKE_NODE, amount, 0, exclude);
   }
 
   /** Record a part in listsendpays (pending) and send it; `onDone` sees its outcome after its record is updated. */
@@ -279,7 +217,7 @@ export class Payer {
     const hook = this.onNextPartRegistered;
     this.onNextPartRegistered = undefined;
     hook?.(sp);
-    const done = (p.blinded ? this.sendBlindedPart(route, p, p.blinded) : this.sendPart(route, p.hash, p.secret, p.amount, p.minFinalCltv)).then((outcome) => {
+    const done = (p.blinded ? sendBlindedPart(this.net, this.node, route, p.hash, p.amount, p.blinded) : this.sendPart(route, p.hash, p.secret, p.amount, p.minFinalCltv)).then((outcome) => {
       sp.completedAt = nowSeconds();
       if (outcome.ok) {
         sp.status = 'complete';
@@ -440,130 +378,4 @@ export class Payer {
     return this.net.sendHtlc(this.node, channel, first.amountMsat, base + first.delay, hash, payloads, { ownPayment: true });
   }
 
-  /**
-   * A part through a blinded path (xpay.c create_onion, append_blinded_payloads):
-   * plain hops to the introduction node, then one payload per blinded hop,
-   * each its encrypted_recipient_data (the first with the path key), the last
-   * with amt_to_forward, total_amount_msat and outgoing_cltv_value at the
-   * height + 1 (xpay's final_cltv is 0 for blinded paths). When this node is
-   * the introduction node, it reads its own hop as lightningd does and sends
-   * the first HTLC inside the path.
-   */
-  private sendBlindedPart(route: Route, p: PaymentParams, blinded: BlindedRoute[]): Promise<HtlcOutcome> {
-    const base = this.net.height + 1;
-    const fakeAt = route.hops.findIndex((h) => h.to === FAKE_NODE);
-    const fakeHop = route.hops[fakeAt];
-    const path = fakeHop ? blinded[Number(fakeHop.scid.split('x')[2])] : undefined;
-    const fail = (): Promise<HtlcOutcome> => Promise.resolve({ ok: false, failureMessage: '2002', failingNode: this.node.id, failingScid: undefined });
-    if (!fakeHop || !path) return fail();
-    const inside: HopPayload[] = path.encrypted.map((encryptedData, i) =>
-      i === path.encrypted.length - 1
-        ? { forwardMsat: fakeHop.amountMsat, outgoingCltv: base, totalMsat: p.amount, blinded: { encryptedData, ...(i === 0 ? { pathKey: path.pathKey } : {}) } }
-        : { blinded: { encryptedData, ...(i === 0 ? { pathKey: path.pathKey } : {}) } },
-    );
-    const plain = route.hops.slice(0, fakeAt);
-    if (plain.length > 0) {
-      const payloads: HopPayload[] = plain.slice(0, -1).map((_hop, i) => {
-        const next = plain[i + 1] as (typeof plain)[number];
-        return { nextScid: next.scid, forwardMsat: next.amountMsat, outgoingCltv: base + next.delay };
-      });
-      const first = plain[0] as (typeof plain)[number];
-      const channel = this.net.channelFor(this.node, first.scid);
-      if (!channel) return fail();
-      return this.net.sendHtlc(this.node, channel, first.amountMsat, base + first.delay, p.hash, [...payloads, ...inside], { ownPayment: true });
-    }
-    // We are the introduction node: injectpaymentonion reads our own hop (onion_decode) and sends
-    // the path's first HTLC. Seen on v26.06.6 (test/fixtures/bolt12/README.md): it carries the
-    // amount itself (the path's fee stays with us) and height + 1 + the payinfo's whole delta.
-    const enc = readEncryptedData(path.encrypted[0] ?? '');
-    const [, ...rest] = inside;
-    if (!enc?.nextNodeId || !enc.relay || rest.length === 0) return fail();
-    const ppm = BigInt(enc.relay.feePpm);
-    const forward = ((route.sentMsat - BigInt(enc.relay.feeBaseMsat)) * 1_000_000n + 1_000_000n + ppm - 1n) / (1_000_000n + ppm);
-    const channel = channelToPeer(this.node, this.net, enc.nextNodeId, forward);
-    if (!channel) return Promise.resolve({ ok: false, failureMessage: '1007', failingNode: this.node.id, failingScid: fakeHop.scid });
-    return this.net.sendHtlc(this.node, channel, forward, base + route.totalDelay, p.hash, rest, { ownPayment: true });
-  }
-}
-
-/** The channel to `peer` with the most to spend that can carry `amount` (lightningd's best_channel). */
-function channelToPeer(node: Peer, net: NodeNetwork, peer: NodeId, amount: bigint): PeerChannel | undefined {
-  let best: PeerChannel | undefined;
-  for (const c of net.channelsBetween(node, peer)) {
-    if (!c.canAddHtlc() || c.spendable(node.id) < amount) continue;
-    if (!best || c.spendable(node.id) > best.spendable(node.id)) best = c;
-  }
-  return best;
-}
-
-/** A BOLT 12 invoice as xpay reads it (the simulator's string, ./bolt12.ts). */
-function readBolt12(text: string): { bolt11: string; paymentHash: string; payee: NodeId; amountMsat: bigint; paymentSecret: undefined; minFinalCltv: number; expiresAt: number; routeHints: []; blinded: BlindedRoute[] } {
-  const d = decodeSimBolt12(text);
-  if (d?.kind !== 'invoice') throw new SimRpcError(-32602, `invstring: Unparsable invoice '${text}'`);
-  if (!d.valid) throw new SimRpcError(-32602, 'Invalid bolt12 invoice: invalid signature');
-  const inv = d.invoice;
-  return {
-    bolt11: text,
-    paymentHash: inv.payment_hash,
-    payee: inv.node_id,
-    amountMsat: BigInt(inv.amount_msat),
-    paymentSecret: undefined,
-    minFinalCltv: 0,
-    expiresAt: inv.created_at + inv.relative_expiry,
-    routeHints: [],
-    blinded: inv.paths.map((b) => ({
-      intro: b.first_node_id,
-      pathKey: b.first_path_key,
-      encrypted: b.path.map((h) => h.encrypted_recipient_data),
-      feeBaseMsat: BigInt(b.payinfo.fee_base_msat),
-      feePpm: BigInt(b.payinfo.fee_proportional_millionths),
-      cltvDelta: b.payinfo.cltv_expiry_delta,
-      htlcMaximumMsat: BigInt(b.payinfo.htlc_maximum_msat),
-    })),
-  };
-}
-
-function readBolt11(text: string): { bolt11: string; paymentHash: string; payee: NodeId; amountMsat: bigint; paymentSecret: string | undefined; minFinalCltv: number; expiresAt: number; routeHints: PaymentParams['hints']; blinded?: undefined } {
-  const d = decodeBolt11(text);
-  if (!d.ok) throw new SimRpcError(-32602, `invstring: Unparsable invoice '${text}': ${d.error}`);
-  const inv = d.value;
-  if (inv.amountMsat === undefined) throw new SimRpcError(-32602, 'amount_msat: required for invoices without an amount');
-  return { ...inv, amountMsat: inv.amountMsat };
-}
-
-function failureName(code: string): string {
-  const names: Record<string, string> = {
-    '400f': 'incorrect_or_unknown_payment_details',
-    '0017': 'mpp_timeout',
-    '2002': 'temporary_node_failure',
-    '1007': 'temporary_channel_failure',
-    '400a': 'unknown_next_peer',
-    '4015': 'htlc_expired',
-    '4008': 'permanent_channel_failure',
-    '4016': 'invalid_onion_payload',
-    '0012': 'final_incorrect_cltv_expiry',
-    '0013': 'final_incorrect_htlc_amount',
-    c018: 'invalid_onion_blinding',
-  };
-  return names[code] ?? `failure ${code}`;
-}
-
-export function sendpayJson(s: Sendpay): Record<string, unknown> {
-  return {
-    created_index: s.createdIndex,
-    id: s.createdIndex,
-    payment_hash: s.paymentHash,
-    groupid: s.groupid,
-    updated_index: s.createdIndex,
-    partid: s.partid,
-    destination: s.destination,
-    amount_msat: s.amountMsat,
-    amount_sent_msat: s.amountSentMsat,
-    created_at: s.createdAt,
-    ...(s.completedAt !== undefined ? { completed_at: s.completedAt } : {}),
-    status: s.status,
-    ...(s.preimage !== undefined ? { payment_preimage: s.preimage } : {}),
-    ...(/^lni1/i.test(s.bolt11) ? { bolt12: s.bolt11 } : { bolt11: s.bolt11 }),
-    ...(s.status === 'failed' ? { erroronion: randomBytes(64).toString('hex') } : {}),
-  };
 }
