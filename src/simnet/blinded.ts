@@ -72,7 +72,7 @@ export function routeBlinded(edges: Edge[], self: NodeId, amount: bigint, exclud
  * the introduction node, it reads its own hop as lightningd does and sends
  * the first HTLC inside the path.
  */
-export function sendBlindedPart(net: NodeNetwork, node: Peer, route: Route, hash: string, total: bigint, blinded: readonly BlindedRoute[]): Promise<HtlcOutcome> {
+export function sendBlindedPart(net: NodeNetwork, node: Peer, route: Route, hash: string, total: bigint, blinded: readonly BlindedRoute[], resolved: (o: HtlcOutcome) => void): Promise<HtlcOutcome> {
   const base = net.height + 1;
   const fakeAt = route.hops.findIndex((h) => h.to === FAKE_NODE);
   const fakeHop = route.hops[fakeAt];
@@ -93,7 +93,7 @@ export function sendBlindedPart(net: NodeNetwork, node: Peer, route: Route, hash
     const first = plain[0] as (typeof plain)[number];
     const channel = net.channelFor(node, first.scid);
     if (!channel) return fail();
-    return net.sendHtlc(node, channel, first.amountMsat, base + first.delay, hash, [...payloads, ...inside], { ownPayment: true });
+    return net.sendHtlc(node, channel, first.amountMsat, base + first.delay, hash, [...payloads, ...inside], { ownPayment: true, resolved });
   }
   // We are the introduction node: injectpaymentonion reads our own hop (onion_decode) and sends
   // the path's first HTLC. Seen on v26.06.6 (test/fixtures/bolt12/README.md): it carries the
@@ -105,7 +105,7 @@ export function sendBlindedPart(net: NodeNetwork, node: Peer, route: Route, hash
   const forward = ((route.sentMsat - BigInt(enc.relay.feeBaseMsat)) * 1_000_000n + 1_000_000n + ppm - 1n) / (1_000_000n + ppm);
   const channel = channelToPeer(node, net, enc.nextNodeId, forward);
   if (!channel) return Promise.resolve({ ok: false, failureMessage: '1007', failingNode: node.id, failingScid: fakeHop.scid });
-  return net.sendHtlc(node, channel, forward, base + route.totalDelay, hash, rest, { ownPayment: true });
+  return net.sendHtlc(node, channel, forward, base + route.totalDelay, hash, rest, { ownPayment: true, resolved });
 }
 
 /** The channel to `peer` with the most to spend that can carry `amount` (lightningd's best_channel). */

@@ -82,6 +82,15 @@ export class SimNetwork implements NodeNetwork {
   private portCounter = 19_846;
   /** HTLCs accepted by a node and not yet settled or failed. */
   private readonly pending = new Set<Pending>();
+  /**
+   * HTLCs settled or failed whose sender has not yet taken the outcome in: they
+   * are still listed on their channel. lightningd marks its own payment part
+   * complete or failed when the peer's removal is committed (RCVD_REMOVE_COMMIT,
+   * peer_htlcs.c fulfill_our_htlc_out -> payment_succeeded) and drops the HTLC
+   * from listpeerchannels only after the revocation (RCVD_REMOVE_ACK_REVOCATION,
+   * remove_htlc_out): a part never shows pending with its HTLC gone.
+   */
+  private readonly removing = new Set<Pending>();
   /** Peer messages to drop (fault injection): the next `n` messages. */
   dropMessages = 0;
 
@@ -197,7 +206,15 @@ export class SimNetwork implements NodeNetwork {
    * (within the add latency), the HTLC is lost and the outcome never comes: the
    * part stays pending for ever (see Payer.startPart).
    */
-  async sendHtlc(from: SimNode, channel: SimChannel<SimNode>, amountMsat: bigint, cltvExpiry: number, paymentHash: string, onion: HopPayload[], options: { ownPayment?: boolean } = {}): Promise<HtlcOutcome> {
+  async sendHtlc(
+    from: SimNode,
+    channel: SimChannel<SimNode>,
+    amountMsat: bigint,
+    cltvExpiry: number,
+    paymentHash: string,
+    onion: HopPayload[],
+    options: { ownPayment?: boolean; resolved?: (o: HtlcOutcome) => void } = {},
+  ): Promise<HtlcOutcome> {
     const to = channel.other(from);
     const [payload, ...rest] = onion;
     const localFail = (code: string): HtlcOutcome => ({ ok: false, failureMessage: code, failingNode: from.id, failingScid: channel.scidFor(from) });
@@ -237,9 +254,15 @@ export class SimNetwork implements NodeNetwork {
       (e: unknown) => this.decide(p, { ok: false, failureMessage: '2002', failingNode: to.id, failingScid: undefined, ...{ detail: String(e) } }),
     );
     const outcome = await decided;
-    await sleep(this.latency.hopSettleMs);
-    if (outcome.ok) channel.balance.set(to.id, (channel.balance.get(to.id) ?? 0n) + amountMsat);
-    else channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) + amountMsat);
+    try {
+      await sleep(this.latency.hopSettleMs);
+      if (outcome.ok) channel.balance.set(to.id, (channel.balance.get(to.id) ?? 0n) + amountMsat);
+      else channel.balance.set(from.id, (channel.balance.get(from.id) ?? 0n) + amountMsat);
+      // The sender takes the outcome in (its listsendpays) before the HTLC leaves the channel's list.
+      options.resolved?.(outcome);
+    } finally {
+      this.removing.delete(p);
+    }
     return outcome;
   }
 
@@ -250,6 +273,7 @@ export class SimNetwork implements NodeNetwork {
       return;
     }
     p.decided = true;
+    this.removing.add(p);
     this.pending.delete(p);
     this.record(o.ok ? 'settle' : 'fail', p, o.ok ? undefined : o.failureMessage);
     p.settle(o);
@@ -282,9 +306,9 @@ export class SimNetwork implements NodeNetwork {
     return [...this.pending].filter((p) => p.to === node).map((p) => p.incoming);
   }
 
-  /** HTLCs pending on `channel` (added, not yet settled or failed), each with the node it was offered to. */
+  /** HTLCs on `channel` (added, and not yet removed: pending, or settled or failed and not yet taken in by the sender), each with the node it was offered to. */
   htlcsOn(channel: SimChannel): Array<{ incoming: Incoming; to: SimNode }> {
-    return [...this.pending].filter((p) => p.incoming.channel === channel).map((p) => ({ incoming: p.incoming, to: p.to }));
+    return [...this.pending, ...this.removing].filter((p) => p.incoming.channel === channel).map((p) => ({ incoming: p.incoming, to: p.to }));
   }
 
   /** Mine blocks: notify plugins, and expire HTLCs whose cltv_expiry has passed (the upstream peer goes on chain). */
@@ -295,6 +319,7 @@ export class SimNetwork implements NodeNetwork {
         if (p.incoming.cltvExpiry <= this.height) {
           this.event('htlc_expired', p.to.name, `HTLC ${p.incoming.channel.label}/${p.incoming.id} (${p.incoming.amountMsat} msat) expired at block ${this.height} while held`);
           p.decided = true;
+          this.removing.add(p);
           this.pending.delete(p);
           this.record('expire', p, '4015');
           p.settle({ ok: false, failureMessage: '4015', failingNode: p.to.id, failingScid: p.incoming.channel.scidFor(p.to) });

@@ -217,11 +217,16 @@ export class Payer {
     const hook = this.onNextPartRegistered;
     this.onNextPartRegistered = undefined;
     hook?.(sp);
-    const done = (p.blinded ? sendBlindedPart(this.net, this.node, route, p.hash, p.amount, p.blinded) : this.sendPart(route, p.hash, p.secret, p.amount, p.minFinalCltv)).then((outcome) => {
+    // listsendpays shows the outcome before the HTLC leaves listpeerchannels, as in lightningd (SimNetwork.removing).
+    const taken = (outcome: HtlcOutcome): void => {
       sp.completedAt = nowSeconds();
+      sp.status = outcome.ok ? 'complete' : 'failed';
+      if (outcome.ok) sp.preimage = outcome.preimage;
+    };
+    const sent = p.blinded ? sendBlindedPart(this.net, this.node, route, p.hash, p.amount, p.blinded, taken) : this.sendPart(route, p.hash, p.secret, p.amount, p.minFinalCltv, taken);
+    const done = sent.then((outcome) => {
+      if (sp.status === 'pending') taken(outcome);
       if (outcome.ok) {
-        sp.status = 'complete';
-        sp.preimage = outcome.preimage;
         // new_channel_mvt_invoice_hout: our part, settled, is a debit on its first channel, with its part and group.
         const channel = route.hops[0] ? this.net.channelFor(this.node, route.hops[0].scid) : undefined;
         if (channel) {
@@ -229,7 +234,6 @@ export class Payer {
         }
         this.node.notify('sendpay_success', { sendpay_success: sendpayJson(sp) });
       } else {
-        sp.status = 'failed';
         this.node.notify('sendpay_failure', { sendpay_failure: { code: 204, message: `failed: ${outcome.failureMessage.slice(0, 4)} (reply from remote)`, data: sendpayJson(sp) } });
       }
       onDone(outcome);
@@ -365,7 +369,7 @@ export class Payer {
    * from the block height at this moment plus one (xpay do_inject:
    * "In case a block comes in, we give CLTVs an extra 1").
    */
-  private sendPart(route: Route, hash: string, secret: string, total: bigint, minFinalCltv: number): Promise<HtlcOutcome> {
+  private sendPart(route: Route, hash: string, secret: string, total: bigint, minFinalCltv: number, resolved: (o: HtlcOutcome) => void): Promise<HtlcOutcome> {
     const base = this.net.height + 1;
     const payloads: HopPayload[] = route.hops.map((hop, i) => {
       const next = route.hops[i + 1];
@@ -375,7 +379,7 @@ export class Payer {
     const first = route.hops[0];
     const channel = first ? this.net.channelFor(this.node, first.scid) : undefined;
     if (!first || !channel) return Promise.resolve({ ok: false, failureMessage: '2002', failingNode: this.node.id, failingScid: undefined });
-    return this.net.sendHtlc(this.node, channel, first.amountMsat, base + first.delay, hash, payloads, { ownPayment: true });
+    return this.net.sendHtlc(this.node, channel, first.amountMsat, base + first.delay, hash, payloads, { ownPayment: true, resolved });
   }
 
 }

@@ -115,7 +115,7 @@ export interface NodeNetwork {
   /** The routing graph as `viewer` sees it (SimNetwork.edges). */
   edges(viewer: NodeId, hinted?: ReadonlyMap<string, ChannelPolicy & { from: NodeId }>, isDisabled?: (c: DirectedChannel) => boolean): Edge[];
   /** Offer an HTLC over `channel` from `from` and wait for its outcome (SimNetwork.sendHtlc). */
-  sendHtlc(from: Peer, channel: PeerChannel, amountMsat: bigint, cltvExpiry: number, paymentHash: string, onion: HopPayload[], options?: { ownPayment?: boolean }): Promise<HtlcOutcome>;
+  sendHtlc(from: Peer, channel: PeerChannel, amountMsat: bigint, cltvExpiry: number, paymentHash: string, onion: HopPayload[], options?: { ownPayment?: boolean; resolved?: (o: HtlcOutcome) => void }): Promise<HtlcOutcome>;
   /** HTLCs pending on `channel`, each with the node it was offered to. */
   htlcsOn(channel: PeerChannel): Array<{ incoming: Incoming; to: Peer }>;
   /** Deliver a peer message after the message latency (unless a drop fault is armed). */

@@ -11,6 +11,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RpcClient } from '../../src/rpc/client.js';
+import { REGTEST_LATENCY } from '../../src/simnet/network.js';
 import { auditChain, buildChain, pay, recordIn } from '../helpers/chain.js';
 import { eventually, rpcError, withSimNet } from '../helpers/sim.js';
 
@@ -44,6 +45,48 @@ describe('a part lightningd lost in a crash', () => {
       assert.equal((await rpcError(again.call('xpay', { invstring: inv.bolt11 }))).code, -3, 'xpay: still in progress');
       for (const c of [bc, ac, again]) c.close();
     });
+  });
+
+  test('CLN fact: while a part of our own payment shows pending in listsendpays, its HTLC is in listpeerchannels (lightningd records the outcome at RCVD_REMOVE_COMMIT and drops the HTLC at RCVD_REMOVE_ACK_REVOCATION), so rdv never judges a part that is settling lost', async () => {
+    // Found by the simulated soak (seed 90210, payment 147): the simulator dropped the HTLC
+    // from the channel's list 14 ms before the payer took its outcome in; Bob, just restarted,
+    // judged his part lost in that window and failed the payer's HTLC back as Carol settled.
+    await withSimNet(
+      async (net) => {
+        const a = await net.addNode('a');
+        const b = await net.addNode('b');
+        const channel = net.openChannel(a, b, 2_000_000n);
+        const bc = await RpcClient.connect(b.socketPath);
+        const inv = (await bc.call('invoice', { amount_msat: 50_000_000, label: 'x', description: 'x' })) as { bolt11: string; payment_hash: string };
+        const seen: string[] = [];
+        const pendingWithoutHtlc: string[] = [];
+        const look = (when: string): void => {
+          const parts = (a.payer.listsendpays({ payment_hash: inv.payment_hash }).payments as Array<{ status: string }>).map((p) => p.status);
+          const listed = net.htlcsOn(channel).some((h) => h.incoming.paymentHash === inv.payment_hash);
+          seen.push(`${when}: ${parts.join(',')} ${listed ? 'listed' : 'gone'}`);
+          if (parts.includes('pending') && !listed) pendingWithoutHtlc.push(when);
+        };
+        const stop = net.ledger.onEntry((e) => {
+          if (e.paymentHash !== inv.payment_hash || e.kind !== 'settle') return;
+          look('settled by b');
+          // Every macrotask until the HTLC has left the list, as an RPC call from rdv would fall.
+          const tick = (): void => {
+            look('later');
+            if (net.htlcsOn(channel).length > 0) setImmediate(tick);
+          };
+          setImmediate(tick);
+        });
+        const ac = await RpcClient.connect(a.socketPath);
+        await ac.call('xpay', { invstring: inv.bolt11 });
+        await eventually(() => net.htlcsOn(channel).length === 0, 'the HTLC removed');
+        look('after');
+        stop();
+        assert.deepEqual(pendingWithoutHtlc, [], `a part showed pending with no HTLC in the channel: ${seen.join('; ')}`);
+        assert.equal(seen.at(-1), 'after: complete gone');
+        for (const c of [bc, ac]) c.close();
+      },
+      { latency: REGTEST_LATENCY },
+    );
   });
 
   test("Alice's lightningd is killed as her payment onward is registered: after the restart she fails the payer's HTLC back before it expires", async () => {
