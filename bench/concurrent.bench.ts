@@ -27,7 +27,7 @@ await withFakeLightningd(async (f) => {
     const hash = createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex') as PaymentHash;
     const bolt11 = `downstream-${hash}`;
     preimageOf.set(bolt11, preimage);
-    seedRecord(f.node, { ...makeRecord({ paymentHash: hash, expiresAt: now + 3_600 }), downstreamBolt11: bolt11 });
+    seedRecord(f.node, { ...makeRecord({ paymentHash: hash, expiresAt: now + 3_600 }), downstreamInvoice: bolt11 });
     return { hash, preimage };
   });
   const pid = f.node.plugin?.pid;

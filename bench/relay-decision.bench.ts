@@ -40,7 +40,7 @@ await withFakeLightningd(async (f) => {
     // Bring the number of relays held (paying, HTLC held) up to `level`.
     while (held < level) {
       const r = relayFor(now);
-      seedRecord(f.node, { ...r.record, downstreamBolt11: `held-${r.hash}` });
+      seedRecord(f.node, { ...r.record, downstreamInvoice: `held-${r.hash}` });
       void sendHtlc(f.node, part(r.hash));
       held++;
     }
@@ -52,7 +52,7 @@ await withFakeLightningd(async (f) => {
       const r = relayFor(now);
       const bolt11 = `measured-${r.hash}`;
       preimages.set(bolt11, r.preimage);
-      seedRecord(f.node, { ...r.record, downstreamBolt11: bolt11 });
+      seedRecord(f.node, { ...r.record, downstreamInvoice: bolt11 });
       const t0 = process.hrtime.bigint();
       const reply = sendHtlc(f.node, part(r.hash));
       while (!pending.has(bolt11)) await new Promise((res) => setImmediate(res));

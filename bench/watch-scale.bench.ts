@@ -33,7 +33,7 @@ await withFakeLightningd(async (f) => {
     seedRecord(f.node, {
       ...makeRecord({ paymentHash: hash, expiresAt: now + 3_600, state, createdAt: now - 86_400, updatedAt: now - i }),
       bolt11: invoice('bob'),
-      downstreamBolt11: invoice('carol'),
+      downstreamInvoice: invoice('carol'),
       ...(held || state === 'settled' ? { parts: [part], earliestExpiry: part.cltvExpiry, gatheredAt: now - i } : {}),
       ...(state === 'settled' ? { settledAt: now - i * 60, earnedMsat: msat(5_999_989n), preimage: 'a1'.repeat(32) } : {}),
       ...(state !== 'open' ? { attempts: [{ round: 0, startedAt: now - i, startHeight: f.net.height, layer: `rdv-${hash.slice(0, 16)}`, maxdelay: 44, maxfeeMsat: msat(1_000_000n), ...(state === 'settled' ? { outcome: 'success', finishedAt: now - i, sentMsat: msat(100_000_011n) } : {}) }] } : {}),

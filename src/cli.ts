@@ -56,12 +56,14 @@ export function buildProgram(run: (name: string, args: unknown[]) => Promise<voi
     .command('join')
     .description('make your invoice in the chain: the last payee\'s, or a relay invoice over the next payee\'s')
     .option('--last', 'you are the last payee: make a normal invoice on your node')
-    .option('--amount <amount>', 'with --last: amount to receive (e.g. 100000sat, 0.001btc)')
+    .option('--amount <amount>', 'with --last: amount to receive (e.g. 100000sat, 0.001btc); with --offer/--address: the downstream amount to ask for')
     .option('--description <text>', 'invoice description (relays default to the downstream one)')
     .option('--expiry <duration>', 'invoice lifetime, e.g. 3600, 30m, 1d (relays: capped by the downstream invoice)')
     .option('--invoice <bolt11>', 'the next payee\'s invoice, to relay to')
     .option('--from-inbox <hash>', 'take the next payee\'s invoice from the inbox (hash or prefix)')
     .option('--from <node_id>', 'with --from-inbox: the sender to take, when several nodes passed back an invoice for the hash')
+    .option('--offer <offer>', 'the next payee runs no rdv: fetch its invoice for --amount from its BOLT 12 offer')
+    .option('--address <name@domain>', 'the next payee runs no rdv: pull its invoice for --amount from its Lightning Address')
     .option('--payout <amount>', 'what you keep (e.g. 5000sat)')
     .option('--fee-budget <amount>', 'routing fees you allow for paying the next payee; unused fee is yours')
     .option('--delay-budget <blocks>', 'CLTV blocks you add for your hop (must exceed --safety-margin)')
@@ -74,7 +76,9 @@ export function buildProgram(run: (name: string, args: unknown[]) => Promise<voi
 Examples:
   rdv join --last --amount 100000sat --description "order 42"
   rdv join --invoice lnbcrt1m1p... --payout 5000sat --fee-budget 1000sat --delay-budget 60
-  rdv join --from-inbox 5d23c7e6            (asks for payout and budgets on a terminal)`,
+  rdv join --from-inbox 5d23c7e6            (asks for payout and budgets on a terminal)
+  rdv join --offer lno1qgsq... --amount 100000sat --payout 2000sat --fee-budget 500sat --delay-budget 60
+  rdv join --address carol@shop.example --amount 100000sat --payout 2000sat --fee-budget 500sat --delay-budget 60`,
     )
     .action((opts: unknown) => run('join', [opts]));
 
@@ -130,6 +134,8 @@ Examples:
     .command('add')
     .description('join every invoice a node passes back (and answer its requests) with these values, by itself; or, with --last, answer a node\'s invoice requests as the last payee')
     .option('--from <node>', 'the next payee: the node whose pass-backs this policy joins')
+    .option('--address <name@domain>', 'instead of --from: the next payee\'s Lightning Address; on a request its invoice is pulled over LNURL-pay')
+    .option('--offer <offer>', 'instead of --from: the next payee\'s BOLT 12 offer; on a request its invoice is fetched with fetchinvoice')
     .option('--payout <amount>', 'what you keep: an amount (5000sat) or a share of the downstream amount (2%)')
     .option('--fee-budget <amount>', 'routing fees allowed for paying the next payee: an amount or a share (0.5%); may be 0')
     .option('--delay-budget <blocks>', 'CLTV blocks you add for your hop (must exceed the safety margin 34 plus 3)')
@@ -147,7 +153,7 @@ Examples:
     .option('--description <text>', 'with --last: the description of the invoices it makes')
     .option('--expiry <duration>', 'with --last: the life of the invoices it makes (default 1h)')
     .option('--max-unpaid <n>', 'with --last: invoices it made that may be unpaid at once; more requests are refused (default 100)')
-    .addHelpText('after', '\nExamples:\n  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --from 02c3d4e5... --payout 5000sat --fee-budget 1000sat --delay-budget 60 --max-amount 1000000sat --expires 30d\n  rdv policy add --from 02c3d4e5... --payout 1% --fee-budget 0.5% --delay-budget 80 --max-open 500 --max-per-minute 120 --max-invoice-life 15m\n  rdv policy add --last --for 02b0b0b0... --max-amount 1000000sat --description "order" --expiry 1h --max-unpaid 50')
+    .addHelpText('after', '\nExamples:\n  rdv policy add --from 02c3d4e5... --payout 2% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --from 02c3d4e5... --payout 5000sat --fee-budget 1000sat --delay-budget 60 --max-amount 1000000sat --expires 30d\n  rdv policy add --from 02c3d4e5... --payout 1% --fee-budget 0.5% --delay-budget 80 --max-open 500 --max-per-minute 120 --max-invoice-life 15m\n  rdv policy add --address carol@shop.example --payout 1% --fee-budget 0.5% --delay-budget 80 --pass-to 03a1b2c3...\n  rdv policy add --offer lno1qgsq... --payout 2% --fee-budget 0.5% --delay-budget 80\n  rdv policy add --last --for 02b0b0b0... --max-amount 1000000sat --description "order" --expiry 1h --max-unpaid 50')
     .action((opts: unknown) => run('policy', [{ action: 'add', options: opts }]));
   policy
     .command('list')

@@ -48,7 +48,8 @@ export function checkDownstream(inv: Invoice, ctx: DownstreamContext): string | 
 }
 
 export interface OurInvoiceInput {
-  downstream: Invoice;
+  /** The next payee's invoice (BOLT 11, or BOLT 12 as src/chain/downstream.ts reads it): its hash, life, currency and description. */
+  downstream: Pick<Invoice, 'paymentHash' | 'expiresAt' | 'currency' | 'description' | 'descriptionHash'>;
   plan: BudgetPlan;
   paymentSecret: PaymentSecret;
   now: number;

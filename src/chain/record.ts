@@ -4,6 +4,9 @@ import type { PartIdentity } from './parts.js';
 import { Reader, ShapeError, type JsonObject } from './read.js';
 import { assertNever } from '../errors.js';
 import { parseJson } from './json.js';
+import { downstreamInvoiceKind, readDownstreamInvoice, readSource, sourceToJson, type DownstreamSource } from './record-downstream.js';
+
+export { downstreamInvoiceKind, MAX_ADDRESS_TEXT, MAX_OFFER_TEXT, type DownstreamSource } from './record-downstream.js';
 
 /**
  * The durable record, one per payment hash, stored in the node's datastore at
@@ -60,7 +63,14 @@ export interface RelayRecord {
   paymentHash: PaymentHash;
   /** Our invoice, signed by our node. */
   bolt11: string;
-  downstreamBolt11: string;
+  /**
+   * The next payee's invoice, which xpay pays: BOLT 11 (lnbc...) or BOLT 12
+   * (lni1..., fetched from an offer). Stored as `downstream_bolt11` or
+   * `downstream_bolt12` by its kind (downstreamInvoiceKind).
+   */
+  downstreamInvoice: string;
+  /** Where the downstream invoice came from when rdv fetched it: an offer or a Lightning Address. */
+  downstreamSource?: DownstreamSource;
   downstreamPayee: NodeId;
   downstreamAmountMsat: Msat;
   downstreamMinFinalCltv: number;
@@ -153,7 +163,9 @@ export function recordToJson(r: AnyRecord): JsonObject {
     case 'relay':
       return dropUndefined({
         ...base,
-        downstream_bolt11: r.downstreamBolt11,
+        // BOLT 11 records are written exactly as before downstream_bolt12 existed, so an older rdv reads them.
+        [`downstream_${downstreamInvoiceKind(r.downstreamInvoice)}`]: r.downstreamInvoice,
+        downstream_source: r.downstreamSource && sourceToJson(r.downstreamSource),
         downstream_payee: r.downstreamPayee,
         downstream_amount_msat: r.downstreamAmountMsat,
         downstream_min_final_cltv: r.downstreamMinFinalCltv,
@@ -199,6 +211,7 @@ export function recordToJson(r: AnyRecord): JsonObject {
       return assertNever(r, 'record role');
   }
 }
+
 
 function dropUndefined(o: Record<string, unknown>): JsonObject {
   const out: JsonObject = {};
@@ -265,7 +278,7 @@ export function parseRecord(text: string | { parsed: unknown }, where = 'record'
   const record: RelayRecord = {
     ...base,
     role: 'relay',
-    downstreamBolt11: r.str('downstream_bolt11'),
+    downstreamInvoice: readDownstreamInvoice(r),
     downstreamPayee: r.match<NodeId>('downstream_payee', NODE_RE, 'a node id'),
     downstreamAmountMsat: r.msat('downstream_amount_msat'),
     downstreamMinFinalCltv: r.int('downstream_min_final_cltv'),
@@ -321,6 +334,7 @@ export function parseRecord(text: string | { parsed: unknown }, where = 'record'
     receivedFrom: r.optMatch<NodeId>('received_from', NODE_RE, 'a node id'),
     policy: r.optStr('policy'),
     requestedBy: readOrigin(r),
+    downstreamSource: readSource(r),
   });
 }
 

@@ -3,24 +3,27 @@
  * parallel, reading only: no call here writes to the node), runs the pure
  * checks of src/chain/doctor/, prints one line per check.
  */
-import type { Msat } from '../chain/amount.js';
+import { formatAmount, msat, type Msat } from '../chain/amount.js';
+import { checkBolt12Offer } from '../chain/bolt12.js';
 import { decodeBolt11 } from '../chain/bolt11.js';
 import { DEFAULT_CLTV_WARN } from '../chain/budget.js';
-import { mayBeStuck, needsRouteCheck, REQUIRED_COMMANDS, type DoctorFacts, type Fact, type RelayFacts, type RequiredCommand } from '../chain/doctor/facts.js';
+import { mayBeStuck, needsRouteCheck, REQUIRED_COMMANDS, type DoctorFacts, type Fact, type PullFacts, type RelayFacts, type RequiredCommand } from '../chain/doctor/facts.js';
 import type { CheckResult, CheckStatus } from '../chain/doctor/results.js';
 import { runChecks } from '../chain/doctor/run.js';
-import { KEY_ROOT, parseInbox, type RelayRecord } from '../chain/record.js';
+import { downstreamInvoiceKind, KEY_ROOT, parseInbox, type RelayRecord } from '../chain/record.js';
 import { isObject, Reader } from '../chain/read.js';
 import { summariseOutgoing } from '../chain/relay/outgoing.js';
 import { parseBlocks } from '../chain/units.js';
 import { err, failedError, inputError, ok, RdvError } from '../errors.js';
 import type { LightningNode, NodeInfo } from '../rpc/node.js';
 import { loadAllRecords } from '../rpc/records.js';
+import { readPayParams } from '../rpc/lnurl-pull.js';
+import { loadBook } from '../rpc/policies.js';
 import type { Output } from '../ui/output.js';
 import { RDV_VERSION } from '../version.js';
 import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { guardExecutable, ownExecutable } from './plugin-check.js';
-import { estimateRoute } from '../rpc/route.js';
+import { estimateBolt12Route, estimateRoute } from '../rpc/route.js';
 import { pluginStatus } from './status.js';
 
 export interface DoctorOptions {
@@ -83,9 +86,37 @@ async function inboxExpiries(node: LightningNode): Promise<number[]> {
 
 async function routeFact(node: LightningNode, info: Fact<NodeInfo>, record: RelayRecord): Promise<RelayFacts['route']> {
   if (!info.ok) return err('getinfo did not say our node id');
-  const downstream = decodeBolt11(record.downstreamBolt11);
+  if (downstreamInvoiceKind(record.downstreamInvoice) === 'bolt12') {
+    // rdv reads BOLT 12 only through the node's decode.
+    const decoded = await settle(node.decodeBolt12Invoice(record.downstreamInvoice));
+    if (!decoded.ok) return decoded;
+    if (!decoded.value.ok) return err(`the stored downstream invoice cannot be read: ${decoded.value.error}`);
+    return settle(estimateBolt12Route(node, info.value.id, decoded.value.value, record.downstreamAmountMsat as Msat));
+  }
+  const downstream = decodeBolt11(record.downstreamInvoice);
   if (!downstream.ok) return err(`the stored downstream invoice cannot be read: ${downstream.error}`);
   return settle(estimateRoute(node, info.value.id, downstream.value, record.downstreamAmountMsat as Msat));
+}
+
+/** Each pull policy's next payee, asked now: an address's pay parameters (over the web, from this machine), an offer's decode. */
+async function pullFacts(node: LightningNode, info: Fact<NodeInfo>, now: number): Promise<DoctorFacts['pulls']> {
+  const book = await settle(loadBook(node));
+  if (!book.ok) return book;
+  return ok(
+    await Promise.all(
+      book.value.book.policies.flatMap((p) => (p.pull ? [{ policy: p.id, source: p.pull }] : [])).map(async ({ policy, source }): Promise<PullFacts> => {
+        if (source.kind === 'address') {
+          const params = await readPayParams(source.address, { timeoutMs: 5_000 });
+          return { policy, source, reached: params.ok ? ok(`${source.address} takes ${formatAmount(params.value.minSendableMsat)} to ${formatAmount(params.value.maxSendableMsat)}`) : err(params.error) };
+        }
+        const offer = await settle(node.decodeOffer(source.offer));
+        if (!offer.ok) return { policy, source, reached: offer };
+        if (!offer.value.ok) return { policy, source, reached: err(offer.value.error) };
+        const unfit = info.ok ? checkBolt12Offer(offer.value.value, { network: info.value.network, wantMsat: offer.value.value.amountMsat ?? msat(1n), now }) : undefined;
+        return { policy, source, reached: unfit ? err(unfit) : ok(`its offer${offer.value.value.description ? ` ("${offer.value.value.description.slice(0, 40)}")` : ''} is payable from this node`) };
+      }),
+    ),
+  );
 }
 
 async function outgoingFact(node: LightningNode, record: RelayRecord): Promise<RelayFacts['outgoing']> {
@@ -133,6 +164,7 @@ export async function gatherFacts(node: LightningNode, at: { now: number; cltvWa
     channels,
     records,
     inboxExpiries: inbox,
+    pulls: await pullFacts(node, info, at.now),
   };
 }
 

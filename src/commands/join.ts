@@ -5,10 +5,13 @@
  * Reads and checks everything before writing anything to the node.
  */
 import { formatAmount, parseAmount, type Msat } from '../chain/amount.js';
-import { decodeBolt11, type Invoice } from '../chain/bolt11.js';
+import { decodeBolt11 } from '../chain/bolt11.js';
+import type { Downstream } from '../chain/downstream.js';
 import { DEFAULT_CLTV_WARN, suggestDelayBudget, suggestFeeBudget, type BudgetPlan, type RouteEstimate } from '../chain/budget.js';
 import { asNodeId, shortHash, type NodeId } from '../chain/ids.js';
-import type { RelayRecord } from '../chain/record.js';
+import type { DownstreamSource, RelayRecord } from '../chain/record.js';
+import { parseLightningAddress, parseOfferText } from '../chain/policy/input.js';
+import { makePull } from '../rpc/pull.js';
 import { readInbox, senderName, TRUST_TEXT } from './inbox-read.js';
 import { parseBlocks, parseDuration } from '../chain/units.js';
 import { failedError, inputError, RdvError, usageError } from '../errors.js';
@@ -28,6 +31,9 @@ export interface JoinOptions {
   expiry?: string;
   invoice?: string;
   fromInbox?: string;
+  /** The next payee runs no rdv: pull its invoice for --amount from its BOLT 12 offer or Lightning Address. */
+  offer?: string;
+  address?: string;
   /** With --from-inbox: the sender to take, when several nodes passed back an invoice for the hash. */
   from?: string;
   payout?: string;
@@ -53,8 +59,11 @@ export async function run(g: GlobalOptions, opts: JoinOptions): Promise<void> {
     }
     return joinLast(g, opts, out, prompter);
   }
-  if (opts.amount) throw usageError('--amount is for --last; a relay\'s amount is the downstream amount + --payout + --fee-budget');
-  if (opts.invoice && opts.fromInbox) throw usageError('give either --invoice or --from-inbox, not both');
+  const sources = [opts.invoice, opts.fromInbox, opts.offer, opts.address].filter((v) => v !== undefined).length;
+  if (sources > 1) throw usageError('give one of --invoice, --from-inbox, --offer and --address');
+  const pulling = opts.offer !== undefined || opts.address !== undefined;
+  if (opts.amount && !pulling) throw usageError('--amount is for --last, or the downstream amount with --offer/--address; a relay\'s own amount is the downstream amount + --payout + --fee-budget');
+  if (pulling && opts.amount === undefined) throw usageError('--offer and --address need --amount: the downstream amount to ask the next payee\'s invoice for (e.g. --amount 100000sat)');
   return joinRelay(g, opts, out, prompter);
 }
 
@@ -157,7 +166,31 @@ async function findInboxEntry(node: LightningNode, prefix: string, from: string 
   return { bolt11: chosen.entry.bolt11, from: chosen.entry.from };
 }
 
-async function chooseDownstream(node: LightningNode, opts: JoinOptions, out: Output, prompter: Prompter): Promise<{ bolt11: string; from: NodeId | undefined }> {
+/** The next payee's invoice pulled for --amount from --offer or --address (src/rpc/pull.ts), with where it came from. */
+async function pullDownstream(node: LightningNode, info: NodeInfo, opts: JoinOptions, out: Output): Promise<{ bolt11: string; from: undefined; source: DownstreamSource }> {
+  const amount = amountOption(opts.amount, '--amount');
+  if (amount === undefined) throw usageError('--amount is required with --offer/--address');
+  let source: DownstreamSource;
+  if (opts.offer !== undefined) {
+    const o = parseOfferText(opts.offer, '--offer');
+    if (!o.ok) throw inputError(o.error);
+    source = { kind: 'offer', offer: o.value };
+  } else {
+    const a = parseLightningAddress(opts.address ?? '', '--address');
+    if (!a.ok) throw inputError(a.error);
+    source = { kind: 'address', address: a.value };
+  }
+  const spinner = await out.spinner(`Asking ${source.kind === 'offer' ? 'the offer\'s issuer' : source.address} for an invoice of ${formatAmount(amount)}…`);
+  const got = await makePull(node, info, now)(source, amount, PULL_WAIT_MS).finally(() => spinner.stop());
+  if (!got.ok) throw failedError(`no invoice from ${source.kind === 'offer' ? 'the offer' : source.address}: ${got.error.reason}`);
+  return { bolt11: got.value, from: undefined, source };
+}
+
+/** How long rdv join waits for an invoice pulled from an offer or address. */
+const PULL_WAIT_MS = 30_000;
+
+async function chooseDownstream(node: LightningNode, info: NodeInfo, opts: JoinOptions, out: Output, prompter: Prompter): Promise<{ bolt11: string; from: NodeId | undefined; source?: DownstreamSource }> {
+  if (opts.offer !== undefined || opts.address !== undefined) return pullDownstream(node, info, opts, out);
   if (opts.invoice !== undefined) return { bolt11: opts.invoice, from: undefined };
   if (opts.fromInbox !== undefined) return findInboxEntry(node, opts.fromInbox, opts.from, out, prompter);
   if (!out.interactive) throw usageError('say which invoice to relay to: --invoice <bolt11> or --from-inbox <hash>');
@@ -207,9 +240,10 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
 
   await withNode(g, async (node) => {
     const info = await node.checkedInfo();
-    const chosen = await chooseDownstream(node, opts, out, prompter);
+    const chosen = await chooseDownstream(node, info, opts, out, prompter);
     const spinner = await out.spinner('Looking for a route to the next payee…');
-    const prepared = await prepareRelayJoin(node, info, chosen.bolt11, chosen.from, now()).finally(() => spinner.stop());
+    const offer = chosen.source?.kind === 'offer' ? { offer: chosen.source.offer } : {};
+    const prepared = await prepareRelayJoin(node, info, chosen.bolt11, chosen.from, now(), offer).finally(() => spinner.stop());
     if (!prepared.ok) throw joinError(prepared.error);
     const { invoice: inv, route, downstreamMsat } = prepared.value;
     const suggested = { feeBudgetMsat: suggestFeeBudget(route, downstreamMsat), delayBudget: suggestDelayBudget(route, safety) };
@@ -247,6 +281,7 @@ async function joinRelay(g: GlobalOptions, opts: JoinOptions, out: Output, promp
       ...limits,
       requestedExpirySeconds: requestedExpiry,
       description: opts.description,
+      ...(chosen.source ? { source: chosen.source } : {}),
       warn: (m) => out.warn(m),
       now,
     });
@@ -270,7 +305,7 @@ function joinError(p: JoinProblem): RdvError {
   return p.kind === 'input' ? inputError(p.message) : failedError(p.message);
 }
 
-function summaryRows(inv: Invoice, v: RelayValues, plan: BudgetPlan, route: RouteEstimate | undefined): Array<[string, string]> {
+function summaryRows(inv: Downstream, v: RelayValues, plan: BudgetPlan, route: RouteEstimate | undefined): Array<[string, string]> {
   const expires = new Date(inv.expiresAt * 1000).toISOString().replace('.000Z', 'Z');
   return [
     ['downstream amount', formatAmount(inv.amountMsat as Msat)],

@@ -7,7 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { shortHash } from '../chain/ids.js';
-import { isLastPolicy, POLICY_KEY, type LastPolicy, type PolicyBook } from '../chain/policy/policy.js';
+import { formatAmount, msat } from '../chain/amount.js';
+import { checkBolt12Offer } from '../chain/bolt12.js';
+import type { NetworkName } from '../chain/network.js';
+import { isLastPolicy, nextPayeeText, POLICY_KEY, type LastPolicy, type PolicyBook, type PullSource } from '../chain/policy/policy.js';
+import { readPayParams } from '../rpc/lnurl-pull.js';
 import { newLastPolicy, newPolicy, type LastPolicyInput, type PolicyInput } from '../chain/policy/input.js';
 import { addLastPolicy, addPolicy, anyPolicyToJson, lastPolicyToJson, policyToJson, removePolicy } from '../chain/policy/book.js';
 import { ShapeError } from '../chain/read.js';
@@ -20,6 +24,8 @@ import { pluginsState, pluginWarnings } from './plugin-check.js';
 
 export interface PolicyAddOptions {
   from?: string;
+  address?: string;
+  offer?: string;
   payout?: string;
   feeBudget?: string;
   delayBudget?: string;
@@ -41,7 +47,7 @@ export interface PolicyAddOptions {
 }
 
 /** The options only a relay policy takes, and only a last-payee one (--last). */
-const RELAY_ONLY = { from: '--from', payout: '--payout', feeBudget: '--fee-budget', delayBudget: '--delay-budget', passTo: '--pass-to', maxOpen: '--max-open', maxInvoiceLife: '--max-invoice-life', maxDescription: '--max-description' } as const;
+const RELAY_ONLY = { from: '--from', address: '--address', offer: '--offer', payout: '--payout', feeBudget: '--fee-budget', delayBudget: '--delay-budget', passTo: '--pass-to', maxOpen: '--max-open', maxInvoiceLife: '--max-invoice-life', maxDescription: '--max-description' } as const;
 const LAST_ONLY = { for: '--for', description: '--description', expiry: '--expiry', maxUnpaid: '--max-unpaid' } as const;
 
 /** What src/cli.ts hands over: which subcommand, with its argument or options. */
@@ -88,13 +94,18 @@ function lastInput(o: PolicyAddOptions): LastPolicyInput {
 
 /** The options as newPolicy takes them; a missing required one is a usage error (exit 2). */
 function policyInput(o: PolicyAddOptions): PolicyInput {
-  const { from, payout, feeBudget, delayBudget } = o;
-  if (from === undefined || payout === undefined || feeBudget === undefined || delayBudget === undefined) {
-    const missing = Object.entries({ '--from': from, '--payout': payout, '--fee-budget': feeBudget, '--delay-budget': delayBudget }).filter(([, v]) => v === undefined);
+  const { from, address, offer, payout, feeBudget, delayBudget } = o;
+  const next = from ?? address ?? offer;
+  if (next === undefined || payout === undefined || feeBudget === undefined || delayBudget === undefined) {
+    const missing = Object.entries({ '--from (or --address, --offer)': next, '--payout': payout, '--fee-budget': feeBudget, '--delay-budget': delayBudget }).filter(([, v]) => v === undefined);
     throw usageError(`rdv policy add needs ${missing.map(([flag]) => flag).join(', ')}: e.g. rdv policy add --from <next payee's node id> --payout 2% --fee-budget 0.5% --delay-budget 80`);
   }
+  const given = [from, address, offer].filter((v) => v !== undefined).length;
+  if (given > 1) throw usageError('give one next payee: --from, --address or --offer');
   return {
-    from,
+    ...(from !== undefined ? { from } : {}),
+    ...(address !== undefined ? { address } : {}),
+    ...(offer !== undefined ? { offer } : {}),
     payout,
     feeBudget,
     delayBudget,
@@ -142,17 +153,22 @@ async function add(g: GlobalOptions, o: PolicyAddOptions): Promise<void> {
     const made = newPolicy(input, { id, self: info.id, now: at });
     if (!made.ok) throw inputError(made.error);
     const policy = made.value;
+    const warnings = await checkPull(node, info.network, policy.pull, at);
     await change(node, (book) => {
       const next = addPolicy(book, policy);
       return next.ok ? ok({ book: next.value, value: policy }) : next;
     });
-    for (const warning of pluginWarnings(await pluginsState(node))) out.warn(warning);
+    for (const warning of [...warnings, ...pluginWarnings(await pluginsState(node))]) out.warn(warning);
     if (g.json) {
       out.json(policyToJson(policy, at));
       return;
     }
     out.pairs(policySummary(policy, at));
-    out.result(`policy ${policy.id} added: the rdv plugin now joins by itself every invoice ${shortHash(policy.from)}… passes back to you (no restart needed)`);
+    out.result(
+      policy.from !== undefined
+        ? `policy ${policy.id} added: the rdv plugin now joins by itself every invoice ${shortHash(policy.from)}… passes back to you (no restart needed)`
+        : `policy ${policy.id} added: the rdv plugin now answers invoice requests${policy.passTo ? ` from ${shortHash(policy.passTo.id)}…` : ' (rdv request, rdv-request, rdv serve)'} by pulling an invoice from ${nextPayeeText(policy)} (no restart needed)`,
+    );
     out.info(
       policy.passTo
         ? `Its own invoice goes on to ${shortHash(policy.passTo.id)}…, confirmed as by rdv pass-back.`
@@ -160,6 +176,26 @@ async function add(g: GlobalOptions, o: PolicyAddOptions): Promise<void> {
     );
     out.info(`Remove it with: rdv policy remove ${policy.id}`);
   });
+}
+
+/**
+ * What can be known of a pull policy's next payee now: an offer is read by the
+ * node's decode and must be one rdv can pay on this network (else bad input,
+ * nothing written); an address's pay parameters are read, and a server that
+ * does not answer now is only a warning (it may be down for a while).
+ */
+async function checkPull(node: LightningNode, network: NetworkName, pull: PullSource | undefined, at: number): Promise<string[]> {
+  if (pull === undefined) return [];
+  if (pull.kind === 'offer') {
+    const offer = await node.decodeOffer(pull.offer);
+    if (!offer.ok) throw inputError(`--offer: ${offer.error}`);
+    const unfit = checkBolt12Offer(offer.value, { network, wantMsat: offer.value.amountMsat ?? msat(1n), now: at });
+    if (unfit) throw inputError(`--offer: ${unfit}`);
+    return offer.value.amountMsat === undefined ? [] : [`the offer asks a fixed ${formatAmount(offer.value.amountMsat)}: only requests that leave exactly that (or more) for the next payee can be answered`];
+  }
+  const params = await readPayParams(pull.address, { timeoutMs: 5_000 });
+  if (!params.ok) return [`${params.error}: the policy is added, but requests fail until ${pull.address} answers (rdv doctor checks it)`];
+  return [];
 }
 
 async function addLast(g: GlobalOptions, o: PolicyAddOptions): Promise<void> {
@@ -221,6 +257,7 @@ async function remove(g: GlobalOptions, idArg: string): Promise<void> {
     });
     out.json({ removed: anyPolicyToJson(p, now()) });
     if (isLastPolicy(p)) out.result(`removed policy ${p.id}: requests from ${shortHash(p.for)}… are refused again (invoices it made stay, see rdv status)`);
+    else if (p.from === undefined) out.result(`removed policy ${p.id}: nothing is pulled from ${nextPayeeText(p)} any more (what it joined already stays, see rdv status)`);
     else out.result(`removed policy ${p.id}: invoices ${shortHash(p.from)}… passes back wait in rdv inbox again (what it joined already stays, see rdv status)`);
   });
 }

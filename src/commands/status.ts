@@ -19,6 +19,7 @@ import { makeOutput, withNode, type GlobalOptions } from './context.js';
 import { pluginsState, pluginWarnings, type Plugins } from './plugin-check.js';
 import { checkHashPrefix } from './records.js';
 import { loadAllRecords, loadArchive, type LoadProblem, type Stored } from '../rpc/records.js';
+import { downstreamText } from '../ui/downstream-view.js';
 
 interface Live {
   heldParts: number;
@@ -354,7 +355,7 @@ function detail(out: Output, r: AnyRecord, view: NodeView, live: Live | undefine
   }
   if (r.role === 'relay') {
     rows.push(
-      ['downstream', `${formatAmount(r.downstreamAmountMsat)} to ${r.downstreamPayee}`],
+      ['downstream', downstreamText(r)],
       ['payout', formatAmount(r.payoutMsat)],
       ['fee budget', formatAmount(r.feeBudgetMsat)],
       ['delay budget', `${r.delayBudget} blocks (min_final_cltv ${r.minFinalCltv}, safety margin ${r.safetyMargin})`],

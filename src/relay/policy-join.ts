@@ -16,7 +16,7 @@
  */
 import { DEFAULT_CLTV_WARN, DEFAULT_SAFETY_MARGIN } from '../chain/budget.js';
 import { shortHash, type NodeId, type PaymentHash } from '../chain/ids.js';
-import type { Policy } from '../chain/policy/policy.js';
+import type { Policy, PullSource } from '../chain/policy/policy.js';
 import { descriptionProblem, invoiceLifeCap, policyValues, routeProblem, type PolicyValues } from '../chain/policy/decide.js';
 import type { RelayRecord, RequestOrigin } from '../chain/record.js';
 import { formatAmount, type Msat } from '../chain/amount.js';
@@ -71,7 +71,7 @@ export async function joinByPolicy(
 ): Promise<Result<{ stored: Stored<RelayRecord>; again: boolean }, PolicyRefusal>> {
   const prior = await loadRecord(deps.node, paymentHash);
   const r = prior?.record;
-  if (prior && r?.role === 'relay' && r.policy === policy.id && r.downstreamBolt11 === bolt11 && r.receivedFrom === from) return ok({ stored: { record: r, generation: prior.generation }, again: true });
+  if (prior && r?.role === 'relay' && r.policy === policy.id && r.downstreamInvoice === bolt11 && r.receivedFrom === from) return ok({ stored: { record: r, generation: prior.generation }, again: true });
   const ticket = deps.gate.admit(policy);
   if (!ticket.ok) return refused(ticket.error, true);
   let joined: Result<Stored<RelayRecord>>;
@@ -105,6 +105,8 @@ export interface OwnJoin {
   /** Our invoice must come to exactly this (a request's asked amount). */
   askedMsat?: Msat;
   requestedBy?: RequestOrigin;
+  /** The offer or address the downstream invoice was pulled from, kept in the record. */
+  source?: PullSource;
   /** Our invoice's own description, or its hash (LNURL), instead of the downstream one's. */
   description?: string;
   descriptionHash?: string;
@@ -116,9 +118,10 @@ export interface OwnJoin {
  * amount; a request's or a wrap's (`own`) takes its own, checked by the same
  * rules. `from`: the node that passed the invoice back (none for a wrap).
  */
-export async function joinInvoice(deps: PolicyJoinDeps, policy: Policy, bolt11: string, from: NodeId | undefined, own?: OwnJoin): Promise<Result<Stored<RelayRecord>>> {
+export async function joinInvoice(deps: PolicyJoinDeps, policy: Policy, invoice: string, from: NodeId | undefined, own?: OwnJoin): Promise<Result<Stored<RelayRecord>>> {
   const now = deps.now();
-  const prepared = await prepareRelayJoin(deps.node, deps.info, bolt11, from, now);
+  const offer = own?.source?.kind === 'offer' ? own.source.offer : undefined;
+  const prepared = await prepareRelayJoin(deps.node, deps.info, invoice, from, now, offer !== undefined ? { offer } : {});
   if (!prepared.ok) return err(prepared.error.message);
   const p = prepared.value;
   const checked = policyValues(policy, p.downstreamMsat, now);
@@ -147,6 +150,7 @@ export async function joinInvoice(deps: PolicyJoinDeps, policy: Policy, bolt11: 
     ...(own?.descriptionHash !== undefined ? { descriptionHash: own.descriptionHash } : {}),
     policy: policy.id,
     ...(own?.requestedBy !== undefined ? { requestedBy: own.requestedBy } : {}),
+    ...(own?.source !== undefined ? { source: own.source } : {}),
     warn: (m) => deps.log('warn', `policy ${policy.id}, ${shortHash(p.invoice.paymentHash)}: ${m}`),
     now: deps.now,
   });

@@ -15,15 +15,14 @@
  * inbox.ts). The worker only decides (time and hops, the policy, the amount, the
  * PolicyGate's bounds, all before anything is asked or written); the wait for the
  * next payee runs outside it, since the answer comes through that same worker.
- * Our own request to the next payee has a fresh id; only that node's answer to
- * that id is taken. A wait that runs out writes nothing: a late answer is
+ * Getting the next payee's invoice (asking its node, or pulling from its offer
+ * or address) is src/relay/next-invoice.ts: our own request to the next payee
+ * has a fresh id; only that node's answer to that id is taken. A wait that runs out writes nothing: a late answer is
  * dropped, and all that may stay behind downstream is an unpaid invoice that
  * expires. Every refusal answers the asker, with the reason and our node id in
  * front (src/chain/request.ts passedBack).
  */
-import { randomBytes } from 'node:crypto';
 import { formatAmount, type Msat } from '../chain/amount.js';
-import { decodeBolt11 } from '../chain/bolt11.js';
 import { shortHash, type NodeId } from '../chain/ids.js';
 import type { InvoiceRequest, PassbackMessage } from '../chain/passback.js';
 import { downstreamForAsked, type AskedSplit } from '../chain/policy/asked.js';
@@ -34,9 +33,11 @@ import type { AnyRecord, LastRecord, RelayRecord, RequestOrigin } from '../chain
 import { answerInTime, firstOnward, passedBack, relayOnward, type Onward } from '../chain/request.js';
 import { err, ok, type Result } from '../errors.js';
 import { makeLastInvoice } from '../rpc/join-last.js';
+import type { Pull } from '../rpc/pull.js';
 import type { Stored } from '../rpc/records.js';
 import type { PolicyGate } from './policy-gate.js';
 import { joinInvoice, type PolicyJoinDeps } from './policy-join.js';
+import { NextInvoices, type Answer, type Refusal } from './next-invoice.js';
 import { Samples } from './runner/samples.js';
 
 /** Requests under way at once across the plugin (each holds a timer and, for a relay, a wait): more are refused. */
@@ -59,12 +60,11 @@ export interface RequestDeskDeps extends PolicyJoinDeps {
   lastRecords: () => Iterable<LastRecord>;
   /** Send a pass-back message to a peer. */
   send: (to: NodeId, m: PassbackMessage) => Promise<void>;
+  /** Pull from an offer or a Lightning Address; absent: policies that pull refuse. */
+  pull?: Pull;
   /** A fresh request id (16 random bytes, hex); passed in for tests. */
   requestId?: () => string;
 }
-
-/** How an asked node answered our request, or that it did not in time. */
-export type Answer = { kind: 'invoice'; bolt11: string } | { kind: 'refused'; reason: string } | { kind: 'timeout' };
 
 /** Why rdv-request got no invoice: `input`, `via` names no relay policy (bad input); `timeout`, no answer in time. */
 export interface RequestFailure {
@@ -78,34 +78,31 @@ export type RequestStats = {
   answered: number;
   refused: number;
   asked: number;
+  pulled: number;
   timed_out: number;
   answers_dropped: number;
   under_way: number;
 };
 
-interface Waiting {
-  to: NodeId;
-  done: (a: Answer) => void;
-}
-
-type Refusal = { reason: string; timeout: boolean };
 
 export class RequestDesk {
-  /** Our requests waiting for an answer, by request id. */
-  private readonly waiting = new Map<string, Waiting>();
   private underWay = 0;
   /** Hashes of last payees' invoices known to be paid (a paid invoice stays paid). */
   readonly paidLast = new Set<string>();
   private readonly paidCheckedAt = new Map<string, number>();
   private readonly notices = new Map<string, number>();
-  private readonly counters = { received: 0, answered: 0, refused: 0, asked: 0, timed_out: 0, answers_dropped: 0 };
+  private readonly counters = { received: 0, answered: 0, refused: 0 };
+  /** Getting the next payee's invoice: asked of its node, or pulled from its offer or address. */
+  private readonly next: NextInvoices;
   /** rdv-request: asked -> our invoice, in ms. */
   readonly times = new Samples();
 
-  constructor(private readonly deps: RequestDeskDeps) {}
+  constructor(private readonly deps: RequestDeskDeps) {
+    this.next = new NextInvoices(deps, (key, say) => this.notice(key, say));
+  }
 
   stats(): RequestStats {
-    return { ...this.counters, under_way: this.underWay };
+    return { ...this.counters, ...this.next.counters, under_way: this.underWay };
   }
 
   /**
@@ -137,16 +134,9 @@ export class RequestDesk {
     return this.answerRelay(from, m, found.value.policy);
   }
 
-  /** An answer to one of our requests: taken only from the node we asked, while we wait. */
+  /** An answer to one of our requests: taken only from the node we asked, while we wait (next-invoice.ts). */
   onAnswer(from: NodeId, requestId: string, answer: Exclude<Answer, { kind: 'timeout' }>): void {
-    const w = this.waiting.get(requestId);
-    if (!w || w.to !== from) {
-      this.counters.answers_dropped++;
-      const why = w ? `we asked ${w.to}, not it` : 'we wait for no such request (it ran out of time, or was never ours)';
-      this.notice(`answer:${from}`, () => this.deps.log('warn', `dropped an answer to request ${requestId.slice(0, 8)} from ${from}: ${why}`));
-      return;
-    }
-    w.done(answer);
+    this.next.onAnswer(from, requestId, answer);
   }
 
   /**
@@ -303,9 +293,10 @@ export class RequestDesk {
   // --- asking -------------------------------------------------------------------
 
   /**
-   * Ask the policy's --from node for an invoice of exactly D, wait for its answer
-   * until `onward.deadline`, and join it so our invoice is exactly `askedMsat`.
-   * Nothing is written unless the answer comes in time and every check passes.
+   * Get the next payee's invoice for exactly D (ask its --from node, or pull it
+   * from its offer or address) by `onward.deadline`, and join it so our invoice
+   * is exactly `askedMsat`. Nothing is written unless the invoice comes in time
+   * and every check passes.
    */
   private async askAndJoin(
     policy: Policy,
@@ -314,62 +305,19 @@ export class RequestDesk {
     onward: Onward,
     o: { requestedBy: RequestOrigin; description?: string; descriptionHash?: string },
   ): Promise<Result<Stored<RelayRecord>, Refusal>> {
-    const to = policy.from;
-    const next = `the next payee (${shortHash(to)}…)`;
-    if (!(await this.deps.node.isConnected(to).catch(() => false))) {
-      try {
-        await this.deps.node.connect(to);
-      } catch {
-        return err({ reason: `cannot reach ${next}: not connected, and no address of it is known`, timeout: false });
-      }
-    }
-    const id = (this.deps.requestId ?? (() => randomBytes(16).toString('hex')))();
-    const waitMs = Math.max(0, onward.deadline * 1000 - this.deps.nowMs());
-    const answer = this.wait(id, to, waitMs);
-    try {
-      await this.deps.send(to, { kind: 'request', requestId: id, amountMsat: split.downstreamMsat, deadline: onward.deadline, hops: onward.hops });
-    } catch (e) {
-      this.waiting.get(id)?.done({ kind: 'timeout' });
-      return err({ reason: `could not ask ${next}: ${(e as Error).message}`, timeout: false });
-    }
-    this.counters.asked++;
-    const a = await answer;
-    if (a.kind === 'timeout') {
-      this.counters.timed_out++;
-      return err({ reason: `no answer from ${next} within ${Math.round(waitMs / 1000)} s`, timeout: true });
-    }
-    if (a.kind === 'refused') return err({ reason: a.reason, timeout: false });
-    const d = decodeBolt11(a.bolt11);
-    if (!d.ok) return err({ reason: `${next} answered with an invoice rdv cannot read: ${d.error}`, timeout: false });
-    if (d.value.amountMsat !== split.downstreamMsat) {
-      return err({ reason: `${next} answered with an invoice for ${d.value.amountMsat === undefined ? 'no amount' : formatAmount(d.value.amountMsat as Msat)}, not the ${formatAmount(split.downstreamMsat)} asked`, timeout: false });
-    }
-    if (d.value.payee !== to) return err({ reason: `${next} answered with an invoice payable to ${shortHash(d.value.payee)}…, not to itself`, timeout: false });
-    const joined = await joinInvoice(this.deps, policy, a.bolt11, to, {
+    const got = await this.next.get(policy, split.downstreamMsat, onward);
+    if (!got.ok) return got;
+    const joined = await joinInvoice(this.deps, policy, got.value.invoice, got.value.from, {
       values: () => ok({ payoutMsat: split.payoutMsat, feeBudgetMsat: split.feeBudgetMsat, delayBudget: policy.delayBudget }),
       askedMsat,
       requestedBy: o.requestedBy,
+      ...(got.value.source ? { source: got.value.source } : {}),
       ...(o.description !== undefined ? { description: o.description } : {}),
       ...(o.descriptionHash !== undefined ? { descriptionHash: o.descriptionHash } : {}),
     });
     if (!joined.ok) return err({ reason: `policy ${policy.id}: ${joined.error}`, timeout: false });
     this.deps.adopt(joined.value);
     return ok(joined.value);
-  }
-
-  /** The answer to request `id` from `to`, or a timeout after `ms`. Registered before the request is sent, so no answer can come first. */
-  private wait(id: string, to: NodeId, ms: number): Promise<Answer> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => done({ kind: 'timeout' }), ms);
-      const done = (a: Answer): void => {
-        if (this.waiting.get(id) !== entry) return;
-        clearTimeout(timer);
-        this.waiting.delete(id);
-        resolve(a);
-      };
-      const entry: Waiting = { to, done };
-      this.waiting.set(id, entry);
-    });
   }
 
   // --- refusing -------------------------------------------------------------------

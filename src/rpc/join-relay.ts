@@ -10,20 +10,22 @@
 import { randomBytes } from 'node:crypto';
 import { archiveKey } from '../chain/archive.js';
 import type { Msat } from '../chain/amount.js';
-import { decodeBolt11, encodeInvoice, type Invoice, type RouteHintHop } from '../chain/bolt11.js';
+import { decodeBolt11, encodeInvoice, type RouteHintHop } from '../chain/bolt11.js';
+import { bolt12PathCosts, checkBolt12Downstream } from '../chain/bolt12.js';
+import { bolt11Downstream, bolt12Downstream, type Downstream } from '../chain/downstream.js';
 import { DEFAULT_ROUTE_ALLOWANCE, planBudget, type BudgetPlan, type BudgetProblem, type RouteEstimate } from '../chain/budget.js';
 import { asPaymentSecret, shortHash, type NodeId, type PaymentHash, type PaymentSecret } from '../chain/ids.js';
 import { checkDownstream, checkSigned, DEFAULT_EXPIRY_MARGIN_SECONDS, planOurInvoice } from '../chain/invoice.js';
-import { KEY_ROOT, relayKey, serializeRecord, type RelayRecord, type RequestOrigin } from '../chain/record.js';
+import { downstreamInvoiceKind, KEY_ROOT, relayKey, serializeRecord, type DownstreamSource, type RelayRecord, type RequestOrigin } from '../chain/record.js';
 import { err, ok, type Result } from '../errors.js';
 import type { LightningNode, NodeInfo } from './node.js';
-import { estimateRoute } from './route.js';
+import { estimateBolt12Route, estimateRoute } from './route.js';
 
 /** input: the invoice or the budgets are at fault (exit 2); failed: the node could not do it. */
 export type JoinProblem = { kind: 'input' | 'failed'; message: string };
 
 export interface PreparedJoin {
-  invoice: Invoice;
+  invoice: Downstream;
   downstreamMsat: Msat;
   /** The best route to the next payee now, if any. */
   route: RouteEstimate | undefined;
@@ -47,9 +49,21 @@ async function hashInUse(node: LightningNode, hash: PaymentHash): Promise<boolea
   return records.some((e) => e.key.length === 4) || archived.some((e) => e.key.length === 4) || invoices.length > 0;
 }
 
-/** Step 1: the downstream invoice is one we may relay to, and what paying it costs now. */
-export async function prepareRelayJoin(node: LightningNode, info: NodeInfo, bolt11: string, receivedFrom: NodeId | undefined, now: number): Promise<Result<PreparedJoin, JoinProblem>> {
-  const decoded = decodeBolt11(bolt11);
+/**
+ * Step 1: the downstream invoice is one we may relay to, and what paying it costs
+ * now. A BOLT 12 invoice (lni1...) is joined only with the offer it was fetched
+ * from (`offer`): BOLT 12 ties the invoice's signer to the offer's issuer.
+ */
+export async function prepareRelayJoin(
+  node: LightningNode,
+  info: NodeInfo,
+  text: string,
+  receivedFrom: NodeId | undefined,
+  now: number,
+  o: { offer?: string } = {},
+): Promise<Result<PreparedJoin, JoinProblem>> {
+  if (downstreamInvoiceKind(text) === 'bolt12') return prepareBolt12(node, info, text, receivedFrom, now, o.offer);
+  const decoded = decodeBolt11(text);
   if (!decoded.ok) return err({ kind: 'input', message: decoded.error });
   const inv = decoded.value;
   const problem = checkDownstream(inv, {
@@ -62,7 +76,30 @@ export async function prepareRelayJoin(node: LightningNode, info: NodeInfo, bolt
   if (problem) return err({ kind: 'input', message: problem });
   const downstreamMsat = inv.amountMsat as Msat;
   const route = await estimateRoute(node, info.id, inv, downstreamMsat);
-  return ok({ invoice: inv, downstreamMsat, route, receivedFrom });
+  return ok({ invoice: bolt11Downstream(inv, downstreamMsat), downstreamMsat, route, receivedFrom });
+}
+
+/** Step 1 for a BOLT 12 invoice: read through lightningd's decode, with its offer, and checked as BOLT 12's payer checks it. */
+async function prepareBolt12(node: LightningNode, info: NodeInfo, text: string, receivedFrom: NodeId | undefined, now: number, offerText: string | undefined): Promise<Result<PreparedJoin, JoinProblem>> {
+  if (offerText === undefined) return err({ kind: 'input', message: 'a BOLT 12 invoice is joined only with the offer it came from: give the offer (rdv join --offer <lno1...> --amount <downstream amount>)' });
+  const [offer, decoded] = await Promise.all([node.decodeOffer(offerText), node.decodeBolt12Invoice(text)]);
+  if (!offer.ok) return err({ kind: 'input', message: offer.error });
+  if (!decoded.ok) return err({ kind: 'input', message: decoded.error });
+  const inv = decoded.value;
+  const problem = checkBolt12Downstream(inv, {
+    offer: offer.value,
+    wantMsat: inv.amountMsat,
+    network: info.network,
+    ourNodeId: info.id,
+    now,
+    expiryMarginSeconds: DEFAULT_EXPIRY_MARGIN_SECONDS,
+    hashInUse: await hashInUse(node, inv.paymentHash),
+  });
+  if (problem) return err({ kind: 'input', message: problem });
+  const costs = bolt12PathCosts(inv, inv.amountMsat);
+  if (!costs.ok) return err({ kind: 'input', message: costs.error });
+  const route = await estimateBolt12Route(node, info.id, inv, inv.amountMsat);
+  return ok({ invoice: bolt12Downstream(inv, info.network, costs.value.minFinalCltv), downstreamMsat: inv.amountMsat, route, receivedFrom });
 }
 
 /** Step 2 (pure): our invoice's amount and min_final_cltv, or what is wrong with the budgets. */
@@ -108,6 +145,8 @@ export interface CompleteOptions extends BudgetLimits {
   policy?: string;
   /** It answers an invoice request from this node (or rdv-request here). */
   requestedBy?: RequestOrigin;
+  /** The offer or Lightning Address the downstream invoice was pulled from. */
+  source?: DownstreamSource;
   warn: (message: string) => void;
   now: () => number;
 }
@@ -149,7 +188,7 @@ export async function completeRelayJoin(
     role: 'relay',
     paymentHash: inv.paymentHash,
     bolt11: signed.value.bolt11,
-    downstreamBolt11: inv.bolt11,
+    downstreamInvoice: inv.text,
     downstreamPayee: inv.payee,
     downstreamAmountMsat: p.downstreamMsat,
     downstreamMinFinalCltv: inv.minFinalCltv,
@@ -170,6 +209,7 @@ export async function completeRelayJoin(
     ...(p.receivedFrom ? { receivedFrom: p.receivedFrom } : {}),
     ...(o.policy !== undefined ? { policy: o.policy } : {}),
     ...(o.requestedBy !== undefined ? { requestedBy: o.requestedBy } : {}),
+    ...(o.source !== undefined ? { downstreamSource: o.source } : {}),
   };
   const w = await node.datastoreCreate(relayKey(inv.paymentHash), serializeRecord(record));
   if (!w.ok) {

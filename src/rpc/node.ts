@@ -11,6 +11,7 @@
  *   node/call.ts      call, read, readIfAnswered: CLN errors and wrong shapes become RdvErrors
  *   node/info.ts      getinfo (and the version check), a config value, the chain's tip, hasCommand
  *   node/invoices.ts  invoice, signinvoice, listinvoices, delinvoice, CLN's decode
+ *   node/offers.ts    BOLT 12: CLN's decode of an offer or an invoice, fetchinvoice
  *   node/datastore.ts rdv's records' store: compare-and-swap writes, list, delete at a generation
  *   node/payments.ts  getroutes' estimate, xpay (never throws; definite or not, ended or lost), listsendpays
  *   node/layers.ts    askrene layers: create, disable our node and channels in one, list, remove
@@ -24,6 +25,7 @@ import { ReconnectingRpc, RpcClient, type Rpc } from './client.js';
 import { call } from './node/call.js';
 import * as info from './node/info.js';
 import * as invoices from './node/invoices.js';
+import * as offers from './node/offers.js';
 import * as datastore from './node/datastore.js';
 import * as payments from './node/payments.js';
 import * as layers from './node/layers.js';
@@ -34,6 +36,7 @@ export { isSupportedVersion, MIN_CLN_VERSION, MIN_CLN_VERSION_TEXT, parseClnVers
 export type { ChannelFunds, NodeAddress } from '../chain/node-facts.js';
 export type { NodeInfo } from './node/info.js';
 export type { DecodedInvoice, InvoiceRequest, InvoiceStatus, NewInvoice } from './node/invoices.js';
+export type { FetchInvoiceProblem, FetchInvoiceRequest } from './node/offers.js';
 export type { DatastoreEntry, DatastoreWrite } from './node/datastore.js';
 export { classifyPayError, type RouteQuery, type RouteSummary, type XpayRequest, type XpayResult } from './node/payments.js';
 export type { ChannelCredit, ChannelMovesPage, ChannelNames } from './node/channels.js';
@@ -94,6 +97,18 @@ export class LightningNode {
   }
   decode(bolt11: string): Promise<invoices.DecodedInvoice> {
     return invoices.decode(this.rpc, bolt11);
+  }
+
+  // --- BOLT 12 (node/offers.ts) --------------------------------------------
+
+  decodeOffer(text: string): ReturnType<typeof offers.decodeOffer> {
+    return offers.decodeOffer(this.rpc, text);
+  }
+  decodeBolt12Invoice(text: string): ReturnType<typeof offers.decodeBolt12Invoice> {
+    return offers.decodeBolt12Invoice(this.rpc, text);
+  }
+  fetchinvoice(p: offers.FetchInvoiceRequest): ReturnType<typeof offers.fetchinvoice> {
+    return offers.fetchinvoice(this.rpc, p);
   }
 
   // --- datastore (node/datastore.ts) -------------------------------------

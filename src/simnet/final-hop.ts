@@ -19,6 +19,8 @@ export const finalIncorrectHtlcAmount = (htlcMsat: bigint): string => u16(0x0013
 export const finalIncorrectCltvExpiry = (cltvExpiry: number): string => u16(0x0012) + u32(cltvExpiry);
 /** PERM|22 invalid_onion_payload [bigsize type][u16 offset]. */
 export const invalidOnionPayload = (type: number, offset: number): string => u16(0x4016) + bigsize(type).toString('hex') + u16(offset & 0xffff);
+/** BADONION|PERM|24 invalid_onion_blinding [sha256 onion] (the simulator has no onion: zeros). */
+export const invalidOnionBlinding = (): string => u16(0xc018) + '00'.repeat(32);
 /** PERM|8 permanent_channel_failure. */
 export const permanentChannelFailure = (): string => u16(0x4008);
 /** PERM|10 unknown_next_peer. */
@@ -48,13 +50,15 @@ export function localpayFailure(h: FinalHtlc, p: DecodedPayload, height: number,
 
 /**
  * invoice_check_payment: an unpaid, unexpired invoice of ours for the hash,
- * the right payment_secret (our invoices require one), and a total between
+ * the right payment_secret (our invoices require one; a BOLT 12 invoice's
+ * path_id instead), and a total between
  * the invoice amount and twice it. Any failure is answered as
  * incorrect_or_unknown_payment_details.
  */
 export function invoiceAccepts(inv: SimInvoice | undefined, p: DecodedPayload, nowSeconds: number): inv is SimInvoice {
   if (!inv || inv.status !== 'unpaid' || inv.expiresAt <= nowSeconds) return false;
-  if (p.paymentSecret === undefined || p.paymentSecret !== inv.paymentSecret) return false;
+  // A BOLT 12 invoice is paid through its blinded path: the path_id stands for the payment_secret.
+  if (inv.bolt12 ? p.pathId !== inv.bolt12.pathId : p.paymentSecret === undefined || p.paymentSecret !== inv.paymentSecret) return false;
   const total = p.totalMsat ?? p.forwardMsat;
   return total >= inv.amountMsat && total <= 2n * inv.amountMsat;
 }

@@ -7,7 +7,10 @@ import { SimRpcError } from './rpc-server.js';
 
 export interface SimInvoice {
   label: string;
-  bolt11: string;
+  /** A BOLT 11 invoice's string (`invoice`), absent for a BOLT 12 one. */
+  bolt11?: string;
+  /** A BOLT 12 invoice (made for an invoice request to one of our offers): its string, its offer, the path_id its paths carry. */
+  bolt12?: { text: string; offerId: string; pathId: string };
   paymentHash: PaymentHash;
   paymentSecret: PaymentSecret;
   preimage: Preimage;
@@ -46,7 +49,21 @@ export class InvoiceBook {
     private readonly currency: string,
   ) {}
 
-  create(p: { amountMsat: Msat; label: string; description: string; expiry: number; cltv: number; now: number; routeHints: RouteHintHop[][] }): SimInvoice {
+  /**
+   * A new invoice. With `descriptionHashOnly` (CLN's deschashonly) the bolt11
+   * carries sha256 of the description's UTF-8 bytes (`h`) instead of the
+   * description (`d`); the book still keeps the description, as listinvoices shows.
+   */
+  create(p: {
+    amountMsat: Msat;
+    label: string;
+    description: string;
+    descriptionHashOnly?: boolean;
+    expiry: number;
+    cltv: number;
+    now: number;
+    routeHints: RouteHintHop[][];
+  }): SimInvoice & { bolt11: string } {
     if (this.byLabel.has(p.label)) throw new SimRpcError(900, `Duplicate label '${p.label}'`);
     const preimage = randomBytes(32).toString('hex') as Preimage;
     const paymentHash = createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex') as PaymentHash;
@@ -57,8 +74,8 @@ export class InvoiceBook {
         amountMsat: p.amountMsat,
         paymentHash,
         paymentSecret,
-        description: p.description,
-        descriptionHash: undefined,
+        description: p.descriptionHashOnly ? undefined : p.description,
+        descriptionHash: p.descriptionHashOnly ? createHash('sha256').update(p.description, 'utf8').digest('hex') : undefined,
         createdAt: p.now,
         expirySeconds: p.expiry,
         minFinalCltv: p.cltv,
@@ -66,7 +83,7 @@ export class InvoiceBook {
       },
       this.key,
     );
-    const inv: SimInvoice = {
+    const inv = {
       label: p.label,
       bolt11,
       paymentHash,
@@ -76,10 +93,38 @@ export class InvoiceBook {
       description: p.description,
       expiresAt: p.now + p.expiry,
       minFinalCltv: p.cltv,
-      status: 'unpaid',
+      status: 'unpaid' as const,
       createdIndex: ++this.createdIndex,
     };
     this.byLabel.set(p.label, inv);
+    return inv;
+  }
+
+  /**
+   * A BOLT 12 invoice (the offers plugin's createinvoice): `make` builds and
+   * signs its string from the new payment hash. Its label is CLN's, made of
+   * the offer id and the payer's key.
+   */
+  createBolt12(p: { offerId: string; payerId: string; amountMsat: Msat; description: string; expiresAt: number; cltv: number; make: (paymentHash: PaymentHash, pathId: string) => string }): SimInvoice {
+    const preimage = randomBytes(32).toString('hex') as Preimage;
+    const paymentHash = createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex') as PaymentHash;
+    const pathId = randomBytes(32).toString('hex');
+    const label = `${p.offerId}-${p.payerId}-0`;
+    if (this.byLabel.has(label)) throw new SimRpcError(900, `Duplicate label '${label}'`);
+    const inv: SimInvoice = {
+      label,
+      bolt12: { text: p.make(paymentHash, pathId), offerId: p.offerId, pathId },
+      paymentHash,
+      paymentSecret: randomBytes(32).toString('hex') as PaymentSecret,
+      preimage,
+      amountMsat: p.amountMsat,
+      description: p.description,
+      expiresAt: p.expiresAt,
+      minFinalCltv: p.cltv,
+      status: 'unpaid',
+      createdIndex: ++this.createdIndex,
+    };
+    this.byLabel.set(label, inv);
     return inv;
   }
 
@@ -120,7 +165,7 @@ export class InvoiceBook {
 export function invoiceJson(inv: SimInvoice): Record<string, unknown> {
   return {
     label: inv.label,
-    bolt11: inv.bolt11,
+    ...(inv.bolt12 ? { bolt12: inv.bolt12.text } : { bolt11: inv.bolt11 }),
     payment_hash: inv.paymentHash,
     amount_msat: inv.amountMsat,
     status: inv.status,
@@ -129,6 +174,7 @@ export function invoiceJson(inv: SimInvoice): Record<string, unknown> {
       : {}),
     description: inv.description,
     expires_at: inv.expiresAt,
+    ...(inv.bolt12 ? { local_offer_id: inv.bolt12.offerId } : {}),
     created_index: inv.createdIndex,
     ...(inv.status === 'paid' ? { updated_index: inv.payIndex } : {}),
   };

@@ -20,7 +20,7 @@
  *                    SimNetwork implements; nodes reach the network only through it), Peer,
  *                    Incoming, HtlcOutcome, the options
  *   channel.ts       a channel: balances, policies, lightningd's names for it (scid, aliases)
- *   askrene.ts, routing.ts, onion.ts, invoices.ts, datastore.ts, moves.ts, final-hop.ts,
+ *   askrene.ts, routing.ts, onion.ts, invoices.ts, offers.ts, bolt12.ts, datastore.ts, moves.ts, final-hop.ts,
  *   help.ts, keys.ts, plugin-host.ts, rpc-server.ts, sleep.ts: one piece of lightningd (or of
  *                    its plugins) each, as their names say; they import none of the above
  */
@@ -36,7 +36,7 @@ import type { DirectedChannel } from './askrene.js';
 import { aliasFromCounter, DEFAULT_POLICY, SimChannel, type ChannelMint, type ChannelPolicy, type NodeRef } from './channel.js';
 import { Ledger, type LedgerKind } from './ledger.js';
 import { sleep } from './sleep.js';
-import type { HtlcOutcome, Incoming, Latency, NetworkEvent, NetworkOptions, NodeNetwork } from './types.js';
+import type { HtlcOutcome, Incoming, InvoiceRequest, InvoiceRequestAnswer, Latency, NetworkEvent, NetworkOptions, NodeNetwork } from './types.js';
 
 export const NO_LATENCY: Latency = { hopAddMs: 0, hopSettleMs: 0, xpaySetupMs: 0, finalSettleMs: 0, messageMs: 0 };
 
@@ -338,6 +338,42 @@ export class SimNetwork implements NodeNetwork {
       return;
     }
     void sleep(this.latency.messageMs).then(() => to.receiveMessage(from.id, msgHex));
+  }
+
+  /**
+   * fetchinvoice's round trip of onion messages. CLN routes them over the
+   * gossip graph or connects to the issuer directly; here a chain of connected
+   * peers, each running, must lead from `from` to the issuer, else
+   * `unreachable`. An issuer that is down (and so not reachable) answers
+   * nothing: `timeout` after `timeoutSeconds`, as fetchinvoice's own timeout.
+   */
+  async requestInvoice(from: SimNode, issuer: NodeId, request: InvoiceRequest, timeoutSeconds: number): Promise<InvoiceRequestAnswer> {
+    const to = this.nodeById(issuer);
+    if (!to) return { kind: 'unreachable' };
+    if (!to.up) {
+      await sleep(timeoutSeconds * 1000);
+      return { kind: 'timeout' };
+    }
+    if (!this.messagePath(from, to)) return { kind: 'unreachable' };
+    await sleep(this.latency.messageMs * 2);
+    return to.answerInvoiceRequest(request);
+  }
+
+  /** A chain of connected, running peers from `a` to `b`. */
+  private messagePath(a: SimNode, b: SimNode): boolean {
+    const seen = new Set<NodeId>([a.id]);
+    const queue: SimNode[] = [a];
+    for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
+      if (n === b) return true;
+      for (const id of n.peers) {
+        const p = this.nodeById(id);
+        if (p?.up && !seen.has(p.id)) {
+          seen.add(p.id);
+          queue.push(p);
+        }
+      }
+    }
+    return false;
   }
 
   event(type: NetworkEvent['type'], node: string, detail: string): void {

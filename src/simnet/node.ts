@@ -23,6 +23,7 @@
  *   node/rpc.ts            the RPC dispatch: overrides, built-in commands, plugin methods, unknown
  *   node/info.ts           getinfo, getchaininfo, waitblockheight
  *   node/invoices.ts       invoice (and its route hints), listinvoices, delinvoice, signinvoice, decode
+ *   node/offers.ts         BOLT 12: offer, disableoffer, listoffers, fetchinvoice, and the issuer's answer
  *   node/payments.ts       xpay, listsendpays, wait, getroutes, askrene's layers
  *   node/peers.ts          connect, listpeers, listnodes, listpeerchannels, listchannelmoves;
  *                          peer messages both ways (sendcustommsg, the custommsg hook)
@@ -41,11 +42,13 @@ import { Payer } from './payer.js';
 import type { PluginHost } from './plugin-host.js';
 import { RpcServer } from './rpc-server.js';
 import { sleep } from './sleep.js';
-import type { HtlcOutcome, Incoming, NodeNetwork } from './types.js';
+import type { HtlcOutcome, Incoming, InvoiceRequest, InvoiceRequestAnswer, NodeNetwork } from './types.js';
 import type { HookOptions, LoadedPlugin, Methods, NodeCore } from './node/core.js';
 import { acceptHtlc, hookParams } from './node/htlc-accepted.js';
 import { receiveMessage } from './node/peers.js';
 import { callHook, launch } from './node/plugins.js';
+import { answerInvoiceRequest } from './node/offers.js';
+import type { SimOffer } from './offers.js';
 import { FinalHop } from './node/receive.js';
 import { builtinMethods, dispatch } from './node/rpc.js';
 
@@ -83,6 +86,7 @@ export class SimNode implements NodeCore {
   readonly port: number;
   readonly datastore = new Datastore();
   readonly invoices: InvoiceBook;
+  readonly offers = new Map<string, SimOffer>();
   readonly payer: Payer;
   readonly peers = new Set<NodeId>();
   readonly server: RpcServer;
@@ -288,6 +292,13 @@ export class SimNode implements NodeCore {
   /** Hashes of complete payments to our invoices that a stall holds now. */
   stalledHashes(): string[] {
     return this.finalHop.stalledHashes();
+  }
+
+  // --- BOLT 12 (node/offers.ts) -----------------------------------------------------
+
+  /** An invoice request to one of our offers arrives (the network's requestInvoice). */
+  answerInvoiceRequest(req: InvoiceRequest): InvoiceRequestAnswer {
+    return answerInvoiceRequest(this, req);
   }
 
   // --- peer messages (node/peers.ts) -----------------------------------------------

@@ -1,5 +1,6 @@
 /** Hop payloads as real BOLT 4 TLV bytes, so hook payloads look like lightningd's. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readEncryptedData } from './bolt12.js';
 
 /**
  * What one hop's onion payload says. xpay always sets `forwardMsat` and
@@ -16,17 +17,30 @@ export interface HopPayload {
   paymentSecret?: string;
   /** TLV 16, hex. lightningd passes it to the hook, then rejects it at a final hop. */
   paymentMetadata?: string;
+  /**
+   * A hop inside a blinded path (BOLT 4 route blinding): its
+   * encrypted_recipient_data (TLV 10, the simulator's own, ./bolt12.ts) and,
+   * at the introduction node, current_path_key (TLV 12). A forwarding hop's
+   * next channel, amount and CLTV come from the encrypted data and the
+   * incoming HTLC, not from the payload; the final hop's payload has
+   * amt_to_forward, outgoing_cltv_value and total_amount_msat (TLV 18).
+   */
+  blinded?: { encryptedData: string; pathKey?: string };
 }
 
 /** A payload lightningd could decode (onion_decode succeeded). */
 export interface DecodedPayload {
   nextScid: string | undefined;
+  /** A blinded forwarding hop whose encrypted data names the next node, not a channel (onion.next_node_id). */
+  nextNodeId?: string;
   forwardMsat: bigint;
   outgoingCltv: number;
   /** total_msat, or (final hop) amt_to_forward when payment_data is absent (BOLT 4). */
   totalMsat: bigint | undefined;
   paymentSecret: string | undefined;
   paymentMetadata: string | undefined;
+  /** A blinded final hop: the path_id its encrypted data carries (what a BOLT 12 invoice checks instead of a payment_secret). */
+  pathId?: string;
 }
 
 export type DecodeResult = { ok: true; payload: DecodedPayload } | { ok: false; failTlvType: number; failTlvPos: number; explanation: string };
@@ -36,6 +50,9 @@ export const TLV_OUTGOING_CLTV_VALUE = 4;
 export const TLV_SHORT_CHANNEL_ID = 6;
 export const TLV_PAYMENT_DATA = 8;
 export const TLV_PAYMENT_METADATA = 16;
+export const TLV_ENCRYPTED_RECIPIENT_DATA = 10;
+export const TLV_CURRENT_PATH_KEY = 12;
+export const TLV_TOTAL_AMOUNT_MSAT = 18;
 
 function truncated(n: bigint): Buffer {
   let hex = n.toString(16);
@@ -90,7 +107,12 @@ export function encodeHopPayload(p: HopPayload): string {
   if (p.paymentSecret !== undefined) {
     recs.push(tlv(TLV_PAYMENT_DATA, Buffer.concat([Buffer.from(p.paymentSecret, 'hex'), truncated(p.totalMsat ?? p.forwardMsat ?? 0n)])));
   }
+  if (p.blinded) {
+    recs.push(tlv(TLV_ENCRYPTED_RECIPIENT_DATA, Buffer.from(p.blinded.encryptedData, 'hex')));
+    if (p.blinded.pathKey !== undefined) recs.push(tlv(TLV_CURRENT_PATH_KEY, Buffer.from(p.blinded.pathKey, 'hex')));
+  }
   if (p.paymentMetadata !== undefined) recs.push(tlv(TLV_PAYMENT_METADATA, Buffer.from(p.paymentMetadata, 'hex')));
+  if (p.blinded && p.totalMsat !== undefined) recs.push(tlv(TLV_TOTAL_AMOUNT_MSAT, truncated(p.totalMsat)));
   const body = Buffer.concat(recs);
   return Buffer.concat([bigsize(body.length), body]).toString('hex');
 }
@@ -122,9 +144,10 @@ export function tlvFieldOffset(raw: Buffer, type: number): number {
  * forwarding hop needs short_channel_id. A failure names the missing TLV and
  * its offset, for invalid_onion_payload.
  */
-export function decodeHopPayload(p: HopPayload, final: boolean): DecodeResult {
+export function decodeHopPayload(p: HopPayload, final: boolean, incoming?: { amountMsat: bigint; cltvExpiry: number }): DecodeResult {
   const raw = Buffer.from(encodeHopPayload(p), 'hex');
   const fail = (type: number, explanation: string): DecodeResult => ({ ok: false, failTlvType: type, failTlvPos: tlvFieldOffset(raw, type), explanation });
+  if (p.blinded) return decodeBlinded(p, p.blinded.encryptedData, final, incoming, fail);
   if (p.forwardMsat === undefined) return fail(TLV_AMT_TO_FORWARD, 'missing amt_to_forward');
   if (p.outgoingCltv === undefined) return fail(TLV_OUTGOING_CLTV_VALUE, 'missing outgoing_cltv_value');
   if (!final && !p.nextScid) return fail(TLV_SHORT_CHANNEL_ID, 'missing short_channel_id');
@@ -140,6 +163,44 @@ export function decodeHopPayload(p: HopPayload, final: boolean): DecodeResult {
       paymentSecret: p.paymentSecret,
       paymentMetadata: p.paymentMetadata,
     },
+  };
+}
+
+/**
+ * A blinded hop, as onion_decode (common/onion_decode.c) reads it: a
+ * forwarding hop takes its next channel and payment_relay from the encrypted
+ * data and works out what to forward from the incoming HTLC,
+ * amt_to_forward = ceil((amount - fee_base) * 1e6 / (1e6 + ppm)),
+ * outgoing_cltv = cltv_expiry - cltv_expiry_delta; the final hop reads
+ * amt_to_forward, outgoing_cltv_value and total_amount_msat from the payload
+ * and its path_id from the encrypted data.
+ */
+function decodeBlinded(
+  p: HopPayload,
+  encrypted: string,
+  final: boolean,
+  incoming: { amountMsat: bigint; cltvExpiry: number } | undefined,
+  fail: (type: number, explanation: string) => DecodeResult,
+): DecodeResult {
+  const enc = readEncryptedData(encrypted);
+  if (!enc) return fail(TLV_ENCRYPTED_RECIPIENT_DATA, 'cannot decrypt encrypted_recipient_data');
+  if (final) {
+    if (p.forwardMsat === undefined) return fail(TLV_AMT_TO_FORWARD, 'missing amt_to_forward');
+    if (p.outgoingCltv === undefined) return fail(TLV_OUTGOING_CLTV_VALUE, 'missing outgoing_cltv_value');
+    if (p.totalMsat === undefined) return fail(TLV_TOTAL_AMOUNT_MSAT, 'missing total_amount_msat');
+    // lightningd derives a payment_secret for a blinded payment (the hook shows it, with total_msat).
+    const secret = createHash('sha256').update(`blinded:${enc.pathId ?? ''}`).digest('hex');
+    return { ok: true, payload: { nextScid: undefined, forwardMsat: p.forwardMsat, outgoingCltv: p.outgoingCltv, totalMsat: p.totalMsat, paymentSecret: secret, paymentMetadata: undefined, pathId: enc.pathId ?? '' } };
+  }
+  if (enc.nextNodeId === undefined || enc.relay === undefined || !incoming) return fail(TLV_ENCRYPTED_RECIPIENT_DATA, 'no next hop in encrypted_recipient_data');
+  const base = BigInt(enc.relay.feeBaseMsat);
+  const ppm = BigInt(enc.relay.feePpm);
+  const over = incoming.amountMsat - base;
+  if (over < 0n) return fail(TLV_ENCRYPTED_RECIPIENT_DATA, 'amount below the payment_relay fee');
+  const forwardMsat = (over * 1_000_000n + 1_000_000n + ppm - 1n) / (1_000_000n + ppm);
+  return {
+    ok: true,
+    payload: { nextScid: undefined, nextNodeId: enc.nextNodeId, forwardMsat, outgoingCltv: incoming.cltvExpiry - enc.relay.cltvExpiryDelta, totalMsat: undefined, paymentSecret: undefined, paymentMetadata: undefined },
   };
 }
 

@@ -7,18 +7,23 @@
  * first success or as soon as it gives up, with other parts possibly still in
  * flight. Error codes and messages are CLN's (203 destination refused, 205 no
  * route, 209 gave up, 219 already paid, -3 still in progress, 207 expired).
+ * Its rooms: invstring.ts (the invoice as xpay reads it, BOLT 11 or 12),
+ * blinded.ts (routing and sending through a BOLT 12 invoice's blinded paths),
+ * sendpays.ts (a part's listsendpays record and the names of its failures).
  */
 import { randomBytes } from 'node:crypto';
-import { decodeBolt11 } from '../chain/bolt11.js';
 import type { NodeId } from '../chain/ids.js';
 import type { Askrene } from './askrene.js';
+import { blindedEdges, onWire, routeBlinded, sendBlindedPart, type BlindedRoute } from './blinded.js';
 import type { ChannelPolicy } from './channel.js';
 import { msatParam } from './invoices.js';
+import { readInvstring, type RouteHint } from './invstring.js';
 import type { NewChannelMove } from './moves.js';
 import type { HopPayload } from './onion.js';
 import { splitRoutes, type Route } from './routing.js';
 import { SimRpcError } from './rpc-server.js';
 import { sleep } from './sleep.js';
+import { failureName, sendpayJson, type Sendpay } from './sendpays.js';
 import type { HtlcOutcome, NodeNetwork, Peer } from './types.js';
 
 /** What xpay reaches of its node: askrene's layers, the node's channel moves and its plugins' notifications. */
@@ -28,21 +33,6 @@ export interface PayingNode extends Peer {
   notify(topic: string, params: Record<string, unknown>): void;
 }
 
-export interface Sendpay {
-  createdIndex: number;
-  paymentHash: string;
-  groupid: bigint;
-  partid: number;
-  destination: NodeId;
-  amountMsat: bigint;
-  amountSentMsat: bigint;
-  createdAt: number;
-  completedAt: number | undefined;
-  status: 'pending' | 'complete' | 'failed';
-  preimage: string | undefined;
-  bolt11: string;
-}
-
 interface Context {
   aborted: boolean;
 }
@@ -50,6 +40,8 @@ interface Context {
 /** What one xpay command routes: the invoice and its limits. */
 interface PaymentParams {
   bolt11: string;
+  /** A BOLT 12 invoice: its paths (routing ends at blinded.ts's FAKE_NODE, final_cltv 0). */
+  blinded?: BlindedRoute[];
   hash: string;
   payee: NodeId;
   amount: bigint;
@@ -60,7 +52,7 @@ interface PaymentParams {
   deadline: number;
   /** askrene layers given to xpay (checked at each getroutes, as askrene does). */
   layers: string[];
-  hints: Array<Array<{ pubkey: NodeId; shortChannelId: string; feeBaseMsat: number; feeProportionalMillionths: number; cltvExpiryDelta: number }>>;
+  hints: RouteHint[];
 }
 
 /** The payment group an xpay command owns; a late part joins it. */
@@ -128,11 +120,8 @@ export class Payer {
 
   async xpay(params: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (typeof params.invstring !== 'string') throw new SimRpcError(-32602, 'invstring: missing');
-    const d = decodeBolt11(params.invstring);
-    if (!d.ok) throw new SimRpcError(-32602, `invstring: Unparsable invoice '${params.invstring}': ${d.error}`);
-    const inv = d.value;
-    if (inv.amountMsat === undefined) throw new SimRpcError(-32602, 'amount_msat: required for invoices without an amount');
-    const amount = inv.amountMsat as bigint;
+    const inv = readInvstring(params.invstring);
+    const amount = inv.amountMsat;
     if (params.layers !== undefined && (!Array.isArray(params.layers) || params.layers.some((l) => typeof l !== 'string'))) {
       throw new SimRpcError(-32602, 'layers: should be an array of strings: invalid token (see logs for details)');
     }
@@ -149,6 +138,7 @@ export class Payer {
     this.contexts.add(ctx);
     const p: PaymentParams = {
       bolt11: inv.bolt11,
+      ...(inv.blinded ? { blinded: inv.blinded } : {}),
       hash: inv.paymentHash,
       payee: inv.payee,
       amount,
@@ -199,10 +189,11 @@ export class Payer {
     const now = nowSeconds();
     // xpay always routes with its own layer: what it learned caps a channel's capacity
     // (not for a late part: it was routed before xpay learned from this payment's failures).
-    const edges = this.net.edges(this.node.id, this.hinted(p), (c) => this.node.askrene.isDisabled(layers, c)).map((e) => {
+    const edges = [...this.net.edges(this.node.id, this.hinted(p), (c) => this.node.askrene.isDisabled(layers, c)), ...blindedEdges(p.blinded ?? [])].map((e) => {
       const max = checkLayers ? this.node.askrene.learnedMax(e.scid, e.from, now) : undefined;
       return max !== undefined && max < e.spendableMsat ? { ...e, spendableMsat: max < 0n ? 0n : max } : e;
     });
+    if (p.blinded) return routeBlinded(edges, this.node.id, amount, exclude);
     return splitRoutes(edges, this.node.id, p.payee, amount, p.minFinalCltv, exclude);
   }
 
@@ -215,7 +206,7 @@ export class Payer {
       partid: ++group.partid,
       destination: p.payee,
       amountMsat: route.deliveredMsat,
-      amountSentMsat: route.sentMsat,
+      amountSentMsat: onWire(route),
       createdAt: nowSeconds(),
       completedAt: undefined,
       status: 'pending',
@@ -232,7 +223,8 @@ export class Payer {
       sp.status = outcome.ok ? 'complete' : 'failed';
       if (outcome.ok) sp.preimage = outcome.preimage;
     };
-    const done = this.sendPart(route, p.hash, p.secret, p.amount, p.minFinalCltv, taken).then((outcome) => {
+    const sent = p.blinded ? sendBlindedPart(this.net, this.node, route, p.hash, p.amount, p.blinded, taken) : this.sendPart(route, p.hash, p.secret, p.amount, p.minFinalCltv, taken);
+    const done = sent.then((outcome) => {
       if (sp.status === 'pending') taken(outcome);
       if (outcome.ok) {
         // new_channel_mvt_invoice_hout: our part, settled, is a debit on its first channel, with its part and group.
@@ -316,7 +308,7 @@ export class Payer {
         }
       });
       // A part not failed counts as sent (xpay's total_sent: successes and parts in flight).
-      sentBy.set(sp, route.sentMsat);
+      sentBy.set(sp, onWire(route));
       const tracked = done.finally(() => inflight.delete(tracked));
       inflight.add(tracked);
     };
@@ -342,9 +334,14 @@ export class Payer {
         }
         const usable = routes?.filter((r) => r.totalDelay <= p.maxdelay);
         const fees = usable?.reduce((s, r) => s + r.sentMsat - r.deliveredMsat, 0n) ?? 0n;
-        if (routes && usable?.length !== routes.length) why = `Could not find route without excessive cost or delay (maxdelay ${p.maxdelay})`;
-        else if (routes && feesCommitted + fees > p.maxfee) why = `Could not find route without excessive cost (maxfee ${p.maxfee}msat)`;
-        else if (routes && usable && usable.length > 0) {
+        // askrene's PAY_ROUTE_TOO_EXPENSIVE (206), in its words (test/fixtures/bolt12: xpay with maxfee or maxdelay one short).
+        if (routes && usable?.length !== routes.length) {
+          why = 'Could not find route without excessive delays';
+          code = 206;
+        } else if (routes && feesCommitted + fees > p.maxfee) {
+          why = 'Could not find route without excessive cost';
+          code = 206;
+        } else if (routes && usable && usable.length > 0) {
           // getroutes_done: even a slow xpay makes one attempt, but none after retry_for.
           if (attempts > 0 && Date.now() >= p.deadline) {
             giveUp = new SimRpcError(209, `Timed out after after ${attempts} attempts. ${prior}`);
@@ -384,40 +381,5 @@ export class Payer {
     if (!first || !channel) return Promise.resolve({ ok: false, failureMessage: '2002', failingNode: this.node.id, failingScid: undefined });
     return this.net.sendHtlc(this.node, channel, first.amountMsat, base + first.delay, hash, payloads, { ownPayment: true, resolved });
   }
-}
 
-function failureName(code: string): string {
-  const names: Record<string, string> = {
-    '400f': 'incorrect_or_unknown_payment_details',
-    '0017': 'mpp_timeout',
-    '2002': 'temporary_node_failure',
-    '1007': 'temporary_channel_failure',
-    '400a': 'unknown_next_peer',
-    '4015': 'htlc_expired',
-    '4008': 'permanent_channel_failure',
-    '4016': 'invalid_onion_payload',
-    '0012': 'final_incorrect_cltv_expiry',
-    '0013': 'final_incorrect_htlc_amount',
-  };
-  return names[code] ?? `failure ${code}`;
-}
-
-export function sendpayJson(s: Sendpay): Record<string, unknown> {
-  return {
-    created_index: s.createdIndex,
-    id: s.createdIndex,
-    payment_hash: s.paymentHash,
-    groupid: s.groupid,
-    updated_index: s.createdIndex,
-    partid: s.partid,
-    destination: s.destination,
-    amount_msat: s.amountMsat,
-    amount_sent_msat: s.amountSentMsat,
-    created_at: s.createdAt,
-    ...(s.completedAt !== undefined ? { completed_at: s.completedAt } : {}),
-    status: s.status,
-    ...(s.preimage !== undefined ? { payment_preimage: s.preimage } : {}),
-    bolt11: s.bolt11,
-    ...(s.status === 'failed' ? { erroronion: randomBytes(64).toString('hex') } : {}),
-  };
 }

@@ -80,7 +80,21 @@ export interface Incoming {
   status?: string;
   /** The onion's shared secret, fixed per HTLC like lightningd's. */
   sharedSecret?: string;
+  /** Inside a blinded path: the path key update_add_htlc carried (fixed per HTLC). */
+  pathKey?: string;
 }
+
+/** An invoice request to an offer (what CLN sends by onion message), as the simulator passes it to the issuer. */
+export interface InvoiceRequest {
+  /** The offer's string. */
+  offer: string;
+  amountMsat: bigint;
+  payerId: string;
+  metadata: string;
+}
+
+/** The issuer's answer (an invoice, or an invoice_error), or why none came. */
+export type InvoiceRequestAnswer = { kind: 'invoice'; invoice: string } | { kind: 'error'; message: string } | { kind: 'unreachable' } | { kind: 'timeout' };
 
 /**
  * The network as its nodes reach it. The nodes and channels a node hands back
@@ -106,5 +120,10 @@ export interface NodeNetwork {
   htlcsOn(channel: PeerChannel): Array<{ incoming: Incoming; to: Peer }>;
   /** Deliver a peer message after the message latency (unless a drop fault is armed). */
   deliverMessage(from: Peer, to: Peer, msgHex: string): void;
+  /**
+   * fetchinvoice's onion messages: the request to the issuer and its answer,
+   * if a chain of connected peers leads there (SimNetwork.requestInvoice).
+   */
+  requestInvoice(from: Peer, issuer: NodeId, request: InvoiceRequest, timeoutSeconds: number): Promise<InvoiceRequestAnswer>;
   event(type: NetworkEvent['type'], node: string, detail: string): void;
 }

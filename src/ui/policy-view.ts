@@ -1,7 +1,7 @@
 /** What `rdv policy` prints: the summary of one policy, the tables of all (relay policies, then last-payee ones). Pure. */
 import { formatAmount } from '../chain/amount.js';
 import { shortHash } from '../chain/ids.js';
-import { formatShare, policyBounds, type LastPolicy, type PassTo, type Policy, type Share } from '../chain/policy/policy.js';
+import { formatShare, nextPayeeText, policyBounds, type LastPolicy, type PassTo, type Policy, type Share } from '../chain/policy/policy.js';
 import { formatDuration } from '../chain/units.js';
 
 /** "2% of the downstream amount", "5,000 sat". */
@@ -48,7 +48,7 @@ export function boundsText(p: Policy): string {
 /** The label: value rows `rdv policy add` shows, as `rdv join` shows its budget. */
 export function policySummary(p: Policy, now: number): Array<[string, string]> {
   const rows: Array<[string, string]> = [
-    ['from (next payee)', p.from],
+    [p.pull ? 'pulls from (next payee)' : 'from (next payee)', nextPayeeText(p)],
     ['payout', shareText(p.payout)],
     ['fee budget', shareText(p.feeBudget)],
     ['delay budget', `${p.delayBudget} blocks`],
@@ -70,7 +70,7 @@ export const POLICY_TABLE_HEADER = ['ID', 'FROM', 'PAYOUT', 'FEE BUDGET', 'DELAY
 export function policyRows(policies: readonly Policy[], now: number): string[][] {
   return policies.map((p) => [
     p.id,
-    `${shortHash(p.from)}…`,
+    nextPayeeText(p, true),
     formatShare(p.payout),
     formatShare(p.feeBudget),
     String(p.delayBudget),

@@ -24,6 +24,8 @@ export interface RelayRow {
   lastError: string | undefined;
   /** The rdv policy that joined it, if no one typed rdv join. */
   policy?: string | undefined;
+  /** The offer or address the next payee's invoice was pulled from ("offer lno1…", "address carol@…"). */
+  downstream?: string | undefined;
 }
 
 /** The plugin's counts over every relay record (it lists only those in memory). */
@@ -77,6 +79,7 @@ export function readSnapshot(reply: unknown): Snapshot {
         settledAt: x.optInt('settled_at'),
         lastError: x.optStr('last_error'),
         policy: x.optStr('policy'),
+        downstream: x.optStr('downstream'),
       };
     }),
   };
@@ -111,10 +114,10 @@ function outcome(r: RelayRow): string {
   if (r.state === 'settled') return `earned ${formatAmount(msat(r.earnedMsat ?? 0n))}`;
   if (r.state === 'paying' || r.state === 'gathered') return `paying${r.outgoing ? ` (outgoing ${r.outgoing})` : ''}`;
   if (r.lastError) return `last try failed: ${r.lastError}`;
-  return r.state === 'open' ? 'waiting for the payer' : r.state;
+  return r.state === 'open' ? `waiting for the payer${r.downstream ? ` (next payee: ${r.downstream})` : ''}` : r.state;
 }
 
-export type WatchEvent = { event: 'relay'; payment_hash: string; state: string; held_parts: number; held_msat: bigint; outgoing?: string; earned_msat?: bigint; last_error?: string; policy?: string };
+export type WatchEvent = { event: 'relay'; payment_hash: string; state: string; held_parts: number; held_msat: bigint; outgoing?: string; earned_msat?: bigint; last_error?: string; policy?: string; downstream?: string };
 
 /** One event per relay whose state, held parts or outgoing status changed since `before`. */
 export function changes(before: Snapshot | undefined, after: Snapshot): WatchEvent[] {
@@ -129,6 +132,7 @@ export function changes(before: Snapshot | undefined, after: Snapshot): WatchEve
     if (r.earnedMsat !== undefined && r.state === 'settled') e.earned_msat = r.earnedMsat;
     if (r.lastError !== undefined) e.last_error = r.lastError;
     if (r.policy !== undefined) e.policy = r.policy;
+    if (r.downstream !== undefined) e.downstream = r.downstream;
     out.push(e);
   }
   return out;

@@ -84,7 +84,7 @@ const cases: Case[] = [
   // --- missing or conflicting options -------------------------------------------------
   { description: 'no payout and no terminal to ask on', args: withInvoice(() => fresh, '--fee-budget', '1000sat', '--delay-budget', '60'), code: 2, says: /missing --payout .*give them as options/ },
   { description: 'no invoice at all and no terminal', args: () => join(...BUDGETS), code: 2, says: /--invoice <bolt11> or --from-inbox <hash>/ },
-  { description: 'both --invoice and --from-inbox', args: () => join('--invoice', fresh, '--from-inbox', 'abcd', ...BUDGETS), code: 2, says: /either --invoice or --from-inbox/ },
+  { description: 'both --invoice and --from-inbox', args: () => join('--invoice', fresh, '--from-inbox', 'abcd', ...BUDGETS), code: 2, says: /give one of --invoice, --from-inbox, --offer and --address/ },
   { description: '--from-inbox with a hash nobody sent', args: () => join('--from-inbox', 'abcdef12', ...BUDGETS), code: 2, says: /no invoice in the inbox matches abcdef12/ },
   { description: '--from-inbox with something that is not hex', args: () => join('--from-inbox', 'zz', ...BUDGETS), code: 2, says: /not a payment hash or a prefix/ },
   { description: '--amount on a relay', args: withInvoice(() => fresh, ...BUDGETS, '--amount', '5sat'), code: 2, says: /--amount is for --last/ },

@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { msat } from '../../src/chain/amount.js';
+import type { PaymentHash } from '../../src/chain/ids.js';
+import { RpcClient } from '../../src/rpc/client.js';
 import { makeRecord } from '../helpers/builders.js';
 import { buildChain, type Chain } from '../helpers/chain.js';
 import { seedRecord } from '../helpers/fake-lightningd.js';
@@ -37,11 +40,11 @@ describe('rdv doctor on a healthy relay node', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
     const checks = lines(r.stdout);
-    assert.equal(checks.length, 11, r.stdout);
+    assert.equal(checks.length, 12, r.stdout);
     assert.deepEqual(checks.filter((l) => !l.startsWith('ok    ')), []);
     assert.equal(checks[0], 'ok    CLN v26.06.6 (>= v25.02)');
     assert.match(r.stdout, new RegExp(`ok {4}relay ${chain.hash.slice(0, 8)}: can receive .* \\(needs 106,000 sat\\), send .* \\(needs 100,000 sat\\); route fee 0 sat \\(budget 1,000 sat\\)`));
-    assert.match(r.stdout, /\n11 ok, 0 warning\(s\), 0 failed\n$/);
+    assert.match(r.stdout, /\n12 ok, 0 warning\(s\), 0 failed\n$/);
     const called = chain.bob.server.calls.slice(from).map((c) => (c.method === 'plugin' ? `plugin ${String(c.params.subcommand)}` : c.method));
     assert.deepEqual(called.filter((m) => WRITES.has(m) || /^plugin (start|stop)/.test(m)), []);
     for (const m of ['getinfo', 'plugin list', 'listconfigs', 'help', 'listpeerchannels', 'listdatastore', 'getroutes', 'rdv-status', 'rdv-guard-status']) assert.ok(called.includes(m), `doctor asked ${m}`);
@@ -53,10 +56,10 @@ describe('rdv doctor on a healthy relay node', () => {
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as DoctorJson;
     assert.deepEqual(Object.keys(j), ['checks', 'summary']);
-    assert.deepEqual(j.summary, { ok: 11, warn: 0, fail: 0 });
+    assert.deepEqual(j.summary, { ok: 12, warn: 0, fail: 0 });
     assert.deepEqual(
       j.checks.map((c) => c.name),
-      ['cln-version', 'rdv-plugin', 'guard-plugin', 'hook-order', 'commands', 'reachable', 'records', 'liquidity', 'cltv', 'stuck', 'inbox'],
+      ['cln-version', 'rdv-plugin', 'guard-plugin', 'hook-order', 'commands', 'reachable', 'records', 'liquidity', 'cltv', 'stuck', 'inbox', 'pull'],
     );
     for (const c of j.checks) {
       assert.deepEqual(Object.keys(c).filter((k) => !['name', 'status', 'message', 'fix', 'payment_hash'].includes(k)), []);
@@ -93,9 +96,9 @@ describe('rdv doctor on a node that is not fit', () => {
       assert.match(r.stdout, /^fail  rdv-guard is not loaded: .*you lose that money: add important-plugin=.*\/bin\/rdv-guard to lightningd's config and restart it$/m);
       assert.match(r.stdout, /^warn  hook order not checked/m);
       assert.match(r.stdout, /^ok    rdv 0\.\d+\.\d+ loaded as an important plugin and relaying/m);
-      assert.match(r.stderr, /^rdv: 1 of 11 checks failed/);
+      assert.match(r.stderr, /^rdv: 1 of 12 checks failed/);
       const j = JSON.parse((await runRdv([...at(chain.bob), '--json', 'doctor'])).stdout) as DoctorJson;
-      assert.deepEqual(j.summary, { ok: 9, warn: 1, fail: 1 });
+      assert.deepEqual(j.summary, { ok: 10, warn: 1, fail: 1 });
       assert.match(j.checks.find((c) => c.name === 'guard-plugin')?.fix ?? '', /important-plugin=/);
     });
   });
@@ -107,7 +110,7 @@ describe('rdv doctor on a node that is not fit', () => {
       assert.equal(r.code, 1, r.stderr);
       const j = JSON.parse(r.stdout) as DoctorJson;
       const status = Object.fromEntries(j.checks.map((c) => [c.name, c.status]));
-      assert.deepEqual(status, { 'cln-version': 'ok', 'rdv-plugin': 'fail', 'guard-plugin': 'fail', 'hook-order': 'warn', commands: 'ok', reachable: 'ok', records: 'ok', liquidity: 'ok', cltv: 'ok', stuck: 'ok', inbox: 'warn' });
+      assert.deepEqual(status, { 'cln-version': 'ok', 'rdv-plugin': 'fail', 'guard-plugin': 'fail', 'hook-order': 'warn', commands: 'ok', reachable: 'ok', records: 'ok', liquidity: 'ok', cltv: 'ok', stuck: 'ok', inbox: 'warn', pull: 'ok' });
       assert.match(j.checks[1]?.fix ?? '', /important-plugin=.*\/bin\/rdv and important-plugin=.*\/bin\/rdv-guard/);
       assert.doesNotMatch(r.stderr, /unexpected/);
     });
@@ -122,6 +125,40 @@ describe('rdv doctor on a node that is not fit', () => {
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stdout, new RegExp(`^fail  relay ${record.paymentHash.slice(0, 8)} has been paying for 10m with no payment onward pending, and rdv is not running to finish it: load rdv`, 'm'));
       assert.match(r.stdout, /^ok    1 rdv record\(s\): 0 open relay invoice\(s\), 1 relay\(s\) holding a payment$/m);
+    });
+  });
+
+  test("a relay over a BOLT 12 invoice: doctor reads it with the node's decode and checks the route to its blinded path", async () => {
+    await withSimNet(async (net) => {
+      const alice = await net.addNode('alice');
+      const bob = await net.addNode('bob', { plugin: true });
+      const dave = await net.addNode('dave');
+      net.openChannel(alice, bob, 2_000_000n);
+      net.openChannel(bob, dave, 1_000_000n, { private: true, policyA: { feeBaseMsat: 1234n, feePpm: 567n, cltvDelta: 41 } });
+      const [b, d] = await Promise.all([RpcClient.connect(bob.socketPath), RpcClient.connect(dave.socketPath)]);
+      try {
+        const offer = (await d.call('offer', { amount: 'any', description: 'doctor' })) as { bolt12: string };
+        const { invoice } = (await b.call('fetchinvoice', { offer: offer.bolt12, amount_msat: 54_321_987 })) as { invoice: string };
+        const { invoice_payment_hash: hash } = (await b.call('decode', { string: invoice })) as { invoice_payment_hash: string };
+        const record = makeRecord({
+          paymentHash: hash as PaymentHash,
+          downstreamInvoice: invoice,
+          downstreamSource: { kind: 'offer', offer: offer.bolt12 },
+          downstreamPayee: dave.id,
+          downstreamAmountMsat: msat(54_321_987n),
+          amountMsat: msat(60_000_000n),
+          expiresAt: Math.floor(Date.now() / 1000) + 3_000,
+        });
+        seedRecord(bob, record);
+        const from = bob.server.calls.length;
+        const r = await runRdv([...at(bob), 'doctor']);
+        // Bob is the path's introduction node: no route before it, the path's fee 1234 + floor(54,321,987 x 567 / 1e6) = 32,034 msat.
+        assert.match(r.stdout, new RegExp(`^ok {4}relay ${hash.slice(0, 8)}: can receive .*; route fee 32\\.034 sat \\(budget 1,000 sat\\), 0 blocks of CLTV$`, 'm'), r.stdout);
+        assert.ok(bob.server.calls.slice(from).some((c) => c.method === 'decode' && c.params.string === invoice), 'doctor asked the node to decode the invoice');
+      } finally {
+        b.close();
+        d.close();
+      }
     });
   });
 

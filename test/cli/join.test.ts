@@ -67,7 +67,7 @@ describe('a chain of three payees, built with rdv alone', () => {
     );
     assert.notEqual(decoded.paymentSecret, carolDecoded.value.paymentSecret);
     const rec = record(bob, carolInv.payment_hash);
-    assert.deepEqual([rec.state, rec.downstreamBolt11, rec.paymentSecret], ['open', carolInv.bolt11, decoded.paymentSecret]);
+    assert.deepEqual([rec.state, rec.downstreamInvoice, rec.paymentSecret], ['open', carolInv.bolt11, decoded.paymentSecret]);
     const ours = decodeBolt11(bobInv.bolt11);
     assert.ok(ours.ok && !ours.value.hasPayeeField, 'no n field');
     assert.ok(ours.ok && ours.value.expiresAt <= carolDecoded.value.expiresAt - 600, 'expires 10 minutes before the downstream invoice');
@@ -140,7 +140,7 @@ describe('several invoices passed back for one hash, on a terminal', () => {
       ],
     );
     assert.equal(code, 0, screen);
-    assert.equal(record(bob, inv.payment_hash).downstreamBolt11, inv.bolt11);
+    assert.equal(record(bob, inv.payment_hash).downstreamInvoice, inv.bolt11);
     assert.equal(record(bob, inv.payment_hash).receivedFrom, carol.id);
   });
 });

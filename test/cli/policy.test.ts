@@ -142,8 +142,8 @@ describe('rdv policy', () => {
   });
 
   const bad: Array<{ description: string; args: string[]; stderr: RegExp }> = [
-    { description: 'no --from', args: ['add', '--payout', '2%', '--fee-budget', '0.5%', '--delay-budget', '80'], stderr: /^rdv: rdv policy add needs --from: e\.g\. rdv policy add --from/ },
-    { description: 'nothing at all', args: ['add'], stderr: /^rdv: rdv policy add needs --from, --payout, --fee-budget, --delay-budget: / },
+    { description: 'no --from', args: ['add', '--payout', '2%', '--fee-budget', '0.5%', '--delay-budget', '80'], stderr: /^rdv: rdv policy add needs --from \(or --address, --offer\): e\.g\. rdv policy add --from/ },
+    { description: 'nothing at all', args: ['add'], stderr: /^rdv: rdv policy add needs --from \(or --address, --offer\), --payout, --fee-budget, --delay-budget: / },
     { description: 'a --from that is no node id', args: ['add', '--from', 'carol', '--payout', '2%', '--fee-budget', '0', '--delay-budget', '80'], stderr: /^rdv: --from "carol" is not a node id \(66 hex digits\)$/ },
     { description: 'a payout over 100%', args: ['add', '--from', CAROL, '--payout', '101%', '--fee-budget', '0', '--delay-budget', '80'], stderr: /^rdv: --payout 101% is more than 100%$/ },
     { description: 'a payout of 0%', args: ['add', '--from', CAROL, '--payout', '0%', '--fee-budget', '0', '--delay-budget', '80'], stderr: /^rdv: --payout 0% is zero$/ },

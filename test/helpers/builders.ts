@@ -20,7 +20,7 @@ export function makeRecord(over: Partial<RelayRecord> = {}): RelayRecord {
     role: 'relay',
     paymentHash: HASH,
     bolt11: 'lnbcrt1060u1bob',
-    downstreamBolt11: 'lnbcrt1m1carol',
+    downstreamInvoice: 'lnbcrt1m1carol',
     downstreamPayee: CAROL,
     downstreamAmountMsat: msat(100_000_000n),
     downstreamMinFinalCltv: 18,

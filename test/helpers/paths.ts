@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseJson } from '../../src/chain/json.js';
 
 /** The repository root (tests run from dist/test/...). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -30,3 +31,11 @@ export function fixtureText(name: string): string {
   return readFileSync(join(FIXTURES, name), 'utf8');
 }
 
+
+/** Real CLN v26.06.6 BOLT 12 replies (test/fixtures/bolt12/README.md says how each was made). */
+export const BOLT12_FIXTURES = join(ROOT, 'test', 'fixtures', 'bolt12');
+
+/** A BOLT 12 fixture, parsed as rdv parses RPC replies (integers past 2^53 stay exact). */
+export function bolt12Fixture(name: string): unknown {
+  return parseJson(readFileSync(join(BOLT12_FIXTURES, name), 'utf8'));
+}

@@ -68,7 +68,7 @@ describe('completion spec from buildProgram', () => {
     assert.deepEqual(policy?.subcommands.map((c) => c.name), ['add', 'list', 'remove']);
     assert.deepEqual(policy?.args, []);
     const [add, , remove] = policy?.subcommands ?? [];
-    assert.deepEqual(add?.options.map((o) => o.long), ['--from', '--payout', '--fee-budget', '--delay-budget', '--pass-to', '--max-amount', '--min-amount', '--expires', '--note', '--max-open', '--max-per-minute', '--max-invoice-life', '--max-description', '--last', '--for', '--description', '--expiry', '--max-unpaid', '--help']);
+    assert.deepEqual(add?.options.map((o) => o.long), ['--from', '--address', '--offer', '--payout', '--fee-budget', '--delay-budget', '--pass-to', '--max-amount', '--min-amount', '--expires', '--note', '--max-open', '--max-per-minute', '--max-invoice-life', '--max-description', '--last', '--for', '--description', '--expiry', '--max-unpaid', '--help']);
     assert.deepEqual(remove?.args, [{ name: 'policy_id', required: true, variadic: false, values: { kind: 'node', list: 'policies' } }]);
   });
 });

@@ -53,6 +53,7 @@ function healthy(over: Partial<DoctorFacts> = {}): DoctorFacts {
     channels: ok([channel()]),
     records: ok({ count: 1, relays: [relay()], unreadable: [] }),
     inboxExpiries: ok([NOW + 1_001, NOW + 2_003, NOW - 5]),
+    pulls: ok([]),
     ...over,
   };
 }
@@ -302,13 +303,34 @@ describe('runChecks', () => {
     const results = runChecks(healthy());
     assert.deepEqual(
       results.map((r) => [r.name, r.status]),
-      ['cln-version', 'rdv-plugin', 'guard-plugin', 'hook-order', 'commands', 'reachable', 'records', 'liquidity', 'cltv', 'stuck', 'inbox'].map((n) => [n, 'ok']),
+      ['cln-version', 'rdv-plugin', 'guard-plugin', 'hook-order', 'commands', 'reachable', 'records', 'liquidity', 'cltv', 'stuck', 'inbox', 'pull'].map((n) => [n, 'ok']),
     );
   });
 
   test('without any plugin and without records nothing crashes, and what needs the plugin says so', () => {
     const results = runChecks(healthy({ plugins: ok({ loaded: [BUILTIN], important: [] }), rdvStatus: undefined, guardStatus: undefined, records: ok({ count: 0, relays: [], unreadable: [] }) }));
     const by = new Map(results.map((r) => [r.name, r.status]));
-    assert.deepEqual(Object.fromEntries(by), { 'cln-version': 'ok', 'rdv-plugin': 'fail', 'guard-plugin': 'fail', 'hook-order': 'warn', commands: 'ok', reachable: 'ok', records: 'ok', liquidity: 'ok', cltv: 'ok', stuck: 'ok', inbox: 'warn' });
+    assert.deepEqual(Object.fromEntries(by), { 'cln-version': 'ok', 'rdv-plugin': 'fail', 'guard-plugin': 'fail', 'hook-order': 'warn', commands: 'ok', reachable: 'ok', records: 'ok', liquidity: 'ok', cltv: 'ok', stuck: 'ok', inbox: 'warn', pull: 'ok' });
+  });
+});
+
+describe('pull: the offers and Lightning Addresses policies pull from', () => {
+  test('none: ok, and it says so', () => {
+    const r = runChecks(healthy()).find((x) => x.name === 'pull');
+    assert.deepEqual([r?.status, r?.message], ['ok', 'no policy pulls from an offer or a Lightning Address']);
+  });
+
+  test('an address this machine cannot reach fails, naming the policy and what to do; an offer that decodes is ok', () => {
+    const r = runChecks(
+      healthy({
+        pulls: ok([
+          { policy: 'b0b00001', source: { kind: 'address', address: 'carol@shop.example' }, reached: err('could not read the pay parameters of carol@shop.example: DNS lookup of shop.example failed') },
+          { policy: 'b0b00002', source: { kind: 'offer', offer: 'lno1qgsq' }, reached: ok('its offer is payable from this node') },
+        ]),
+      }),
+    ).find((x) => x.name === 'pull');
+    assert.equal(r?.status, 'fail');
+    assert.equal(r?.message, 'policy b0b00001: could not read the pay parameters of carol@shop.example: DNS lookup of shop.example failed');
+    assert.match(r?.fix ?? '', /reaches the web \(https to shop\.example\)/);
   });
 });

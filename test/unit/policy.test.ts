@@ -323,6 +323,60 @@ describe('the stored book', () => {
     { description: 'a max_invoice_life_seconds of a year', text: damaged((b) => (b.policies[0]!.max_invoice_life_seconds = 31_536_000)), error: /^policies\.policies\[0\]\.max_invoice_life_seconds is out of range$/ },
   ];
   for (const c of cases) test(`a damaged book throws ShapeError: ${c.description}`, () => assert.throws(() => parseBook(c.text), (e: unknown) => e instanceof ShapeError && c.error.test(e.message)));
+
+  test('a policy that pulls from an offer or an address round-trips, with no from; exactly one of from and pull is read', () => {
+    const offer = 'lno1qgsqvgnwgcg35z6ee2h3yczraddm72xrfua9uve2rlrm9deu7xyfzrc2zpsjqcm0venx2efqvaexjmnyv4epvggrnne6c3knkc8e5y7dqvt69nd23euxjtyuxvvww6pkkysuv6c38h8q';
+    const pulls: PolicyBook = {
+      version: 1,
+      lastPolicies: [],
+      policies: [
+        { id: 'b0b00001', pull: { kind: 'offer', offer }, payout: fixed(5_000_000n), feeBudget: fixed(1_000_000n), delayBudget: 80, createdAt: NOW },
+        { id: 'b0b00002', pull: { kind: 'address', address: 'carol@carol.example' }, payout: percent(10_000n), feeBudget: percent(5_000n), delayBudget: 80, createdAt: NOW, passTo: { id: ALICE } },
+      ],
+    };
+    const text = serializeBook(pulls);
+    assert.ok(!text.includes('"from"'));
+    assert.match(text, /"pull":\{"kind":"address","address":"carol@carol\.example"\}/);
+    assert.deepEqual(parseBook(text), pulls);
+    const stored2 = JSON.parse(text) as { policies: Array<Record<string, unknown>> };
+    const bad = (edit: (p: Record<string, unknown>) => void): string => {
+      const copy = structuredClone(stored2);
+      edit(copy.policies[0] ?? {});
+      return JSON.stringify(copy);
+    };
+    for (const [text2, error] of [
+      [bad((p) => (p.from = CAROL)), /must have exactly one of from and pull$/],
+      [bad((p) => delete p.pull), /must have exactly one of from and pull$/],
+      [bad((p) => (p.pull = { kind: 'offer', offer: 'lni1qqqq' })), /pull\.offer: expected a BOLT 12 offer \(lno1\.\.\., at most 8192 characters\)$/],
+      [bad((p) => (p.pull = { kind: 'address', address: 'no at sign' })), /pull\.address: expected a Lightning Address \(name@domain, at most 320 characters\)$/],
+      [bad((p) => (p.pull = { kind: 'bip353', name: 'carol' })), /pull\.kind: expected "offer" or "address", got "bip353"$/],
+    ] as const) assert.throws(() => parseBook(text2), (e: unknown) => e instanceof ShapeError && error.test(e.message));
+  });
+});
+
+describe('newPolicy: a next payee that runs no rdv', () => {
+  test('--address and --offer are stored as pull (an address lower-cased; an offer without its + line breaks), with no from', () => {
+    const a = newPolicy({ ...input({}), from: undefined, address: ' Carol@Carol.Example ' }, ctx);
+    assert.ok(a.ok);
+    assert.deepEqual([a.value.from, a.value.pull], [undefined, { kind: 'address', address: 'carol@carol.example' }]);
+    const o = newPolicy({ ...input({}), from: undefined, offer: 'lno1qgsq+\n  vgnw' }, ctx);
+    assert.ok(o.ok);
+    assert.deepEqual(o.value.pull, { kind: 'offer', offer: 'lno1qgsqvgnw' });
+  });
+
+  for (const [description, given, error] of [
+    ['none', { from: undefined }, /^give the next payee once: --from <node id>/],
+    ['two', { address: 'carol@carol.example' }, /^give the next payee once/],
+    ['an invoice for an offer', { from: undefined, offer: 'lni1qqqq' }, /^--offer must be a BOLT 12 offer \(lno1\.\.\.\), not an invoice$/],
+    ['an offer with a character bech32 does not use', { from: undefined, offer: 'lno1qqbq' }, /^--offer is not a BOLT 12 offer: it has characters bech32 does not use$/],
+    ['an address without a name', { from: undefined, address: '@carol.example' }, /^--address: "@carol\.example" has no name before the @$/],
+    ['an address with a path', { from: undefined, address: 'carol@carol.example/x' }, /^--address: the domain of "carol@carol\.example\/x" is not a host name or host:port$/],
+  ] as const) {
+    test(`refused: ${description}`, () => {
+      const r = newPolicy({ ...input({}), ...given }, ctx);
+      assert.ok(!r.ok && error.test(r.error), r.ok ? 'accepted' : r.error);
+    });
+  }
 });
 
 describe('policyToJson: CLN\'s convention', () => {

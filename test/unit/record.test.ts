@@ -26,6 +26,9 @@ const HASH = '9f'.repeat(32) as PaymentHash;
 const CAROL = `02${'c3'.repeat(32)}` as NodeId;
 const ALICE = `03${'a1'.repeat(32)}` as NodeId;
 const NOW = 1_795_620_807;
+/** Shaped like CLN's strings (rdv never parses them: the node's decode does). */
+const LNO = 'lno1qgsqvgnwgcg35z6ee2h3yczraddm72xrfua9uve2rlrm9deu7xyfzrc2zfq';
+const LNI = 'lni1qqgyq5wuv8dmhs3fd9ru4al2jcsegfqvqypq8jvtgwzv3ymtgu4q2r9sk6awnh5zyg3ft4f';
 
 /** Bob's open relay over Carol's 100,003 sat invoice, with only the required fields. */
 function relay(over: Partial<RelayRecord> = {}): RelayRecord {
@@ -34,7 +37,7 @@ function relay(over: Partial<RelayRecord> = {}): RelayRecord {
     role: 'relay',
     paymentHash: HASH,
     bolt11: 'lnbcrt1060130n1bob',
-    downstreamBolt11: 'lnbcrt1000030n1carol',
+    downstreamInvoice: 'lnbcrt1000030n1carol',
     downstreamPayee: CAROL,
     downstreamAmountMsat: msat(100_003_000n),
     downstreamMinFinalCltv: 19,
@@ -117,6 +120,10 @@ describe('serializeRecord -> parseRecord gives the same record back', () => {
     { description: "a last payee's record made by its policy for Alice's request", given: last({ policy: '7a57c0de', requestedBy: ALICE }) },
     { description: 'a relay joined by policy for a request from Alice', given: relay({ policy: '5e1f0c2a', requestedBy: ALICE, receivedFrom: CAROL }) },
     { description: 'a relay made by rdv-request on this node', given: relay({ policy: '5e1f0c2a', requestedBy: 'rpc' }) },
+    { description: 'a relay over a BOLT 12 invoice fetched from an offer', given: relay({ downstreamInvoice: LNI, downstreamSource: { kind: 'offer', offer: LNO } }) },
+    { description: 'a relay over a BOLT 12 invoice, upper case as bech32 allows', given: relay({ downstreamInvoice: LNI.toUpperCase() }) },
+    { description: 'a relay over an invoice from a Lightning Address', given: relay({ downstreamSource: { kind: 'address', address: 'carol@shop.example' } }) },
+    { description: 'a settled BOLT 12 relay with every optional field', given: settled({ downstreamInvoice: LNI, downstreamSource: { kind: 'offer', offer: LNO }, policy: '5e1f0c2a' }) },
   ];
   for (const c of cases) {
     test(c.description, () => assert.deepEqual(parseRecord(serializeRecord(c.given)), c.given));
@@ -154,9 +161,34 @@ describe('serializeRecord -> parseRecord gives the same record back', () => {
     }
   });
 
+  test('a BOLT 12 downstream is stored as downstream_bolt12 (and only there), its source as downstream_source', () => {
+    const json = JSON.parse(serializeRecord(relay({ downstreamInvoice: LNI, downstreamSource: { kind: 'offer', offer: LNO } }))) as Record<string, unknown>;
+    assert.deepEqual([json.downstream_bolt12, 'downstream_bolt11' in json, json.downstream_source], [LNI, false, { kind: 'offer', offer: LNO }]);
+  });
+
+  test('a BOLT 11 downstream is stored as downstream_bolt11, byte for byte as rdv wrote it before BOLT 12', () => {
+    assert.equal(serializeRecord(relay({ policy: '5e1f0c2a', receivedFrom: CAROL })), V1_RECORD);
+  });
+
   test('the datastore keys are ["rdv","v1","relay"|"inbox",<hash>]', () => {
     assert.deepEqual(relayKey(HASH), ['rdv', 'v1', 'relay', HASH]);
     assert.deepEqual(inboxKey(HASH), ['rdv', 'v1', 'inbox', HASH]);
+  });
+});
+
+/**
+ * A record as rdv wrote it before downstream invoices could be BOLT 12 (its
+ * serializeRecord, run on relay({ policy, receivedFrom }) at 861c24d): records
+ * are versioned (DESIGN.md), and version 1 must stay readable.
+ */
+const V1_RECORD =
+  '{"version":1,"role":"relay","payment_hash":"9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f9f","bolt11":"lnbcrt1060130n1bob","amount_msat":"106013000","expires_at":1795627306,"created_at":1795620710,"updated_at":1795620710,"downstream_bolt11":"lnbcrt1000030n1carol","downstream_payee":"02c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3","downstream_amount_msat":"100003000","downstream_min_final_cltv":19,"payment_secret":"5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b","payout_msat":"5003000","fee_budget_msat":"1007000","delay_budget":61,"safety_margin":34,"min_final_cltv":80,"state":"open","round":0,"parts":[],"attempts":[],"received_from":"02c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3","policy":"5e1f0c2a"}';
+
+describe('a record written before BOLT 12 downstreams still reads', () => {
+  test('its downstream_bolt11 becomes downstreamInvoice, with no source', () => {
+    const r = parseRecord(V1_RECORD);
+    assert.deepEqual(r, relay({ policy: '5e1f0c2a', receivedFrom: CAROL }));
+    assert.equal('downstreamSource' in r, false);
   });
 });
 
@@ -188,6 +220,17 @@ describe('parseRecord refuses what it cannot read safely, naming the field', () 
     { description: 'a negative amount', given: storedWith('payout_msat', '-5'), error: /record\.payout_msat: expected an amount in msat/ },
     { description: 'an amount with a decimal point', given: storedWith('fee_budget_msat', '1007.5'), error: /record\.fee_budget_msat/ },
     { description: 'a missing downstream invoice', given: storedWith('downstream_bolt11', undefined), error: /record\.downstream_bolt11: expected a string, got nothing/ },
+    { description: 'both a BOLT 11 and a BOLT 12 downstream invoice', given: storedWith('downstream_bolt12', LNI), error: /^record: both downstream_bolt11 and downstream_bolt12/ },
+    { description: 'a BOLT 12 invoice stored as downstream_bolt11', given: storedWith('downstream_bolt11', LNI), error: /record\.downstream_bolt11: a BOLT 12 invoice \(lni1\.\.\.\) belongs in downstream_bolt12/ },
+    { description: 'a BOLT 11 invoice stored as downstream_bolt12', given: storedWith('downstream_bolt12', 'lnbcrt1000030n1carol', relay({ downstreamInvoice: LNI })), error: /record\.downstream_bolt12: expected a BOLT 12 invoice/ },
+    { description: 'a downstream_bolt12 that is not a string', given: storedWith('downstream_bolt12', 7, relay({ downstreamInvoice: LNI })), error: /record\.downstream_bolt12: expected a string, got 7/ },
+    { description: 'a downstream source of an unknown kind', given: storedWith('downstream_source', { kind: 'lnurl', lnurl: 'LNURL1DP68' }), error: /record\.downstream_source\.kind: expected "offer" or "address", got "lnurl"/ },
+    { description: 'a downstream source that is a bare string', given: storedWith('downstream_source', LNO), error: /record\.downstream_source: expected an object/ },
+    { description: 'an offer source that is a BOLT 12 invoice', given: storedWith('downstream_source', { kind: 'offer', offer: LNI }), error: /record\.downstream_source\.offer: expected a BOLT 12 offer/ },
+    { description: 'an offer source past 8,192 characters', given: storedWith('downstream_source', { kind: 'offer', offer: `lno1${'q'.repeat(8_189)}` }), error: /record\.downstream_source\.offer: expected a BOLT 12 offer \(lno1\.\.\., at most 8192 characters\)/ },
+    { description: 'an address source without @', given: storedWith('downstream_source', { kind: 'address', address: 'carol.shop.example' }), error: /record\.downstream_source\.address: expected a Lightning Address/ },
+    { description: 'an address source with a newline', given: storedWith('downstream_source', { kind: 'address', address: 'carol@shop.example\nx' }), error: /record\.downstream_source\.address/ },
+    { description: 'an address source past 320 characters', given: storedWith('downstream_source', { kind: 'address', address: `${'c'.repeat(250)}@${'s'.repeat(70)}` }), error: /record\.downstream_source\.address: expected a Lightning Address \(name@domain, at most 320 characters\)/ },
     { description: 'a missing min_final_cltv', given: storedWith('min_final_cltv', undefined), error: /record\.min_final_cltv: expected a non-negative integer/ },
     { description: 'a fractional delay budget', given: storedWith('delay_budget', 60.5), error: /record\.delay_budget: expected a non-negative integer, got 60\.5/ },
     { description: 'a negative expiry', given: storedWith('expires_at', -1), error: /record\.expires_at/ },

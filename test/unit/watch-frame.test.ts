@@ -128,6 +128,11 @@ describe('renderFrame fits the terminal', () => {
     assert.ok(lines.some((l) => /pending.* · policy ab12cd34$/.test(l)), lines.join('\n'));
   });
 
+  test('an open relay whose next payee runs no rdv says where its invoice was pulled from', () => {
+    const rows = dashboardRows(snapshot([row({ downstream: 'address carol@carol.example' }), row()]), NOW);
+    assert.deepEqual(rows.map((r) => r[6]), ['waiting for the payer (next payee: address carol@carol.example)', 'waiting for the payer']);
+  });
+
   test('a partial set (open, 1 part held) is in progress, with what it holds', () => {
     const lines = frame(huge, 130, 30);
     const t = tally(huge.rows, DAY_START);

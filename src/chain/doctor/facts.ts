@@ -6,7 +6,7 @@
 import type { RouteEstimate } from '../budget.js';
 import type { NetworkName } from '../network.js';
 import type { ChannelFunds, NodeAddress } from '../node-facts.js';
-import type { RelayRecord } from '../record.js';
+import type { DownstreamSource, RelayRecord } from '../record.js';
 import type { OutgoingSummary } from '../relay/types.js';
 import type { Result } from '../../errors.js';
 
@@ -68,6 +68,15 @@ export interface DoctorFacts {
   records: Fact<{ count: number; relays: RelayFacts[]; unreadable: string[] }>;
   /** Expiry (unix time) of each readable inbox entry. */
   inboxExpiries: Fact<number[]>;
+  /** The next payees policies pull invoices from (offers, Lightning Addresses), each with what was learnt of it now. */
+  pulls: Fact<PullFacts[]>;
+}
+
+/** A policy's offer or address: `reached` is what it said now (an address's pay parameters, an offer's decode), or why not. */
+export interface PullFacts {
+  policy: string;
+  source: DownstreamSource;
+  reached: Fact<string>;
 }
 
 /** An open relay invoice a payer may still pay: it needs liquidity and a route onward. */

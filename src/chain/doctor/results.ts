@@ -3,7 +3,7 @@ import type { PaymentHash } from '../ids.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
-export type CheckName = 'cln-version' | 'rdv-plugin' | 'guard-plugin' | 'hook-order' | 'commands' | 'reachable' | 'records' | 'liquidity' | 'cltv' | 'stuck' | 'inbox';
+export type CheckName = 'cln-version' | 'rdv-plugin' | 'guard-plugin' | 'hook-order' | 'commands' | 'reachable' | 'records' | 'liquidity' | 'cltv' | 'stuck' | 'inbox' | 'pull';
 
 export interface CheckResult {
   name: CheckName;

@@ -13,6 +13,7 @@
  *   records.ts    rdv's records: records, stuck (a relay holding a payment with nothing in flight)
  *   liquidity.ts  each open relay invoice: liquidity (and the route onward), cltv
  *   inbox.ts      the pass-back inbox: inbox
+ *   pulls.ts      the offers and Lightning Addresses policies pull invoices from: pull
  *   run.ts        runChecks, the order of the lines
  */
 import type { DoctorFacts } from './facts.js';
@@ -22,6 +23,7 @@ import { checkRdvPlugin, checkGuardPlugin, checkHookOrder } from './plugins.js';
 import { checkRecords, checkStuck } from './records.js';
 import { checkLiquidity, checkCltv } from './liquidity.js';
 import { checkInbox } from './inbox.js';
+import { checkPulls } from './pulls.js';
 
 /** Every check, in the order they are shown. */
 export function runChecks(f: DoctorFacts): CheckResult[] {
@@ -37,5 +39,6 @@ export function runChecks(f: DoctorFacts): CheckResult[] {
     checkCltv(f),
     ...checkStuck(f),
     checkInbox(f),
+    checkPulls(f),
   ];
 }

@@ -8,8 +8,9 @@ import { isObject, Reader, ShapeError } from '../read.js';
 import { err, ok, type Result } from '../../errors.js';
 import {
   POLICY_VERSION, MAX_POLICIES, PPM, type Share, type Policy, type PolicyBounds, POLICY_BOUND_LIMITS, policyBounds, type PolicyBook, formatShare,
-  type LastPolicy, isActive, isLastPolicy, MAX_DESCRIPTION_BYTES, LAST_LIMITS,
+  type LastPolicy, isActive, isLastPolicy, MAX_DESCRIPTION_BYTES, LAST_LIMITS, type PullSource, nextPayeeText,
 } from './policy.js';
+import { readSourceFields } from '../record-downstream.js';
 
 /** Why a policy with this id, or one more policy, cannot go in the book. */
 function roomFor(book: PolicyBook, id: string): string | undefined {
@@ -25,8 +26,11 @@ function roomFor(book: PolicyBook, id: string): string | undefined {
  * answer its requests).
  */
 export function addPolicy(book: PolicyBook, policy: Policy): Result<PolicyBook> {
-  const same = book.policies.find((p) => p.from === policy.from);
-  if (same) return err(`policy ${same.id} already joins pass-backs from ${policy.from}: remove it first (rdv policy remove ${same.id})`);
+  const same = book.policies.find((p) => (policy.from !== undefined && p.from === policy.from) || (policy.pull !== undefined && samePull(p.pull, policy.pull)));
+  if (same) {
+    const what = policy.from !== undefined ? `joins pass-backs from ${policy.from}` : `pulls from ${nextPayeeText(policy)}`;
+    return err(`policy ${same.id} already ${what}: remove it first (rdv policy remove ${same.id})`);
+  }
   const last = policy.passTo && book.lastPolicies.find((p) => p.for === policy.passTo?.id);
   if (last) return err(`last-payee policy ${last.id} answers ${last.for}'s invoice requests, and a policy passing to it would answer them too: remove one first (rdv policy remove ${last.id})`);
   const full = roomFor(book, policy.id);
@@ -39,7 +43,7 @@ export function addLastPolicy(book: PolicyBook, policy: LastPolicy): Result<Poli
   const same = book.lastPolicies.find((p) => p.for === policy.for);
   if (same) return err(`last-payee policy ${same.id} already answers ${policy.for}'s invoice requests: remove it first (rdv policy remove ${same.id})`);
   const relay = book.policies.find((p) => p.passTo?.id === policy.for);
-  if (relay) return err(`policy ${relay.id} passes to ${policy.for} and answers its invoice requests by asking ${relay.from}: remove it first (rdv policy remove ${relay.id})`);
+  if (relay) return err(`policy ${relay.id} passes to ${policy.for} and answers its invoice requests by asking ${nextPayeeText(relay)}: remove it first (rdv policy remove ${relay.id})`);
   const full = roomFor(book, policy.id);
   if (full) return err(full);
   return ok({ ...book, lastPolicies: [...book.lastPolicies, policy] });
@@ -50,6 +54,9 @@ export function removePolicy(book: PolicyBook, id: string): Result<{ book: Polic
   if (!removed) return err(`no policy ${id}: see rdv policy list`);
   return ok({ book: { version: 1, policies: book.policies.filter((p) => p.id !== id), lastPolicies: book.lastPolicies.filter((p) => p.id !== id) }, removed });
 }
+
+const samePull = (a: PullSource | undefined, b: PullSource): boolean =>
+  a !== undefined && a.kind === b.kind && (a.kind === 'offer' ? a.offer === (b as typeof a).offer : a.address === (b as typeof a).address);
 
 /** The policy for pass-backs from this node, if one applies now. */
 export function policyFor(book: PolicyBook, from: NodeId, now: number): Policy | undefined {
@@ -76,11 +83,12 @@ export function requestPolicyFor(book: PolicyBook, asker: NodeId, now: number): 
 
 /**
  * The relay policy `via` names for rdv-request: by id, or by its --from node
- * (the next payee, asked for the invoice). A last-payee policy asks no one.
+ * (the next payee, asked for the invoice), or the address or offer it pulls
+ * from. A last-payee policy asks no one.
  */
 export function viaPolicy(book: PolicyBook, via: string, now: number): Result<Policy> {
   const v = via.trim().toLowerCase();
-  const p = book.policies.find((x) => x.id === v || x.from === v);
+  const p = book.policies.find((x) => x.id === v || (x.from !== undefined && x.from === v) || (x.pull?.kind === 'address' && x.pull.address === v) || (x.pull?.kind === 'offer' && x.pull.offer === v));
   if (!p) {
     if (book.lastPolicies.some((x) => x.id === v)) return err(`policy ${v} is a last-payee policy: it answers requests, it asks no one; give a relay policy (rdv policy list)`);
     return err(`no relay policy ${isNodeId(v) ? `from ${v}` : v}: see rdv policy list`);
@@ -170,7 +178,8 @@ export function serializeBook(book: PolicyBook): string {
     version: POLICY_VERSION,
     policies: [...book.policies.map((p) => ({
       id: p.id,
-      from: p.from,
+      ...(p.from !== undefined ? { from: p.from } : {}),
+      ...(p.pull !== undefined ? { pull: p.pull } : {}),
       payout: shareJson(p.payout),
       fee_budget: shareJson(p.feeBudget),
       delay_budget: p.delayBudget,
@@ -210,10 +219,20 @@ export function parseBook(text: string): PolicyBook {
   return { version: 1, policies, lastPolicies };
 }
 
+/** A policy's next payee as stored: `from` (a node that passes back) or `pull` (an offer or address), exactly one. */
+function readNext(p: Reader): { from: NodeId } | { pull: PullSource } {
+  const pull = p.optObj('pull');
+  if (p.has('from') === (pull !== undefined)) throw new ShapeError(`${p.path} must have exactly one of from and pull`);
+  if (!pull) {
+    const from = p.str('from');
+    if (!isNodeId(from)) throw new ShapeError(`${p.path}.from is not a node id`);
+    return { from };
+  }
+  return { pull: readSourceFields(pull) };
+}
+
 function readRelay(p: Reader): Policy {
-  const from = p.str('from');
-  if (!isNodeId(from)) throw new ShapeError(`${p.path}.from is not a node id`);
-  const out: Policy = { id: p.str('id'), from, payout: readShare(p, 'payout'), feeBudget: readShare(p, 'fee_budget'), delayBudget: p.int('delay_budget'), createdAt: p.int('created_at') };
+  const out: Policy = { id: p.str('id'), ...readNext(p), payout: readShare(p, 'payout'), feeBudget: readShare(p, 'fee_budget'), delayBudget: p.int('delay_budget'), createdAt: p.int('created_at') };
   const to = p.optObj('pass_to');
   if (to) {
     const id = to.str('id');
@@ -246,7 +265,8 @@ export function policyToJson(p: Policy, now: number): Record<string, unknown> {
   return {
     kind: 'relay',
     id: p.id,
-    from: p.from,
+    ...(p.from !== undefined ? { from: p.from } : {}),
+    ...(p.pull !== undefined ? { pull: p.pull } : {}),
     payout: share(p.payout),
     fee_budget: share(p.feeBudget),
     delay_budget: p.delayBudget,

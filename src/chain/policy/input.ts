@@ -2,11 +2,12 @@
 import { formatAmount, parseAmount } from '../amount.js';
 import { BLOCK_ALLOWANCE, DEFAULT_SAFETY_MARGIN } from '../budget.js';
 import { isNodeId, type NodeId } from '../ids.js';
+import { parseAddress } from '../lnurl-pay.js';
 import { parseBlocks, parseDuration } from '../units.js';
 import { err, ok, type Result } from '../../errors.js';
 import {
   MAX_NOTE_BYTES, PPM, type Share, type PassTo, type Policy, type PolicyBounds, POLICY_BOUND_LIMITS,
-  type LastPolicy, DEFAULT_LAST_EXPIRY_SECONDS, DEFAULT_POLICY_BOUNDS, LAST_LIMITS, MAX_DESCRIPTION_BYTES,
+  type LastPolicy, DEFAULT_LAST_EXPIRY_SECONDS, DEFAULT_POLICY_BOUNDS, LAST_LIMITS, MAX_DESCRIPTION_BYTES, type PullSource, MAX_ADDRESS_CHARS, MAX_OFFER_CHARS,
 } from './policy.js';
 
 /** "2%", "0.25%" or an amount ("5000sat"). */
@@ -29,7 +30,10 @@ export function parseShare(text: string, flag: string, options: { allowZero?: bo
 
 /** What `rdv policy add` was given, as text. */
 export interface PolicyInput {
-  from: string;
+  /** The next payee: exactly one of --from (a node that passes back), --address and --offer. */
+  from?: string;
+  address?: string;
+  offer?: string;
   payout: string;
   feeBudget: string;
   delayBudget: string;
@@ -62,9 +66,9 @@ export function parsePassTo(text: string, flag = '--pass-to'): Result<PassTo> {
  * `now` dates it.
  */
 export function newPolicy(input: PolicyInput, ctx: { id: string; self: NodeId | undefined; now: number; safetyMargin?: number }): Result<Policy> {
-  const from = input.from.trim().toLowerCase();
-  if (!isNodeId(from)) return err(`--from "${input.from}" is not a node id (66 hex digits)`);
-  if (from === ctx.self) return err('--from is this node itself: give the next payee\'s node id');
+  const next = parseNext(input, ctx.self);
+  if (!next.ok) return next;
+  const from = 'from' in next.value ? next.value.from : undefined;
   const payout = parseShare(input.payout, '--payout');
   if (!payout.ok) return payout;
   const fee = parseShare(input.feeBudget, '--fee-budget', { allowZero: true });
@@ -75,12 +79,12 @@ export function newPolicy(input: PolicyInput, ctx: { id: string; self: NodeId | 
   if (delay.value <= safety + BLOCK_ALLOWANCE) {
     return err(`--delay-budget ${delay.value} can never be met: it must exceed the safety margin (${safety}) plus ${BLOCK_ALLOWANCE} blocks for xpay's retries, and cover the route's CLTV deltas too; give at least ${safety + BLOCK_ALLOWANCE + 1}`);
   }
-  const policy: Policy = { id: ctx.id, from, payout: payout.value, feeBudget: fee.value, delayBudget: delay.value, createdAt: ctx.now };
+  const policy: Policy = { id: ctx.id, ...next.value, payout: payout.value, feeBudget: fee.value, delayBudget: delay.value, createdAt: ctx.now };
   if (input.passTo !== undefined) {
     const to = parsePassTo(input.passTo);
     if (!to.ok) return to;
     if (to.value.id === ctx.self) return err('--pass-to is this node itself: give the previous payee\'s (or the payer\'s) node id');
-    if (to.value.id === from) return err('--pass-to is the --from node: our invoice goes to the payee before us, not back to the next one');
+    if (from !== undefined && to.value.id === from) return err('--pass-to is the --from node: our invoice goes to the payee before us, not back to the next one');
     policy.passTo = to.value;
   }
   for (const [flag, text, field] of [['--min-amount', input.minAmount, 'minAmountMsat'], ['--max-amount', input.maxAmount, 'maxAmountMsat']] as const) {
@@ -110,6 +114,40 @@ export function newPolicy(input: PolicyInput, ctx: { id: string; self: NodeId | 
     return err(`--fee-budget ${formatAmount(policy.feeBudget.msat)} is more than --max-amount: rdv join refuses a fee budget above the downstream amount`);
   }
   return ok(policy);
+}
+
+/** The next payee of a relay policy: --from, --address or --offer, exactly one. */
+function parseNext(input: PolicyInput, self: NodeId | undefined): Result<{ from: NodeId } | { pull: PullSource }> {
+  const given = [input.from, input.address, input.offer].filter((v) => v !== undefined).length;
+  if (given !== 1) return err('give the next payee once: --from <node id> (it runs rdv and passes back), --address <name@domain> or --offer <lno1...>');
+  if (input.address !== undefined) {
+    const a = parseLightningAddress(input.address, '--address');
+    return a.ok ? ok({ pull: { kind: 'address', address: a.value } }) : a;
+  }
+  if (input.offer !== undefined) {
+    const o = parseOfferText(input.offer, '--offer');
+    return o.ok ? ok({ pull: { kind: 'offer', offer: o.value } }) : o;
+  }
+  const from = (input.from ?? '').trim().toLowerCase();
+  if (!isNodeId(from)) return err(`--from "${input.from}" is not a node id (66 hex digits)`);
+  if (from === self) return err('--from is this node itself: give the next payee\'s node id');
+  return ok({ from });
+}
+
+/** A Lightning Address (LUD-16, src/chain/lnurl-pay.ts parseAddress), as stored: name@domain, lowercased. Only its form is checked here. */
+export function parseLightningAddress(text: string, flag: string): Result<string> {
+  if (text.trim().length > MAX_ADDRESS_CHARS) return err(`${flag} is longer than ${MAX_ADDRESS_CHARS} characters`);
+  const a = parseAddress(text);
+  return a.ok ? ok(`${a.value.name}@${a.value.domain}`) : err(`${flag}: ${a.error}`);
+}
+
+/** A BOLT 12 offer's text (lno1..., bech32 without a checksum, `+` line breaks allowed): its form only; the node's `decode` checks the rest. */
+export function parseOfferText(text: string, flag: string): Result<string> {
+  const t = text.trim().toLowerCase().replace(/\+\s*/g, '');
+  if (t.length > MAX_OFFER_CHARS) return err(`${flag} is longer than ${MAX_OFFER_CHARS} characters`);
+  if (!t.startsWith('lno1')) return err(`${flag} must be a BOLT 12 offer (lno1...)${t.startsWith('lni1') ? ', not an invoice' : ''}`);
+  if (!/^lno1[02-9ac-hj-np-z]+$/.test(t)) return err(`${flag} is not a BOLT 12 offer: it has characters bech32 does not use`);
+  return ok(t);
 }
 
 /** What `rdv policy add --last` was given, as text. */

@@ -13,9 +13,9 @@
  * The join itself is the same code as `rdv join`'s (src/rpc/join-relay.ts).
  */
 import { formatAmount, msat, type Msat } from '../amount.js';
-import type { NodeId } from '../ids.js';
+import { shortHash, type NodeId } from '../ids.js';
 import { MIN_EXPIRY_SECONDS } from '../invoice.js';
-import { KEY_ROOT } from '../record.js';
+import { KEY_ROOT, type DownstreamSource } from '../record.js';
 
 /** The whole book is one entry: add and remove are one compare-and-swap write each. */
 export const POLICY_KEY: readonly string[] = [...KEY_ROOT, 'policies'];
@@ -35,10 +35,19 @@ export interface PassTo {
   port?: number;
 }
 
+/**
+ * A next payee that runs no rdv: its invoice is pulled for the exact downstream
+ * amount, from a BOLT 12 offer (CLN's fetchinvoice) or a Lightning Address
+ * (LUD-16, then LUD-06), when a request reaches the policy.
+ */
+export type PullSource = DownstreamSource;
+
 export interface Policy {
   id: string;
-  /** The node whose pass-backs this policy joins (the next payee). */
-  from: NodeId;
+  /** The node whose pass-backs this policy joins (the next payee), and asks for invoices; absent when the next payee is pulled from (`pull`). */
+  from?: NodeId;
+  /** Instead of --from: the next payee's offer or Lightning Address, pulled from on a request. */
+  pull?: PullSource;
   payout: Share;
   feeBudget: Share;
   delayBudget: number;
@@ -143,6 +152,17 @@ export interface PolicyBook {
 export const EMPTY_BOOK: PolicyBook = { version: 1, policies: [], lastPolicies: [] };
 
 export const isLastPolicy = (p: Policy | LastPolicy): p is LastPolicy => 'kind' in p && p.kind === 'last';
+
+/** The most characters of an offer or address a policy keeps: as a record keeps them (src/chain/record-downstream.ts). */
+export { MAX_ADDRESS_TEXT as MAX_ADDRESS_CHARS, MAX_OFFER_TEXT as MAX_OFFER_CHARS } from '../record-downstream.js';
+
+/** The next payee, as an operator reads it: its node id, `address name@domain` or `offer lno1…`. */
+export function nextPayeeText(p: Pick<Policy, 'from' | 'pull'>, short = false): string {
+  if (p.pull?.kind === 'address') return `address ${p.pull.address}`;
+  if (p.pull?.kind === 'offer') return `offer ${short ? `${p.pull.offer.slice(0, 12)}…` : p.pull.offer}`;
+  const id = p.from ?? '?';
+  return short ? `${shortHash(id)}…` : id;
+}
 
 /** Is a policy in force at `now` (Unix seconds)? */
 export const isActive = (p: { expiresAt?: number }, now: number): boolean => p.expiresAt === undefined || p.expiresAt > now;

@@ -173,7 +173,7 @@ function payIfPossible(relay: Relay, ctx: Ctx): Step {
         level: 'info',
         message: `paying ${formatAmount(record.downstreamAmountMsat)} downstream (attempt ${paying.attempts.length}, maxfee ${formatAmount(record.feeBudgetMsat)}, maxdelay ${maxdelay})`,
       },
-      { type: 'pay', bolt11: record.downstreamBolt11, maxfeeMsat: record.feeBudgetMsat, maxdelay, retryForSeconds, layer },
+      { type: 'pay', invstring: record.downstreamInvoice, maxfeeMsat: record.feeBudgetMsat, maxdelay, retryForSeconds, layer },
       // Written shortly after xpay starts, off the critical path (a write now would
       // sit in lightningd's loop next to xpay's work). Crash safety does not need
       // it: "gathered" is durable, and after a restart listsendpays tells whether a

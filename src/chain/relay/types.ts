@@ -91,7 +91,7 @@ export type Effect =
   | { type: 'persist'; record: RelayRecord }
   /** Write the record soon, off the critical path: nothing that follows depends on it. */
   | { type: 'checkpoint' }
-  | { type: 'pay'; bolt11: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number; layer: string }
+  | { type: 'pay'; /** What xpay pays (its invstring): the downstream invoice, BOLT 11 or BOLT 12. */ invstring: string; maxfeeMsat: Msat; maxdelay: number; retryForSeconds: number; layer: string }
   /**
    * Let xpay start no new attempt: in the attempt's askrene layer, disable every
    * channel out of our node. Every retry of xpay asks getroutes with its layers,

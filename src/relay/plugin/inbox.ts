@@ -13,6 +13,7 @@ import type { LightningNode, NodeInfo } from '../../rpc/node.js';
 import type { LogLevel } from '../../rpc/plugin.js';
 import { loadRecord } from '../../rpc/records.js';
 import { loadBook } from '../../rpc/policies.js';
+import { makePull } from '../../rpc/pull.js';
 import { PassbackInbox } from '../inbox.js';
 import { joinByPolicy, type PolicyJoinPlugin } from '../policy-join.js';
 import { PolicyGate } from '../policy-gate.js';
@@ -50,6 +51,7 @@ export async function startInbox(state: State, node: LightningNode, runner: Rela
     book: async () => (await loadBook(node)).book,
     lastRecords: () => runner.lastRecords(),
     send: (to, m) => node.sendcustommsg(to, encodePassback(m)),
+    pull: makePull(node, { ...info, network }, systemClock.now),
   });
   state.requests = requests;
   const inbox = new PassbackInbox({

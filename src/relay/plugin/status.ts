@@ -85,6 +85,8 @@ function viewJson(v: RelayView, height: number, brief: boolean): JsonObject {
     if (r.earnedMsat !== undefined) out.earned_msat = r.earnedMsat;
     if (r.lastError !== undefined) out.last_error = r.lastError;
     if (r.policy !== undefined) out.policy = r.policy;
+    // Where the next payee's invoice was pulled from (a short name: watch shows it on one line).
+    if (r.downstreamSource !== undefined) out.downstream = r.downstreamSource.kind === 'offer' ? `offer ${r.downstreamSource.offer.slice(0, 16)}…` : `address ${r.downstreamSource.address}`;
   }
   out.live = live;
   return out;

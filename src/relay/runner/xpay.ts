@@ -65,7 +65,7 @@ export class XpayPayments {
         log('warn', `${hash.slice(0, 8)}: paying without an askrene layer: rdv cannot stop xpay's retries if blocks are found meanwhile`);
         layers = undefined;
       }
-      const { xpayEnded, ...result } = await node.xpay({ invstring: effect.bolt11, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds, layers });
+      const { xpayEnded, ...result } = await node.xpay({ invstring: effect.invstring, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds, layers });
       log('debug', `${hash.slice(0, 8)}: xpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
       const entry = this.core.entry(hash);
       if (entry && result.ok) entry.lastPayResultAt = performance.now();

@@ -11,6 +11,7 @@ import type { ChannelMove, NewChannelMove } from '../moves.js';
 import type { Payer } from '../payer.js';
 import type { PluginHost } from '../plugin-host.js';
 import type { Incoming, NodeNetwork, Peer } from '../types.js';
+import type { SimOffer } from '../offers.js';
 
 /** One RPC method: its reply, or a SimRpcError thrown (the reply may be a promise). */
 export type Method = (params: Record<string, unknown>) => unknown;
@@ -44,6 +45,8 @@ export interface NodeCore extends Peer {
   readonly log: string[];
   readonly datastore: Datastore;
   readonly invoices: InvoiceBook;
+  /** Our BOLT 12 offers, by offer_id. */
+  readonly offers: Map<string, SimOffer>;
   readonly payer: Payer;
   readonly askrene: Askrene;
   readonly channelMoves: readonly ChannelMove[];

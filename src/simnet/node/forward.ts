@@ -5,6 +5,7 @@
  */
 import { unknownNextPeer } from '../final-hop.js';
 import type { DecodedPayload } from '../onion.js';
+import type { NodeId } from '../../chain/ids.js';
 import type { HtlcOutcome, Incoming, PeerChannel } from '../types.js';
 import type { NodeCore } from './core.js';
 
@@ -31,9 +32,25 @@ export function forwardChannel(node: NodeCore, scid: string): PeerChannel | unde
   return best;
 }
 
+/** best_channel to a peer (a blinded hop names the next node, not a channel): of those that can take the HTLC, the one with the most to spend. */
+export function channelToPeer(node: NodeCore, peer: string, amountMsat: bigint): PeerChannel | undefined {
+  let best: PeerChannel | undefined;
+  for (const c of node.net.channelsBetween(node, peer as NodeId)) {
+    if (!c.canAddHtlc() || c.spendable(node.id) < amountMsat) continue;
+    if (!best || c.spendable(node.id) > best.spendable(node.id)) best = c;
+  }
+  return best;
+}
+
+/** The channel an HTLC goes on: named by the onion's scid, or the best one to the node a blinded hop names. */
+export function nextChannel(node: NodeCore, p: DecodedPayload): PeerChannel | undefined {
+  if (p.nextScid) return forwardChannel(node, p.nextScid);
+  return p.nextNodeId ? channelToPeer(node, p.nextNodeId, p.forwardMsat) : undefined;
+}
+
 /** Offer the HTLC onward over the chosen channel and wait for its outcome (unknown_next_peer when there is none). */
 export async function forward(node: NodeCore, h: Incoming, p: DecodedPayload): Promise<HtlcOutcome> {
-  const next = p.nextScid ? forwardChannel(node, p.nextScid) : undefined;
+  const next = nextChannel(node, p);
   if (!next || !next.canAddHtlc()) return { ok: false, failureMessage: unknownNextPeer(), failingNode: node.id, failingScid: h.channel.scidFor(node) };
   return node.net.sendHtlc(node, next, p.forwardMsat, p.outgoingCltv, h.paymentHash, h.rest);
 }

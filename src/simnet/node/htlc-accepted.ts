@@ -5,12 +5,12 @@
  * forwarded (forward.ts) or, at the final hop, paid to one of our invoices
  * (receive.ts). Also the hook's parameters, as lightningd builds them at each call.
  */
-import { createHash } from 'node:crypto';
-import { bareUnknownPaymentDetails, invalidOnionPayload, permanentChannelFailure } from '../final-hop.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { bareUnknownPaymentDetails, invalidOnionBlinding, invalidOnionPayload, permanentChannelFailure } from '../final-hop.js';
 import { decodeHopPayload, encodeHopPayload, nextOnionHex, sharedSecretHex } from '../onion.js';
 import type { HtlcOutcome, Incoming } from '../types.js';
 import type { NodeCore } from './core.js';
-import { forward, forwardChannel } from './forward.js';
+import { forward, nextChannel } from './forward.js';
 import type { FinalHop } from './receive.js';
 
 /**
@@ -24,7 +24,7 @@ import type { FinalHop } from './receive.js';
  */
 export async function acceptHtlc(node: NodeCore, finalHop: FinalHop, h: Incoming): Promise<HtlcOutcome> {
   const final = h.rest.length === 0;
-  const decoded = decodeHopPayload(h.payload, final);
+  const decoded = decodeHopPayload(h.payload, final, h);
   const fail = (failureMessage: string, failingScid?: string): HtlcOutcome => ({ ok: false, failureMessage, failingNode: node.id, failingScid });
   let r: Record<string, unknown>;
   try {
@@ -48,8 +48,15 @@ export async function acceptHtlc(node: NodeCore, finalHop: FinalHop, h: Incoming
   if (r.result === 'fail') return fail(typeof r.failure_message === 'string' ? r.failure_message : '2002');
   // htlc_accepted_hook_final: only now does an undecodable payload fail.
   if (!decoded.ok) return fail(invalidOnionPayload(decoded.failTlvType, decoded.failTlvPos));
-  return final ? finalHop.receive(h, decoded.payload) : forward(node, h, decoded.payload);
+  const outcome = await (final ? finalHop.receive(h, decoded.payload) : forward(node, h, decoded.payload));
+  // BOLT 4 route blinding: inside a blinded path every failure is invalid_onion_blinding, so a
+  // payer learns nothing of the hops; the introduction node is the one that tells it (a final
+  // node that is itself the introduction node answers as usual).
+  const insidePath = h.payload.blinded !== undefined && !(final && h.payload.blinded.pathKey !== undefined);
+  return insidePath && !outcome.ok ? fail(invalidOnionBlinding()) : outcome;
 }
+
+const randomKeyHex = (): string => `02${randomBytes(32).toString('hex')}`;
 
 /**
  * htlc_accepted_hook_serialize: built at each call, so a replayed HTLC shows
@@ -58,12 +65,13 @@ export async function acceptHtlc(node: NodeCore, finalHop: FinalHop, h: Incoming
  * `payload`, `next_onion` and `shared_secret` in `onion`.
  */
 export function hookParams(node: NodeCore, h: Incoming): Record<string, unknown> {
-  const decoded = decodeHopPayload(h.payload, h.rest.length === 0);
+  const decoded = decodeHopPayload(h.payload, h.rest.length === 0, h);
   const onion: Record<string, unknown> = { payload: encodeHopPayload(h.payload) };
   if (decoded.ok) {
     const p = decoded.payload;
     onion.type = 'tlv';
     if (p.nextScid) onion.short_channel_id = p.nextScid;
+    if (p.nextNodeId) onion.next_node_id = p.nextNodeId;
     onion.forward_msat = p.forwardMsat;
     onion.outgoing_cltv_value = p.outgoingCltv;
     if (p.paymentSecret !== undefined) {
@@ -75,8 +83,8 @@ export function hookParams(node: NodeCore, h: Incoming): Record<string, unknown>
   onion.next_onion = nextOnionHex();
   onion.shared_secret = (h.sharedSecret ??= sharedSecretHex());
   const params: Record<string, unknown> = { peer_id: h.from.id, onion };
-  if (decoded.ok && decoded.payload.nextScid) {
-    const next = forwardChannel(node, decoded.payload.nextScid);
+  if (decoded.ok && (decoded.payload.nextScid || decoded.payload.nextNodeId)) {
+    const next = nextChannel(node, decoded.payload);
     if (next) params.forward_to = next.channelId;
   }
   params.htlc = {
@@ -86,6 +94,8 @@ export function hookParams(node: NodeCore, h: Incoming): Record<string, unknown>
     cltv_expiry: h.cltvExpiry,
     cltv_expiry_relative: h.cltvExpiry - node.net.height,
     payment_hash: h.paymentHash,
+    // Inside a blinded path, update_add_htlc carries the path key (TLV 0, 33 bytes): lightningd shows it.
+    ...(h.payload.blinded && h.payload.blinded.pathKey === undefined ? { extra_tlvs: `0021${h.pathKey ??= randomKeyHex()}` } : {}),
   };
   return params;
 }

@@ -1,14 +1,19 @@
 /**
  * The RPC methods about our invoices and invoices in general: invoice (with
- * route hints made as CLN's are), listinvoices, delinvoice, signinvoice, decode,
- * and decodepay (gone from CLN v26). The invoice book itself is ../invoices.ts.
+ * route hints made as CLN's are, and deschashonly), listinvoices, delinvoice, signinvoice, decode
+ * (BOLT 11, and the simulator's own BOLT 12 strings), and decodepay (gone from
+ * CLN v26). The invoice book itself is ../invoices.ts.
  */
 import { resignInvoice, type RouteHintHop } from '../../chain/bolt11.js';
+import { badSignature, decodeJson as decodeBolt12Json, decodeSimBolt12, unparsable } from '../bolt12.js';
 import { decodeJson, invoiceJson, msatParam } from '../invoices.js';
 import { SimRpcError } from '../rpc-server.js';
 import type { Method, Methods, NodeCore } from './core.js';
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** CLN's common/bolt11.h: the most bytes a tagged field (here `d`) can hold, ((1 << 10) * 5 / 8) - 1. */
+const BOLT11_FIELD_BYTE_LIMIT = 639;
 
 /** invoice, listinvoices, delinvoice, signinvoice, decode and decodepay, answered for `node`. */
 export function invoiceMethods(node: NodeCore): Methods {
@@ -19,10 +24,18 @@ export function invoiceMethods(node: NodeCore): Methods {
         const now = nowSeconds();
         if (typeof params.label !== 'string' && typeof params.label !== 'number') throw new SimRpcError(-32602, 'label: missing');
         if (typeof params.description !== 'string') throw new SimRpcError(-32602, 'description: missing');
+        const hashOnly = params.deschashonly ?? false;
+        if (typeof hashOnly !== 'boolean') throw new SimRpcError(-32602, `deschashonly: should be 'true' or 'false': invalid token '${JSON.stringify(hashOnly)}'`);
+        // lightningd/invoice.c: a `d` field holds at most 639 bytes; a hash of any description fits.
+        const descriptionBytes = Buffer.byteLength(params.description, 'utf8');
+        if (descriptionBytes > BOLT11_FIELD_BYTE_LIMIT && !hashOnly) {
+          throw new SimRpcError(-32602, `Description greater than ${BOLT11_FIELD_BYTE_LIMIT} bytes invalid (description length ${descriptionBytes})`);
+        }
         const inv = node.invoices.create({
           amountMsat: msatParam(params.amount_msat, 'amount_msat'),
           label: String(params.label),
           description: params.description,
+          descriptionHashOnly: hashOnly,
           expiry: typeof params.expiry === 'number' ? params.expiry : 604_800,
           cltv: typeof params.cltv === 'number' ? params.cltv : node.cltvFinal,
           now,
@@ -57,6 +70,13 @@ export function invoiceMethods(node: NodeCore): Methods {
       'decode',
       (params) => {
         if (typeof params.string !== 'string') throw new SimRpcError(-32602, 'string: missing');
+        // BOLT 12 strings are the simulator's own (../bolt12.ts); rdv reads them only through this decode.
+        if (/^(lightning:)?ln[oi]1/i.test(params.string)) {
+          const d = decodeSimBolt12(params.string);
+          if (!d) throw unparsable(params.string);
+          if (d.kind === 'invoice' && !d.valid) throw badSignature(params.string);
+          return decodeBolt12Json(d);
+        }
         return decodeJson(params.string);
       },
     ],

@@ -75,6 +75,12 @@ export class FinalHop {
         .then(() => (node.stallFinal || node.stallHashes.has(h.paymentHash) ? new Promise<void>((release) => this.stalled.push({ hash: h.paymentHash, release })) : undefined))
         .then(() => {
           node.invoices.markPaid(inv, msat(thisSet.soFarMsat), Math.floor(Date.now() / 1000));
+          // A paid BOLT 12 invoice marks its offer used; a single-use offer is then no longer active.
+          const offer = inv.bolt12 && node.offers.get(inv.bolt12.offerId);
+          if (offer) {
+            offer.used = true;
+            if (offer.singleUse) offer.active = false;
+          }
           for (const part of thisSet.parts) part.resolve({ ok: true, preimage: inv.preimage });
         });
     });

@@ -7,6 +7,7 @@ import { SimRpcError } from '../rpc-server.js';
 import type { Methods, NodeCore } from './core.js';
 import { infoMethods } from './info.js';
 import { invoiceMethods } from './invoices.js';
+import { offerMethods } from './offers.js';
 import { paymentMethods } from './payments.js';
 import { peerMethods } from './peers.js';
 import { callPluginMethod, pluginMethods } from './plugins.js';
@@ -18,7 +19,7 @@ export function builtinMethods(node: NodeCore): Methods {
     ['listdatastore', (params) => node.datastore.listdatastore(params)],
     ['deldatastore', (params) => node.datastore.deldatastore(params)],
   ]);
-  return new Map([...infoMethods(node), ...invoiceMethods(node), ...datastore, ...paymentMethods(node), ...peerMethods(node), ...pluginMethods(node)]);
+  return new Map([...infoMethods(node), ...invoiceMethods(node), ...offerMethods(node), ...datastore, ...paymentMethods(node), ...peerMethods(node), ...pluginMethods(node)]);
 }
 
 /** Answer one RPC call (the RpcServer's dispatch). */

@@ -5,7 +5,10 @@
  * crash cut short after the record was stored found in `rdv status`, as a payee
  * would find it. Then the terms the audit holds the payment to.
  */
+import { join } from 'node:path';
+import { Reader } from '../../chain/read.js';
 import { parseJson } from '../../rpc/json.js';
+import { LightningNode } from '../../rpc/node.js';
 import type { PaymentTerms } from './audit.js';
 import { at, runCli } from './cli.js';
 import type { PaymentPlan } from './plan.js';
@@ -65,6 +68,24 @@ export class RdvJson {
     }
   }
 
+  /** A BOLT 12 offer of `node`'s (CLN's `offer`, any amount), asked again while the node is down or restarting. */
+  async offer(node: CliNode, description: string): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      await this.waitUp(node);
+      try {
+        const ln = await LightningNode.connect(join(node.dir, 'regtest', 'lightning-rpc'), 'soak');
+        try {
+          return Reader.of(await ln.rpc.call('offer', { amount: 'any', description }), 'offer').str('bolt12');
+        } finally {
+          ln.close();
+        }
+      } catch (e) {
+        if (attempt >= this.o.attempts) throw new Error(`offer on ${node.name}: ${(e as Error).message}`);
+        await sleep(this.o.retryMs * attempt);
+      }
+    }
+  }
+
   private async storedJoin(node: CliNode, hash: string): Promise<JsonReply> {
     const status = await this.call(node, ['status', hash]);
     const [record] = (status.records ?? []) as JsonReply[];
@@ -82,11 +103,24 @@ export interface Joined {
   hash: string;
 }
 
-/** Carol joins last, Bob on her invoice, Alice on Bob's, with the plan's amounts and budgets. Throws if one cannot join. */
+/**
+ * Carol joins last, Bob on her invoice, Alice on Bob's, with the plan's amounts and
+ * budgets; or, for an offer payment, Carol makes a BOLT 12 offer and Bob fetches
+ * her invoice for exactly her amount (rdv join --offer). Throws if one cannot join.
+ */
 export async function joinChain(rdv: RdvJson, nodes: Record<'alice' | 'bob' | 'carol', CliNode>, plan: PaymentPlan): Promise<Joined> {
-  const carol = await rdv.call(nodes.carol, ['join', '--last', '--amount', `${plan.carolSat}sat`, '--description', `soak ${plan.index}`]);
+  const bobBudgets = ['--payout', `${plan.payoutSat.bob}sat`, '--fee-budget', `${plan.feeBudgetSat.bob}sat`, '--delay-budget', DELAY_BUDGET];
+  let carol: JsonReply;
+  let bob: JsonReply;
+  if (plan.offer) {
+    const offer = await rdv.offer(nodes.carol, `soak ${plan.index}`);
+    bob = await rdv.call(nodes.bob, ['join', '--offer', offer, '--amount', `${plan.carolSat}sat`, ...bobBudgets]);
+    carol = { payment_hash: bob.payment_hash, amount_msat: (plan.carolSat * SAT).toString(), offer };
+  } else {
+    carol = await rdv.call(nodes.carol, ['join', '--last', '--amount', `${plan.carolSat}sat`, '--description', `soak ${plan.index}`]);
+    bob = await rdv.call(nodes.bob, ['join', '--invoice', String(carol.bolt11), ...bobBudgets], String(carol.payment_hash));
+  }
   const hash = String(carol.payment_hash);
-  const bob = await rdv.call(nodes.bob, ['join', '--invoice', String(carol.bolt11), '--payout', `${plan.payoutSat.bob}sat`, '--fee-budget', `${plan.feeBudgetSat.bob}sat`, '--delay-budget', DELAY_BUDGET], hash);
   const alice = await rdv.call(nodes.alice, ['join', '--invoice', String(bob.bolt11), '--payout', `${plan.payoutSat.alice}sat`, '--fee-budget', `${plan.feeBudgetSat.alice}sat`, '--delay-budget', DELAY_BUDGET], hash);
   return { carol, bob, alice, hash };
 }

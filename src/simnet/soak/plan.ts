@@ -77,6 +77,8 @@ export interface PaymentPlan {
   /** The payer's channels to Alice: several small ones force a multi-part payment. */
   payerChannelsSat: bigint[];
   zeroConf: boolean;
+  /** Carol is paid through a BOLT 12 offer: Bob fetches her invoice (rdv join --offer) instead of joining one she passed. */
+  offer: boolean;
   /** How many times the payer pays again after a failure, and how long it waits first. */
   retries: number;
   retryDelayMs: number;
@@ -152,7 +154,12 @@ export function planPayment(seed: number, index: number, o: PlanOptions): Paymen
   }
   const failing = faults.some((f) => ['invoice_deleted', 'channel_disabled', 'late_inject', 'payee_fails'].includes(f.kind));
   const retries = rng.chance(failing ? 0.7 : 0.3) ? rng.int(1, 2) : 0;
-  return { index, carolSat, payoutSat, feeBudgetSat, payerChannelsSat, zeroConf, retries, retryDelayMs: rng.int(200, 2_000), faults };
+  const retryDelayMs = rng.int(200, 2_000);
+  // Drawn last, so every draw before it is what it was before offers came in.
+  // The regtest soak's faults find Carol's invoice by the label rdv join --last gave it: offers there are left for later.
+  const offerDrawn = rng.chance(0.25);
+  const offer = offerDrawn && o.vocabulary !== 'regtest';
+  return { index, carolSat, payoutSat, feeBudgetSat, payerChannelsSat, zeroConf, offer, retries, retryDelayMs, faults };
 }
 
 function faultOf(rng: Rng, kind: FaultKind, id: string): FaultPlan {

@@ -86,7 +86,7 @@ function dump(s: SimSoak, run: SimRun, v: PaymentVerdict, stuck: number): string
   const { plan } = run;
   lines.push(`=== ${isBad(v, stuck) ? 'bad ' : ''}payment #${plan.index} hash ${run.hash} (${v.outcome}): lost ${v.lostMsat} msat, stuck ${stuck}, relay expiries ${v.relayExpiries}, preimage revealed ${v.preimageRevealed}`);
   lines.push(`replay: npm run soak -- --seed ${s.o.seed} --payments ${Math.max(s.o.payments, plan.index + 1)} --only ${plan.index}`);
-  lines.push(`plan: carol ${plan.carolSat} sat, payouts ${plan.payoutSat.alice}/${plan.payoutSat.bob} sat, fee budgets ${plan.feeBudgetSat.alice}/${plan.feeBudgetSat.bob} sat, payer channels ${plan.payerChannelsSat.join('+')} sat${plan.zeroConf ? ' (zero-conf)' : ''}, retries ${plan.retries}`);
+  lines.push(`plan: carol ${plan.carolSat} sat, payouts ${plan.payoutSat.alice}/${plan.payoutSat.bob} sat, fee budgets ${plan.feeBudgetSat.alice}/${plan.feeBudgetSat.bob} sat, payer channels ${plan.payerChannelsSat.join('+')} sat${plan.zeroConf ? ' (zero-conf)' : ''}${plan.offer ? ', Carol paid through an offer' : ''}, retries ${plan.retries}`);
   lines.push(...runLines(run, v, s.runs));
   lines.push('ledger:');
   for (const e of s.net.ledger.forHash(run.hash)) {

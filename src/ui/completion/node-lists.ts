@@ -5,7 +5,7 @@
  */
 import { formatAmount } from '../../chain/amount.js';
 import { shortHash } from '../../chain/ids.js';
-import { formatShare, POLICY_KEY } from '../../chain/policy/policy.js';
+import { formatShare, nextPayeeText, POLICY_KEY } from '../../chain/policy/policy.js';
 import { parseBook } from '../../chain/policy/book.js';
 import { parseInbox, parseRecord, type AnyRecord } from '../../chain/record.js';
 
@@ -67,7 +67,7 @@ export function policyLines(entries: readonly Entry[]): string[] {
     const book = parseBook(text);
     const note = (n: string | undefined): string => (n ? `, ${n.replace(/\s+/g, ' ')}` : '');
     return [
-      ...book.policies.map((p) => `${p.id}\tfrom ${shortHash(p.from)}…, payout ${formatShare(p.payout)}${note(p.note)}`),
+      ...book.policies.map((p) => `${p.id}\t${p.pull ? `pulls from ${nextPayeeText(p, true)}` : `from ${nextPayeeText(p, true)}`}, payout ${formatShare(p.payout)}${note(p.note)}`),
       ...book.lastPolicies.map((p) => `${p.id}\tlast payee for ${shortHash(p.for)}…${note(p.note)}`),
     ];
   } catch {
