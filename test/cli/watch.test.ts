@@ -20,6 +20,9 @@ const XPAY_ERROR = `xpay: Failed after 7 attempts. ${'We got temporary_channel_f
 /** Bob's node after months of relaying: 24 in flight (one with a 500-character error), 24 settled, and the rest. */
 async function seedMonths(f: Fake): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
+  const midnight = new Date(now * 1000);
+  midnight.setHours(0, 0, 0, 0);
+  const dayStart = Math.floor(midnight.getTime() / 1000);
   const states: Array<[RelayRecord['state'], number]> = [['paying', 24], ['settled', 24], ['failed', 3], ['expired', 2], ['open', 2]];
   let n = 0;
   for (const [state, count] of states) {
@@ -30,7 +33,8 @@ async function seedMonths(f: Fake): Promise<void> {
       seedRecord(f.node, {
         ...makeRecord({ paymentHash: hash, state, expiresAt: now + 3_600, createdAt: now - 86_400, updatedAt: now - n }),
         ...(state === 'paying' || state === 'settled' ? { parts: [part], earliestExpiry: expiry, gatheredAt: now - 60 } : {}),
-        ...(state === 'settled' ? { settledAt: now - 600 * i, earnedMsat: msat(5_999_989n) } : {}),
+        // Settled today whatever the hour the suite runs (every 10 minutes back, but never before the local midnight).
+        ...(state === 'settled' ? { settledAt: Math.max(now - 600 * i, dayStart), earnedMsat: msat(5_999_989n) } : {}),
         ...((state === 'paying' && i === 0) || state === 'failed' ? { lastError: XPAY_ERROR } : {}),
       });
     }

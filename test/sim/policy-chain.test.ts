@@ -6,13 +6,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { msat } from '../../src/chain/amount.js';
 import { decodeBolt11 } from '../../src/chain/bolt11.js';
 import type { PolicyInput } from '../../src/chain/policy/input.js';
 import { ackKey, inboxKey, parseInbox, type RelayRecord } from '../../src/chain/record.js';
-import { LightningNode } from '../../src/rpc/node.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
-import type { SimNode } from '../../src/simnet/node.js';
+import { fourNodes, xpayFrom, type FourNodes } from '../helpers/four-nodes.js';
 import { recordIn, relayRecord } from '../helpers/chain.js';
 import { setPolicies } from '../helpers/policies.js';
 import { at, runRdv } from '../helpers/rdv.js';
@@ -25,23 +23,9 @@ const expirySeconds = (r: RelayRecord): number => {
   return d.value.expirySeconds;
 };
 
-interface Net {
-  payer: SimNode;
-  alice: SimNode;
-  bob: SimNode;
-  carol: SimNode;
-}
+type Net = FourNodes;
 
-async function network(net: SimNetwork): Promise<Net> {
-  const payer = await net.addNode('payer', { plugin: true });
-  const alice = await net.addNode('alice', { plugin: true, guard: true, important: true });
-  const bob = await net.addNode('bob', { plugin: true, guard: true, important: true });
-  const carol = await net.addNode('carol', { plugin: true });
-  net.openChannel(payer, alice, 2_000_000n);
-  net.openChannel(alice, bob, 2_000_000n);
-  net.openChannel(bob, carol, 2_000_000n);
-  return { payer, alice, bob, carol };
-}
+const network = (net: SimNetwork): Promise<Net> => fourNodes(net, { payerRdv: true });
 
 function handsFree(n: Net, bob: Partial<PolicyInput> = {}): void {
   setPolicies(n.bob, [{ id: 'bobpol01', from: n.carol.id, payout: '5%', feeBudget: '1000sat', delayBudget: '60', passTo: `${n.alice.id}@127.0.0.1:${n.alice.port}`, ...bob }]);
@@ -67,14 +51,7 @@ async function payerInbox(n: Net, hash: string): Promise<string> {
   return bolt11 ?? '';
 }
 
-async function xpay(node: SimNode, bolt11: string): Promise<void> {
-  const client = await LightningNode.connect(node.socketPath);
-  try {
-    await client.xpay({ invstring: bolt11, maxfeeMsat: msat(10_000_000n), maxdelay: 2016, retryForSeconds: 5 });
-  } finally {
-    client.close();
-  }
-}
+const xpay = xpayFrom;
 
 describe('rdv policy: a three-payee chain where only the last payee types anything', () => {
   test("Carol's pass-back is joined by Bob's policy, Bob's by Alice's, the payer's inbox gets Alice's invoice, and one payment pays all three", () =>

@@ -9,35 +9,21 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { msat } from '../../src/chain/amount.js';
 import { decodeBolt11 } from '../../src/chain/bolt11.js';
 import type { PolicyInput } from '../../src/chain/policy/input.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
+import { fourNodes, xpayFrom, type FourNodes } from '../helpers/four-nodes.js';
 import { recordIn, relayRecord } from '../helpers/chain.js';
 import { startLnurlServer } from '../helpers/lnurl-server.js';
 import { setPolicies } from '../helpers/policies.js';
 import { at, runRdv } from '../helpers/rdv.js';
 import { rpcError, withSimNet } from '../helpers/sim.js';
 
-interface Net {
-  payer: SimNode;
-  alice: SimNode;
-  bob: SimNode;
-  carol: SimNode;
-}
+type Net = FourNodes;
 
-async function network(net: SimNetwork): Promise<Net> {
-  const payer = await net.addNode('payer');
-  const alice = await net.addNode('alice', { plugin: true, guard: true, important: true });
-  const bob = await net.addNode('bob', { plugin: true, guard: true, important: true });
-  const carol = await net.addNode('carol');
-  net.openChannel(payer, alice, 2_000_000n);
-  net.openChannel(alice, bob, 2_000_000n);
-  net.openChannel(bob, carol, 2_000_000n);
-  return { payer, alice, bob, carol };
-}
+const network = (net: SimNetwork): Promise<Net> => fourNodes(net, { carolRdv: false });
 
 /** Alice 2% + 0.5% from Bob; Bob 5,000 sat + 1,000 sat, pulling from `next`, passing to Alice. */
 function policies(n: Net, next: Pick<PolicyInput, 'offer' | 'address'>): void {
@@ -63,14 +49,7 @@ async function callError(node: SimNode, method: string, params: Record<string, u
   }
 }
 
-async function xpay(node: SimNode, bolt11: string): Promise<void> {
-  const client = await LightningNode.connect(node.socketPath);
-  try {
-    await client.xpay({ invstring: bolt11, maxfeeMsat: msat(10_000_000n), maxdelay: 2016, retryForSeconds: 5 });
-  } finally {
-    client.close();
-  }
-}
+const xpay = xpayFrom;
 
 /** Carol's paid invoices, as her lightningd lists them. */
 async function carolPaid(n: Net, hash: string): Promise<Array<{ status: string; amount_received_msat?: number | bigint; bolt12?: string; bolt11?: string }>> {

@@ -19,28 +19,15 @@ import type { RequestStats } from '../../src/relay/requests.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import type { SimNetwork } from '../../src/simnet/network.js';
 import type { SimNode } from '../../src/simnet/node.js';
+import { fourNodes, xpayFrom, type FourNodes } from '../helpers/four-nodes.js';
 import { recordIn, relayRecord } from '../helpers/chain.js';
 import { setPolicies } from '../helpers/policies.js';
 import { eventually, rpcError, withSimNet } from '../helpers/sim.js';
 import { at, runRdv } from '../helpers/rdv.js';
 
-interface Net {
-  payer: SimNode;
-  alice: SimNode;
-  bob: SimNode;
-  carol: SimNode;
-}
+type Net = FourNodes;
 
-async function network(net: SimNetwork): Promise<Net> {
-  const payer = await net.addNode('payer');
-  const alice = await net.addNode('alice', { plugin: true, guard: true, important: true });
-  const bob = await net.addNode('bob', { plugin: true, guard: true, important: true });
-  const carol = await net.addNode('carol', { plugin: true });
-  net.openChannel(payer, alice, 2_000_000n);
-  net.openChannel(alice, bob, 2_000_000n);
-  net.openChannel(bob, carol, 2_000_000n);
-  return { payer, alice, bob, carol };
-}
+const network = (net: SimNetwork): Promise<Net> => fourNodes(net);
 
 /** DESIGN.md's policies: Alice 2% + 0.5% from Bob; Bob 5,000 sat + 1,000 sat from Carol, passing to Alice; Carol answers Bob. */
 function onDemand(n: Net, o: { bob?: Partial<PolicyInput>; carol?: Partial<LastPolicyInput> } = {}): void {
@@ -78,14 +65,7 @@ async function rdvRequestError(node: SimNode, params: Record<string, unknown>): 
   }
 }
 
-async function xpay(node: SimNode, bolt11: string): Promise<void> {
-  const client = await LightningNode.connect(node.socketPath);
-  try {
-    await client.xpay({ invstring: bolt11, maxfeeMsat: msat(10_000_000n), maxdelay: 2016, retryForSeconds: 5 });
-  } finally {
-    client.close();
-  }
-}
+const xpay = xpayFrom;
 
 async function requestStats(node: SimNode): Promise<RequestStats & { inbox: { queued: number; working: number; received: number; dropped: number } }> {
   const s = (await node.plugin?.request('rdv-status', { brief: true })) as { requests: RequestStats; inbox: { queued: number; working: number; received: number; dropped: number } };
