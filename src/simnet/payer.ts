@@ -29,6 +29,8 @@ import type { HtlcOutcome, NodeNetwork, Peer } from './types.js';
 /** What xpay reaches of its node: askrene's layers, the node's channel moves and its plugins' notifications. */
 export interface PayingNode extends Peer {
   readonly askrene: Askrene;
+  /** How many times lightningd has started: xpay (a plugin inside it) lives for one start. */
+  readonly starts: number;
   addChannelMove(m: NewChannelMove): void;
   notify(topic: string, params: Record<string, unknown>): void;
 }
@@ -158,7 +160,8 @@ export class Payer {
       if (e instanceof SimRpcError && !NOT_DEFINITE.has(e.code) && this.lateInject) {
         const { afterMs } = this.lateInject;
         this.lateInject = undefined;
-        setTimeout(() => this.injectLate(p, group), afterMs);
+        const run = this.node.starts;
+        setTimeout(() => this.injectLate(p, group, run), afterMs);
       }
       throw e;
     } finally {
@@ -247,7 +250,12 @@ export class Payer {
    * before xpay answered, so a layer removed since (rdv removes its own a while
    * after xpay returns) does not stop it.
    */
-  private injectLate(p: PaymentParams, group: Group): void {
+  private injectLate(p: PaymentParams, group: Group, run: number): void {
+    if (this.node.starts !== run) {
+      // xpay died with lightningd: nothing of the failed command can be sent after a restart.
+      this.net.event('late_resolution', this.node.name, `late xpay part for ${p.hash.slice(0, 8)} not sent: lightningd restarted since the command failed`);
+      return;
+    }
     let routes: Route[] | undefined;
     try {
       routes = this.route(p, p.amount, new Set(), false);

@@ -268,6 +268,36 @@ describe('xpay attempts', () => {
       { latency: { ...SLOW, hopAddMs: 60 } },
     );
   });
+
+  test('late inject: xpay lives inside lightningd, so a restart after the failure means no late part ever comes (found by the soak, seed 2718, payment 164: Bob restarted, paid again, and the old command\'s part paid Carol a second time)', async () => {
+    await withSimNet(
+      async (net) => {
+        const payer = await net.addNode('payer');
+        const bob = await net.addNode('bob');
+        const carol = await net.addNode('carol');
+        net.openChannel(payer, bob, 2_000_000n);
+        const bobCarol = net.openChannel(bob, carol, 2_000_000n);
+        const [p, c] = [await RpcClient.connect(payer.socketPath), await RpcClient.connect(carol.socketPath)];
+        const inv = await invoice(c, 'late-restart');
+        payer.payer.lateInject = { afterMs: 200 };
+        const paying = rpcError(p.call('xpay', { invstring: inv.bolt11, retry_for: 2 }));
+        await eventually(() => payer.payer.sendpays.some((s) => s.paymentHash === inv.payment_hash), 'the first part is sent');
+        bobCarol.enabled = false;
+        assert.equal((await paying).code, 209);
+        bobCarol.enabled = true;
+        p.close();
+        await payer.stopCleanly(2_000);
+        await payer.start();
+        await eventually(() => net.events.some((e) => e.type === 'late_resolution' && e.detail.includes('lightningd restarted')), 'the late part is dropped');
+        const again = await RpcClient.connect(payer.socketPath);
+        assert.deepEqual((await parts(again, inv.payment_hash)).map((x) => x.status), ['failed'], 'no part of the old command after the restart');
+        assert.equal(carol.invoices.byHash(inv.payment_hash)?.status, 'unpaid');
+        again.close();
+        c.close();
+      },
+      { latency: { ...SLOW, hopAddMs: 60 } },
+    );
+  });
 });
 
 describe('what xpay learns from a failure (seen on CLN v26.06.6 in the regtest soak)', () => {
