@@ -114,7 +114,17 @@ export class Regtest {
       await bitcoind.mine(101);
       // Let every start finish (or fail) before stopping anything: a half-started node cannot be stopped by RPC.
       const started = await Promise.allSettled(nodes.map((n) => n.start()));
-      failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+      // A port taken between freePort and lightningd's bind (suites start networks side by side): once more on a new port.
+      const again = await Promise.allSettled(
+        nodes.map(async (n, i) => {
+          const r = started[i];
+          if (r?.status !== 'rejected') return;
+          if (!/already in use|failed to bind|could not bind/i.test(String((r.reason as Error)?.message ?? r.reason))) throw r.reason;
+          n.usePort(await freePort());
+          await n.start();
+        }),
+      );
+      failure = again.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
     } catch (e) {
       failure = e;
     }

@@ -40,7 +40,7 @@ export class RegtestNode {
   readonly port: number;
   readonly rdv: RdvLoad;
   readonly logFile: string;
-  readonly args: readonly string[];
+  args: readonly string[];
   private proc: Spawned | undefined;
   private client: LightningNode | undefined;
   private nodeId: NodeId | undefined;
@@ -156,11 +156,22 @@ export class RegtestNode {
     await this.waitSynced(await this.setup.bitcoind.blockCount(), timeoutMs);
   }
 
-  /** Wait until lightningd has processed block `height`. */
+  /**
+   * Listen on another port: the one chosen was free when asked, and taken by
+   * another suite's node before this lightningd could bind it.
+   */
+  usePort(port: number): void {
+    this.args = this.args.map((a) => (a.startsWith('--addr=') ? `--addr=127.0.0.1:${port}` : a));
+  }
+
+  /** Wait until lightningd has processed block `height`; a lightningd that exits meanwhile ends the wait with why. */
   async waitSynced(height: number, timeoutMs = 30_000): Promise<void> {
     await poll(
       `${this.name} at block ${height}`,
-      async () => ((await this.rpc.getinfo()).blockheight >= height ? true : undefined),
+      async () => {
+        if (this.proc?.hasExited()) throw new PollAbort(`${this.name}'s lightningd exited: ${this.startupOutput()}`);
+        return (await this.rpc.getinfo()).blockheight >= height ? true : undefined;
+      },
       timeoutMs,
       50,
     );
