@@ -64,7 +64,36 @@ export function urlProblem(url: URL, from?: URL): string | undefined {
   if (url.hostname.endsWith('.onion')) return 'is an onion service, which needs Tor, and rdv does not use Tor';
   if (url.href.length > LNURL_MAX_URL_CHARS) return `is longer than ${LNURL_MAX_URL_CHARS} characters`;
   if (from !== undefined && loopback && !isLoopbackHost(from.hostname)) return `points to this machine, which ${from.host} may not send rdv to`;
+  // A stranger's server may not send rdv into a private network by address either (its DNS names are checked as they resolve: http-get.ts).
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  if (from !== undefined && !loopback && (isIPv4(literal) || isIPv6(literal)) && !isPublicAddress(literal) && from.hostname !== url.hostname) {
+    return `points into a private network (${literal}), which ${from.host} may not send rdv to`;
+  }
   return undefined;
+}
+
+/**
+ * Is `ip` an address on the public internet? Not this machine (127/8, ::1),
+ * a private network (10/8, 172.16/12, 192.168/16, fc00::/7), link-local
+ * (169.254/16, fe80::/10), shared (100.64/10), "this network" (0/8, ::),
+ * multicast or broadcast, nor an IPv4 one of those inside ::ffff:.
+ */
+export function isPublicAddress(ip: string): boolean {
+  if (isIPv4(ip)) {
+    const [a = 0, b = 0] = ip.split('.').map(Number);
+    if (a === 0 || a === 10 || a === 127 || a >= 224) return false;
+    if (a === 169 && b === 254) return false;
+    if (a === 172 && b >= 16 && b <= 31) return false;
+    if (a === 192 && b === 168) return false;
+    if (a === 100 && b >= 64 && b <= 127) return false;
+    return true;
+  }
+  if (!isIPv6(ip)) return false;
+  const v6 = ip.toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(v6);
+  if (mapped?.[1] !== undefined) return isPublicAddress(mapped[1]);
+  if (v6 === '::' || v6 === '::1') return false;
+  return !/^(f[cd]|fe[89ab]|ff)/.test(v6);
 }
 
 /** A URL rdv may fetch, or why not (`what` names it in the reason). */

@@ -18,7 +18,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { TextDecoder } from 'node:util';
 import { parseJson } from '../chain/json.js';
-import { cleanText, fetchableUrl, LNURL_MAX_BODY_BYTES, LNURL_MAX_REDIRECTS, LNURL_TIMEOUT_MS } from '../chain/lnurl-pay.js';
+import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { cleanText, fetchableUrl, isLoopbackHost, isPublicAddress, LNURL_MAX_BODY_BYTES, LNURL_MAX_REDIRECTS, LNURL_TIMEOUT_MS } from '../chain/lnurl-pay.js';
 import { err, ok, type Result } from '../errors.js';
 import { RDV_VERSION } from '../version.js';
 
@@ -84,6 +85,23 @@ interface RawAnswer {
 
 type Raw = Result<RawAnswer, HttpGetError>;
 
+/** dns.lookup, refusing any answer that is not a public address (error code ENOTPUBLIC). */
+export function publicLookup(hostname: string, options: LookupOptions, callback: (e: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void {
+  lookup(hostname, { ...options, all: true }, (e, addresses) => {
+    if (e) return callback(e, []);
+    const list = addresses;
+    const bad = list.find((a) => !isPublicAddress(a.address));
+    if (bad || list.length === 0) {
+      const refusal: NodeJS.ErrnoException = new Error(`${hostname} resolves to ${bad?.address ?? 'nothing'}, not a public address`);
+      refusal.code = 'ENOTPUBLIC';
+      return callback(refusal, []);
+    }
+    if (options.all) return callback(null, list);
+    const first = list[0] as LookupAddress;
+    callback(null, first.address, first.family);
+  });
+}
+
 /** Why a request to `url` failed, from node's error (its errno `code`), in words an operator can act on. */
 export function networkFailure(e: unknown, url: URL): HttpGetError {
   const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
@@ -97,6 +115,8 @@ export function networkFailure(e: unknown, url: URL): HttpGetError {
       return { kind: 'dns', reason: `${at}: DNS found no address for ${url.hostname}` };
     case 'ECONNREFUSED':
       return { kind: 'refused', reason: `${at}: connection refused by ${url.host}` };
+    case 'ENOTPUBLIC':
+      return { kind: 'dns', reason: `${at}: ${message}: rdv reaches LNURL servers on the public internet only` };
     case 'ECONNRESET':
     case 'EPIPE':
       return { kind: 'network', reason: `${at}: the connection was reset` };
@@ -156,6 +176,9 @@ function getOnce(url: URL, signal: AbortSignal, maxBodyBytes: number): Promise<R
       // A socket of its own, closed when the answer ends: nothing outlives the request.
       agent: false as const,
       signal,
+      // A name that resolves to this machine or a private network is refused (DNS rebinding: a stranger's
+      // server naming a host that points at the relay's own services); only a loopback name may (tests).
+      ...(isLoopbackHost(url.hostname) ? {} : { lookup: publicLookup }),
       headers: { Accept: 'application/json', 'User-Agent': `rdv/${RDV_VERSION}` },
     };
     try {

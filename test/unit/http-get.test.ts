@@ -8,7 +8,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getJson, networkFailure, type HttpGetError } from '../../src/rpc/http-get.js';
+import { getJson, networkFailure, publicLookup, type HttpGetError } from '../../src/rpc/http-get.js';
 import { RDV_VERSION } from '../../src/version.js';
 
 /** A server whose routes are given by the test, recording each request's path and headers. */
@@ -182,6 +182,17 @@ describe('getJson against a local server', () => {
     const origin = closed.origin;
     await closed.stop();
     assert.deepEqual(await failure(getJson(`${origin}/x`)), { kind: 'refused', reason: `${origin.slice(7)}/x: connection refused by ${origin.slice(7)}` });
+  });
+});
+
+describe('a name that resolves to this machine or a private network is refused (DNS rebinding)', () => {
+  test('publicLookup refuses localhost\'s addresses with ENOTPUBLIC, which reads as a DNS failure naming the address', async () => {
+    const e = await new Promise<NodeJS.ErrnoException | null>((resolve) => publicLookup('localhost', {}, (err) => resolve(err)));
+    assert.equal(e?.code, 'ENOTPUBLIC');
+    assert.match(e?.message ?? '', /^localhost resolves to (127\.0\.0\.1|::1), not a public address$/);
+    const said = networkFailure(e, new URL('https://carol.example/.well-known/lnurlp/carol'));
+    assert.equal(said.kind, 'dns');
+    assert.match(said.reason, /^carol\.example\/\.well-known\/lnurlp\/carol: localhost resolves to .*, not a public address: rdv reaches LNURL servers on the public internet only$/);
   });
 });
 

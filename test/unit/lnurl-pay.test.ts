@@ -21,6 +21,7 @@ import {
   parseTarget,
   urlProblem,
   type PulledInvoiceWant,
+  isPublicAddress,
 } from '../../src/chain/lnurl-pay.js';
 import { encodeLnurl } from '../helpers/lnurl.js';
 import { BOB, CAROL, carolInvoice, NOW } from './invoice-kit.js';
@@ -184,6 +185,10 @@ describe('urlProblem: where rdv may be sent', () => {
     { description: 'a public host sends rdv to localhost over https', url: 'https://localhost/x', from: 'https://shop.example/x', expected: /points to this machine/ },
     { description: 'a public host sends rdv to [::1]', url: 'http://[::1]:8080/x', from: 'https://shop.example/x', expected: /points to this machine/ },
     { description: 'a URL of 2,049 characters', url: `https://pay.example/${'x'.repeat(2_049 - 20)}`, expected: /longer than 2048 characters/ },
+    { description: 'a public host sends rdv to a private address', url: 'https://10.0.0.5/admin', from: 'https://shop.example/x', expected: /^points into a private network \(10\.0\.0\.5\), which shop\.example may not send rdv to$/ },
+    { description: 'a public host sends rdv to a link-local IPv6 address', url: 'https://[fe80::1]/x', from: 'https://shop.example/x', expected: /points into a private network \(fe80::1\)/ },
+    { description: 'the operator\'s own address on a private network, by its IP address', url: 'https://192.168.1.20/.well-known/lnurlp/carol', expected: undefined },
+    { description: 'a private server sending rdv on within itself', url: 'https://192.168.1.20/cb', from: 'https://192.168.1.20/.well-known/lnurlp/carol', expected: undefined },
   ];
   for (const c of cases) {
     test(c.description, () => {
@@ -192,6 +197,17 @@ describe('urlProblem: where rdv may be sent', () => {
       else assert.match(problem ?? '(none)', c.expected);
     });
   }
+});
+
+describe('isPublicAddress: where a stranger\'s server may send rdv', () => {
+  const table: Array<[string, boolean]> = [
+    ['203.0.113.7', true], ['8.8.8.8', true], ['172.32.0.1', true], ['100.128.0.1', true], ['2001:db8::7', true], ['2a00:1450::1', true],
+    ['127.0.0.1', false], ['127.255.0.9', false], ['10.1.2.3', false], ['172.16.0.1', false], ['172.31.255.255', false], ['192.168.0.1', false],
+    ['169.254.169.254', false], ['100.64.0.1', false], ['0.0.0.0', false], ['224.0.0.1', false], ['255.255.255.255', false],
+    ['::1', false], ['::', false], ['fc00::1', false], ['fd12:3456::1', false], ['fe80::1', false], ['ff02::1', false],
+    ['::ffff:127.0.0.1', false], ['::ffff:10.0.0.1', false], ['::ffff:203.0.113.7', true], ['not an address', false],
+  ];
+  for (const [ip, pub] of table) test(`${ip}: ${pub ? 'public' : 'not public'}`, () => assert.equal(isPublicAddress(ip), pub));
 });
 
 describe('cleanText: a stranger\'s reason, safe to print', () => {
