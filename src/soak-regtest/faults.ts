@@ -69,10 +69,11 @@ export async function injectFault(s: RegtestSoak, run: RegtestRun, f: FaultPlan)
     }
     case 'invoice_deleted': {
       if (!s.carol.up) return skip('carol is down');
-      const [inv] = await s.carol.rpc.listinvoices({ label: run.carolLabel });
+      // By hash: an offer's invoice has a label lightningd chose, not rdv join --last's.
+      const [inv] = await s.carol.rpc.listinvoices({ paymentHash: run.hash });
       if (inv?.status !== 'unpaid') return skip(`Carol's invoice is ${inv?.status ?? 'gone'}`);
-      await s.carol.rpc.delinvoice(run.carolLabel, 'unpaid');
-      note('carol', `Carol deletes her invoice ${run.carolLabel}`);
+      await s.carol.rpc.delinvoice(inv.label, 'unpaid');
+      note('carol', `Carol deletes her invoice ${inv.label}`);
       return;
     }
     case 'disconnect': {

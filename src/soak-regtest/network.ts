@@ -32,10 +32,8 @@ export interface RegtestSoakOptions {
   progress?: (line: string) => void;
 }
 
-/** A payment on real lightningd: one payer pays them all; Carol's invoice is deleted by its label. */
-export interface RegtestRun extends PaymentRun {
-  carolLabel: string;
-}
+/** A payment on real lightningd: one payer pays them all; Carol's invoice (hers, or her offer's) is found by its hash. */
+export type RegtestRun = PaymentRun;
 
 /**
  * Carol's stalled HTLC is released when the next block would bring its expiry

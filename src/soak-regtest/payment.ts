@@ -26,7 +26,6 @@ export async function runPayment(s: RegtestSoak, index: number): Promise<void> {
   const { hash } = joined;
   const run: RegtestRun = {
     ...newRun({ plan, hash, bolt11: String(joined.alice.bolt11), terms: termsOf(plan, joined, 'payer'), startedMs }),
-    carolLabel: String(joined.carol.label),
   };
   s.runs.push(run);
   const now = (): number => s.now();

@@ -156,9 +156,7 @@ export function planPayment(seed: number, index: number, o: PlanOptions): Paymen
   const retries = rng.chance(failing ? 0.7 : 0.3) ? rng.int(1, 2) : 0;
   const retryDelayMs = rng.int(200, 2_000);
   // Drawn last, so every draw before it is what it was before offers came in.
-  // The regtest soak's faults find Carol's invoice by the label rdv join --last gave it: offers there are left for later.
-  const offerDrawn = rng.chance(0.25);
-  const offer = offerDrawn && o.vocabulary !== 'regtest';
+  const offer = rng.chance(0.25);
   return { index, carolSat, payoutSat, feeBudgetSat, payerChannelsSat, zeroConf, offer, retries, retryDelayMs, faults };
 }
 
