@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stringifyJson } from '../rpc/json.js';
 import type { RegtestNode } from '../regtest/lightningd.js';
 import type { PaymentVerdict } from '../simnet/soak/audit.js';
-import { isBad, runLines, sortOut, type SoakResult } from '../simnet/soak/report.js';
+import { anomalyLines, isBad, runLines, sortOut, type SoakResult } from '../simnet/soak/report.js';
 import { errorText, sleep } from '../simnet/soak/run.js';
 import { countBy, soakOk, soakSummary } from '../simnet/soak/summary.js';
 import {
@@ -154,6 +154,7 @@ export async function regtestResult(s: RegtestSoak, durationS: number): Promise<
     bad,
     shown,
     recordMismatches: mismatches,
+    anomalies: anomalyLines(s.runs, verdicts),
     balanceMismatches: mismatchesOfBalances,
     forceCloses: closes.map((c) => `channel ${c.channelId}: ${c.why} (seen by ${c.seenBy.join(', ')})`),
     setupFailures: [...s.setupFailures],

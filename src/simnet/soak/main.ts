@@ -109,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   const result = await runSoak({ ...o, progress: o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`) });
   for (const b of [...result.bad, ...result.shown]) process.stderr.write(`${b.dump}\n\n`);
   for (const m of result.recordMismatches) process.stderr.write(`record mismatch: ${m}\n`);
+  for (const a of result.anomalies) process.stderr.write(`anomaly: ${a}\n`);
   for (const s of result.setupFailures) process.stderr.write(`setup of payment #${s.index} failed: ${s.error}\n`);
   process.stdout.write(`${JSON.stringify(result.summary)}\n`);
   return result.ok ? 0 : 1;
@@ -135,6 +136,7 @@ async function mainRegtest(o: MainOptions): Promise<number> {
   const result = r.value;
   for (const b of [...result.bad, ...result.shown]) process.stderr.write(`${b.dump}\n\n`);
   for (const m of result.recordMismatches) process.stderr.write(`record mismatch: ${m}\n`);
+  for (const a of result.anomalies) process.stderr.write(`anomaly: ${a}\n`);
   for (const m of result.balanceMismatches) process.stderr.write(`balance mismatch: ${m}\n`);
   for (const c of result.forceCloses) process.stderr.write(`force close: ${c}\n`);
   for (const s of result.setupFailures) process.stderr.write(`setup of payment #${s.index} failed: ${s.error}\n`);

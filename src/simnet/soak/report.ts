@@ -25,6 +25,8 @@ export interface SoakResult {
   shown: BadPayment[];
   /** Where a relay's own record (rdv status) disagrees with the audit: bookkeeping, not money. */
   recordMismatches: string[];
+  /** Each payment's anomalies (the JSON line counts them), printed whatever the payment's verdict (anomalyLines). */
+  anomalies: string[];
   /** Payments whose chain could not be built with the CLI (not audited). */
   setupFailures: Array<{ index: number; error: string }>;
 }
@@ -38,6 +40,11 @@ export function isBad(v: PaymentVerdict, stuck: number): boolean {
  * Each run's verdict (in order), and the runs to show: the bad ones, and those
  * in `dumpIndexes` that are not bad, each with `dump`'s text.
  */
+/** Every payment's anomalies (counted in the JSON line), one line each, named by payment: printed whether or not the payment is bad. */
+export function anomalyLines(runs: readonly PaymentRun[], verdicts: readonly PaymentVerdict[]): string[] {
+  return runs.flatMap((run, i) => (verdicts[i]?.anomalies ?? []).map((a) => `#${run.plan.index} ${run.hash.slice(0, 8)} ${a}`));
+}
+
 export function sortOut<R extends PaymentRun>(
   runs: readonly R[],
   verdictOf: (run: R) => PaymentVerdict,

@@ -7,7 +7,7 @@
 import { parseRecord, relayKey } from '../../chain/record.js';
 import { auditPayment, type PaymentVerdict } from './audit.js';
 import type { SimRun, SimSoak } from './network.js';
-import { isBad, runLines, sortOut, type SoakResult } from './report.js';
+import { anomalyLines, isBad, runLines, sortOut, type SoakResult } from './report.js';
 import { countBy, soakOk, soakSummary } from './summary.js';
 
 /** The soak's result after `durationS` seconds; the network still runs (its records are read). */
@@ -43,7 +43,7 @@ export function soakResult(s: SimSoak, durationS: number): SoakResult {
     htlcs: entries.filter((e) => e.kind === 'add').length,
     durationS,
   });
-  return { summary, ok: soakOk(summary), bad, shown, setupFailures: [...s.setupFailures], recordMismatches: mismatches };
+  return { summary, ok: soakOk(summary), bad, shown, setupFailures: [...s.setupFailures], recordMismatches: mismatches, anomalies: anomalyLines(s.runs, verdicts) };
 }
 
 /**
