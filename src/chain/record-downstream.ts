@@ -28,7 +28,8 @@ export function downstreamInvoiceKind(text: string): 'bolt11' | 'bolt12' {
  */
 export const MAX_OFFER_TEXT = 8_192;
 export const MAX_ADDRESS_TEXT = 320;
-const OFFER_RE = /^lno1[02-9ac-hj-np-z]+$/i;
+/** An offer's text: lno1 and bech32's characters (no checksum in BOLT 12). */
+export const OFFER_RE = /^lno1[02-9ac-hj-np-z]+$/i;
 const ADDRESS_RE = /^[^\s@\p{Cc}]{1,256}@[^\s@\p{Cc}]{1,256}$/u;
 
 export function sourceToJson(s: DownstreamSource): JsonObject {

@@ -16,13 +16,13 @@ import type { Onward } from '../chain/request.js';
 import { err, ok, type Result } from '../errors.js';
 import type { LightningNode } from '../rpc/node.js';
 import type { LogLevel } from '../rpc/plugin.js';
-import type { Pull } from '../rpc/pull.js';
+import type { Pull, PullFailure } from '../rpc/pull.js';
 
 /** How an asked node answered our request, or that it did not in time. */
 export type Answer = { kind: 'invoice'; bolt11: string } | { kind: 'refused'; reason: string } | { kind: 'timeout' };
 
-/** Why no invoice came; `timeout`: none in time. */
-export type Refusal = { reason: string; timeout: boolean };
+/** Why no invoice came; `timeout`: none in time (the same as a pull's failure). */
+export type Refusal = PullFailure;
 
 /** The next payee's invoice for a request: asked of its node (`from`), or pulled from its offer or address (`source`). */
 export interface NextInvoice {

@@ -33,7 +33,7 @@ export type Pull = (source: PullSource, amountMsat: Msat, waitMs: number) => Pro
 /** Less time than this left before the asker's deadline: not worth starting. */
 const MIN_PULL_MS = 500;
 
-export function makePull(node: LightningNode, info: NodeInfo & { network: NetworkName }, now: () => number, o: { get?: Parameters<typeof pullInvoice>[2]['get'] } = {}): Pull {
+export function makePull(node: LightningNode, info: NodeInfo & { network: NetworkName }, now: () => number): Pull {
   return async (source, amountMsat, waitMs) => {
     const timeoutMs = Math.min(waitMs, LNURL_TIMEOUT_MS);
     if (timeoutMs < MIN_PULL_MS) return err({ reason: 'no time left to pull the next payee\'s invoice before the deadline', timeout: true });
@@ -44,7 +44,6 @@ export function makePull(node: LightningNode, info: NodeInfo & { network: Networ
         now: now(),
         minLifeSeconds: DEFAULT_EXPIRY_MARGIN_SECONDS + MIN_EXPIRY_SECONDS,
         timeoutMs,
-        ...(o.get ? { get: o.get } : {}),
       });
       return got.ok ? ok(got.value.bolt11) : err({ reason: got.error, timeout: false });
     }

@@ -236,31 +236,39 @@ describe('xpay attempts', () => {
     }
   });
 
+  /**
+   * The late-inject fault armed on the payer, whose xpay to Carol then fails definitely (Bob-Carol disabled
+   * while its first part travels); the channel is enabled again, so a late part could go through.
+   */
+  async function xpayFailsWithALatePartArmed(net: SimNetwork, label: string): Promise<{ payer: SimNode; carol: SimNode; p: RpcClient; c: RpcClient; hash: string }> {
+    const payer = await net.addNode('payer');
+    const bob = await net.addNode('bob');
+    const carol = await net.addNode('carol');
+    net.openChannel(payer, bob, 2_000_000n);
+    const bobCarol = net.openChannel(bob, carol, 2_000_000n);
+    const [p, c] = [await RpcClient.connect(payer.socketPath), await RpcClient.connect(carol.socketPath)];
+    const inv = await invoice(c, label);
+    payer.payer.lateInject = { afterMs: 200 };
+    const paying = rpcError(p.call('xpay', { invstring: inv.bolt11, retry_for: 2 }));
+    // Its first part is on its way to Bob (SLOW: 150 ms per hop); it will fail there.
+    await eventually(() => payer.payer.sendpays.some((s) => s.paymentHash === inv.payment_hash), 'the first part is sent');
+    bobCarol.enabled = false;
+    assert.equal((await paying).code, 209);
+    bobCarol.enabled = true;
+    return { payer, carol, p, c, hash: inv.payment_hash };
+  }
+
   test('late inject: after a definite failure one more part of the same group shows up pending, then completes', async () => {
     await withSimNet(
       async (net) => {
-        const payer = await net.addNode('payer');
-        const bob = await net.addNode('bob');
-        const carol = await net.addNode('carol');
-        net.openChannel(payer, bob, 2_000_000n);
-        const bobCarol = net.openChannel(bob, carol, 2_000_000n);
-        const [p, c] = [await RpcClient.connect(payer.socketPath), await RpcClient.connect(carol.socketPath)];
-        const inv = await invoice(c, 'late');
-        payer.payer.lateInject = { afterMs: 200 };
-        const paying = rpcError(p.call('xpay', { invstring: inv.bolt11, retry_for: 2 }));
-        // Its first part is on its way to Bob (SLOW: 150 ms per hop); it will fail there.
-        await eventually(() => payer.payer.sendpays.some((s) => s.paymentHash === inv.payment_hash), 'the first part is sent');
-        bobCarol.enabled = false;
-        const e = await paying;
-        assert.equal(e.code, 209);
-        bobCarol.enabled = true;
-        const atReply = await parts(p, inv.payment_hash);
+        const { payer, carol, p, c, hash } = await xpayFailsWithALatePartArmed(net, 'late');
+        const atReply = await parts(p, hash);
         assert.deepEqual(atReply.map((x) => x.status), ['failed']);
-        await eventually(async () => (await parts(p, inv.payment_hash)).length === 2, 'a late part appears');
-        const [first, late] = await parts(p, inv.payment_hash);
+        await eventually(async () => (await parts(p, hash)).length === 2, 'a late part appears');
+        const [first, late] = await parts(p, hash);
         assert.deepEqual([late?.status, String(late?.groupid), late?.partid], ['pending', String(first?.groupid), 2]);
-        await eventually(async () => (await parts(p, inv.payment_hash))[1]?.status === 'complete', 'the late part completes');
-        assert.equal(carol.invoices.byHash(inv.payment_hash)?.status, 'paid');
+        await eventually(async () => (await parts(p, hash))[1]?.status === 'complete', 'the late part completes');
+        assert.equal(carol.invoices.byHash(hash)?.status, 'paid');
         assert.equal(payer.payer.lateInject, undefined, 'the fault fires once');
         p.close();
         c.close();
@@ -272,26 +280,14 @@ describe('xpay attempts', () => {
   test('late inject: xpay lives inside lightningd, so a restart after the failure means no late part ever comes (found by the soak, seed 2718, payment 164: Bob restarted, paid again, and the old command\'s part paid Carol a second time)', async () => {
     await withSimNet(
       async (net) => {
-        const payer = await net.addNode('payer');
-        const bob = await net.addNode('bob');
-        const carol = await net.addNode('carol');
-        net.openChannel(payer, bob, 2_000_000n);
-        const bobCarol = net.openChannel(bob, carol, 2_000_000n);
-        const [p, c] = [await RpcClient.connect(payer.socketPath), await RpcClient.connect(carol.socketPath)];
-        const inv = await invoice(c, 'late-restart');
-        payer.payer.lateInject = { afterMs: 200 };
-        const paying = rpcError(p.call('xpay', { invstring: inv.bolt11, retry_for: 2 }));
-        await eventually(() => payer.payer.sendpays.some((s) => s.paymentHash === inv.payment_hash), 'the first part is sent');
-        bobCarol.enabled = false;
-        assert.equal((await paying).code, 209);
-        bobCarol.enabled = true;
+        const { payer, carol, p, c, hash } = await xpayFailsWithALatePartArmed(net, 'late-restart');
         p.close();
         await payer.stopCleanly(2_000);
         await payer.start();
         await eventually(() => net.events.some((e) => e.type === 'late_resolution' && e.detail.includes('lightningd restarted')), 'the late part is dropped');
         const again = await RpcClient.connect(payer.socketPath);
-        assert.deepEqual((await parts(again, inv.payment_hash)).map((x) => x.status), ['failed'], 'no part of the old command after the restart');
-        assert.equal(carol.invoices.byHash(inv.payment_hash)?.status, 'unpaid');
+        assert.deepEqual((await parts(again, hash)).map((x) => x.status), ['failed'], 'no part of the old command after the restart');
+        assert.equal(carol.invoices.byHash(hash)?.status, 'unpaid');
         again.close();
         c.close();
       },

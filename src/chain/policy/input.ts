@@ -3,6 +3,7 @@ import { formatAmount, parseAmount } from '../amount.js';
 import { BLOCK_ALLOWANCE, DEFAULT_SAFETY_MARGIN } from '../budget.js';
 import { isNodeId, type NodeId } from '../ids.js';
 import { parseAddress } from '../lnurl-pay.js';
+import { OFFER_RE } from '../record-downstream.js';
 import { parseBlocks, parseDuration } from '../units.js';
 import { err, ok, type Result } from '../../errors.js';
 import {
@@ -146,7 +147,7 @@ export function parseOfferText(text: string, flag: string): Result<string> {
   const t = text.trim().toLowerCase().replace(/\+\s*/g, '');
   if (t.length > MAX_OFFER_CHARS) return err(`${flag} is longer than ${MAX_OFFER_CHARS} characters`);
   if (!t.startsWith('lno1')) return err(`${flag} must be a BOLT 12 offer (lno1...)${t.startsWith('lni1') ? ', not an invoice' : ''}`);
-  if (!/^lno1[02-9ac-hj-np-z]+$/.test(t)) return err(`${flag} is not a BOLT 12 offer: it has characters bech32 does not use`);
+  if (!OFFER_RE.test(t)) return err(`${flag} is not a BOLT 12 offer: it has characters bech32 does not use`);
   return ok(t);
 }
 
