@@ -5,6 +5,11 @@
  * simulated network always (per-hop and per-payment costs calibrated to CLN
  * v26.06.6 regtest: 165 ms over 2 hops, 192 ms over 3), and on real regtest
  * when lightningd and bitcoind are found. Target: ratio <= 1.12.
+ * On real regtest it then reads each relay's own lightningd log
+ * (bench/cln-log.ts) and prints a `relay-turnaround` line per relay: a plain
+ * payment's forward against a rendez-vous relay on the same node, from the
+ * incoming HTLC committed to the outgoing commitment sent, step by step, and
+ * the way back. Target: the relay's p50 within 10 ms of the forward's.
  */
 import { spawn } from 'node:child_process';
 import type { Msat } from '../src/chain/amount.js';
@@ -13,6 +18,8 @@ import { locateBinaries } from '../src/regtest/binaries.js';
 import { Regtest } from '../src/regtest/harness.js';
 import { REGTEST_LATENCY, SimNetwork } from '../src/simnet/network.js';
 import { RDV_BIN } from '../test/helpers/paths.js';
+import { readFileSync } from 'node:fs';
+import { summarise, turnarounds } from './cln-log.js';
 import { hrms, median, percentile, report, round } from './lib.js';
 
 const RUNS = Number(process.env.RDV_BENCH_RUNS ?? 25);
@@ -128,6 +135,17 @@ if (!bins.ok) {
     const carolRpc = rt.node('carol').rpc;
     const plainInvoice = async (): Promise<string> => (await carolRpc.invoice({ amountMsat: 10_700_000n as Msat, label: `plain-${n++}`, description: 'plain' })).bolt11;
     await measure('regtest (CLN v26.06.6)', node('payer'), node('alice'), node('bob'), node('carol'), plainInvoice);
+    // Each relay's own log: plain payments were forwards through it, rendez-vous relays.
+    for (const [name, from, to] of [['alice', 'payer', 'bob'], ['bob', 'alice', 'carol']] as const) {
+      const all = turnarounds(readFileSync(rt.node(name).logFile, 'utf8'), { fromPeer: rt.node(from).id, toPeer: rt.node(to).id });
+      // The warm-up pair (the first of each kind) is left out, as in the end-to-end figures.
+      const ts = all.filter((t, i) => all.findIndex((u) => u.kind === t.kind) !== i);
+      report(
+        'relay-turnaround',
+        { network: 'regtest (CLN v26.06.6)', node: name, from: 'incoming HTLC irrevocably committed', to: 'outgoing commitment_signed sent', runs: RUNS },
+        { ...summarise(ts, (v, p) => round(percentile(v, p), 1)), target_relay_minus_forward_p50_ms: 10 },
+      );
+    }
   } finally {
     await rt.stop();
   }
