@@ -97,6 +97,37 @@ describe('askrene layers', () => {
     });
   });
 
+  test("CLN fact: getroutes' hops read as askrene's (child.c): amount_out and cltv_out are the HTLC's on that channel, amount_in and cltv_in add the channel's own fee and delay; auto.sourcefree makes ours free", async () => {
+    await withSimNet(async (net) => {
+      const { payer, bob, dave, carol, p, c } = await diamond(net);
+      await p.call('askrene-create-layer', { layer: 'via-dave' });
+      await p.call('askrene-disable-node', { layer: 'via-dave', node: bob.id });
+      interface Hop {
+        node_id_out: string;
+        amount_in_msat: bigint | number;
+        amount_out_msat: bigint | number;
+        cltv_in: number;
+        cltv_out: number;
+      }
+      const path = async (layers: string[]): Promise<Hop[]> =>
+        ((await p.call('getroutes', { source: payer.id, destination: carol.id, amount_msat: 1_000_000, layers, maxfee_msat: 100_000, final_cltv: 18 })) as { routes: Array<{ path: Hop[] }> }).routes[0]?.path ?? [];
+      const [toDave, toCarol] = await path(['via-dave', 'auto.sourcefree']);
+      assert.ok(toDave && toCarol);
+      assert.equal(toCarol.node_id_out, carol.id);
+      assert.equal(BigInt(toCarol.amount_out_msat), 1_000_000n);
+      assert.equal(toCarol.cltv_out, 18);
+      assert.ok(BigInt(toCarol.amount_in_msat) - BigInt(toCarol.amount_out_msat) >= 5000n, "Dave's fee (base 5,000 msat) is charged on his channel to Carol");
+      assert.ok(toCarol.cltv_in > toCarol.cltv_out, "and his cltv delta");
+      assert.deepEqual([BigInt(toDave.amount_out_msat), toDave.cltv_out], [BigInt(toCarol.amount_in_msat), toCarol.cltv_in], 'what Dave receives is what he needs to forward');
+      assert.deepEqual([BigInt(toDave.amount_in_msat), toDave.cltv_in], [BigInt(toDave.amount_out_msat), toDave.cltv_out], 'auto.sourcefree: our own channel costs nothing');
+      const [ownCharged] = await path(['via-dave']);
+      assert.ok(ownCharged && BigInt(ownCharged.amount_in_msat) > BigInt(ownCharged.amount_out_msat), 'without it, our own channel is priced like any (the capture: 1,000,011 in, 1,000,000 out)');
+      void dave;
+      p.close();
+      c.close();
+    });
+  });
+
   test('xpay and getroutes avoid a node a given layer disables (its outgoing channels)', async () => {
     await withSimNet(async (net) => {
       const { payer, bob, dave, carol, p, c } = await diamond(net);

@@ -46,19 +46,20 @@ function getroutes(node: NodeCore, params: Record<string, unknown>): Record<stri
   if (!route || (maxfee !== undefined && route.sentMsat - route.deliveredMsat > maxfee)) {
     throw new SimRpcError(205, `We could not find a usable set of paths: no path from ${source.slice(0, 8)} to ${destination.slice(0, 8)}`);
   }
-  // askrene charges each channel's fee on that channel: amount_in includes this hop's fee.
-  const path = route.hops.map((hop, i) => {
-    const next = route.hops[i + 1];
-    const out = next ? next.amountMsat : hop.amountMsat;
-    const cltvOut = next ? next.delay : finalCltv;
+  // askrene (plugins/askrene/child/child.c): hop i's amount_out and cltv_out are the HTLC's
+  // on channel i (what node_id_out receives); amount_in and cltv_in add channel i's own fee
+  // and delay, charged by node_id_in (none for our own channel under auto.sourcefree).
+  const path = route.hops.map((hop) => {
+    const own = edges.find((e) => e.scid === hop.scid && e.from === hop.from);
+    const feeIn = own ? own.feeBaseMsat + (hop.amountMsat * own.feePpm) / 1_000_000n : 0n;
     return {
       short_channel_id_dir: `${hop.scid}/${hop.from < hop.to ? 0 : 1}`,
       node_id_in: hop.from,
       node_id_out: hop.to,
-      amount_in_msat: i === 0 ? route.sentMsat : hop.amountMsat,
-      amount_out_msat: out,
-      cltv_in: i === 0 ? route.totalDelay : hop.delay,
-      cltv_out: cltvOut,
+      amount_in_msat: hop.amountMsat + feeIn,
+      amount_out_msat: hop.amountMsat,
+      cltv_in: hop.delay + (own?.cltvDelta ?? 0),
+      cltv_out: hop.delay,
     };
   });
   return { probability_ppm: 998_333, routes: [{ probability_ppm: 998_333, amount_msat: amount, final_cltv: finalCltv, path }] };
