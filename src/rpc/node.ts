@@ -14,13 +14,15 @@
  *   node/offers.ts    BOLT 12: CLN's decode of an offer or an invoice, fetchinvoice
  *   node/datastore.ts rdv's records' store: compare-and-swap writes, list, delete at a generation
  *   node/payments.ts  getroutes' estimate, xpay (never throws; definite or not, ended or lost), listsendpays
+ *   node/sendpay.ts   the first attempt onward: decode's secret, getroutes' routes, sendpay and waitsendpay (never throw)
  *   node/layers.ts    askrene layers: create, disable our node and channels in one, list, remove
  *   node/channels.ts  peers (connect, custom messages), our channels and their funds, aliases, channel moves
  *   node/plugins.ts   plugin list, important-plugin, an rdv plugin's state, plugin start
  */
 import type { ChannelFunds } from '../chain/node-facts.js';
 import type { NodeId, PaymentHash } from '../chain/ids.js';
-import type { OutgoingPart } from '../chain/relay/types.js';
+import type { FoundRoute } from '../chain/first-attempt.js';
+import type { OutgoingPart, PayResult } from '../chain/relay/types.js';
 import { ReconnectingRpc, RpcClient, type Rpc } from './client.js';
 import { call } from './node/call.js';
 import * as info from './node/info.js';
@@ -28,6 +30,7 @@ import * as invoices from './node/invoices.js';
 import * as offers from './node/offers.js';
 import * as datastore from './node/datastore.js';
 import * as payments from './node/payments.js';
+import * as sendpays from './node/sendpay.js';
 import * as layers from './node/layers.js';
 import * as channels from './node/channels.js';
 import * as plugins from './node/plugins.js';
@@ -145,6 +148,21 @@ export class LightningNode {
   }
   sendpaysCreatedIndex(): Promise<number> {
     return payments.sendpaysCreatedIndex(this.rpc);
+  }
+
+  // --- the first attempt by sendpay (node/sendpay.ts) --------------------
+
+  sendpayInvoice(bolt11: string): Promise<sendpays.SendpayInvoice | undefined> {
+    return sendpays.sendpayInvoice(this.rpc, bolt11);
+  }
+  findRoutes(q: sendpays.RoutesQuery): Promise<FoundRoute[] | undefined> {
+    return sendpays.findRoutes(this.rpc, q);
+  }
+  sendpay(p: sendpays.SendpayRequest): Promise<sendpays.SendpayStart> {
+    return sendpays.sendpay(this.rpc, p);
+  }
+  waitsendpay(paymentHash: PaymentHash, groupid: bigint): Promise<PayResult> {
+    return sendpays.waitsendpay(this.rpc, paymentHash, groupid);
   }
 
   // --- askrene layers (node/layers.ts) -----------------------------------

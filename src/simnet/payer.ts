@@ -39,8 +39,8 @@ interface Context {
   aborted: boolean;
 }
 
-/** What one xpay command routes: the invoice and its limits. */
-interface PaymentParams {
+/** What one xpay command routes: the invoice and its limits (a sendpay: its route's). */
+export interface PaymentParams {
   bolt11: string;
   /** A BOLT 12 invoice: its paths (routing ends at blinded.ts's FAKE_NODE, final_cltv 0). */
   blinded?: BlindedRoute[];
@@ -57,8 +57,8 @@ interface PaymentParams {
   hints: RouteHint[];
 }
 
-/** The payment group an xpay command owns; a late part joins it. */
-interface Group {
+/** The payment group an xpay command owns; a late part joins it. A part takes the next partid. */
+export interface Group {
   groupid: bigint;
   partid: number;
 }
@@ -200,8 +200,8 @@ export class Payer {
     return splitRoutes(edges, this.node.id, p.payee, amount, p.minFinalCltv, exclude);
   }
 
-  /** Record a part in listsendpays (pending) and send it; `onDone` sees its outcome after its record is updated. */
-  private startPart(p: PaymentParams, group: Group, route: Route, onDone: (outcome: HtlcOutcome) => void): { sp: Sendpay; done: Promise<void> } {
+  /** Record a part in listsendpays (pending) and send it; `onDone` sees its outcome after its record is updated. xpay's, and sendpay's (sendpay.ts). */
+  startPart(p: PaymentParams, group: Group, route: Route, onDone: (outcome: HtlcOutcome) => void): { sp: Sendpay; done: Promise<void> } {
     const sp: Sendpay = {
       createdIndex: ++this.index,
       paymentHash: p.hash,

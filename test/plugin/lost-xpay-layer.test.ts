@@ -10,43 +10,13 @@ import { DEFAULT_RELAY_CONFIG } from '../../src/chain/relay/types.js';
 import type { JsonObject } from '../../src/chain/read.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import { loadRecord } from '../../src/rpc/records.js';
-import type { Clock } from '../../src/relay/runner/entry.js';
 import { RelayRunner } from '../../src/relay/runner/runner.js';
 import { LAYER_LINGER_MS } from '../../src/relay/runner/xpay.js';
 import type { SimNode } from '../../src/simnet/node.js';
 import { HASH, makeRecord, SECRET } from '../helpers/builders.js';
 import { htlcParams, sat, seedRecord } from '../helpers/fake-lightningd.js';
 import { eventually, withSimNet } from '../helpers/sim.js';
-
-/** Timers fire only when the test moves the clock. */
-class TestClock implements Clock {
-  private ms = 1_795_620_000_000;
-  private timers: Array<{ due: number; fn: () => void; id: number }> = [];
-  private ids = 0;
-  now(): number {
-    return Math.floor(this.ms / 1000);
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.ids;
-    this.timers.push({ due: this.ms + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-  /** Move on `ms`, firing each timer due on the way, in order. */
-  advance(ms: number): void {
-    const end = this.ms + ms;
-    for (;;) {
-      const next = this.timers.filter((t) => t.due <= end).sort((a, b) => a.due - b.due)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((t) => t !== next);
-      this.ms = next.due;
-      next.fn();
-    }
-    this.ms = end;
-  }
-}
+import { TestClock } from '../helpers/test-clock.js';
 
 const pendingPart = { payment_hash: HASH, status: 'pending', amount_sent_msat: 100_000_011, partid: 1, groupid: 5_350_190_117_790_887_365n, created_at: 1_795_620_001 };
 

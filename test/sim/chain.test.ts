@@ -74,7 +74,10 @@ describe('failures travel back and nothing is stuck', () => {
       bobCarol.enabled = true;
       const retry = await pay(chain);
       assert.ok(retry.ok, stringifyJson(retry));
-      assert.equal((await recordIn(chain.bob, chain.hash, 'settled')).attempts.length, 2);
+      // The payer's xpay may have tried Alice more than once within its retry_for: each try is a round.
+      const outcomes = (await recordIn(chain.bob, chain.hash, 'settled')).attempts.map((a) => a.outcome);
+      assert.ok(outcomes.length >= 2, outcomes.join());
+      assert.deepEqual(outcomes, [...outcomes.slice(0, -1).map(() => 'failed'), 'complete']);
     });
   });
 

@@ -8,10 +8,18 @@ import type { NodeId } from '../../chain/ids.js';
 import type { JsonObject } from '../../chain/read.js';
 import type { RelayRecord } from '../../chain/record.js';
 import { newRelay, type Ctx, type Relay, type RelayConfig, type RelayEvent, type TimerName } from '../../chain/relay/types.js';
+import type { FoundRoute } from '../../chain/first-attempt.js';
 import type { LightningNode } from '../../rpc/node.js';
+import type { SendpayInvoice } from '../../rpc/node/sendpay.js';
 import type { LogLevel } from '../../rpc/plugin.js';
 
 export type HookReply = JsonObject;
+
+/** What the first attempt by sendpay needs, found before the payment starts: the invoice's secret and askrene's routes. */
+export interface FirstPlan {
+  invoice: SendpayInvoice;
+  routes: FoundRoute[];
+}
 export const CONTINUE: HookReply = { result: 'continue' };
 
 export interface Clock {
@@ -49,6 +57,8 @@ export interface Entry {
   timers: Map<TimerName, unknown>;
   /** askrene layers being created (prepare_layer), by name: the payment that uses one waits for it. */
   layers: Map<string, Promise<boolean>>;
+  /** The first attempt's route and invoice fields, asked with the layer (prepare_layer), by the layer's name. */
+  firstPlans: Map<string, Promise<FirstPlan | undefined>>;
   /** Bumped when a timer is started or cancelled, so a fire that waited in the queue can tell it is stale. */
   timerGeneration: Map<TimerName, number>;
   /** Hook replies owed, by part key (partKey: "channel_id/id", or "scid/id" when the channel is unknown). */
@@ -74,6 +84,7 @@ export function newEntry(record: RelayRecord, generation: number | undefined): E
     timers: new Map(),
     timerGeneration: new Map(),
     layers: new Map(),
+    firstPlans: new Map(),
     replies: new Map(),
     intake: 0,
     heldSince: undefined,

@@ -1,13 +1,15 @@
 /**
- * Paying onward with xpay, over an askrene layer of our own per attempt: the layer
- * made ahead (prepare_layer) while "gathered" is written, xpay run with it, the
- * layer removed a while after xpay answered (never after a lost call), and xpay's
- * route closed in it when blocks run short (close_route) or when an earlier rdv
- * left it (at start).
+ * Paying onward: the first attempt by sendpay over a route found while
+ * "gathered" is written (first-attempt.ts), then xpay, over an askrene layer of
+ * our own per attempt: the layer made ahead (prepare_layer) too, xpay run with
+ * it, the layer removed a while after xpay answered (never after a lost call),
+ * and xpay's route closed in it when blocks run short (close_route) or when an
+ * earlier rdv left it (at start).
  */
-import type { Effect } from '../../chain/relay/types.js';
+import type { Effect, PayResult } from '../../chain/relay/types.js';
 import type { ChannelIds } from '../../rpc/channels.js';
 import type { Entry, RunnerCore } from './entry.js';
+import { FirstAttempts } from './first-attempt.js';
 
 /** Tries to close an xpay's route (closeRoute): 500 ms apart, doubling to 10 s, about 4 minutes in all (more than xpay's retry_for). */
 const CLOSE_ROUTE_ATTEMPTS = 30;
@@ -19,19 +21,51 @@ const CLOSE_ROUTE_ATTEMPTS = 30;
  */
 export const LAYER_LINGER_MS = 60_000;
 
+/**
+ * How long a payment waits for its first attempt's plan (asked while "gathered"
+ * was written; a few ms on regtest) before xpay pays without it: nothing is
+ * sent meanwhile, and the incoming HTLCs are held.
+ */
+const FIRST_PLAN_WAIT_MS = 2_000;
+
 export class XpayPayments {
+  private readonly first: FirstAttempts;
+
   constructor(
     private readonly core: RunnerCore,
     private readonly channels: ChannelIds,
-  ) {}
+  ) {
+    this.first = new FirstAttempts(core.deps);
+  }
 
-  /** Create the coming payment's layer now (prepare_layer); remove it later if no payment took it. */
+  /** Create the coming payment's layer now (prepare_layer), and plan its first attempt; remove the layer later if no payment took it. */
   prepareLayer(entry: Entry, hash: string, layer: string): void {
     entry.layers.set(layer, this.createLayer(hash, layer));
+    const plan = this.first.plan(entry.relay.record);
+    if (plan) entry.firstPlans.set(layer, plan);
     // Not used (the relay failed back before paying): no xpay can be using it, remove it.
     this.core.deps.clock.setTimeout(() => {
+      entry.firstPlans.delete(layer);
       if (entry.layers.delete(layer)) void this.core.deps.node.removeLayer(layer).catch(() => undefined);
     }, LAYER_LINGER_MS);
+  }
+
+  /** `p`'s value, or undefined if it takes longer than `ms` (a lightningd too slow to plan with: xpay pays). */
+  private within<T>(p: Promise<T | undefined>, ms: number): Promise<T | undefined> {
+    return new Promise((resolve) => {
+      const timer = this.core.deps.clock.setTimeout(() => resolve(undefined), ms);
+      void p.then((v) => {
+        this.core.deps.clock.clearTimeout(timer);
+        resolve(v);
+      });
+    });
+  }
+
+  /** The attempt's end, to the machine. */
+  private answered(hash: string, result: PayResult): void {
+    const entry = this.core.entry(hash);
+    if (entry && result.ok) entry.lastPayResultAt = performance.now();
+    this.core.enqueue(hash, { type: 'pay_result', result });
   }
 
   /** Create a layer; false (logged) if askrene refuses. */
@@ -46,10 +80,12 @@ export class XpayPayments {
   }
 
   /**
-   * xpay over a fresh askrene layer of our own: nothing is in it, so routing is
-   * xpay's usual, until close_route disables our node and channels in it. If the
-   * layer cannot be made, xpay runs without it (the margin then rests on maxdelay's
-   * allowance alone). The result comes back as a pay_result event.
+   * The first attempt by sendpay when it was planned and fits the budgets;
+   * then, unless it ended the attempt, xpay over a fresh askrene layer of our
+   * own: nothing is in it, so routing is xpay's usual, until close_route
+   * disables our node and channels in it. If the layer cannot be made, xpay runs
+   * without it (the margin then rests on maxdelay's allowance alone). The
+   * result comes back as a pay_result event.
    */
   pay(hash: string, effect: Extract<Effect, { type: 'pay' }>): void {
     const t0 = performance.now();
@@ -57,7 +93,21 @@ export class XpayPayments {
     const entry = this.core.entry(hash);
     const prepared = entry?.layers.get(effect.layer);
     entry?.layers.delete(effect.layer);
+    const planned = entry?.firstPlans.get(effect.layer);
+    entry?.firstPlans.delete(effect.layer);
+    const record = entry?.relay.record;
+    const startHeight = this.core.ctx().height;
     void (async () => {
+      const plan = planned ? await this.within(planned, FIRST_PLAN_WAIT_MS) : undefined;
+      // An error nobody expected may come after the part was sent: then only listsendpays can tell (rule 5).
+      const first = plan && record ? await this.first.send(record, effect, plan).catch((e: unknown): PayResult => ({ ok: false, definite: false, message: `first attempt: ${(e as Error).message}` })) : undefined;
+      if (first) {
+        log('debug', `${hash.slice(0, 8)}: sendpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
+        this.answered(hash, first);
+        // No xpay ran with the layer: remove it once nothing can be using it.
+        if (prepared) clock.setTimeout(() => void prepared.then((made) => (made ? node.removeLayer(effect.layer) : false)).catch(() => undefined), LAYER_LINGER_MS);
+        return;
+      }
       // Usually made while "gathered" was written; else now.
       const made = (await prepared) ?? (await this.createLayer(hash, effect.layer));
       let layers: string[] | undefined = [effect.layer];
@@ -65,11 +115,12 @@ export class XpayPayments {
         log('warn', `${hash.slice(0, 8)}: paying without an askrene layer: rdv cannot stop xpay's retries if blocks are found meanwhile`);
         layers = undefined;
       }
-      const { xpayEnded, ...result } = await node.xpay({ invstring: effect.invstring, maxfeeMsat: effect.maxfeeMsat, maxdelay: effect.maxdelay, retryForSeconds: effect.retryForSeconds, layers });
+      // Blocks found during a failed first attempt count against maxdelay: xpay counts it from today's height.
+      const maxdelay = Math.max(0, effect.maxdelay - Math.max(0, this.core.ctx().height - startHeight));
+      const retryForSeconds = Math.max(10, effect.retryForSeconds - Math.floor((performance.now() - t0) / 1000));
+      const { xpayEnded, ...result } = await node.xpay({ invstring: effect.invstring, maxfeeMsat: effect.maxfeeMsat, maxdelay, retryForSeconds, layers });
       log('debug', `${hash.slice(0, 8)}: xpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
-      const entry = this.core.entry(hash);
-      if (entry && result.ok) entry.lastPayResultAt = performance.now();
-      this.core.enqueue(hash, { type: 'pay_result', result });
+      this.answered(hash, result);
       if (!layers) return;
       if (xpayEnded) {
         // xpay is done with it; a while later no getroutes can be using it either (see closeRoute).

@@ -48,6 +48,8 @@ export interface NodeCore extends Peer {
   /** Our BOLT 12 offers, by offer_id. */
   readonly offers: Map<string, SimOffer>;
   readonly payer: Payer;
+  /** How many times lightningd has started (a command running across a restart died with it). */
+  readonly starts: number;
   readonly askrene: Askrene;
   readonly channelMoves: readonly ChannelMove[];
   readonly missingCommands: ReadonlySet<string>;

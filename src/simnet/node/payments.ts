@@ -1,18 +1,22 @@
 /**
  * The RPC methods about paying: xpay, listsendpays and `wait sendpays` (the
- * simulated xpay is ../payer.ts), askrene's getroutes and its layers
+ * simulated xpay is ../payer.ts), sendpay and waitsendpay (../sendpay-rpc.ts), askrene's getroutes and its layers
  * (../askrene.ts), and getroute (deprecated in CLN v26).
  */
 import type { NodeId } from '../../chain/ids.js';
 import { msatParam } from '../invoices.js';
 import { cheapestRoute } from '../routing.js';
 import { SimRpcError } from '../rpc-server.js';
+import { SendpayCommands } from '../sendpay-rpc.js';
 import type { Method, Methods, NodeCore } from './core.js';
 
 /** xpay, listsendpays, wait, getroutes, askrene's layer commands and getroute, answered for `node`. */
 export function paymentMethods(node: NodeCore): Methods {
+  const sendpay = new SendpayCommands(node.payer, node, node.net);
   return new Map<string, Method>([
     ['xpay', (params) => node.payer.xpay(params)],
+    ['sendpay', (params) => sendpay.sendpay(params)],
+    ['waitsendpay', (params) => sendpay.waitsendpay(params)],
     ['listsendpays', (params) => node.payer.listsendpays(params)],
     ['wait', (params) => node.payer.wait(params)],
     ['getroutes', (params) => getroutes(node, params)],

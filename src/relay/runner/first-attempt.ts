@@ -1,0 +1,57 @@
+/**
+ * The first attempt onward by sendpay (src/chain/first-attempt.ts): planned
+ * while "gathered" is written (lightningd's decode for the invoice's secret,
+ * askrene's getroutes for the route), sent once the machine says pay. Its
+ * answer is either the attempt's end (a preimage, or a failure rdv cannot call
+ * definite: rule 5 then reads listsendpays) or "xpay next": nothing was sent,
+ * or lightningd says the part failed and no HTLC of it is left.
+ */
+import { firstRoute } from '../../chain/first-attempt.js';
+import type { PaymentHash } from '../../chain/ids.js';
+import { downstreamInvoiceKind } from '../../chain/record.js';
+import type { RelayRecord } from '../../chain/record.js';
+import type { Effect, PayResult } from '../../chain/relay/types.js';
+import type { FirstPlan, RunnerDeps } from './entry.js';
+
+export class FirstAttempts {
+  constructor(private readonly deps: RunnerDeps) {}
+
+  /** Ask what the attempt needs, for a BOLT 11 downstream invoice (xpay pays BOLT 12 ones); undefined when it cannot be had. */
+  plan(record: RelayRecord): Promise<FirstPlan | undefined> | undefined {
+    if (downstreamInvoiceKind(record.downstreamInvoice) !== 'bolt11') return undefined;
+    const { node, selfId } = this.deps;
+    const invoice = node.sendpayInvoice(record.downstreamInvoice);
+    const routes = node.findRoutes({ source: selfId, destination: record.downstreamPayee, amountMsat: record.downstreamAmountMsat, finalCltv: record.downstreamMinFinalCltv, maxfeeMsat: record.feeBudgetMsat });
+    return Promise.all([invoice, routes]).then(
+      ([i, r]) => (i && r ? { invoice: i, routes: r } : undefined),
+      (e: unknown) => {
+        this.deps.log('debug', `${record.paymentHash.slice(0, 8)}: no first attempt by sendpay (${(e as Error).message})`);
+        return undefined;
+      },
+    );
+  }
+
+  /** Send the attempt; its end, or undefined when xpay is to pay (nothing of this attempt can still succeed). */
+  async send(record: RelayRecord, pay: Extract<Effect, { type: 'pay' }>, plan: FirstPlan): Promise<PayResult | undefined> {
+    const { node, log } = this.deps;
+    const label = record.paymentHash.slice(0, 8);
+    const route = firstRoute(plan.routes, { payee: record.downstreamPayee, amountMsat: record.downstreamAmountMsat, maxfeeMsat: pay.maxfeeMsat, maxdelay: pay.maxdelay });
+    if (!route.ok) {
+      log('debug', `${label}: xpay pays: ${route.error}`);
+      return undefined;
+    }
+    const hash = record.paymentHash as PaymentHash;
+    const start = await node.sendpay({ hops: route.value.hops, paymentHash: hash, amountMsat: record.downstreamAmountMsat, invoice: plan.invoice, bolt11: pay.invstring });
+    if (!start.sent) {
+      const { sent: _, ...result } = start;
+      if (result.ok || !result.definite) return result;
+      log('info', `${label}: sendpay refused (${result.message}): xpay pays`);
+      return undefined;
+    }
+    log('debug', `${label}: first attempt sent by sendpay: ${route.value.hops.length} hop(s), fee ${route.value.feeMsat} msat, delay ${route.value.delay}`);
+    const result = await node.waitsendpay(hash, start.groupid);
+    if (result.ok || !result.definite) return result;
+    log('info', `${label}: the first attempt failed (${result.message}): xpay pays`);
+    return undefined;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The first attempt onward by sendpay (src/chain/first-attempt.ts): the invoice
+ * fields sendpay needs and askrene's routes, asked while "gathered" is written;
+ * then sendpay and waitsendpay, which never throw but say, like xpay's wrapper,
+ * whether a failure is definite. A definite failure here means no HTLC of the
+ * attempt is left anywhere (lightningd records the part failed), so xpay may
+ * pay next; anything else is left to rule 5 (listsendpays).
+ */
+import type { Msat } from '../../chain/amount.js';
+import type { FoundRoute, SendpayHop } from '../../chain/first-attempt.js';
+import type { NodeId, PaymentHash, Preimage } from '../../chain/ids.js';
+import { Reader, ShapeError } from '../../chain/read.js';
+import type { PayResult } from '../../chain/relay/types.js';
+import { RpcError, type Rpc } from '../client.js';
+import { HASH_RE, NODE_RE } from './call.js';
+
+/** What sendpay needs of a BOLT 11 invoice besides its hash and amount. */
+export interface SendpayInvoice {
+  paymentSecret: string;
+  paymentMetadata?: string;
+}
+
+export interface RoutesQuery {
+  source: NodeId;
+  destination: NodeId;
+  amountMsat: Msat;
+  finalCltv: number;
+  maxfeeMsat: Msat;
+}
+
+export interface SendpayRequest {
+  hops: SendpayHop[];
+  paymentHash: PaymentHash;
+  amountMsat: Msat;
+  invoice: SendpayInvoice;
+  bolt11: string;
+}
+
+/** sendpay's outcome: `sent` with the part's group, or a PayResult when no part is running (definite) or when rdv cannot tell. */
+export type SendpayStart = { sent: true; groupid: bigint } | ({ sent: false } & PayResult);
+
+/**
+ * Codes by which lightningd says the part failed, its HTLC gone or never sent
+ * (PAY_UNPARSEABLE_ONION, PAY_DESTINATION_PERM_FAIL, PAY_TRY_OTHER_ROUTE, a
+ * parameter it refused). Everything else (in progress, already paid, a lost
+ * connection, lightningd stopping) leaves the part's fate to listsendpays.
+ */
+const DEFINITE = new Set([202, 203, 204, -32602]);
+
+function failure(e: unknown): PayResult {
+  if (e instanceof RpcError) return { ok: false, definite: DEFINITE.has(e.code), message: `${e.rpcMessage} (code ${e.code})` };
+  return { ok: false, definite: false, message: e instanceof Error ? e.message : String(e) };
+}
+
+/** The payment secret and metadata of a BOLT 11 invoice (lightningd's decode), or undefined if it has no secret or cannot be read. */
+export async function sendpayInvoice(rpc: Rpc, bolt11: string): Promise<SendpayInvoice | undefined> {
+  try {
+    const r = Reader.of(await rpc.call('decode', { string: bolt11 }), 'decode');
+    const paymentSecret = r.optMatch<string>('payment_secret', HASH_RE, 'a payment secret');
+    if (r.optBool('valid') !== true || paymentSecret === undefined) return undefined;
+    const metadata = r.optStr('payment_metadata');
+    return { paymentSecret, ...(metadata !== undefined ? { paymentMetadata: metadata } : {}) };
+  } catch (e) {
+    if (e instanceof RpcError || e instanceof ShapeError) return undefined;
+    throw e;
+  }
+}
+
+/** askrene's routes for the whole amount, as xpay's first getroutes asks (its layers for our channels, ours free), or undefined for none. */
+export async function findRoutes(rpc: Rpc, q: RoutesQuery): Promise<FoundRoute[] | undefined> {
+  try {
+    const result = await rpc.call('getroutes', {
+      source: q.source,
+      destination: q.destination,
+      amount_msat: q.amountMsat,
+      layers: ['auto.localchans', 'auto.sourcefree'],
+      maxfee_msat: q.maxfeeMsat,
+      final_cltv: q.finalCltv,
+    });
+    return Reader.of(result, 'getroutes')
+      .objects('routes')
+      .map((route) => ({
+        amountMsat: route.msat('amount_msat'),
+        path: route.objects('path').map((h) => ({
+          shortChannelIdDir: h.str('short_channel_id_dir'),
+          nodeIdOut: h.match<NodeId>('node_id_out', NODE_RE, 'a node id'),
+          amountInMsat: h.msat('amount_in_msat'),
+          amountOutMsat: h.msat('amount_out_msat'),
+          cltvIn: h.int('cltv_in'),
+          cltvOut: h.int('cltv_out'),
+        })),
+      }));
+  } catch (e) {
+    if (e instanceof RpcError || e instanceof ShapeError) return undefined;
+    throw e;
+  }
+}
+
+/** sendpay along `hops`: the whole amount in one part (partid 0), in a group lightningd numbers. */
+export async function sendpay(rpc: Rpc, p: SendpayRequest): Promise<SendpayStart> {
+  try {
+    const result = await rpc.call('sendpay', {
+      route: p.hops,
+      payment_hash: p.paymentHash,
+      payment_secret: p.invoice.paymentSecret,
+      ...(p.invoice.paymentMetadata !== undefined ? { payment_metadata: p.invoice.paymentMetadata } : {}),
+      amount_msat: p.amountMsat,
+      bolt11: p.bolt11,
+    });
+    return { sent: true, groupid: Reader.of(result, 'sendpay').bigint('groupid') };
+  } catch (e) {
+    if (e instanceof ShapeError) return { sent: false, ok: false, definite: false, message: e.message };
+    return { sent: false, ...failure(e) };
+  }
+}
+
+/** waitsendpay for the part sendpay started: its preimage, or its failure (definite when lightningd says the part failed). */
+export async function waitsendpay(rpc: Rpc, paymentHash: PaymentHash, groupid: bigint): Promise<PayResult> {
+  try {
+    const r = Reader.of(await rpc.call('waitsendpay', { payment_hash: paymentHash, partid: 0, groupid }), 'waitsendpay');
+    return { ok: true, preimage: r.match<Preimage>('payment_preimage', HASH_RE, 'a preimage'), amountSentMsat: r.msat('amount_sent_msat') };
+  } catch (e) {
+    if (e instanceof ShapeError) return { ok: false, definite: false, message: e.message };
+    return failure(e);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The runner's first attempt onward by sendpay, against a fake lightningd over
+ * its real socket and a clock the test moves: xpay pays only when nothing of the
+ * first attempt can still succeed (never after a lost answer, which could pay
+ * Carol twice), and a plan lightningd is slow to give does not hold the HTLCs.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { JsonObject } from '../../src/chain/read.js';
+import { DEFAULT_RELAY_CONFIG } from '../../src/chain/relay/types.js';
+import { LightningNode } from '../../src/rpc/node.js';
+import { loadRecord } from '../../src/rpc/records.js';
+import { RelayRunner } from '../../src/relay/runner/runner.js';
+import type { SimNode } from '../../src/simnet/node.js';
+import { SimRpcError } from '../../src/simnet/rpc-server.js';
+import { CAROL, HASH, makeRecord, PREIMAGE, SECRET } from '../helpers/builders.js';
+import { htlcParams, sat, seedRecord } from '../helpers/fake-lightningd.js';
+import { eventually, withSimNet } from '../helpers/sim.js';
+import { TestClock } from '../helpers/test-clock.js';
+
+type Answer = { result: unknown } | { error: { code: number; message: string } };
+
+/** A call the fake answers when the test says: `answer` it, or drop the connection. */
+class Pending {
+  calls: Array<Record<string, unknown>> = [];
+  private settle: ((a: Answer) => void) | undefined;
+  handler = (params: Record<string, unknown>): Promise<unknown> => {
+    this.calls.push(params);
+    return new Promise((resolve, reject) => {
+      this.settle = (a) => ('result' in a ? resolve(a.result) : reject(new SimRpcError(a.error.code, a.error.message)));
+    });
+  };
+  answer(a: Answer): void {
+    this.settle?.(a);
+  }
+}
+
+interface World {
+  bob: SimNode;
+  clock: TestClock;
+  getroutes: Pending;
+  sendpay: Pending;
+  waitsendpay: Pending;
+  xpay: Pending;
+  /** What listsendpays shows. */
+  parts: Array<Record<string, unknown>>;
+  calls: (method: string) => number;
+  /** The htlc_accepted answer, once given. */
+  reply: () => unknown;
+}
+
+const route = { probability_ppm: 999_000, amount_msat: 100_000_000, final_cltv: 18, path: [{ short_channel_id_dir: '103x2x0/1', node_id_in: '', node_id_out: CAROL, amount_in_msat: 100_000_000, amount_out_msat: 100_000_000, cltv_in: 18, cltv_out: 18 }] };
+
+/** Bob's relay of HASH, fed the HTLC that completes its set; lightningd's answers are the test's. */
+async function withRelay(fn: (w: World) => Promise<void>): Promise<void> {
+  await withSimNet(async (net) => {
+    let node: LightningNode | undefined;
+    try {
+      const bob = await net.addNode('bob');
+      const clock = new TestClock();
+      let reply: unknown;
+      const w: World = { bob, clock, getroutes: new Pending(), sendpay: new Pending(), waitsendpay: new Pending(), xpay: new Pending(), parts: [], calls: (m) => bob.server.calls.filter((c) => c.method === m).length, reply: () => reply };
+      bob.overrides.set('decode', async () => ({ type: 'bolt11 invoice', valid: true, payment_secret: 'cd'.repeat(32) }));
+      bob.overrides.set('getroutes', w.getroutes.handler);
+      bob.overrides.set('sendpay', w.sendpay.handler);
+      bob.overrides.set('waitsendpay', w.waitsendpay.handler);
+      bob.overrides.set('xpay', w.xpay.handler);
+      bob.overrides.set('listsendpays', async () => ({ payments: w.parts }));
+      seedRecord(bob, makeRecord({ expiresAt: clock.now() + 3_600, createdAt: clock.now() - 60, updatedAt: clock.now() - 60 }));
+      node = await LightningNode.connect(bob.socketPath, 'rdv-test', { reconnect: true });
+      const runner = new RelayRunner({ node, selfId: bob.id, log: () => undefined, clock, config: { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: 60_000 } });
+      runner.setHeight(net.height);
+      const stored = await loadRecord(node, HASH);
+      assert.ok(stored);
+      runner.adopt(stored);
+      void runner.onHtlcAccepted(htlcParams({ paymentHash: HASH, id: 3, amountMsat: sat(106_000), paymentSecret: SECRET, cltvExpiry: net.height + 300, height: net.height }) as JsonObject).then((r) => (reply = r));
+      await eventually(() => w.getroutes.calls.length === 1, 'the runner asks askrene for a route while it writes "gathered"');
+      await fn(w);
+    } finally {
+      node?.close();
+    }
+  });
+}
+
+const pending = { payment_hash: HASH, status: 'pending', partid: 0, groupid: 1, amount_msat: 100_000_000, amount_sent_msat: 100_000_000, created_at: 1_795_620_001 };
+
+describe('the first attempt by sendpay, in the runner', () => {
+  test('Bob sends the route askrene found, for the invoice amount, with Carol\'s secret; Carol settles and xpay is never called', async () => {
+    await withRelay(async (w) => {
+      w.getroutes.answer({ result: { probability_ppm: 999_000, routes: [route] } });
+      await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+      const sent = w.sendpay.calls[0] ?? {};
+      assert.deepEqual([sent.payment_hash, sent.amount_msat, sent.payment_secret, sent.bolt11], [HASH, 100_000_000, 'cd'.repeat(32), 'lnbcrt1m1carol']);
+      assert.deepEqual(sent.route, [{ id: CAROL, channel: '103x2x0', direction: 1, amount_msat: 100_000_000, delay: 18 }]);
+      w.sendpay.answer({ result: { ...pending, message: 'Monitor status with listpays or waitsendpay' } });
+      await eventually(() => w.waitsendpay.calls.length === 1, 'waitsendpay');
+      w.waitsendpay.answer({ result: { ...pending, status: 'complete', payment_preimage: PREIMAGE } });
+      await eventually(() => w.reply() !== undefined, "Bob answers Alice's HTLC");
+      assert.deepEqual(w.reply(), { result: 'resolve', payment_key: PREIMAGE });
+      assert.equal(w.xpay.calls.length, 0);
+    });
+  });
+
+  test("the first attempt's answer is lost (the connection drops in waitsendpay): Bob never starts xpay, he reads listsendpays and waits while the part is pending", async () => {
+    await withRelay(async (w) => {
+      w.getroutes.answer({ result: { probability_ppm: 999_000, routes: [route] } });
+      await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+      w.parts.push(pending);
+      w.sendpay.answer({ result: { ...pending, message: 'Monitor status with listpays or waitsendpay' } });
+      await eventually(() => w.waitsendpay.calls.length === 1, 'waitsendpay');
+      const looked = w.calls('listsendpays');
+      w.bob.server.dropConnections();
+      await eventually(() => w.calls('listsendpays') > looked, 'the runner looks at the outgoing parts after the lost answer');
+      for (let minute = 1; minute <= 5; minute++) {
+        const before = w.calls('listsendpays');
+        w.clock.advance(60_000);
+        await eventually(() => w.calls('listsendpays') > before, `the runner looks again (minute ${minute})`);
+      }
+      assert.equal(w.xpay.calls.length, 0, 'xpay was started while the first part may still succeed');
+    });
+  });
+
+  test('sendpay refused because another group of the hash is in progress (200): no xpay, listsendpays decides', async () => {
+    await withRelay(async (w) => {
+      w.getroutes.answer({ result: { probability_ppm: 999_000, routes: [route] } });
+      await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+      w.parts.push({ ...pending, groupid: 7 });
+      const looked = w.calls('listsendpays');
+      w.sendpay.answer({ error: { code: 200, message: 'Payment with groupid=7 still in progress, cannot retry before that completes.' } });
+      await eventually(() => w.calls('listsendpays') > looked, 'the runner looks at the outgoing parts');
+      w.clock.advance(60_000);
+      assert.equal(w.xpay.calls.length, 0);
+    });
+  });
+
+  test('the part fails on the way (waitsendpay 204): xpay pays at once, within the same budgets', async () => {
+    await withRelay(async (w) => {
+      w.getroutes.answer({ result: { probability_ppm: 999_000, routes: [route] } });
+      await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+      w.sendpay.answer({ result: { ...pending, message: 'Monitor status with listpays or waitsendpay' } });
+      await eventually(() => w.waitsendpay.calls.length === 1, 'waitsendpay');
+      w.waitsendpay.answer({ error: { code: 204, message: 'failed: WIRE_TEMPORARY_CHANNEL_FAILURE (reply from remote)' } });
+      await eventually(() => w.xpay.calls.length === 1, 'xpay pays');
+      assert.deepEqual([w.xpay.calls[0]?.invstring, w.xpay.calls[0]?.maxfee], ['lnbcrt1m1carol', 1_000_000]);
+    });
+  });
+
+  test('askrene does not answer: after 2 s Bob pays with xpay, and sends nothing by sendpay', async () => {
+    await withRelay(async (w) => {
+      await eventually(() => w.calls('datastore') >= 1, '"gathered" written');
+      w.clock.advance(1_999);
+      assert.equal(w.xpay.calls.length, 0);
+      w.clock.advance(1);
+      await eventually(() => w.xpay.calls.length === 1, 'xpay pays');
+      assert.equal(w.sendpay.calls.length, 0);
+    });
+  });
+});
