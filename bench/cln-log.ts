@@ -7,12 +7,17 @@
  * WIRE_COMMITMENT_SIGNED after the outgoing HTLC was added), and the steps
  * between. A relay's steps are named from the lines rdv, xpay and lightningd
  * write on the way; a forward has only the hook-and-forward and commit steps.
+ * payment_start is, for xpay, its call, decode and preapproval up to its
+ * getroutes; for a first attempt by sendpay (rdv 0.2), the wait for the route
+ * askrene was asked for beside the write and the sendpay call, up to
+ * lightningd's "Sending ... over N hops" (sendpay has no route_and_onion:
+ * lightningd builds the onion within offer_to_channeld).
  * Payments must go through one at a time (an HTLC that comes in before the
  * previous one went out ends the previous one's window unmeasured).
  */
 
-export type StepName = 'hook_and_decide' | 'persist_gathered' | 'xpay_start' | 'route_and_onion' | 'offer_to_channeld' | 'hook_and_forward' | 'commit_out';
-export type BackStepName = 'to_xpay_success' | 'to_rdv_resolve' | 'fulfill_in';
+export type StepName = 'hook_and_decide' | 'persist_gathered' | 'payment_start' | 'route_and_onion' | 'offer_to_channeld' | 'hook_and_forward' | 'commit_out';
+export type BackStepName = 'to_payment_success' | 'to_rdv_resolve' | 'fulfill_in';
 
 export interface Turnaround {
   kind: 'forward' | 'relay';
@@ -28,7 +33,7 @@ export interface Turnaround {
   back?: { totalMs: number; steps: Partial<Record<BackStepName, number>> };
 }
 
-type Mark = 'decided' | 'written' | 'routing' | 'injected' | 'added';
+type Mark = 'decided' | 'written' | 'started' | 'injected' | 'added';
 
 const LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) +\S+ +(.*)$/;
 
@@ -38,12 +43,12 @@ export function turnarounds(log: string, peers: { fromPeer: string; toPeer: stri
   const commitOut = new RegExp(`^${peers.toPeer}-channeld-chan#\\d+: peer_out WIRE_COMMITMENT_SIGNED`);
   const fulfilledOut = new RegExp(`^${peers.toPeer}-channeld-chan#\\d+: peer_in WIRE_UPDATE_FULFILL_HTLC`);
   const fulfillIn = new RegExp(`^${peers.fromPeer}-channeld-chan#\\d+: peer_out WIRE_UPDATE_FULFILL_HTLC`);
-  const xpaySuccess = /^plugin-cln-xpay: .*Success: preimage=/;
+  const paySuccess = /^(plugin-cln-xpay: .*Success: preimage=|plugin-rdv: [0-9a-f]{8}: sendpay answered in )/;
   const rdvResolve = /^plugin-rdv: [0-9a-f]{8}: answered part \S+ \(resolve\)/;
   const marks: Array<[Mark, RegExp]> = [
     ['decided', /^plugin-rdv: [0-9a-f]{8}: gathered /],
     ['written', /^plugin-rdv: [0-9a-f]{8}: wrote gathered in /],
-    ['routing', /^plugin-cln-xpay: .*getroutes from /],
+    ['started', /^(plugin-cln-xpay: .*getroutes from |lightningd: Sending \d+msat over \d+ hops to deliver )/],
     ['injected', /^lightningd: injectpaymentonion: sending to channel /],
   ];
   const out: Turnaround[] = [];
@@ -66,7 +71,7 @@ export function turnarounds(log: string, peers: { fromPeer: string; toPeer: stri
       } else if (fulfillIn.test(text)) {
         back.of.back = measureBack(back.at, back.xpay, back.resolve, at);
         back = undefined;
-      } else if (back.xpay === undefined && xpaySuccess.test(text)) back.xpay = at;
+      } else if (back.xpay === undefined && paySuccess.test(text)) back.xpay = at;
       else if (back.resolve === undefined && rdvResolve.test(text)) back.resolve = at;
       continue;
     }
@@ -92,7 +97,7 @@ export function turnarounds(log: string, peers: { fromPeer: string; toPeer: stri
 function measureBack(start: number, xpay: number | undefined, resolve: number | undefined, end: number): NonNullable<Turnaround['back']> {
   const steps: Partial<Record<BackStepName, number>> = {};
   let previous = start;
-  for (const [name, at] of [['to_xpay_success', xpay], ['to_rdv_resolve', resolve], ['fulfill_in', end]] as const) {
+  for (const [name, at] of [['to_payment_success', xpay], ['to_rdv_resolve', resolve], ['fulfill_in', end]] as const) {
     if (at === undefined) continue;
     steps[name] = at - previous;
     previous = at;
@@ -108,7 +113,7 @@ function measure(htlcIn: number, start: number, m: Partial<Record<Mark, number>>
   const chain: Array<[StepName, number | undefined]> = [
     ['hook_and_decide', m.decided],
     ['persist_gathered', m.written],
-    ['xpay_start', m.routing],
+    ['payment_start', m.started],
     ['route_and_onion', m.injected],
     ['offer_to_channeld', added],
   ];

@@ -11,7 +11,8 @@ import { summarise, turnarounds } from '../../bench/cln-log.js';
 import { percentile } from '../../bench/lib.js';
 import { ROOT } from '../helpers/paths.js';
 
-const LOG = readFileSync(join(ROOT, 'test', 'fixtures', 'cln-log-v26.06', 'alice.log'), 'utf8');
+const fixture = (name: string): string => readFileSync(join(ROOT, 'test', 'fixtures', 'cln-log-v26.06', name), 'utf8');
+const LOG = fixture('alice.log');
 const PEERS = {
   fromPeer: '02bae86c0c95bd82a3bf8d1e619a8d18c941faa1bacb82b517b5bce360b4c06dee',
   toPeer: '03ee56d28012492274cb303f1e5c9ccb80e8b37d2e80a47f69b0abfbce03ecaace',
@@ -29,9 +30,22 @@ describe("a relay's turnaround, read from its lightningd log", () => {
       kind: 'relay',
       htlcIn: 11,
       totalMs: 24,
-      steps: { hook_and_decide: 3, persist_gathered: 2, xpay_start: 1, route_and_onion: 2, offer_to_channeld: 2, commit_out: 14 },
-      back: { totalMs: 7, steps: { to_xpay_success: 5, to_rdv_resolve: 1, fulfill_in: 1 } },
+      steps: { hook_and_decide: 3, persist_gathered: 2, payment_start: 1, route_and_onion: 2, offer_to_channeld: 2, commit_out: 14 },
+      back: { totalMs: 7, steps: { to_payment_success: 5, to_rdv_resolve: 1, fulfill_in: 1 } },
     });
+  });
+
+  test('Alice relays HTLC 5 by sendpay (rdv 0.2) in 32 ms: the route askrene was asked for beside the write, sendpay, channeld; back in 7', () => {
+    const peers = { fromPeer: '035a0f162deca0b980ad4062c4f5eedc742e3b46566ee203e03ec86d210b9335d9', toPeer: '024b5cf9b5aa12fc9fe07ae0545d46c3cfca524a53cdf98cfc539bea17c81f7046' };
+    assert.deepEqual(turnarounds(fixture('alice-sendpay.log'), peers), [
+      {
+        kind: 'relay',
+        htlcIn: 5,
+        totalMs: 32,
+        steps: { hook_and_decide: 6, persist_gathered: 3, payment_start: 5, offer_to_channeld: 3, commit_out: 15 },
+        back: { totalMs: 7, steps: { to_payment_success: 5, to_rdv_resolve: 0, fulfill_in: 2 } },
+      },
+    ]);
   });
 
   test("every turnaround's steps add up to its total", () => {
