@@ -129,7 +129,7 @@ function heldText(r: RelayRow): string {
 }
 
 function outgoingText(r: RelayRow): string {
-  const now = [r.outgoing, r.payInFlight ? 'xpay running' : undefined].filter((x) => x !== undefined).join(', ');
+  const now = [r.outgoing, r.payInFlight ? 'payment running' : undefined].filter((x) => x !== undefined).join(', ');
   const what = now !== '' ? now : r.state === 'open' ? 'not yet: gathering parts' : '-';
   const by = r.policy === undefined ? '' : ` · policy ${r.policy}`;
   if (!r.lastError) return `${what}${by}`;

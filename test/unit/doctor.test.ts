@@ -273,7 +273,7 @@ table('7. relays stuck in gathered/paying', checkStuck, [
   {
     description: 'gathered 61 s with nothing in flight',
     given: holding({}, { state: 'gathered' }),
-    expected: [{ status: 'fail', message: new RegExp(`^relay ${h8} has been gathered for 61s with nothing in flight \\(payment onward: none, no xpay running\\)`), fix: /restart lightningd/, paymentHash: HASH }],
+    expected: [{ status: 'fail', message: new RegExp(`^relay ${h8} has been gathered for 61s with nothing in flight \\(payment onward: none, no payment of rdv running\\)`), fix: /restart lightningd/, paymentHash: HASH }],
   },
   { description: 'gathered 59 s ago: rdv may be about to pay', given: holding({}, { state: 'gathered', updatedAt: NOW - 59 }), expected: [{ status: 'ok', message: /in flight/ }] },
   { description: 'paying, all parts failed, no xpay', given: holding({ outgoing: ok('failed') }), expected: [{ status: 'fail', message: /payment onward: failed/ }] },

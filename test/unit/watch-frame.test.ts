@@ -97,7 +97,7 @@ describe('renderFrame fits the terminal', () => {
     assert.match(lines[1] ?? '', /^HASH\s+STATE\s+AMOUNT\s+HELD\s+HELD FOR\s+BLOCKS LEFT\s+OUTGOING$/);
     assert.match(lines[2] ?? '', /^\S{8}\s+paying\s+106,000 sat\s+1 part\s+43s\s+61\s+failed · last error: xpay: Failed after 7 attempts\. We got .*…$/);
     assert.equal(lines[2]?.length, 130);
-    assert.match(lines[3] ?? '', /^\S{8}\s+paying\s+106,000 sat\s+1 part\s+43s\s+140\s+pending, xpay running$/);
+    assert.match(lines[3] ?? '', /^\S{8}\s+paying\s+106,000 sat\s+1 part\s+43s\s+140\s+pending, payment running$/);
     assert.equal(lines.length, 6, 'title, header, two relays, a blank line, the summary');
     assert.equal(lines[5], 'settled: 16 today, 17 in all · earned: 95,999.824 sat today, 101,999.813 sat in all · failed 1 · expired 1 · open 2');
   });

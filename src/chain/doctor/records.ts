@@ -41,7 +41,7 @@ function stuckResult(r: RelayFacts, f: DoctorFacts): CheckResult | undefined {
   if (r.outgoing.value === 'complete') {
     return { ...failure('stuck', `${held}: its payment onward completed, but the incoming HTLCs are not resolved`, fix), paymentHash: rec.paymentHash };
   }
-  return { ...failure('stuck', `${held} with nothing in flight (payment onward: ${r.outgoing.value}, no xpay running)`, `${fix}; see lightningd's log (plugin-rdv)`), paymentHash: rec.paymentHash };
+  return { ...failure('stuck', `${held} with nothing in flight (payment onward: ${r.outgoing.value}, no payment of rdv running)`, `${fix}; see lightningd's log (plugin-rdv)`), paymentHash: rec.paymentHash };
 }
 
 /** One line per stuck relay, or one line saying none is. */
