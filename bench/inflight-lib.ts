@@ -75,7 +75,10 @@ export interface Fired {
   totalMs: number;
   /** Each settled payment's time, from the moment all were fired. */
   latencyMs: number[];
+  /** Each failure: the hash's first digits and xpay's message (cut: xpay lists every reservation in it). */
   failures: string[];
+  /** The most HTLCs seen at once in the payer's channel (to Alice), sampled every 100 ms. */
+  peakHtlcs: number;
 }
 
 /**
@@ -86,17 +89,38 @@ export interface Fired {
 export async function fire(payer: LightningNode, invoices: Invoice[]): Promise<Fired> {
   const failures: string[] = [];
   const latencyMs: number[] = [];
+  let peakHtlcs = 0;
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      peakHtlcs = Math.max(peakHtlcs, await htlcsInChannels(payer).catch(() => 0));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
   const t0 = process.hrtime.bigint();
   await Promise.all(
     invoices.map(async (inv) => {
       const r = await payer.xpay({ invstring: inv.bolt11, maxfeeMsat: 1_000_000n as Msat, maxdelay: 2016, retryForSeconds: 120 });
       const ms = hrms(t0);
-      if (!r.ok) failures.push(`${inv.hash.slice(0, 8)}: ${r.message}`);
+      if (!r.ok) failures.push(`${inv.hash.slice(0, 8)}: ${r.message.slice(0, 300)}`);
       else if (createHash('sha256').update(Buffer.from(r.preimage, 'hex')).digest('hex') !== inv.hash) failures.push(`${inv.hash.slice(0, 8)}: a preimage not of the hash`);
       else latencyMs.push(ms);
     }),
   );
-  return { totalMs: hrms(t0), latencyMs, failures };
+  const totalMs = hrms(t0);
+  done = true;
+  await sampler;
+  return { totalMs, latencyMs, failures, peakHtlcs };
+}
+
+/** Failures counted by kind: the per-channel HTLC limit, or xpay's message without the hash. */
+export function failureKinds(failures: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of failures) {
+    const kind = /Too many HTLCs/.test(f) ? 'the channel payer-alice was at its HTLC limit (Too many HTLCs)' : f.replace(/^\w+: /, '').slice(0, 120);
+    out[kind] = (out[kind] ?? 0) + 1;
+  }
+  return out;
 }
 
 /** Wait until no channel of the network holds an HTLC; false (a finding) if some are still there after `timeoutMs`. */

@@ -18,17 +18,17 @@
 import { locateBinaries } from '../src/regtest/binaries.js';
 import { Reader } from '../src/chain/read.js';
 import { median, report, round } from './lib.js';
-import { batched, chainInvoice, fire, rateRefusals, plainInvoice, pluginRss, quiet, relayStatus, spread, startNetwork, type Fired, type Invoice } from './inflight-lib.js';
+import { batched, chainInvoice, failureKinds, fire, rateRefusals, plainInvoice, pluginRss, quiet, relayStatus, spread, startNetwork, type Fired, type Invoice } from './inflight-lib.js';
 
 const SIZES = [Number(process.env.RDV_BENCH_INFLIGHT ?? 100), Number(process.env.RDV_BENCH_INFLIGHT_MORE ?? 500)].filter((n) => n > 0);
 const ROUNDS = Number(process.env.RDV_BENCH_ROUNDS ?? 3);
 const NAME = 'inflight-regtest';
-/** What the payer pays per payment, plain or rendez-vous: Alice's invoice; Bob's is 10,000 sat, Carol's 4,000 sat. */
-const AMOUNT_MSAT = 10_250_000n;
+/** What the payer pays per payment, plain or rendez-vous: Alice's invoice; Bob's is 26,000 sat, Carol's 20,000 sat (Bob's fee budget, 1,000 sat, within 5%). */
+const AMOUNT_MSAT = 26_650_000n;
 /** BOLT 2's most HTLCs one channel may carry each way (CLN's regtest default; mainnet's is 30), on every node, for both kinds. */
 const MAX_HTLCS = 483;
-/** Room for every round of both sizes one way: 3 x (500 + 500) x 10,250 sat is 31 M sat. */
-const CHANNEL_SAT = 50_000_000;
+/** Room for every round of both sizes one way: 3 x (100 + 100 + 500 + 500) x 26,650 sat is 96 M sat. */
+const CHANNEL_SAT = 150_000_000;
 /** rdv-request calls under way at once while making invoices (the plugin takes 32). */
 const MAKE_AT_ONCE = 16;
 
@@ -93,7 +93,9 @@ try {
         plain_payment_ms: spread(plain.flatMap((x) => x.latencyMs)),
         rdv_payment_ms: spread(rdv.flatMap((x) => x.latencyMs)),
         failed: { plain: failures(plain).length, rdv: failures(rdv).length },
-        first_failures: [...failures(plain).slice(0, 3).map((f) => `plain ${f}`), ...failures(rdv).slice(0, 3).map((f) => `rdv ${f}`)],
+        failure_kinds: { plain: failureKinds(failures(plain)), rdv: failureKinds(failures(rdv)) },
+        first_failures: [...failures(plain).slice(0, 2).map((f) => `plain ${f}`), ...failures(rdv).slice(0, 2).map((f) => `rdv ${f}`)],
+        peak_htlcs_payer_alice: { plain: plain.map((x) => x.peakHtlcs), rdv: rdv.map((x) => x.peakHtlcs) },
         stuck,
         rate_refusals_asked_again: rateRefusals.count,
         ...(error !== undefined ? { error } : {}),
