@@ -29,6 +29,12 @@ const AMOUNT_MSAT = 26_650_000n;
 const MAX_HTLCS = 483;
 /** Room for every round of both sizes one way: 3 x (100 + 100 + 500 + 500) x 26,650 sat is 96 M sat. */
 const CHANNEL_SAT = 150_000_000;
+/**
+ * lightningd's log level (the harness logs at debug): debug logs every HTLC of
+ * every commitment signed, twice, and that cost grows with the HTLCs held, so
+ * it weighs on rendez-vous (held longer) more than on forwards. A node's default is info.
+ */
+const LOG_LEVEL = process.env.RDV_BENCH_LOG_LEVEL ?? 'info';
 /** rdv-request calls under way at once while making invoices (the plugin takes 32). */
 const MAKE_AT_ONCE = 16;
 
@@ -38,7 +44,7 @@ if (!bins.ok) {
   process.exit(0);
 }
 
-const m = await startNetwork(bins.value, CHANNEL_SAT, [`--max-concurrent-htlcs=${MAX_HTLCS}`]);
+const m = await startNetwork(bins.value, CHANNEL_SAT, [`--max-concurrent-htlcs=${MAX_HTLCS}`, `--log-level=${LOG_LEVEL}`]);
 try {
   const [payer, alice, bob, carol] = [m.rt.node('payer'), m.rt.node('alice'), m.rt.node('bob'), m.rt.node('carol')];
   const configured = Reader.of(await alice.rpc.rpc.call('listconfigs', { config: 'max-concurrent-htlcs' }), 'listconfigs').obj('configs').obj('max-concurrent-htlcs').int('value_int');
@@ -83,6 +89,7 @@ try {
         channel_sat: CHANNEL_SAT,
         max_concurrent_htlcs: configured,
         max_concurrent_htlcs_note: `--max-concurrent-htlcs=${MAX_HTLCS} on every lightningd, for both kinds (regtest's default; mainnet's is 30)`,
+        log_level: LOG_LEVEL,
         order: 'round 1 plain then rdv, round 2 rdv then plain, ...; each kind all at once, each payment its own xpay over one RPC connection',
       },
       {
