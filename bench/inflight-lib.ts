@@ -1,11 +1,13 @@
 /** Shared by the in-flight benchmark: the network, invoices made in bounded batches, and payments fired all at once. */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Msat } from '../src/chain/amount.js';
 import { Reader } from '../src/chain/read.js';
 import type { Binaries } from '../src/regtest/binaries.js';
 import { Regtest } from '../src/regtest/harness.js';
 import type { RegtestNode } from '../src/regtest/lightningd.js';
-import { poll } from '../src/regtest/process.js';
+import { childProcesses, poll } from '../src/regtest/process.js';
 import { htlcsInChannels } from '../src/regtest/queries.js';
 import type { LightningNode } from '../src/rpc/node.js';
 import { addMarketplacePolicies, KEEP, MARKETPLACE, type Marketplace } from '../test/e2e/lib.js';
@@ -137,6 +139,44 @@ export async function quiet(rt: Regtest, timeoutMs: number): Promise<boolean> {
 export async function pluginRss(node: RegtestNode): Promise<{ rss: number; peak: number } | undefined> {
   const [p] = await node.rdvPluginProcesses();
   return p ? rssMb(p.pid) : undefined;
+}
+
+/** CPU time of a process and its reaped children (user + system), ms (Linux /proc; USER_HZ 100); 0 once gone. */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** A process's short name: its program's, or for `node <script>` (rdv, rdv-guard) the script's. */
+function processName(args: string): string {
+  const [program = '?', ...rest] = args.split(/\s+/);
+  const script = rest.find((a) => !a.startsWith('-'));
+  return basename(basename(program) === 'node' && script !== undefined ? script : program);
+}
+
+/**
+ * CPU time used so far, ms, by each node's lightningd with its subdaemons and
+ * plugins (direct children; what they forked and reaped is in theirs), and, for
+ * `detail`, by each of those processes (`alice/lightningd`, `alice/cln-xpay`,
+ * `alice/rdv`, ...; subdaemons of one kind summed).
+ */
+export async function cpuMs(rt: Regtest, detail: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const add = (key: string, ms: number): void => void (out[key] = (out[key] ?? 0) + ms);
+  for (const n of rt.nodes) {
+    if (n.pid === undefined) continue;
+    const procs = [{ pid: n.pid, name: 'lightningd' }, ...(await childProcesses(n.pid)).map((c) => ({ pid: c.pid, name: processName(c.args) }))];
+    for (const p of procs) {
+      const ms = processCpuMs(p.pid);
+      add(n.name, ms);
+      if (detail.includes(n.name)) add(`${n.name}/${p.name}`, ms);
+    }
+  }
+  return out;
 }
 
 /** What rdv-status says of a relay's work: its hook and resolve timings, its records by state, its own memory. */

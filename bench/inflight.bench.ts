@@ -18,7 +18,7 @@
 import { locateBinaries } from '../src/regtest/binaries.js';
 import { Reader } from '../src/chain/read.js';
 import { median, report, round } from './lib.js';
-import { batched, chainInvoice, failureKinds, fire, rateRefusals, plainInvoice, pluginRss, quiet, relayStatus, spread, startNetwork, type Fired, type Invoice } from './inflight-lib.js';
+import { batched, chainInvoice, cpuMs, failureKinds, fire, rateRefusals, plainInvoice, pluginRss, quiet, relayStatus, spread, startNetwork, type Fired, type Invoice } from './inflight-lib.js';
 
 const SIZES = [Number(process.env.RDV_BENCH_INFLIGHT ?? 100), Number(process.env.RDV_BENCH_INFLIGHT_MORE ?? 500)].filter((n) => n > 0);
 const ROUNDS = Number(process.env.RDV_BENCH_ROUNDS ?? 3);
@@ -60,6 +60,8 @@ try {
     const plain: Fired[] = [];
     const rdv: Fired[] = [];
     const stuck: string[] = [];
+    // CPU ms per node from just before each run to its quiet end, summed by kind.
+    const cpu: Record<string, Record<string, number>> = { plain: {}, rdv: {} };
     let error: string | undefined;
     try {
       for (let r = 0; r < ROUNDS; r++) {
@@ -67,9 +69,12 @@ try {
         const [p, c] = [await plains(n), await chains(n)];
         const order: Array<[Fired[], Invoice[], string]> = r % 2 === 0 ? [[plain, p, 'plain'], [rdv, c, 'rdv']] : [[rdv, c, 'rdv'], [plain, p, 'plain']];
         for (const [into, invoices, kind] of order) {
+          const cpuBefore = await cpuMs(m.rt, ['alice']);
           into.push(await fire(payer.rpc, invoices));
           // The next run starts on empty channels; HTLCs still there long after every xpay answered are a finding.
           if (!(await quiet(m.rt, 60_000))) stuck.push(`round ${r + 1}, ${kind}: HTLCs still in channels 60 s after the last xpay answered`);
+          const sums = cpu[kind] ?? {};
+          for (const [name, ms] of Object.entries(await cpuMs(m.rt, ['alice']))) sums[name] = (sums[name] ?? 0) + ms - (cpuBefore[name] ?? 0);
         }
       }
     } catch (e) {
@@ -102,6 +107,7 @@ try {
         failed: { plain: failures(plain).length, rdv: failures(rdv).length },
         failure_kinds: { plain: failureKinds(failures(plain)), rdv: failureKinds(failures(rdv)) },
         first_failures: [...failures(plain).slice(0, 2).map((f) => `plain ${f}`), ...failures(rdv).slice(0, 2).map((f) => `rdv ${f}`)],
+        cpu_ms_per_payment: Object.fromEntries(Object.entries(cpu).map(([kind, sums]) => [kind, Object.fromEntries(Object.entries(sums).flatMap(([name, ms]) => (ms > 0 ? [[name, round(ms / (n * ROUNDS), 1)]] : [])))])),
         peak_htlcs_payer_alice: { plain: plain.map((x) => x.peakHtlcs), rdv: rdv.map((x) => x.peakHtlcs) },
         stuck,
         rate_refusals_asked_again: rateRefusals.count,
