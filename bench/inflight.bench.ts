@@ -9,8 +9,9 @@
  * rdv-request on Alice's node: the payer pays Alice, Alice's plugin pays Bob,
  * Bob's pays Carol), all at once. Rounds alternate which goes first; figures
  * are medians over rounds. Target: rdv total time / plain total time <= 1.3.
- * Reports per-payment latency, failures (never hidden), the relays' plugin
- * memory (/proc) and their rdv-status hook timings. N = RDV_BENCH_INFLIGHT
+ * Reports per-payment latency, failures (never hidden), CPU per payment by
+ * node (on a small machine running all four, throughput is CPU), the relays'
+ * plugin memory (/proc) and their rdv-status hook timings. N = RDV_BENCH_INFLIGHT
  * (100), then RDV_BENCH_INFLIGHT_MORE (500; 0 skips it); RDV_BENCH_ROUNDS (3).
  * Needs RDV_LIGHTNINGD and RDV_BITCOIND (or both on PATH); prints a skip line
  * otherwise.
@@ -107,7 +108,7 @@ try {
         failed: { plain: failures(plain).length, rdv: failures(rdv).length },
         failure_kinds: { plain: failureKinds(failures(plain)), rdv: failureKinds(failures(rdv)) },
         first_failures: [...failures(plain).slice(0, 2).map((f) => `plain ${f}`), ...failures(rdv).slice(0, 2).map((f) => `rdv ${f}`)],
-        cpu_ms_per_payment: Object.fromEntries(Object.entries(cpu).map(([kind, sums]) => [kind, Object.fromEntries(Object.entries(sums).flatMap(([name, ms]) => (ms > 0 ? [[name, round(ms / (n * ROUNDS), 1)]] : [])))])),
+        cpu_ms_per_payment: Object.fromEntries(Object.entries(cpu).map(([kind, sums]) => [kind, Object.fromEntries(Object.entries(sums).flatMap(([name, ms]) => (ms > 0 ? [[name, round(ms / (n * (kind === 'plain' ? plain : rdv).length), 1)]] : [])))])),
         peak_htlcs_payer_alice: { plain: plain.map((x) => x.peakHtlcs), rdv: rdv.map((x) => x.peakHtlcs) },
         stuck,
         rate_refusals_asked_again: rateRefusals.count,
