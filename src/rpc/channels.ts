@@ -82,6 +82,13 @@ export class ChannelIds {
     return channels;
   }
 
+  /** A channel with `peer` that was normal when we last looked, without asking lightningd (the one learned last). */
+  cachedWith(peer: string): ChannelNames | undefined {
+    let found: ChannelNames | undefined;
+    for (const c of this.byName.values()) if (c.peerId === peer && c.state === 'CHANNELD_NORMAL' && (c.scid ?? c.localAlias) !== undefined) found = c;
+    return found;
+  }
+
   /** What we last learned of the channel behind `name`, without asking lightningd. */
   cached(name: string): ChannelNames | undefined {
     return this.byName.get(name);

@@ -17,6 +17,8 @@ describe('the first attempt onward by sendpay', () => {
   test('Alice and Bob each pay the next payee in one part sent by sendpay (partid 0; xpay numbers its parts from 1), and keep payout + fee budget', async () => {
     await withSimNet(async (net) => {
       const chain = await buildChain(net);
+      const getroutes = (): number => chain.alice.server.calls.filter((c) => c.method === 'getroutes').length + chain.bob.server.calls.filter((c) => c.method === 'getroutes').length;
+      const asked = getroutes();
       const result = await pay(chain);
       assert.ok(result.ok, stringifyJson(result));
       const [alice, bob] = [await recordIn(chain.alice, chain.hash, 'settled'), await recordIn(chain.bob, chain.hash, 'settled')];
@@ -24,6 +26,7 @@ describe('the first attempt onward by sendpay', () => {
       assert.deepEqual(parts(chain.alice, chain.hash), [[0, 'complete']]);
       assert.deepEqual(parts(chain.bob, chain.hash), [[0, 'complete']]);
       assert.equal(chain.carol.invoices.byHash(chain.hash)?.status, 'paid');
+      assert.equal(getroutes(), asked, 'each next payee is a channel peer: one hop, no getroutes');
     });
   });
 

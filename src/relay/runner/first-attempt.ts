@@ -6,22 +6,31 @@
  * definite: rule 5 then reads listsendpays) or "xpay next": nothing was sent,
  * or lightningd says the part failed and no HTLC of it is left.
  */
-import { firstRoute } from '../../chain/first-attempt.js';
+import { firstRoute, type FoundRoute } from '../../chain/first-attempt.js';
+import type { Msat } from '../../chain/amount.js';
 import type { PaymentHash } from '../../chain/ids.js';
 import { downstreamInvoiceKind } from '../../chain/record.js';
 import type { RelayRecord } from '../../chain/record.js';
 import type { Effect, PayResult } from '../../chain/relay/types.js';
+import type { ChannelIds } from '../../rpc/channels.js';
 import type { FirstPlan, RunnerDeps } from './entry.js';
 
 export class FirstAttempts {
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(
+    private readonly deps: RunnerDeps,
+    private readonly channels: ChannelIds,
+  ) {}
 
   /** Ask what the attempt needs, for a BOLT 11 downstream invoice (xpay pays BOLT 12 ones); undefined when it cannot be had. */
   plan(record: RelayRecord): Promise<FirstPlan | undefined> | undefined {
     if (downstreamInvoiceKind(record.downstreamInvoice) !== 'bolt11') return undefined;
     const { node, selfId } = this.deps;
     const invoice = node.sendpayInvoice(record.downstreamInvoice);
-    const routes = node.findRoutes({ source: selfId, destination: record.downstreamPayee, amountMsat: record.downstreamAmountMsat, finalCltv: record.downstreamMinFinalCltv, maxfeeMsat: record.feeBudgetMsat });
+    // The next payee is our channel peer (as payees who pass invoices back often are): one
+    // hop over our channel, no fee, and no getroutes (askrene reads listpeerchannels, every
+    // HTLC in flight, for each one). lightningd picks the best channel with the peer.
+    const direct = this.channels.cachedWith(record.downstreamPayee);
+    const routes = direct ? Promise.resolve([directRoute(direct.scid ?? direct.localAlias ?? '', direct.direction ?? 0, record.downstreamPayee, record.downstreamAmountMsat, record.downstreamMinFinalCltv)]) : node.findRoutes({ source: selfId, destination: record.downstreamPayee, amountMsat: record.downstreamAmountMsat, finalCltv: record.downstreamMinFinalCltv, maxfeeMsat: record.feeBudgetMsat });
     return Promise.all([invoice, routes]).then(
       ([i, r]) => (i && r ? { invoice: i, routes: r } : undefined),
       (e: unknown) => {
@@ -54,4 +63,9 @@ export class FirstAttempts {
     log('info', `${label}: the first attempt failed (${result.message}): xpay pays`);
     return undefined;
   }
+}
+
+/** One hop over our own channel to the payee: what getroutes gives for it under auto.sourcefree. */
+function directRoute(channel: string, direction: number, payee: RelayRecord['downstreamPayee'], amountMsat: Msat, finalCltv: number): FoundRoute {
+  return { amountMsat, path: [{ shortChannelIdDir: `${channel}/${direction}`, nodeIdOut: payee, amountInMsat: amountMsat, amountOutMsat: amountMsat, cltvIn: finalCltv, cltvOut: finalCltv }] };
 }

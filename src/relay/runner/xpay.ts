@@ -35,7 +35,7 @@ export class XpayPayments {
     private readonly core: RunnerCore,
     private readonly channels: ChannelIds,
   ) {
-    this.first = new FirstAttempts(core.deps);
+    this.first = new FirstAttempts(core.deps, channels);
   }
 
   /** Create the coming payment's layer now (prepare_layer), and plan its first attempt; remove the layer later if no payment took it. */
