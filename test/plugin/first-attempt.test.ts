@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JsonObject } from '../../src/chain/read.js';
-import { DEFAULT_RELAY_CONFIG } from '../../src/chain/relay/types.js';
+import { blockAllowance, DEFAULT_RELAY_CONFIG } from '../../src/chain/relay/types.js';
 import { LightningNode } from '../../src/rpc/node.js';
 import { loadRecord } from '../../src/rpc/records.js';
 import { RelayRunner } from '../../src/relay/runner/runner.js';
@@ -37,6 +37,8 @@ class Pending {
 
 interface World {
   bob: SimNode;
+  runner: RelayRunner;
+  height: number;
   clock: TestClock;
   getroutes: Pending;
   sendpay: Pending;
@@ -58,8 +60,10 @@ async function withRelay(fn: (w: World) => Promise<void>): Promise<void> {
     try {
       const bob = await net.addNode('bob');
       const clock = new TestClock();
+      node = await LightningNode.connect(bob.socketPath, 'rdv-test', { reconnect: true });
       let reply: unknown;
-      const w: World = { bob, clock, getroutes: new Pending(), sendpay: new Pending(), waitsendpay: new Pending(), xpay: new Pending(), parts: [], calls: (m) => bob.server.calls.filter((c) => c.method === m).length, reply: () => reply };
+      const runner = new RelayRunner({ node, selfId: bob.id, log: () => undefined, clock, config: { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: 60_000 } });
+      const w: World = { bob, runner, height: net.height, clock, getroutes: new Pending(), sendpay: new Pending(), waitsendpay: new Pending(), xpay: new Pending(), parts: [], calls: (m) => bob.server.calls.filter((c) => c.method === m).length, reply: () => reply };
       bob.overrides.set('decode', async () => ({ type: 'bolt11 invoice', valid: true, payment_secret: 'cd'.repeat(32) }));
       bob.overrides.set('getroutes', w.getroutes.handler);
       bob.overrides.set('sendpay', w.sendpay.handler);
@@ -67,8 +71,6 @@ async function withRelay(fn: (w: World) => Promise<void>): Promise<void> {
       bob.overrides.set('xpay', w.xpay.handler);
       bob.overrides.set('listsendpays', async () => ({ payments: w.parts }));
       seedRecord(bob, makeRecord({ expiresAt: clock.now() + 3_600, createdAt: clock.now() - 60, updatedAt: clock.now() - 60 }));
-      node = await LightningNode.connect(bob.socketPath, 'rdv-test', { reconnect: true });
-      const runner = new RelayRunner({ node, selfId: bob.id, log: () => undefined, clock, config: { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: 60_000 } });
       runner.setHeight(net.height);
       const stored = await loadRecord(node, HASH);
       assert.ok(stored);
@@ -142,6 +144,33 @@ describe('the first attempt by sendpay, in the runner', () => {
       w.waitsendpay.answer({ error: { code: 204, message: 'failed: WIRE_TEMPORARY_CHANNEL_FAILURE (reply from remote)' } });
       await eventually(() => w.xpay.calls.length === 1, 'xpay pays');
       assert.deepEqual([w.xpay.calls[0]?.invstring, w.xpay.calls[0]?.maxfee], ['lnbcrt1m1carol', 1_000_000]);
+    });
+  });
+
+  test('two blocks are found while the first attempt is out (its route closed): when it fails, no xpay pays in that attempt; a new attempt counts its maxdelay from the new height', async () => {
+    await withRelay(async (w) => {
+      w.getroutes.answer({ result: { probability_ppm: 999_000, routes: [route] } });
+      await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+      w.sendpay.answer({ result: { ...pending, message: 'Monitor status with listpays or waitsendpay' } });
+      await eventually(() => w.waitsendpay.calls.length === 1, 'waitsendpay');
+      // The HTLC expires 300 blocks up; the margin (34) and xpay's allowance come off.
+      const firstMaxdelay = 300 - 34 - blockAllowance(DEFAULT_RELAY_CONFIG);
+      w.runner.setHeight(w.height + DEFAULT_RELAY_CONFIG.retryBlocks);
+      await eventually(() => w.bob.server.calls.some((c) => c.method === 'askrene-disable-node'), 'the runner closes the route');
+      const closed = String(w.bob.server.calls.find((c) => c.method === 'askrene-disable-node')?.params.layer);
+      w.parts.push({ ...pending, status: 'failed' });
+      w.waitsendpay.answer({ error: { code: 204, message: 'failed: WIRE_TEMPORARY_CHANNEL_FAILURE (reply from remote)' } });
+      for (let i = 0; i < 10 && w.xpay.calls.length === 0 && w.reply() === undefined; i++) {
+        w.clock.advance(2_000);
+        await new Promise((resolve) => setImmediate(resolve));
+        await w.runner.idle();
+      }
+      assert.ok(w.xpay.calls.length + (w.reply() === undefined ? 0 : 1) > 0, 'Bob paid again or failed back');
+      for (const x of w.xpay.calls) {
+        assert.notEqual((x.layers as string[] | undefined)?.[0], closed, 'xpay paid in the closed attempt');
+        assert.equal(x.maxdelay, firstMaxdelay - DEFAULT_RELAY_CONFIG.retryBlocks, 'a new attempt, its maxdelay from the new height');
+      }
+      assert.ok(!w.bob.server.calls.some((c) => c.method === 'askrene-create-layer' && c.params.layer === closed), 'the closed layer was made after all');
     });
   });
 

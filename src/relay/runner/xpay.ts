@@ -28,8 +28,13 @@ export const LAYER_LINGER_MS = 60_000;
  */
 const FIRST_PLAN_WAIT_MS = 2_000;
 
+/** How long a closed route is remembered at most (a payment forgets it when it ends): longer than any HTLC is held. */
+const CLOSED_MEMORY_MS = 86_400_000;
+
 export class XpayPayments {
   private readonly first: FirstAttempts;
+  /** Layers close_route named (recently). */
+  private readonly closed = new Set<string>();
 
   constructor(
     private readonly core: RunnerCore,
@@ -38,11 +43,16 @@ export class XpayPayments {
     this.first = new FirstAttempts(core.deps, channels);
   }
 
-  /** Create the coming payment's layer now (prepare_layer), and plan its first attempt; remove the layer later if no payment took it. */
+  /**
+   * prepare_layer: plan the coming payment's first attempt now; when there is
+   * none to plan (a BOLT 12 invoice), create xpay's layer now instead. (A first
+   * attempt that settles needs no layer: one is made only if xpay comes to pay.)
+   * Remove the layer later if no payment took it.
+   */
   prepareLayer(entry: Entry, hash: string, layer: string): void {
-    entry.layers.set(layer, this.createLayer(hash, layer));
     const plan = this.first.plan(entry.relay.record);
     if (plan) entry.firstPlans.set(layer, plan);
+    else entry.layers.set(layer, this.createLayer(hash, layer));
     // Not used (the relay failed back before paying): no xpay can be using it, remove it.
     this.core.deps.clock.setTimeout(() => {
       entry.firstPlans.delete(layer);
@@ -103,9 +113,15 @@ export class XpayPayments {
       const first = plan && record ? await this.first.send(record, effect, plan).catch((e: unknown): PayResult => ({ ok: false, definite: false, message: `first attempt: ${(e as Error).message}` })) : undefined;
       if (first) {
         log('debug', `${hash.slice(0, 8)}: sendpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
+        this.closed.delete(effect.layer);
         this.answered(hash, first);
         // No xpay ran with the layer: remove it once nothing can be using it.
         if (prepared) clock.setTimeout(() => void prepared.then((made) => (made ? node.removeLayer(effect.layer) : false)).catch(() => undefined), LAYER_LINGER_MS);
+        return;
+      }
+      if (plan && this.closed.delete(effect.layer)) {
+        // Blocks ran short while the first attempt was out (close_route): xpay may start no attempt.
+        this.answered(hash, { ok: false, definite: true, message: 'the first attempt failed, and blocks found meanwhile leave no time for xpay' });
         return;
       }
       // Usually made while "gathered" was written; else now.
@@ -120,6 +136,7 @@ export class XpayPayments {
       const retryForSeconds = Math.max(10, effect.retryForSeconds - Math.floor((performance.now() - t0) / 1000));
       const { xpayEnded, ...result } = await node.xpay({ invstring: effect.invstring, maxfeeMsat: effect.maxfeeMsat, maxdelay, retryForSeconds, layers });
       log('debug', `${hash.slice(0, 8)}: xpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
+      this.closed.delete(effect.layer);
       this.answered(hash, result);
       if (!layers) return;
       if (xpayEnded) {
@@ -147,6 +164,9 @@ export class XpayPayments {
    */
   closeRoute(label: string, layer: string): void {
     const { node, log, clock, selfId } = this.core.deps;
+    // A layer not made yet (the first attempt is out) stays closed: xpay will not pay after it.
+    this.closed.add(layer);
+    clock.setTimeout(() => this.closed.delete(layer), CLOSED_MEMORY_MS);
     const attempt = (n: number): void => {
       void (async () => {
         await node.disableNode(layer, selfId);
