@@ -1,7 +1,8 @@
 /**
  * The first attempt onward by sendpay (src/chain/first-attempt.ts): planned
- * while "gathered" is written (lightningd's decode for the invoice's secret,
- * askrene's getroutes for the route), sent once the machine says pay. Its
+ * while "gathered" is written (lightningd's decode for the invoice's secret;
+ * the route: one hop when the next payee is our channel peer, else askrene's
+ * getroutes), sent once the machine says pay. Its
  * answer is either the attempt's end (a preimage, or a failure rdv cannot call
  * definite: rule 5 then reads listsendpays) or "xpay next": nothing was sent,
  * or lightningd says the part failed and no HTLC of it is left.
