@@ -55,6 +55,7 @@ describe('waitsendpay: the part resolved', () => {
     ['203 Carol refused it: definite', async () => Promise.reject(rpc('waitsendpay', 203, 'failed: WIRE_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS (reply from remote)')), true],
     ['202 an unreadable onion reply: definite (lightningd failed the part)', async () => Promise.reject(rpc('waitsendpay', 202, 'Malformed error reply')), true],
     ['208 never attempted: not definite', async () => Promise.reject(rpc('waitsendpay', 208, 'Never attempted payment part 0')), false],
+    ['-32602 a parameter refused: not definite (the part sendpay started may be pending)', async () => Promise.reject(rpc('waitsendpay', -32602, 'groupid: should be an unsigned 64 bit integer')), false],
     ['209 timed out: not definite (still pending)', async () => Promise.reject(rpc('waitsendpay', 209, 'Timed out while waiting')), false],
     ['-5 lightningd stopping: not definite', async () => Promise.reject(rpc('waitsendpay', -5, 'lightningd is shutting down')), false],
     ['the connection dropped: not definite', async () => Promise.reject(new Error('lightningd closed the RPC connection')), false],

@@ -41,14 +41,17 @@ export type SendpayStart = { sent: true; groupid: bigint } | ({ sent: false } & 
 
 /**
  * Codes by which lightningd says the part failed, its HTLC gone or never sent
- * (PAY_UNPARSEABLE_ONION, PAY_DESTINATION_PERM_FAIL, PAY_TRY_OTHER_ROUTE, a
- * parameter it refused). Everything else (in progress, already paid, a lost
- * connection, lightningd stopping) leaves the part's fate to listsendpays.
+ * (PAY_UNPARSEABLE_ONION, PAY_DESTINATION_PERM_FAIL, PAY_TRY_OTHER_ROUTE).
+ * Everything else (in progress, already paid, a lost connection, lightningd
+ * stopping) leaves the part's fate to listsendpays. A parameter lightningd
+ * refused is definite for sendpay (nothing was sent), never for waitsendpay.
  */
-const DEFINITE = new Set([202, 203, 204, -32602]);
+const FAILED = [202, 203, 204];
+const SENDPAY_DEFINITE = new Set([...FAILED, -32602]);
+const WAITSENDPAY_DEFINITE = new Set(FAILED);
 
-function failure(e: unknown): PayResult {
-  if (e instanceof RpcError) return { ok: false, definite: DEFINITE.has(e.code), message: `${e.rpcMessage} (code ${e.code})` };
+function failure(e: unknown, definite: ReadonlySet<number>): PayResult {
+  if (e instanceof RpcError) return { ok: false, definite: definite.has(e.code), message: `${e.rpcMessage} (code ${e.code})` };
   return { ok: false, definite: false, message: e instanceof Error ? e.message : String(e) };
 }
 
@@ -110,7 +113,7 @@ export async function sendpay(rpc: Rpc, p: SendpayRequest): Promise<SendpayStart
     return { sent: true, groupid: Reader.of(result, 'sendpay').bigint('groupid') };
   } catch (e) {
     if (e instanceof ShapeError) return { sent: false, ok: false, definite: false, message: e.message };
-    return { sent: false, ...failure(e) };
+    return { sent: false, ...failure(e, SENDPAY_DEFINITE) };
   }
 }
 
@@ -121,6 +124,6 @@ export async function waitsendpay(rpc: Rpc, paymentHash: PaymentHash, groupid: b
     return { ok: true, preimage: r.match<Preimage>('payment_preimage', HASH_RE, 'a preimage'), amountSentMsat: r.msat('amount_sent_msat') };
   } catch (e) {
     if (e instanceof ShapeError) return { ok: false, definite: false, message: e.message };
-    return failure(e);
+    return failure(e, WAITSENDPAY_DEFINITE);
   }
 }
