@@ -13,8 +13,8 @@
  *   node/invoices.ts  invoice, signinvoice, listinvoices, delinvoice, CLN's decode
  *   node/offers.ts    BOLT 12: CLN's decode of an offer or an invoice, fetchinvoice
  *   node/datastore.ts rdv's records' store: compare-and-swap writes, list, delete at a generation
- *   node/payments.ts  getroutes' estimate, xpay (never throws; definite or not, ended or lost), listsendpays
- *   node/sendpay.ts   the first attempt onward: decode's secret, getroutes' routes, sendpay and waitsendpay (never throw)
+ *   node/payments.ts  getroutes' routes and their estimate, xpay (never throws; definite or not, ended or lost), listsendpays
+ *   node/sendpay.ts   the first attempt onward: decode's secret, sendpay and waitsendpay (never throw)
  *   node/layers.ts    askrene layers: create, disable our node and channels in one, list, remove
  *   node/channels.ts  peers (connect, custom messages), our channels and their funds, aliases, channel moves
  *   node/plugins.ts   plugin list, important-plugin, an rdv plugin's state, plugin start
@@ -155,8 +155,8 @@ export class LightningNode {
   sendpayInvoice(bolt11: string): Promise<sendpays.SendpayInvoice | undefined> {
     return sendpays.sendpayInvoice(this.rpc, bolt11);
   }
-  findRoutes(q: sendpays.RoutesQuery): Promise<FoundRoute[] | undefined> {
-    return sendpays.findRoutes(this.rpc, q);
+  findRoutes(p: payments.RouteQuery): Promise<FoundRoute[] | undefined> {
+    return payments.findRoutes(this.rpc, p);
   }
   sendpay(p: sendpays.SendpayRequest): Promise<sendpays.SendpayStart> {
     return sendpays.sendpay(this.rpc, p);

@@ -44,6 +44,8 @@ export interface DecodedInvoice {
   amountMsat: Msat | undefined;
   minFinalCltv: number | undefined;
   paymentSecret: string | undefined;
+  /** BOLT 11's `m` field, which sendpay must carry to the payee. */
+  paymentMetadata: string | undefined;
   currency: string | undefined;
 }
 
@@ -94,6 +96,7 @@ export function decode(rpc: Rpc, bolt11: string): Promise<DecodedInvoice> {
     amountMsat: r.optMsat('amount_msat'),
     minFinalCltv: r.optInt('min_final_cltv_expiry'),
     paymentSecret: r.optStr('payment_secret'),
+    paymentMetadata: r.optStr('payment_metadata'),
     currency: r.optStr('currency'),
   }));
 }

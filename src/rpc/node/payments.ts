@@ -4,11 +4,12 @@
  * is over, and listsendpays, the per-part truth about a hash's payments (rule 5).
  */
 import type { Msat } from '../../chain/amount.js';
+import type { FoundRoute } from '../../chain/first-attempt.js';
 import type { NodeId, PaymentHash, Preimage } from '../../chain/ids.js';
 import { Reader, ShapeError } from '../../chain/read.js';
 import type { OutgoingPart, PayResult } from '../../chain/relay/types.js';
 import { RpcError, type Rpc } from '../client.js';
-import { HASH_RE, read } from './call.js';
+import { HASH_RE, NODE_RE, read } from './call.js';
 
 export interface RouteSummary {
   /** Fee over all parts: amount sent minus amount delivered. */
@@ -18,7 +19,7 @@ export interface RouteSummary {
   hops: number;
 }
 
-/** What estimateRoute asks askrene for. */
+/** What estimateRoute and findRoutes ask askrene for. */
 export interface RouteQuery {
   source: NodeId;
   destination: NodeId;
@@ -62,11 +63,14 @@ export function classifyPayError(e: unknown): PayResult {
   return { ok: false, definite: false, message: e instanceof Error ? e.message : String(e) };
 }
 
-/** Cost and CLTV of the best route askrene finds, or undefined when there is none. */
-export async function estimateRoute(rpc: Rpc, p: RouteQuery): Promise<RouteSummary | undefined> {
-  let result: unknown;
+/**
+ * askrene's routes for the whole amount, as xpay's first getroutes asks (its
+ * layers for our channels, ours free), hop by hop as askrene gives them; or
+ * undefined for none (no route, askrene missing, a reply rdv cannot read).
+ */
+export async function findRoutes(rpc: Rpc, p: RouteQuery): Promise<FoundRoute[] | undefined> {
   try {
-    result = await rpc.call('getroutes', {
+    const result = await rpc.call('getroutes', {
       source: p.source,
       destination: p.destination,
       amount_msat: p.amountMsat,
@@ -74,31 +78,44 @@ export async function estimateRoute(rpc: Rpc, p: RouteQuery): Promise<RouteSumma
       maxfee_msat: p.maxfeeMsat,
       final_cltv: p.finalCltv,
     });
+    return Reader.of(result, 'getroutes')
+      .objects('routes')
+      .map((route) => ({
+        amountMsat: route.msat('amount_msat'),
+        path: route.objects('path').map((h) => ({
+          shortChannelIdDir: h.str('short_channel_id_dir'),
+          nodeIdOut: h.match<NodeId>('node_id_out', NODE_RE, 'a node id'),
+          amountInMsat: h.msat('amount_in_msat'),
+          amountOutMsat: h.msat('amount_out_msat'),
+          cltvIn: h.int('cltv_in'),
+          cltvOut: h.int('cltv_out'),
+        })),
+      }));
   } catch (e) {
-    if (e instanceof RpcError) return undefined; // no route, or askrene missing
+    if (e instanceof RpcError || e instanceof ShapeError) return undefined;
     throw e;
   }
-  try {
-    const routes = Reader.of(result, 'getroutes').objects('routes');
-    if (routes.length === 0) return undefined;
-    let sent = 0n;
-    let delivered = 0n;
-    let delay = 0;
-    let hops = 0;
-    for (const route of routes) {
-      const path = route.objects('path');
-      const first = path[0];
-      if (!first) continue;
-      sent += first.msat('amount_in_msat');
-      delivered += route.msat('amount_msat');
-      delay = Math.max(delay, first.int('cltv_in') - route.int('final_cltv'));
-      hops = Math.max(hops, path.length);
-    }
-    return { feeMsat: (sent - delivered) as Msat, delayBlocks: delay, hops };
-  } catch (e) {
-    if (e instanceof ShapeError) return undefined;
-    throw e;
+}
+
+/** Cost and CLTV of the best route askrene finds (findRoutes), or undefined when there is none. */
+export async function estimateRoute(rpc: Rpc, p: RouteQuery): Promise<RouteSummary | undefined> {
+  const routes = await findRoutes(rpc, p);
+  if (!routes || routes.length === 0) return undefined;
+  let sent = 0n;
+  let delivered = 0n;
+  let delay = 0;
+  let hops = 0;
+  for (const route of routes) {
+    const first = route.path[0];
+    const last = route.path.at(-1);
+    if (!first || !last) continue;
+    sent += first.amountInMsat;
+    delivered += route.amountMsat;
+    // The last hop's cltv_out is the final_cltv asked for.
+    delay = Math.max(delay, first.cltvIn - last.cltvOut);
+    hops = Math.max(hops, route.path.length);
   }
+  return { feeMsat: (sent - delivered) as Msat, delayBlocks: delay, hops };
 }
 
 /**

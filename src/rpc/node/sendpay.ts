@@ -1,31 +1,25 @@
 /**
  * The first attempt onward by sendpay (src/chain/first-attempt.ts): the invoice
- * fields sendpay needs and askrene's routes, asked while "gathered" is written;
- * then sendpay and waitsendpay, which never throw but say, like xpay's wrapper,
+ * fields sendpay needs, asked while "gathered" is written (with askrene's
+ * routes: payments.ts findRoutes); then sendpay and waitsendpay, which never throw but say, like xpay's wrapper,
  * whether a failure is definite. A definite failure here means no HTLC of the
  * attempt is left anywhere (lightningd records the part failed), so xpay may
  * pay next; anything else is left to rule 5 (listsendpays).
  */
 import type { Msat } from '../../chain/amount.js';
-import type { FoundRoute, SendpayHop } from '../../chain/first-attempt.js';
-import type { NodeId, PaymentHash, Preimage } from '../../chain/ids.js';
+import type { SendpayHop } from '../../chain/first-attempt.js';
+import type { PaymentHash, Preimage } from '../../chain/ids.js';
 import { Reader, ShapeError } from '../../chain/read.js';
 import type { PayResult } from '../../chain/relay/types.js';
 import { RpcError, type Rpc } from '../client.js';
-import { HASH_RE, NODE_RE } from './call.js';
+import { RdvError } from '../../errors.js';
+import { HASH_RE } from './call.js';
+import { decode, type DecodedInvoice } from './invoices.js';
 
 /** What sendpay needs of a BOLT 11 invoice besides its hash and amount. */
 export interface SendpayInvoice {
   paymentSecret: string;
   paymentMetadata?: string;
-}
-
-export interface RoutesQuery {
-  source: NodeId;
-  destination: NodeId;
-  amountMsat: Msat;
-  finalCltv: number;
-  maxfeeMsat: Msat;
 }
 
 export interface SendpayRequest {
@@ -57,46 +51,15 @@ function failure(e: unknown, definite: ReadonlySet<number>): PayResult {
 
 /** The payment secret and metadata of a BOLT 11 invoice (lightningd's decode), or undefined if it has no secret or cannot be read. */
 export async function sendpayInvoice(rpc: Rpc, bolt11: string): Promise<SendpayInvoice | undefined> {
+  let d: DecodedInvoice;
   try {
-    const r = Reader.of(await rpc.call('decode', { string: bolt11 }), 'decode');
-    const paymentSecret = r.optMatch<string>('payment_secret', HASH_RE, 'a payment secret');
-    if (r.optBool('valid') !== true || paymentSecret === undefined) return undefined;
-    const metadata = r.optStr('payment_metadata');
-    return { paymentSecret, ...(metadata !== undefined ? { paymentMetadata: metadata } : {}) };
+    d = await decode(rpc, bolt11);
   } catch (e) {
-    if (e instanceof RpcError || e instanceof ShapeError) return undefined;
+    if (e instanceof RdvError) return undefined; // lightningd refused it, or answered in a shape rdv does not read
     throw e;
   }
-}
-
-/** askrene's routes for the whole amount, as xpay's first getroutes asks (its layers for our channels, ours free), or undefined for none. */
-export async function findRoutes(rpc: Rpc, q: RoutesQuery): Promise<FoundRoute[] | undefined> {
-  try {
-    const result = await rpc.call('getroutes', {
-      source: q.source,
-      destination: q.destination,
-      amount_msat: q.amountMsat,
-      layers: ['auto.localchans', 'auto.sourcefree'],
-      maxfee_msat: q.maxfeeMsat,
-      final_cltv: q.finalCltv,
-    });
-    return Reader.of(result, 'getroutes')
-      .objects('routes')
-      .map((route) => ({
-        amountMsat: route.msat('amount_msat'),
-        path: route.objects('path').map((h) => ({
-          shortChannelIdDir: h.str('short_channel_id_dir'),
-          nodeIdOut: h.match<NodeId>('node_id_out', NODE_RE, 'a node id'),
-          amountInMsat: h.msat('amount_in_msat'),
-          amountOutMsat: h.msat('amount_out_msat'),
-          cltvIn: h.int('cltv_in'),
-          cltvOut: h.int('cltv_out'),
-        })),
-      }));
-  } catch (e) {
-    if (e instanceof RpcError || e instanceof ShapeError) return undefined;
-    throw e;
-  }
+  if (!d.valid || d.paymentSecret === undefined || !HASH_RE.test(d.paymentSecret)) return undefined;
+  return { paymentSecret: d.paymentSecret, ...(d.paymentMetadata !== undefined ? { paymentMetadata: d.paymentMetadata } : {}) };
 }
 
 /** sendpay along `hops`: the whole amount in one part (partid 0), in a group lightningd numbers. */
