@@ -94,36 +94,34 @@ export function turnarounds(log: string, peers: { fromPeer: string; toPeer: stri
   return out;
 }
 
-function measureBack(start: number, xpay: number | undefined, resolve: number | undefined, end: number): NonNullable<Turnaround['back']> {
-  const steps: Partial<Record<BackStepName, number>> = {};
-  let previous = start;
-  for (const [name, at] of [['to_payment_success', xpay], ['to_rdv_resolve', resolve], ['fulfill_in', end]] as const) {
-    if (at === undefined) continue;
-    steps[name] = at - previous;
-    previous = at;
-  }
-  return { totalMs: end - start, steps };
-}
-
-function measure(htlcIn: number, start: number, m: Partial<Record<Mark, number>>, end: number): Turnaround {
-  const added = m.added ?? end;
-  const steps: Partial<Record<StepName, number>> = { commit_out: end - added };
-  if (m.decided === undefined) return { kind: 'forward', htlcIn, totalMs: end - start, steps: { hook_and_forward: added - start, ...steps } };
-  // A mark missing from the log (e.g. xpay's debug line) folds its step into the next one.
-  const chain: Array<[StepName, number | undefined]> = [
-    ['hook_and_decide', m.decided],
-    ['persist_gathered', m.written],
-    ['payment_start', m.started],
-    ['route_and_onion', m.injected],
-    ['offer_to_channeld', added],
-  ];
+/** Each step's time from the mark before it; a mark missing from the log (e.g. xpay's debug line) folds its step into the next one. */
+function between<N extends string>(start: number, chain: ReadonlyArray<readonly [N, number | undefined]>): Partial<Record<N, number>> {
+  const steps: Partial<Record<N, number>> = {};
   let previous = start;
   for (const [name, at] of chain) {
     if (at === undefined) continue;
     steps[name] = at - previous;
     previous = at;
   }
-  return { kind: 'relay', htlcIn, totalMs: end - start, steps: { ...steps, commit_out: end - added } };
+  return steps;
+}
+
+function measureBack(start: number, xpay: number | undefined, resolve: number | undefined, end: number): NonNullable<Turnaround['back']> {
+  return { totalMs: end - start, steps: between<BackStepName>(start, [['to_payment_success', xpay], ['to_rdv_resolve', resolve], ['fulfill_in', end]]) };
+}
+
+function measure(htlcIn: number, start: number, m: Partial<Record<Mark, number>>, end: number): Turnaround {
+  const added = m.added ?? end;
+  if (m.decided === undefined) return { kind: 'forward', htlcIn, totalMs: end - start, steps: between<StepName>(start, [['hook_and_forward', added], ['commit_out', end]]) };
+  const steps = between<StepName>(start, [
+    ['hook_and_decide', m.decided],
+    ['persist_gathered', m.written],
+    ['payment_start', m.started],
+    ['route_and_onion', m.injected],
+    ['offer_to_channeld', added],
+    ['commit_out', end],
+  ]);
+  return { kind: 'relay', htlcIn, totalMs: end - start, steps };
 }
 
 /** p50 and p90 of each kind's total and steps, and how much more a relay's p50 takes than a forward's. */
