@@ -86,16 +86,26 @@ async function withRelay(fn: (w: World) => Promise<void>): Promise<void> {
 
 const pending = { payment_hash: HASH, status: 'pending', partid: 0, groupid: 1, amount_msat: 100_000_000, amount_sent_msat: 100_000_000, created_at: 1_795_620_001 };
 
+/** askrene answers with `route`, and Bob sends the part. */
+async function routeFound(w: World): Promise<void> {
+  w.getroutes.answer({ result: { probability_ppm: 999_000, routes: [route] } });
+  await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+}
+
+/** lightningd takes the part (pending), and Bob waits for its outcome. */
+async function partSent(w: World): Promise<void> {
+  w.sendpay.answer({ result: { ...pending, message: 'Monitor status with listpays or waitsendpay' } });
+  await eventually(() => w.waitsendpay.calls.length === 1, 'waitsendpay');
+}
+
 describe('the first attempt by sendpay, in the runner', () => {
   test('Bob sends the route askrene found, for the invoice amount, with Carol\'s secret; Carol settles and xpay is never called', async () => {
     await withRelay(async (w) => {
-      w.getroutes.answer({ result: { probability_ppm: 999_000, routes: [route] } });
-      await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+      await routeFound(w);
       const sent = w.sendpay.calls[0] ?? {};
       assert.deepEqual([sent.payment_hash, sent.amount_msat, sent.payment_secret, sent.bolt11], [HASH, 100_000_000, 'cd'.repeat(32), 'lnbcrt1m1carol']);
       assert.deepEqual(sent.route, [{ id: CAROL, channel: '103x2x0', direction: 1, amount_msat: 100_000_000, delay: 18 }]);
-      w.sendpay.answer({ result: { ...pending, message: 'Monitor status with listpays or waitsendpay' } });
-      await eventually(() => w.waitsendpay.calls.length === 1, 'waitsendpay');
+      await partSent(w);
       w.waitsendpay.answer({ result: { ...pending, status: 'complete', payment_preimage: PREIMAGE } });
       await eventually(() => w.reply() !== undefined, "Bob answers Alice's HTLC");
       assert.deepEqual(w.reply(), { result: 'resolve', payment_key: PREIMAGE });
@@ -105,11 +115,9 @@ describe('the first attempt by sendpay, in the runner', () => {
 
   test("the first attempt's answer is lost (the connection drops in waitsendpay): Bob never starts xpay, he reads listsendpays and waits while the part is pending", async () => {
     await withRelay(async (w) => {
-      w.getroutes.answer({ result: { probability_ppm: 999_000, routes: [route] } });
-      await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+      await routeFound(w);
       w.parts.push(pending);
-      w.sendpay.answer({ result: { ...pending, message: 'Monitor status with listpays or waitsendpay' } });
-      await eventually(() => w.waitsendpay.calls.length === 1, 'waitsendpay');
+      await partSent(w);
       const looked = w.calls('listsendpays');
       w.bob.server.dropConnections();
       await eventually(() => w.calls('listsendpays') > looked, 'the runner looks at the outgoing parts after the lost answer');
@@ -124,8 +132,7 @@ describe('the first attempt by sendpay, in the runner', () => {
 
   test('sendpay refused because another group of the hash is in progress (200): no xpay, listsendpays decides', async () => {
     await withRelay(async (w) => {
-      w.getroutes.answer({ result: { probability_ppm: 999_000, routes: [route] } });
-      await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+      await routeFound(w);
       w.parts.push({ ...pending, groupid: 7 });
       const looked = w.calls('listsendpays');
       w.sendpay.answer({ error: { code: 200, message: 'Payment with groupid=7 still in progress, cannot retry before that completes.' } });
@@ -137,10 +144,8 @@ describe('the first attempt by sendpay, in the runner', () => {
 
   test('the part fails on the way (waitsendpay 204): xpay pays at once, within the same budgets', async () => {
     await withRelay(async (w) => {
-      w.getroutes.answer({ result: { probability_ppm: 999_000, routes: [route] } });
-      await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
-      w.sendpay.answer({ result: { ...pending, message: 'Monitor status with listpays or waitsendpay' } });
-      await eventually(() => w.waitsendpay.calls.length === 1, 'waitsendpay');
+      await routeFound(w);
+      await partSent(w);
       w.waitsendpay.answer({ error: { code: 204, message: 'failed: WIRE_TEMPORARY_CHANNEL_FAILURE (reply from remote)' } });
       await eventually(() => w.xpay.calls.length === 1, 'xpay pays');
       assert.deepEqual([w.xpay.calls[0]?.invstring, w.xpay.calls[0]?.maxfee], ['lnbcrt1m1carol', 1_000_000]);
@@ -149,10 +154,8 @@ describe('the first attempt by sendpay, in the runner', () => {
 
   test('two blocks are found while the first attempt is out (its route closed): when it fails, no xpay pays in that attempt; a new attempt counts its maxdelay from the new height', async () => {
     await withRelay(async (w) => {
-      w.getroutes.answer({ result: { probability_ppm: 999_000, routes: [route] } });
-      await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
-      w.sendpay.answer({ result: { ...pending, message: 'Monitor status with listpays or waitsendpay' } });
-      await eventually(() => w.waitsendpay.calls.length === 1, 'waitsendpay');
+      await routeFound(w);
+      await partSent(w);
       // The HTLC expires 300 blocks up; the margin (34) and xpay's allowance come off.
       const firstMaxdelay = 300 - 34 - blockAllowance(DEFAULT_RELAY_CONFIG);
       w.runner.setHeight(w.height + DEFAULT_RELAY_CONFIG.retryBlocks);
