@@ -114,9 +114,8 @@ export class XpayPayments {
       if (first) {
         log('debug', `${hash.slice(0, 8)}: sendpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
         this.closed.delete(effect.layer);
+        // No layer was made: prepare_layer makes one ahead only when there is no first attempt.
         this.answered(hash, first);
-        // No xpay ran with the layer: remove it once nothing can be using it.
-        if (prepared) clock.setTimeout(() => void prepared.then((made) => (made ? node.removeLayer(effect.layer) : false)).catch(() => undefined), LAYER_LINGER_MS);
         return;
       }
       if (plan && this.closed.delete(effect.layer)) {
