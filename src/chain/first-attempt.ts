@@ -41,6 +41,8 @@ export interface FirstRoute {
   feeMsat: Msat;
   /** The CLTV delta of our HTLC: lightningd sends it at its height + 1 + delay, as xpay does. */
   delay: number;
+  /** Of that delay, the blocks the shadow walk added (shadowBlocks). */
+  shadow: number;
 }
 
 const SCID_DIR = /^(\d+x\d+x\d+)\/([01])$/;
@@ -51,7 +53,10 @@ const SCID_DIR = /^(\d+x\d+x\d+)\/([01])$/;
  * and CLTVs of its hops do not join up, or it is over the fee budget or the
  * maxdelay rdv computed for this attempt (rule 6).
  */
-export function firstRoute(routes: readonly FoundRoute[], o: { payee: NodeId; amountMsat: Msat; maxfeeMsat: Msat; maxdelay: number }): Result<FirstRoute> {
+export function firstRoute(
+  routes: readonly FoundRoute[],
+  o: { payee: NodeId; amountMsat: Msat; maxfeeMsat: Msat; maxdelay: number; shadow?: readonly number[] },
+): Result<FirstRoute> {
   if (routes.length !== 1) return err(`askrene split the payment in ${routes.length} routes`);
   const route = routes[0];
   const first = route?.path[0];
@@ -72,5 +77,22 @@ export function firstRoute(routes: readonly FoundRoute[], o: { payee: NodeId; am
   const delay = hops[0]?.delay ?? 0;
   if (feeMsat > o.maxfeeMsat) return err(`the route costs ${feeMsat} msat, over the fee budget of ${o.maxfeeMsat}`);
   if (delay > o.maxdelay) return err(`the route needs ${delay} blocks, over the maxdelay of ${o.maxdelay}`);
-  return ok({ hops, feeMsat, delay });
+  const extra = shadowBlocks(o.shadow ?? [], o.maxdelay - delay);
+  return ok({ hops: hops.map((h) => ({ ...h, delay: h.delay + extra })), feeMsat, delay: delay + extra, shadow: extra });
+}
+
+/**
+ * BOLT 7's shadow route extension, as xpay adds it (add_cltv_shadow): the CLTV
+ * deltas of a short random walk from the payee, added to every hop, so that a
+ * node on the route cannot tell from the HTLC's expiry that the next node is
+ * the payee. Taken in the walk's order until one would go past the blocks
+ * spare (xpay stops there too); none when there is no walk.
+ */
+export function shadowBlocks(walk: readonly number[], spare: number): number {
+  let extra = 0;
+  for (const delta of walk) {
+    if (!Number.isSafeInteger(delta) || delta < 0 || extra + delta > spare) break;
+    extra += delta;
+  }
+  return extra;
 }

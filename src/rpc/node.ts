@@ -158,6 +158,9 @@ export class LightningNode {
   findRoutes(p: payments.RouteQuery): Promise<FoundRoute[] | undefined> {
     return payments.findRoutes(this.rpc, p);
   }
+  gossipChannelsFrom(source: NodeId): Promise<channels.GossipChannel[] | undefined> {
+    return channels.gossipChannelsFrom(this.rpc, source);
+  }
   sendpay(p: sendpays.SendpayRequest): Promise<sendpays.SendpayStart> {
     return sendpays.sendpay(this.rpc, p);
   }

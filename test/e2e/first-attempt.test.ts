@@ -2,10 +2,12 @@
  * Real CLN (regtest): relay Bob's first attempt onward goes by sendpay, over
  * one hop when Carol is his channel peer; when that channel cannot carry the
  * payment, lightningd fails the part and xpay pays through Dave. Carol is paid
- * once either way.
+ * once either way. Erin is two hops away: the part goes by sendpay over
+ * askrene's route, with the shadow CLTV xpay would add.
  *
  *   payer --(2M)-- bob --(60k)-- carol
  *                   \--(2M)-- dave --(2M)--/
+ *                                \--(2M)-- erin
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -32,13 +34,14 @@ async function parts(bob: RegtestNode, hash: PaymentHash): Promise<Array<[number
 
 describe('e2e: the first attempt onward by sendpay', () => {
   const { net, node, withLogs } = regtestNetwork({
-    nodes: [{ name: 'payer', rdv: 'none' }, { name: 'bob' }, { name: 'carol' }, { name: 'dave', rdv: 'none' }],
+    nodes: [{ name: 'payer', rdv: 'none' }, { name: 'bob' }, { name: 'carol' }, { name: 'dave', rdv: 'none' }, { name: 'erin' }],
     fund: { nodes: ['payer', 'bob', 'dave'], btc: 0.05, utxos: 2 },
     channels: [
       { from: 'payer', to: 'bob', amountSat: 2_000_000 },
       { from: 'bob', to: 'carol', amountSat: 60_000 },
       { from: 'bob', to: 'dave', amountSat: 2_000_000 },
       { from: 'dave', to: 'carol', amountSat: 2_000_000 },
+      { from: 'dave', to: 'erin', amountSat: 2_000_000 },
     ],
     gossipTo: ['payer', 'bob'],
   });
@@ -72,6 +75,34 @@ describe('e2e: the first attempt onward by sendpay', () => {
         invoice.invoices.map((i) => [i.status, BigInt(i.amount_received_msat ?? 0)]),
         [['paid', 100_000_000n]],
       );
+    });
+  });
+
+  test('Erin is two hops away: each of three payments goes by sendpay over Dave (partid 0), and Erin receives her final CLTV plus exactly the shadow Bob logged', { skip, timeout: 180_000 }, async () => {
+    await withLogs(async () => {
+      const [payer, bob, erin] = [node('payer'), node('bob'), node('erin')];
+      const shadows: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const height = (await bob.rpc.getinfo()).blockheight;
+        const { hash, ok } = await payThroughBob(payer, bob, erin, '10000sat');
+        assert.ok(ok, 'the payer was paid');
+        assert.deepEqual(await parts(bob, hash), [[0, 'complete']]);
+        const sent = bob.rdvLog().find((l) => l.includes(`${hash.slice(0, 8)}: first attempt sent by sendpay: 2 hop(s)`));
+        const shadow = Number(/\(shadow (\d+)\)/.exec(sent ?? '')?.[1]);
+        assert.ok(Number.isSafeInteger(shadow), `Bob's log: ${sent}`);
+        shadows.push(shadow);
+        const invoice = (await erin.rpc.rpc.call('listinvoices', { payment_hash: hash })) as { invoices: Array<{ status: string; bolt11: string }> };
+        assert.equal(invoice.invoices[0]?.status, 'paid');
+        const decoded = (await erin.rpc.rpc.call('decode', { string: invoice.invoices[0]?.bolt11 })) as { min_final_cltv_expiry: number };
+        const htlcs = (await erin.rpc.rpc.call('listhtlcs', {})) as { htlcs: Array<{ payment_hash: string; expiry: number; direction: string }> };
+        const received = htlcs.htlcs.filter((h) => h.payment_hash === hash && h.direction === 'in');
+        assert.deepEqual(
+          received.map((h) => h.expiry),
+          [height + 1 + decoded.min_final_cltv_expiry + shadow],
+          'lightningd sends at its height + 1 + delay; Erin gets her final CLTV plus the shadow',
+        );
+      }
+      console.log(`# shadow CLTV of the three payments: ${shadows.join(', ')} blocks`);
     });
   });
 });

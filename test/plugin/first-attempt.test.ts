@@ -54,7 +54,7 @@ interface World {
 const route = { probability_ppm: 999_000, amount_msat: 100_000_000, final_cltv: 18, path: [{ short_channel_id_dir: '103x2x0/1', node_id_in: '', node_id_out: CAROL, amount_in_msat: 100_000_000, amount_out_msat: 100_000_000, cltv_in: 18, cltv_out: 18 }] };
 
 /** Bob's relay of HASH, fed the HTLC that completes its set; lightningd's answers are the test's. */
-async function withRelay(fn: (w: World) => Promise<void>): Promise<void> {
+async function withRelay(fn: (w: World) => Promise<void>, options: { random?: () => number; listchannels?: (params: Record<string, unknown>) => Promise<unknown> } = {}): Promise<void> {
   await withSimNet(async (net) => {
     let node: LightningNode | undefined;
     try {
@@ -62,7 +62,7 @@ async function withRelay(fn: (w: World) => Promise<void>): Promise<void> {
       const clock = new TestClock();
       node = await LightningNode.connect(bob.socketPath, 'rdv-test', { reconnect: true });
       let reply: unknown;
-      const runner = new RelayRunner({ node, selfId: bob.id, log: () => undefined, clock, config: { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: 60_000 } });
+      const runner = new RelayRunner({ node, selfId: bob.id, log: () => undefined, clock, config: { ...DEFAULT_RELAY_CONFIG, mppTimeoutMs: 60_000 }, ...(options.random ? { random: options.random } : {}) });
       const w: World = { bob, runner, height: net.height, clock, getroutes: new Pending(), sendpay: new Pending(), waitsendpay: new Pending(), xpay: new Pending(), parts: [], calls: (m) => bob.server.calls.filter((c) => c.method === m).length, reply: () => reply };
       bob.overrides.set('decode', async () => ({ type: 'bolt11 invoice', valid: true, payment_secret: 'cd'.repeat(32) }));
       bob.overrides.set('getroutes', w.getroutes.handler);
@@ -70,6 +70,7 @@ async function withRelay(fn: (w: World) => Promise<void>): Promise<void> {
       bob.overrides.set('waitsendpay', w.waitsendpay.handler);
       bob.overrides.set('xpay', w.xpay.handler);
       bob.overrides.set('listsendpays', async () => ({ payments: w.parts }));
+      if (options.listchannels) bob.overrides.set('listchannels', options.listchannels);
       seedRecord(bob, makeRecord({ expiresAt: clock.now() + 3_600, createdAt: clock.now() - 60, updatedAt: clock.now() - 60 }));
       runner.setHeight(net.height);
       const stored = await loadRecord(node, HASH);
@@ -185,6 +186,89 @@ describe('the first attempt by sendpay, in the runner', () => {
       w.clock.advance(1);
       await eventually(() => w.xpay.calls.length === 1, 'xpay pays');
       assert.equal(w.sendpay.calls.length, 0);
+    });
+  });
+
+  describe('the shadow CLTV (BOLT 7), as xpay adds it', () => {
+    const DAVE = `03${'d'.repeat(64)}`;
+    const [D1, D2, D3] = ['e1', 'e2', 'e3'].map((x) => `02${x.repeat(32)}`);
+    /** Bob -> Dave -> Carol: Dave charges 1,000 msat and 14 blocks. */
+    const viaDave = {
+      probability_ppm: 990_000,
+      amount_msat: 100_000_000,
+      final_cltv: 18,
+      path: [
+        { short_channel_id_dir: '103x1x0/0', node_id_in: '', node_id_out: DAVE, amount_in_msat: 100_001_000, amount_out_msat: 100_001_000, cltv_in: 32, cltv_out: 32 },
+        { short_channel_id_dir: '103x3x0/1', node_id_in: DAVE, node_id_out: CAROL, amount_in_msat: 100_001_000, amount_out_msat: 100_000_000, cltv_in: 32, cltv_out: 18 },
+      ],
+    };
+    /** Gossip: Carol -> D1 (10 blocks), D1 -> D2 (12), D2 -> D3 (500, past any maxdelay here). */
+    const gossip = new Map([
+      [CAROL, { destination: D1, delay: 10 }],
+      [D1, { destination: D2, delay: 12 }],
+      [D2, { destination: D3, delay: 500 }],
+    ]);
+    const asked: unknown[] = [];
+    const listchannels = async (params: Record<string, unknown>): Promise<unknown> => {
+      asked.push(params.source);
+      const c = gossip.get(String(params.source));
+      return { channels: c ? [{ source: params.source, short_channel_id: '103x9x0', direction: 0, public: true, amount_msat: 1_000_000_000, active: true, base_fee_millisatoshi: 1, fee_per_millionth: 10, htlc_minimum_msat: 0, htlc_maximum_msat: 990_000_000, features: '', ...c }] : [] };
+    };
+
+    test("Carol is two hops away and every coin says walk on: Bob's part carries 10 + 12 more blocks on every hop (the next step, 500, would pass the maxdelay and ends the walk)", async () => {
+      asked.length = 0;
+      await withRelay(
+        async (w) => {
+          w.getroutes.answer({ result: { probability_ppm: 990_000, routes: [viaDave] } });
+          await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+          const hops = (w.sendpay.calls[0]?.route ?? []) as Array<{ id: string; delay: number; amount_msat: number }>;
+          assert.deepEqual(
+            hops.map((h) => [h.id, h.amount_msat, h.delay]),
+            [
+              [DAVE, 100_001_000, 54],
+              [CAROL, 100_000_000, 40],
+            ],
+          );
+          assert.deepEqual(asked, [CAROL, D1, D2], 'the walk starts at Carol and goes where each channel leads');
+        },
+        { random: () => 0.99, listchannels },
+      );
+    });
+
+    test('the first coin says stop: no walk, no listchannels, the route as askrene gave it', async () => {
+      asked.length = 0;
+      await withRelay(
+        async (w) => {
+          w.getroutes.answer({ result: { probability_ppm: 990_000, routes: [viaDave] } });
+          await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+          const hops = (w.sendpay.calls[0]?.route ?? []) as Array<{ delay: number }>;
+          assert.deepEqual(
+            hops.map((h) => h.delay),
+            [32, 18],
+          );
+          assert.deepEqual(asked, []);
+        },
+        { random: () => 0.1, listchannels },
+      );
+    });
+
+    test('gossip cannot answer (listchannels refused): the walk ends there and the part still goes, without a shadow', async () => {
+      await withRelay(
+        async (w) => {
+          w.getroutes.answer({ result: { probability_ppm: 990_000, routes: [viaDave] } });
+          await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+          assert.deepEqual(
+            ((w.sendpay.calls[0]?.route ?? []) as Array<{ delay: number }>).map((h) => h.delay),
+            [32, 18],
+          );
+        },
+        {
+          random: () => 0.99,
+          listchannels: async () => {
+            throw new SimRpcError(-32602, 'source: should be a node id');
+          },
+        },
+      );
     });
   });
 });

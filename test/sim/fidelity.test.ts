@@ -169,6 +169,17 @@ describe('simulated RPC replies have the shape of CLN v26.06.6 replies', () => {
     assert.deepEqual(await rpcError(a.call('getroute', { id: carol.id, amount_msat: 1_000_000, riskfactor: 10 })), fixture('rpc-getroute-deprecated-error.json'));
   });
 
+  test('listchannels by source (gossip: announced channels only, each leaving the source), and a source that is no node id', async () => {
+    const reply = (await a.call('listchannels', { source: carol.id })) as { channels: Array<Record<string, unknown>> };
+    sameShape(reply, 'rpc-listchannels-source.json');
+    assert.deepEqual(
+      reply.channels.map((ch) => [ch.source, ch.destination, ch.direction]),
+      [[carol.id, bob.id, carol.id < bob.id ? 0 : 1]],
+      'the private alice–carol channel is not listed',
+    );
+    assert.deepEqual(await rpcError(a.call('listchannels', { source: 'nope' })), { code: -32602, message: `source: should be a node id: invalid token '"nope"'` });
+  });
+
   test('connect, sendcustommsg', async () => {
     sameShape(await a.call('connect', { id: carol.id, host: '127.0.0.1', port: carol.port }), 'rpc-connect.json');
     sameShape(await c.call('sendcustommsg', { node_id: bob.id, msg: '8a0168656c6c6f2d666978747572652d3031' }), 'rpc-sendcustommsg.json');

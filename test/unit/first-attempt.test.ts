@@ -2,12 +2,13 @@
  * Which askrene route the first attempt onward sends by sendpay, and when xpay
  * must pay instead (src/chain/first-attempt.ts): the route read as askrene
  * gives it (out = the HTLC on that channel), within the fee budget and the
- * attempt's maxdelay, whole and ending at the payee.
+ * attempt's maxdelay, whole and ending at the payee; and the shadow CLTV
+ * (BOLT 7's random walk from the payee, as xpay adds it) on top, within maxdelay.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Msat } from '../../src/chain/amount.js';
-import { firstRoute, type FoundHop, type FoundRoute } from '../../src/chain/first-attempt.js';
+import { firstRoute, shadowBlocks, type FoundHop, type FoundRoute } from '../../src/chain/first-attempt.js';
 import type { NodeId } from '../../src/chain/ids.js';
 
 const DAVE = `03${'d'.repeat(64)}` as NodeId;
@@ -34,6 +35,7 @@ describe('the first attempt by sendpay: which route', () => {
         ],
         feeMsat: 1_010n,
         delay: 24,
+        shadow: 0,
       },
     });
   });
@@ -64,4 +66,40 @@ describe('the first attempt by sendpay: which route', () => {
       if (!r.ok) assert.match(r.error, why);
     });
   }
+});
+
+describe('the shadow CLTV on the first attempt (BOLT 7, xpay add_cltv_shadow)', () => {
+  test("a walk of 40 then 34 blocks from Carol: every hop's delay grows by 74, so Dave cannot tell Carol is the payee; fee and amounts unchanged", () => {
+    const r = firstRoute([route(viaDave)], { ...limits, maxdelay: 200, shadow: [40, 34] });
+    assert.ok(r.ok);
+    assert.deepEqual(
+      r.value.hops.map((h) => [h.amount_msat, h.delay]),
+      [
+        [1_001_010n, 98],
+        [1_000_000n, 92],
+      ],
+    );
+    assert.deepEqual([r.value.feeMsat, r.value.delay, r.value.shadow], [1_010n, 98, 74]);
+  });
+
+  test('the walk stops at the first step that would go past maxdelay (the route needs 24, maxdelay 100: 40 fits, 40 + 40 does not, so the 6 after it is not taken either)', () => {
+    const r = firstRoute([route(viaDave)], { ...limits, maxdelay: 100, shadow: [40, 40, 6] });
+    assert.ok(r.ok);
+    assert.deepEqual([r.value.delay, r.value.shadow, r.value.hops.at(-1)?.delay], [64, 40, 58]);
+  });
+
+  test('a route exactly at maxdelay gets no shadow, and is still sent', () => {
+    const r = firstRoute([route(viaDave)], { ...limits, shadow: [1] });
+    assert.ok(r.ok);
+    assert.deepEqual([r.value.delay, r.value.shadow], [24, 0]);
+  });
+
+  test('never past the blocks spare, whatever the walk says (negative, fractional or huge deltas end it)', () => {
+    const walks = [[-5, 10], [1.5, 10], [Number.MAX_SAFE_INTEGER, 1], [2 ** 53, 1], [Number.NaN], [Infinity]];
+    for (const walk of walks) assert.equal(shadowBlocks(walk, 100), 0, JSON.stringify(walk));
+    for (let spare = 0; spare < 50; spare++) {
+      const extra = shadowBlocks([7, 7, 7], spare);
+      assert.ok(extra <= spare && extra % 7 === 0 && extra === Math.min(21, spare - (spare % 7)), `spare ${spare}: ${extra}`);
+    }
+  });
 });

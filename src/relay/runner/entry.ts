@@ -19,6 +19,8 @@ export type HookReply = JsonObject;
 export interface FirstPlan {
   invoice: SendpayInvoice;
   routes: FoundRoute[];
+  /** The CLTV deltas of the shadow walk from the payee (none for one hop to our peer). */
+  shadow: number[];
 }
 export const CONTINUE: HookReply = { result: 'continue' };
 
@@ -42,6 +44,8 @@ export interface RunnerDeps {
   log: (level: LogLevel, message: string) => void;
   clock: Clock;
   config: RelayConfig;
+  /** In [0, 1): the shadow walk's coin flips and picks (Math.random unless a test fixes it). */
+  random?: () => number;
 }
 
 export interface Entry {

@@ -9,7 +9,7 @@
  */
 import { firstRoute, type FoundRoute } from '../../chain/first-attempt.js';
 import type { Msat } from '../../chain/amount.js';
-import type { PaymentHash } from '../../chain/ids.js';
+import type { NodeId, PaymentHash } from '../../chain/ids.js';
 import { downstreamInvoiceKind } from '../../chain/record.js';
 import type { RelayRecord } from '../../chain/record.js';
 import type { Effect, PayResult } from '../../chain/relay/types.js';
@@ -30,10 +30,12 @@ export class FirstAttempts {
     // The next payee is our channel peer (as payees who pass invoices back often are): one
     // hop over our channel, no fee, and no getroutes (askrene reads listpeerchannels, every
     // HTLC in flight, for each one). lightningd picks the best channel with the peer.
+    // Over one hop the payee knows who pays it, and nobody is in between to hide it from: no shadow.
     const direct = this.channels.cachedWith(record.downstreamPayee);
     const routes = direct ? Promise.resolve([directRoute(direct.scid ?? direct.localAlias ?? '', direct.direction ?? 0, record.downstreamPayee, record.downstreamAmountMsat, record.downstreamMinFinalCltv)]) : node.findRoutes({ source: selfId, destination: record.downstreamPayee, amountMsat: record.downstreamAmountMsat, finalCltv: record.downstreamMinFinalCltv, maxfeeMsat: record.feeBudgetMsat });
-    return Promise.all([invoice, routes]).then(
-      ([i, r]) => (i && r ? { invoice: i, routes: r } : undefined),
+    const shadow = direct ? Promise.resolve([]) : this.shadowWalk(record.downstreamPayee);
+    return Promise.all([invoice, routes, shadow]).then(
+      ([i, r, s]) => (i && r ? { invoice: i, routes: r, shadow: s } : undefined),
       (e: unknown) => {
         this.deps.log('debug', `${record.paymentHash.slice(0, 8)}: no first attempt by sendpay (${(e as Error).message})`);
         return undefined;
@@ -45,7 +47,7 @@ export class FirstAttempts {
   async send(record: RelayRecord, pay: Extract<Effect, { type: 'pay' }>, plan: FirstPlan): Promise<PayResult | undefined> {
     const { node, log } = this.deps;
     const label = record.paymentHash.slice(0, 8);
-    const route = firstRoute(plan.routes, { payee: record.downstreamPayee, amountMsat: record.downstreamAmountMsat, maxfeeMsat: pay.maxfeeMsat, maxdelay: pay.maxdelay });
+    const route = firstRoute(plan.routes, { payee: record.downstreamPayee, amountMsat: record.downstreamAmountMsat, maxfeeMsat: pay.maxfeeMsat, maxdelay: pay.maxdelay, shadow: plan.shadow });
     if (!route.ok) {
       log('debug', `${label}: xpay pays: ${route.error}`);
       return undefined;
@@ -58,11 +60,31 @@ export class FirstAttempts {
       log('info', `${label}: sendpay refused (${result.message}): xpay pays`);
       return undefined;
     }
-    log('debug', `${label}: first attempt sent by sendpay: ${route.value.hops.length} hop(s), fee ${route.value.feeMsat} msat, delay ${route.value.delay}`);
+    log('debug', `${label}: first attempt sent by sendpay: ${route.value.hops.length} hop(s), fee ${route.value.feeMsat} msat, delay ${route.value.delay} (shadow ${route.value.shadow})`);
     const result = await node.waitsendpay(hash, start.groupid);
     if (result.ok || !result.definite) return result;
     log('info', `${label}: the first attempt failed (${result.message}): xpay pays`);
     return undefined;
+  }
+
+  /**
+   * BOLT 7's random walk from the payee, as xpay takes it for its shadow CLTV
+   * (add_cltv_shadow): before each of up to three steps a coin flip, then a
+   * channel gossip knows, picked at random. Its CLTV deltas, in order; what
+   * gossip cannot say ends the walk.
+   */
+  private async shadowWalk(payee: NodeId): Promise<number[]> {
+    const random = this.deps.random ?? Math.random;
+    const deltas: number[] = [];
+    let at = payee;
+    for (let step = 0; step < 3 && random() >= 0.5; step++) {
+      const channels = await this.deps.node.gossipChannelsFrom(at).catch(() => undefined);
+      const channel = channels?.[Math.floor(random() * channels.length)];
+      if (!channel) break;
+      deltas.push(channel.delay);
+      at = channel.destination;
+    }
+    return deltas;
   }
 }
 

@@ -90,6 +90,19 @@ export async function nodeAlias(rpc: Rpc, id: NodeId): Promise<string | undefine
   return alias === '' ? undefined : alias;
 }
 
+/** A channel gossip says a node has: where it goes, and the CLTV delta the node asks on it. */
+export interface GossipChannel {
+  destination: NodeId;
+  delay: number;
+}
+
+/** The channels gossip says `source` has (listchannels source=…), or undefined when lightningd does not say. */
+export async function gossipChannelsFrom(rpc: Rpc, source: NodeId): Promise<GossipChannel[] | undefined> {
+  return readIfAnswered(rpc, 'listchannels', { source }, (r) =>
+    r.objects('channels').map((c) => ({ destination: c.match<NodeId>('destination', NODE_RE, 'a node id'), delay: c.int('delay') })),
+  );
+}
+
 /**
  * One page of lightningd's channel moves: those with created_index >= `start`, at
  * most `limit` (listchannelmoves index=created). Gives how many moves the page

@@ -10,7 +10,7 @@ import { listPeerChannels } from '../peer-channels.js';
 import { SimRpcError } from '../rpc-server.js';
 import type { Method, Methods, NodeCore } from './core.js';
 
-/** connect, listpeers, listnodes, listpeerchannels, listchannelmoves and sendcustommsg, answered for `node`. */
+/** connect, listpeers, listnodes, listchannels (by source), listpeerchannels, listchannelmoves and sendcustommsg, answered for `node`. */
 export function peerMethods(node: NodeCore): Methods {
   return new Map<string, Method>([
     ['connect', (params) => connect(node, params)],
@@ -45,6 +45,7 @@ export function peerMethods(node: NodeCore): Methods {
         return { nodes };
       },
     ],
+    ['listchannels', (params) => listChannels(node, params)],
     ['listpeerchannels', (params) => listPeerChannels(node.net, node, params)],
     // wallet_save_channel_mvt: kept in lightningd's database, so across restarts.
     ['listchannelmoves', (params) => ({ channelmoves: listChannelMoves(node.channelMoves, params) })],
@@ -67,6 +68,45 @@ export function peerMethods(node: NodeCore): Methods {
 export async function receiveMessage(node: NodeCore, from: NodeId, msgHex: string): Promise<void> {
   if (!node.up || !node.peers.has(from)) return;
   await node.callHook('custommsg', () => ({ payload: msgHex, peer_id: from })).catch(() => undefined);
+}
+
+/**
+ * listchannels source=…: gossip's channels of one node, each in the direction
+ * leaving it (gossipd's view: announced channels only, as
+ * rpc-listchannels-source.json shows; the node's own unannounced ones are left out).
+ */
+function listChannels(node: NodeCore, params: Record<string, unknown>): Record<string, unknown> {
+  const source = params.source;
+  if (typeof source !== 'string' || !/^0[23][0-9a-f]{64}$/.test(source)) throw new SimRpcError(-32602, `source: should be a node id: invalid token '${JSON.stringify(source)}'`);
+  const channels = node.net.channels.flatMap((c) => {
+    const scid = c.scid;
+    if (c.isPrivate || scid === undefined || !c.has(source as NodeId)) return [];
+    const from = c.a.id === source ? c.a : c.b;
+    const to = c.other(from.id);
+    const policy = c.policy.get(from.id);
+    if (!policy) return [];
+    return [
+      {
+        source,
+        destination: to.id,
+        short_channel_id: scid,
+        direction: from.id < to.id ? 0 : 1,
+        public: true,
+        amount_msat: c.capacityMsat,
+        message_flags: 1,
+        channel_flags: from.id < to.id ? 0 : 1,
+        active: c.state === 'CHANNELD_NORMAL' && from.up && to.up,
+        last_update: 1_795_620_000,
+        base_fee_millisatoshi: policy.feeBaseMsat,
+        fee_per_millionth: policy.feePpm,
+        delay: policy.cltvDelta,
+        htlc_minimum_msat: 0,
+        htlc_maximum_msat: (c.capacityMsat * 99n) / 100n,
+        features: '',
+      },
+    ];
+  });
+  return { channels };
 }
 
 function connect(node: NodeCore, params: Record<string, unknown>): Record<string, unknown> {
