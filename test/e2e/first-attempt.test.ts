@@ -32,6 +32,28 @@ async function parts(bob: RegtestNode, hash: PaymentHash): Promise<Array<[number
   return r.payments.map((p) => [p.partid ?? 0, p.status]);
 }
 
+/**
+ * The shadow CLTV Bob logged for the first attempt of `hash` over `hops` hops, after
+ * checking that the payee received her invoice's final CLTV plus exactly that:
+ * lightningd sends at its height + 1 + delay.
+ */
+async function shadowReceived(bob: RegtestNode, payee: RegtestNode, hash: PaymentHash, hops: number, height: number): Promise<number> {
+  const sent = bob.rdvLog().find((l) => l.includes(`${hash.slice(0, 8)}: first attempt sent by sendpay: ${hops} hop(s)`));
+  const shadow = Number(/\(shadow (\d+)\)/.exec(sent ?? '')?.[1]);
+  assert.ok(Number.isSafeInteger(shadow), `Bob's log: ${sent}`);
+  const invoice = (await payee.rpc.rpc.call('listinvoices', { payment_hash: hash })) as { invoices: Array<{ status: string; bolt11: string }> };
+  assert.equal(invoice.invoices[0]?.status, 'paid');
+  const decoded = (await payee.rpc.rpc.call('decode', { string: invoice.invoices[0]?.bolt11 })) as { min_final_cltv_expiry: number };
+  const htlcs = (await payee.rpc.rpc.call('listhtlcs', {})) as { htlcs: Array<{ payment_hash: string; expiry: number; direction: string }> };
+  const received = htlcs.htlcs.filter((h) => h.payment_hash === hash && h.direction === 'in');
+  assert.deepEqual(
+    received.map((h) => h.expiry),
+    [height + 1 + decoded.min_final_cltv_expiry + shadow],
+    `${payee.name} gets her final CLTV plus the shadow`,
+  );
+  return shadow;
+}
+
 describe('e2e: the first attempt onward by sendpay', () => {
   const { net, node, withLogs } = regtestNetwork({
     nodes: [{ name: 'payer', rdv: 'none' }, { name: 'bob' }, { name: 'carol' }, { name: 'dave', rdv: 'none' }, { name: 'erin' }],
@@ -46,13 +68,15 @@ describe('e2e: the first attempt onward by sendpay', () => {
     gossipTo: ['payer', 'bob'],
   });
 
-  test('Carol is his channel peer: Bob pays her in one part sent by sendpay (partid 0), no xpay', { skip, timeout: 120_000 }, async () => {
+  test('Carol is his channel peer: Bob pays her in one part sent by sendpay (partid 0), no xpay; she receives her final CLTV plus the shadow he logged', { skip, timeout: 120_000 }, async () => {
     await withLogs(async () => {
       const [payer, bob, carol] = [node('payer'), node('bob'), node('carol')];
+      const height = (await bob.rpc.getinfo()).blockheight;
       const { hash, ok } = await payThroughBob(payer, bob, carol, '10000sat');
       assert.ok(ok, 'the payer was paid');
       assert.deepEqual(await parts(bob, hash), [[0, 'complete']]);
       assert.ok(bob.rdvLog().some((l) => l.includes(`${hash.slice(0, 8)}: first attempt sent by sendpay: 1 hop(s), fee 0 msat`)), 'Bob logged the first attempt');
+      await shadowReceived(bob, carol, hash, 1, height);
       assert.ok(!bob.rdvLog().some((l) => l.includes(`${hash.slice(0, 8)}: xpay answered`)), 'xpay paid');
       void net;
     });
@@ -87,20 +111,7 @@ describe('e2e: the first attempt onward by sendpay', () => {
         const { hash, ok } = await payThroughBob(payer, bob, erin, '10000sat');
         assert.ok(ok, 'the payer was paid');
         assert.deepEqual(await parts(bob, hash), [[0, 'complete']]);
-        const sent = bob.rdvLog().find((l) => l.includes(`${hash.slice(0, 8)}: first attempt sent by sendpay: 2 hop(s)`));
-        const shadow = Number(/\(shadow (\d+)\)/.exec(sent ?? '')?.[1]);
-        assert.ok(Number.isSafeInteger(shadow), `Bob's log: ${sent}`);
-        shadows.push(shadow);
-        const invoice = (await erin.rpc.rpc.call('listinvoices', { payment_hash: hash })) as { invoices: Array<{ status: string; bolt11: string }> };
-        assert.equal(invoice.invoices[0]?.status, 'paid');
-        const decoded = (await erin.rpc.rpc.call('decode', { string: invoice.invoices[0]?.bolt11 })) as { min_final_cltv_expiry: number };
-        const htlcs = (await erin.rpc.rpc.call('listhtlcs', {})) as { htlcs: Array<{ payment_hash: string; expiry: number; direction: string }> };
-        const received = htlcs.htlcs.filter((h) => h.payment_hash === hash && h.direction === 'in');
-        assert.deepEqual(
-          received.map((h) => h.expiry),
-          [height + 1 + decoded.min_final_cltv_expiry + shadow],
-          'lightningd sends at its height + 1 + delay; Erin gets her final CLTV plus the shadow',
-        );
+        shadows.push(await shadowReceived(bob, erin, hash, 2, height));
       }
       console.log(`# shadow CLTV of the three payments: ${shadows.join(', ')} blocks`);
     });

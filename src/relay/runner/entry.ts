@@ -19,7 +19,7 @@ export type HookReply = JsonObject;
 export interface FirstPlan {
   invoice: SendpayInvoice;
   routes: FoundRoute[];
-  /** The CLTV deltas of the shadow walk from the payee (none for one hop to our peer). */
+  /** The CLTV deltas of the shadow walk from the payee. */
   shadow: number[];
 }
 export const CONTINUE: HookReply = { result: 'continue' };

@@ -30,10 +30,11 @@ export class FirstAttempts {
     // The next payee is our channel peer (as payees who pass invoices back often are): one
     // hop over our channel, no fee, and no getroutes (askrene reads listpeerchannels, every
     // HTLC in flight, for each one). lightningd picks the best channel with the peer.
-    // Over one hop the payee knows who pays it, and nobody is in between to hide it from: no shadow.
     const direct = this.channels.cachedWith(record.downstreamPayee);
     const routes = direct ? Promise.resolve([directRoute(direct.scid ?? direct.localAlias ?? '', direct.direction ?? 0, record.downstreamPayee, record.downstreamAmountMsat, record.downstreamMinFinalCltv)]) : node.findRoutes({ source: selfId, destination: record.downstreamPayee, amountMsat: record.downstreamAmountMsat, finalCltv: record.downstreamMinFinalCltv, maxfeeMsat: record.feeBudgetMsat });
-    const shadow = direct ? Promise.resolve([]) : this.shadowWalk(record.downstreamPayee);
+    // Over one hop too, as xpay does: the payee's final HTLC then often has blocks to spare
+    // beyond its invoice's final CLTV (10 on regtest, 18 on mainnet) if we and it lose touch.
+    const shadow = this.shadowWalk(record.downstreamPayee);
     return Promise.all([invoice, routes, shadow]).then(
       ([i, r, s]) => (i && r ? { invoice: i, routes: r, shadow: s } : undefined),
       (e: unknown) => {
