@@ -9,7 +9,7 @@
  */
 import type { Regtest } from '../regtest/harness.js';
 import type { RegtestNode } from '../regtest/lightningd.js';
-import { Miner, Stalls, stallDue } from '../simnet/soak/blocks.js';
+import { Miner, removalsNearDeadline, Stalls, stallDue } from '../simnet/soak/blocks.js';
 import { RdvJson } from '../simnet/soak/joins.js';
 import { Lifecycle } from '../simnet/soak/lifecycle.js';
 import type { Who } from '../simnet/soak/plan.js';
@@ -43,6 +43,8 @@ export type RegtestRun = PaymentRun;
  * (htlc_in_deadline), so Carol's fulfill must be through before then.
  */
 const STALL_VALVE_BLOCKS = 5;
+/** How long a block waits for Bob to take the removal of an HTLC Carol settled (a disconnect lasts up to 3 s, an outage longer). */
+const REMOVAL_WAIT_MS = 30_000;
 const PAYER_CHANNEL_SAT = 6_000_000;
 const RELAY_CHANNEL_SAT = 15_000_000;
 
@@ -137,12 +139,22 @@ export class RegtestSoak {
     return this.miner.mine(n, gapMs);
   }
 
-  /** Before a block: release the stalls whose block count is reached or whose HTLC at Carol would come within STALL_VALVE_BLOCKS of its expiry. */
+  /**
+   * Before a block: release the stalls whose block count is reached or whose HTLC at Carol
+   * would come within STALL_VALVE_BLOCKS of its expiry; and let Bob take the removal of an
+   * HTLC Carol has settled before the block brings its deadline (removalsNearDeadline), for
+   * up to REMOVAL_WAIT_MS. Carol never has to go on chain for her money: the audit reads
+   * lightningd's channel moves, not on-chain resolutions.
+   */
   private async stallValve(): Promise<void> {
-    if (this.stalls.size === 0) return;
+    if (!this.carol.up) return;
     const next = this.height + 1;
-    let rows: ReturnType<typeof parseHtlcs> = [];
-    if (this.carol.up) rows = parseHtlcs(await this.carol.rpc.rpc.call('listhtlcs', {}).catch(() => ({ htlcs: [] })));
+    const rows = parseHtlcs(await this.carol.rpc.rpc.call('listhtlcs', {}).catch(() => ({ htlcs: [] })));
+    for (const hash of removalsNearDeadline(rows, next, STALL_VALVE_BLOCKS)) {
+      const started = Date.now();
+      await this.untilCarolLets(hash, REMOVAL_WAIT_MS);
+      this.runs.find((r) => r.hash === hash)?.notes.push(`${this.now()} block ${next} waited ${Date.now() - started} ms for Carol's settled HTLC to leave her channel before its deadline`);
+    }
     for (const [hash, s] of this.stalls.entries()) {
       const expiries = rows.filter((h) => h.paymentHash === hash && h.direction === 'in' && h.state.includes('_ADD_')).map((h) => h.expiry);
       const due = stallDue(s, next, expiries, STALL_VALVE_BLOCKS);

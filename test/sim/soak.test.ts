@@ -56,7 +56,7 @@ describe('soak fault plans', () => {
     for (const f of plans.flatMap((p) => p.faults)) assert.ok(f.phase && f.node, f.id);
   });
 
-  test('the regtest vocabulary draws only faults real lightningd can be given, on the same amounts as the simulated plan', () => {
+  test('the regtest vocabulary draws only faults real lightningd can be given, on the same amounts as the simulated plan, and offers for about a quarter of the payments', () => {
     const real = new Set(['kill_rdv', 'crash', 'restart', 'stall', 'invoice_deleted', 'payee_fails', 'disconnect', 'block_burst']);
     for (let i = 0; i < 300; i++) {
       const sim = planPayment(11, i, { withClosing: false });
@@ -65,6 +65,8 @@ describe('soak fault plans', () => {
       for (const f of reg.faults) assert.ok(real.has(f.kind), `${f.id}: ${f.kind}`);
       for (const f of sim.faults) assert.ok(f.kind !== 'disconnect' && f.kind !== 'payee_fails', `${f.id}: ${f.kind} in a simulated plan`);
     }
+    const offers = Array.from({ length: 300 }, (_, i) => planPayment(11, i, { withClosing: false, vocabulary: 'regtest' })).filter((p) => p.offer).length;
+    assert.ok(offers >= 50 && offers <= 100, `${offers} of 300 regtest payments through an offer`);
     const kinds = new Set(Array.from({ length: 300 }, (_, i) => planPayment(11, i, { withClosing: false, vocabulary: 'regtest' }).faults.map((f) => f.kind)).flat());
     assert.deepEqual([...kinds].sort(), [...real].sort());
   });

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PaymentVerdict } from '../../src/simnet/soak/audit.js';
-import { stallDue, type Stall } from '../../src/simnet/soak/blocks.js';
+import { removalsNearDeadline, stallDue, type Stall } from '../../src/simnet/soak/blocks.js';
 import { planPayment, type FaultPlan, type PaymentPlan } from '../../src/simnet/soak/plan.js';
 import { runPool } from '../../src/simnet/soak/pool.js';
 import { isBad, sortOut } from '../../src/simnet/soak/report.js';
@@ -57,6 +57,28 @@ describe('the stall valve (stallDue)', () => {
       assert.equal(stallDue(stall, c.given.next, c.given.expiries, 3)?.why, c.expected);
     });
   }
+});
+
+describe("the regtest soak's removal valve (removalsNearDeadline): Carol's settled HTLC leaves her channel before lightningd's on-chain deadline", () => {
+  const row = (paymentHash: string, state: string, expiry: number, direction: 'in' | 'out' = 'in') => ({ paymentHash, direction, state, expiry });
+  test('an incoming HTLC she has fulfilled, Bob away, the next block 5 from its expiry: wait for it; 6 away: mine', () => {
+    assert.deepEqual(removalsNearDeadline([row('aa', 'SENT_REMOVE_COMMIT', 139)], 134, 5), ['aa']);
+    assert.deepEqual(removalsNearDeadline([row('aa', 'SENT_REMOVE_COMMIT', 140)], 134, 5), []);
+  });
+  test('every removal state until SENT_REMOVE_ACK_REVOCATION (gone from the channel) counts; held (ADD) ones are the stall valve\'s, outgoing ones Bob\'s', () => {
+    const rows = [
+      row('a1', 'SENT_REMOVE_HTLC', 135),
+      row('a2', 'RCVD_REMOVE_REVOCATION', 135),
+      row('a3', 'RCVD_REMOVE_ACK_COMMIT', 135),
+      row('b1', 'SENT_REMOVE_ACK_REVOCATION', 135),
+      row('b2', 'RCVD_ADD_ACK_REVOCATION', 135),
+      row('b3', 'SENT_REMOVE_COMMIT', 135, 'out'),
+    ];
+    assert.deepEqual(removalsNearDeadline(rows, 134, 5), ['a1', 'a2', 'a3']);
+  });
+  test('two parts of one payment: its hash once', () => {
+    assert.deepEqual(removalsNearDeadline([row('aa', 'SENT_REMOVE_HTLC', 136), row('aa', 'SENT_REMOVE_COMMIT', 137)], 134, 5), ['aa']);
+  });
 });
 
 describe('bad and shown payments (report.ts)', () => {

@@ -92,3 +92,16 @@ export function stallDue(s: Stall<PaymentRun>, next: number, expiries: readonly 
   if (nearExpiry || (s.blocks > 0 && next >= s.sinceHeight + s.blocks)) return { why: nearExpiry ? 'near its expiry' : `after ${s.blocks} block(s)`, nearExpiry };
   return undefined;
 }
+
+/**
+ * The hashes of incoming HTLCs Carol has begun to remove (fulfilled or failed,
+ * not yet SENT_REMOVE_ACK_REVOCATION) whose expiry the block at `next` would
+ * bring within `valveBlocks`. lightningd goes on chain for a fulfilled incoming
+ * HTLC still in its channel at expiry - (cltv-delta + 1) / 2 (htlc_in_deadline):
+ * with Bob away (a disconnect, a restart) amid a burst of blocks, a final CLTV of
+ * regtest's 10 blocks is soon used up. The miner waits for Bob to take the removal.
+ */
+export function removalsNearDeadline(rows: ReadonlyArray<{ paymentHash: string; direction: 'in' | 'out'; state: string; expiry: number }>, next: number, valveBlocks: number): string[] {
+  const removing = rows.filter((h) => h.direction === 'in' && h.state.includes('_REMOVE_') && h.state !== 'SENT_REMOVE_ACK_REVOCATION' && h.expiry - next <= valveBlocks);
+  return [...new Set(removing.map((h) => h.paymentHash))];
+}

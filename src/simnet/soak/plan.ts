@@ -156,11 +156,7 @@ export function planPayment(seed: number, index: number, o: PlanOptions): Paymen
   const retries = rng.chance(failing ? 0.7 : 0.3) ? rng.int(1, 2) : 0;
   const retryDelayMs = rng.int(200, 2_000);
   // Drawn last, so every draw before it is what it was before offers came in.
-  // Not yet in the regtest soak: there an offer's invoice gives Carol only her cltv-final (10 blocks on regtest)
-  // as final CLTV, and a disconnect while she holds, with the soak's bursts of blocks, made her go on chain to
-  // claim a fulfilled HTLC (lightningd: "Fulfilled HTLC ... hit deadline"), seed 8080 payment 2.
-  const offerDrawn = rng.chance(0.25);
-  const offer = offerDrawn && o.vocabulary !== 'regtest';
+  const offer = rng.chance(0.25);
   return { index, carolSat, payoutSat, feeBudgetSat, payerChannelsSat, zeroConf, offer, retries, retryDelayMs, faults };
 }
 
