@@ -36,12 +36,21 @@ const handled = async (node: SimNode): Promise<number> => {
   return (st.policy_joined ?? 0) + (st.policy_refused ?? 0);
 };
 
-/** Mallory passes back each invoice, the next once Bob's rdv has answered the last (so none is dropped at the queue). */
+/**
+ * Mallory passes back each invoice, the next once Bob's rdv has answered the last
+ * (so none is dropped at the queue); each one here is answered, a new invoice or
+ * a retry of one joined. Answered is both states the tests then read: the count
+ * (rdv-status, on the plugin's stdout, behind its log lines) and the acknowledgement
+ * (sendcustommsg, on its RPC socket). The plugin sends the ack before it answers
+ * rdv-status, but nothing orders two connections here: when its log line wakes us
+ * and the rdv-status answer is read with it, the count is seen before the ack.
+ */
 async function flood(bob: SimNode, mallory: SimNode, invoices: readonly string[]): Promise<void> {
   for (const bolt11 of invoices) {
     const before = await handled(bob);
+    const acked = acksTo(bob, mallory).length;
     await bob.callHook('custommsg', () => ({ payload: encodePassback({ kind: 'invoice', bolt11 }), peer_id: mallory.id }));
-    await eventually(async () => (await handled(bob)) > before, 'Bob answered the pass-back');
+    await eventually(async () => (await handled(bob)) > before && acksTo(bob, mallory).length > acked, 'Bob answered the pass-back');
   }
 }
 
