@@ -15,12 +15,17 @@ import type { RelayRecord } from '../../chain/record.js';
 import type { Effect, PayResult } from '../../chain/relay/types.js';
 import type { ChannelIds } from '../../rpc/channels.js';
 import type { FirstPlan, RunnerDeps } from './entry.js';
+import { GossipCache } from './gossip-cache.js';
 
 export class FirstAttempts {
+  private readonly gossip: GossipCache;
+
   constructor(
     private readonly deps: RunnerDeps,
     private readonly channels: ChannelIds,
-  ) {}
+  ) {
+    this.gossip = new GossipCache((node) => deps.node.gossipChannelsFrom(node), () => deps.clock.now(), deps.random ?? Math.random);
+  }
 
   /** Ask what the attempt needs, for a BOLT 11 downstream invoice (xpay pays BOLT 12 ones); undefined when it cannot be had. */
   plan(record: RelayRecord): Promise<FirstPlan | undefined> | undefined {
@@ -71,15 +76,15 @@ export class FirstAttempts {
   /**
    * BOLT 7's random walk from the payee, as xpay takes it for its shadow CLTV
    * (add_cltv_shadow): before each of up to three steps a coin flip, then a
-   * channel gossip knows, picked at random. Its CLTV deltas, in order; what
-   * gossip cannot say ends the walk.
+   * channel gossip knows (gossip-cache.ts), picked at random. Its CLTV deltas,
+   * in order; what gossip cannot say ends the walk.
    */
   private async shadowWalk(payee: NodeId): Promise<number[]> {
     const random = this.deps.random ?? Math.random;
     const deltas: number[] = [];
     let at = payee;
     for (let step = 0; step < 3 && random() >= 0.5; step++) {
-      const channels = await this.deps.node.gossipChannelsFrom(at).catch(() => undefined);
+      const channels = await this.gossip.channelsOf(at).catch(() => undefined);
       const channel = channels?.[Math.floor(random() * channels.length)];
       if (!channel) break;
       deltas.push(channel.delay);
