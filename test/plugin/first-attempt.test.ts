@@ -235,6 +235,55 @@ describe('the first attempt by sendpay, in the runner', () => {
       );
     });
 
+    /** Gossip with one channel from Carol whose delay fills the first attempt's maxdelay exactly over the route via Dave (32 blocks). */
+    const FIRST_MAXDELAY = 300 - 34 - blockAllowance(DEFAULT_RELAY_CONFIG);
+    const filling = async (params: Record<string, unknown>): Promise<unknown> => ({
+      channels: params.source === CAROL ? [{ source: CAROL, destination: D1, short_channel_id: '103x9x0', direction: 0, public: true, amount_msat: 1_000_000_000, active: true, base_fee_millisatoshi: 1, fee_per_millionth: 10, delay: FIRST_MAXDELAY - 32, htlc_minimum_msat: 0, htlc_maximum_msat: 990_000_000, features: '' }] : [],
+    });
+
+    test('a block is found while askrene still plans: the part is sent with maxdelay one less, so a shadow that filled the old maxdelay is not taken and the margin holds', async () => {
+      await withRelay(
+        async (w) => {
+          await eventually(() => w.calls('datastore') >= 1, '"gathered" written');
+          await w.runner.idle();
+          w.runner.setHeight(w.height + 1);
+          await w.runner.idle();
+          w.getroutes.answer({ result: { probability_ppm: 990_000, routes: [viaDave] } });
+          await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+          const hops = (w.sendpay.calls[0]?.route ?? []) as Array<{ delay: number }>;
+          assert.deepEqual(
+            hops.map((h) => h.delay),
+            [32, 18],
+          );
+          // lightningd sends at its height + 1 + delay; the incoming HTLC expires 300 blocks up from the first height.
+          const expiry = w.height + 1 + 1 + (hops[0]?.delay ?? 0);
+          assert.ok(w.height + 300 - expiry >= 34 + 1, `margin ${w.height + 300 - expiry}`);
+        },
+        { random: () => 0.99, listchannels: filling },
+      );
+    });
+
+    test('blocks found while askrene still plans close the route: nothing goes by sendpay, and the next attempt counts its maxdelay from the new height', async () => {
+      await withRelay(
+        async (w) => {
+          await eventually(() => w.calls('datastore') >= 1, '"gathered" written');
+          await w.runner.idle();
+          w.runner.setHeight(w.height + DEFAULT_RELAY_CONFIG.retryBlocks);
+          await eventually(() => w.bob.server.calls.some((c) => c.method === 'askrene-disable-node'), 'the runner closes the route');
+          w.getroutes.answer({ result: { probability_ppm: 990_000, routes: [viaDave] } });
+          for (let i = 0; i < 10 && w.xpay.calls.length === 0 && w.reply() === undefined; i++) {
+            w.clock.advance(2_000);
+            await new Promise((resolve) => setImmediate(resolve));
+            await w.runner.idle();
+          }
+          assert.ok(w.xpay.calls.length + (w.reply() === undefined ? 0 : 1) > 0, 'Bob paid again or failed back');
+          assert.equal(w.sendpay.calls.length, 0, 'nothing was sent by sendpay');
+          for (const x of w.xpay.calls) assert.equal(x.maxdelay, FIRST_MAXDELAY - DEFAULT_RELAY_CONFIG.retryBlocks);
+        },
+        { random: () => 0.99, listchannels: filling },
+      );
+    });
+
     test('the first coin says stop: no walk, no listchannels, the route as askrene gave it', async () => {
       asked.length = 0;
       await withRelay(

@@ -109,8 +109,14 @@ export class XpayPayments {
     const startHeight = this.core.ctx().height;
     void (async () => {
       const plan = planned ? await this.within(planned, FIRST_PLAN_WAIT_MS) : undefined;
+      // Blocks found since the machine said pay (while the plan was awaited) come off maxdelay,
+      // as for xpay below: the shadow fills the route up to it. A route closed meanwhile sends nothing.
+      const found = Math.max(0, this.core.ctx().height - startHeight);
+      const sendable = plan && record && !this.closed.has(effect.layer) ? { plan, record } : undefined;
       // An error nobody expected may come after the part was sent: then only listsendpays can tell (rule 5).
-      const first = plan && record ? await this.first.send(record, effect, plan).catch((e: unknown): PayResult => ({ ok: false, definite: false, message: `first attempt: ${(e as Error).message}` })) : undefined;
+      const first = sendable
+        ? await this.first.send(sendable.record, { ...effect, maxdelay: Math.max(0, effect.maxdelay - found) }, sendable.plan).catch((e: unknown): PayResult => ({ ok: false, definite: false, message: `first attempt: ${(e as Error).message}` }))
+        : undefined;
       if (first) {
         log('debug', `${hash.slice(0, 8)}: sendpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
         this.closed.delete(effect.layer);
@@ -119,8 +125,9 @@ export class XpayPayments {
         return;
       }
       if (plan && this.closed.delete(effect.layer)) {
-        // Blocks ran short while the first attempt was out (close_route): xpay may start no attempt.
-        this.answered(hash, { ok: false, definite: true, message: 'the first attempt failed, and blocks found meanwhile leave no time for xpay' });
+        // Blocks ran short while the first attempt was planned or out (close_route): nothing more in this attempt.
+        const what = sendable ? 'the first attempt failed, and blocks found meanwhile leave no time for xpay' : 'blocks found while the first attempt was planned leave no time for it: nothing was sent';
+        this.answered(hash, { ok: false, definite: true, message: what });
         return;
       }
       // Usually made while "gathered" was written; else now.
