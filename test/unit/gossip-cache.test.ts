@@ -57,6 +57,26 @@ describe("the shadow walk's gossip cache", () => {
     assert.ok(firstHalf > 5_800 && firstHalf < 7_000, `${firstHalf} of 12,800 picks from the first half`);
   });
 
+  test('ten relays walk through Carol at once: one listchannels, and all ten get its answer', async () => {
+    const asked: NodeId[] = [];
+    let answer: (c: GossipChannel[]) => void = () => undefined;
+    const cache = new GossipCache(
+      (n) => {
+        asked.push(n);
+        return new Promise((resolve) => (answer = resolve));
+      },
+      () => 1_800_000_000,
+      Math.random,
+    );
+    const walks = Array.from({ length: 10 }, () => cache.channelsOf(node(1)));
+    answer(channels(3));
+    const got = await Promise.all(walks);
+    assert.deepEqual(asked, [node(1)]);
+    assert.ok(got.every((c) => c?.length === 3));
+    await cache.channelsOf(node(1));
+    assert.deepEqual(asked, [node(1)], 'then kept');
+  });
+
   test('gossip that cannot say is not kept: asked again next time', async () => {
     const w = world(() => undefined);
     assert.equal(await w.cache.channelsOf(node(1)), undefined);

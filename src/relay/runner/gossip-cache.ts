@@ -14,6 +14,8 @@ const NODES = 256;
 
 export class GossipCache {
   private readonly entries = new Map<NodeId, { at: number; channels: GossipChannel[] }>();
+  /** Asked and not yet answered: relays that walk through the same node at once share one reply. */
+  private readonly asking = new Map<NodeId, Promise<GossipChannel[] | undefined>>();
 
   constructor(
     private readonly fetch: (node: NodeId) => Promise<GossipChannel[] | undefined>,
@@ -23,9 +25,18 @@ export class GossipCache {
   ) {}
 
   /** The node's channels (a sample of them), or undefined when gossip cannot say (not kept: asked again next time). */
-  async channelsOf(node: NodeId): Promise<GossipChannel[] | undefined> {
+  channelsOf(node: NodeId): Promise<GossipChannel[] | undefined> {
     const kept = this.entries.get(node);
-    if (kept && this.now() - kept.at < TTL_SECONDS) return kept.channels;
+    if (kept && this.now() - kept.at < TTL_SECONDS) return Promise.resolve(kept.channels);
+    let asked = this.asking.get(node);
+    if (!asked) {
+      asked = this.fetchAndKeep(node).finally(() => this.asking.delete(node));
+      this.asking.set(node, asked);
+    }
+    return asked;
+  }
+
+  private async fetchAndKeep(node: NodeId): Promise<GossipChannel[] | undefined> {
     const channels = await this.fetch(node);
     if (!channels) return undefined;
     const sample = this.sample(channels);
