@@ -9,7 +9,7 @@
  */
 import type { Regtest } from '../regtest/harness.js';
 import type { RegtestNode } from '../regtest/lightningd.js';
-import { Miner, removalsNearDeadline, Stalls, stallDue } from '../simnet/soak/blocks.js';
+import { addedNearDeadline, Miner, settledNearDeadline, Stalls, stallDue } from '../simnet/soak/blocks.js';
 import { RdvJson } from '../simnet/soak/joins.js';
 import { Lifecycle } from '../simnet/soak/lifecycle.js';
 import type { Who } from '../simnet/soak/plan.js';
@@ -142,7 +142,7 @@ export class RegtestSoak {
   /**
    * Before a block: release the stalls whose block count is reached or whose HTLC at Carol
    * would come within STALL_VALVE_BLOCKS of its expiry; and let Bob take the removal of an
-   * HTLC Carol has settled before the block brings its deadline (removalsNearDeadline), for
+   * HTLC Carol has settled before the block brings its deadline (settledNearDeadline), for
    * up to REMOVAL_WAIT_MS. Carol never has to go on chain for her money: the audit reads
    * lightningd's channel moves, not on-chain resolutions.
    */
@@ -150,7 +150,12 @@ export class RegtestSoak {
     if (!this.carol.up) return;
     const next = this.height + 1;
     const rows = parseHtlcs(await this.carol.rpc.rpc.call('listhtlcs', {}).catch(() => ({ htlcs: [] })));
-    for (const hash of removalsNearDeadline(rows, next, STALL_VALVE_BLOCKS)) {
+    const paid = new Set<string>();
+    for (const hash of addedNearDeadline(rows, next, STALL_VALVE_BLOCKS)) {
+      const [invoice] = await this.carol.rpc.listinvoices({ paymentHash: hash }).catch(() => []);
+      if (invoice?.status === 'paid') paid.add(hash);
+    }
+    for (const hash of settledNearDeadline(rows, next, STALL_VALVE_BLOCKS, paid)) {
       const started = Date.now();
       await this.untilCarolLets(hash, REMOVAL_WAIT_MS);
       this.runs.find((r) => r.hash === hash)?.notes.push(`${this.now()} block ${next} waited ${Date.now() - started} ms for Carol's settled HTLC to leave her channel before its deadline`);

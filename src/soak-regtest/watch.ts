@@ -6,6 +6,7 @@
  * its expiry height, as that node's lightningd knew it. A node that is down is
  * simply not sampled.
  */
+import { Reader } from '../chain/read.js';
 import type { RegtestNode } from '../regtest/lightningd.js';
 import type { Phase } from '../simnet/soak/plan.js';
 import { expiredHeld, parseChannelMoves, parseHtlcs, type ExpirySeen, type HtlcRow } from './books.js';
@@ -77,7 +78,8 @@ export class Watch {
     // on a block it has not seen; bitcoind's height counted HTLCs as held "past" expiry
     // in the middle of a burst (seed 9001, payment 17: 9 blocks past, failed soon after).
     // A node held up behind the chain for long is left to the force-close count.
-    const height = Math.min(this.height(), (await node.rpc.getinfo()).blockheight);
+    const info = Reader.of(await node.rpc.rpc.call('getinfo', {}, { timeoutMs: 10_000 }), 'getinfo');
+    const height = Math.min(this.height(), info.int('blockheight'));
     const rows = parseHtlcs(await node.rpc.rpc.call('listhtlcs', {}, { timeoutMs: 10_000 }));
     this.htlcs.set(node.name, rows);
     this.expiries.push(...expiredHeld(node.name, rows, height));

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PaymentVerdict } from '../../src/simnet/soak/audit.js';
-import { removalsNearDeadline, stallDue, type Stall } from '../../src/simnet/soak/blocks.js';
+import { addedNearDeadline, settledNearDeadline, stallDue, type Stall } from '../../src/simnet/soak/blocks.js';
 import { planPayment, type FaultPlan, type PaymentPlan } from '../../src/simnet/soak/plan.js';
 import { runPool } from '../../src/simnet/soak/pool.js';
 import { isBad, sortOut } from '../../src/simnet/soak/report.js';
@@ -59,13 +59,14 @@ describe('the stall valve (stallDue)', () => {
   }
 });
 
-describe("the regtest soak's removal valve (removalsNearDeadline): Carol's settled HTLC leaves her channel before lightningd's on-chain deadline", () => {
+describe("the regtest soak's removal valve (settledNearDeadline): Carol's settled HTLC leaves her channel before lightningd's on-chain deadline", () => {
+  const none = new Set<string>();
   const row = (paymentHash: string, state: string, expiry: number, direction: 'in' | 'out' = 'in') => ({ paymentHash, direction, state, expiry });
   test('an incoming HTLC she has fulfilled, Bob away, the next block 5 from its expiry: wait for it; 6 away: mine', () => {
-    assert.deepEqual(removalsNearDeadline([row('aa', 'SENT_REMOVE_COMMIT', 139)], 134, 5), ['aa']);
-    assert.deepEqual(removalsNearDeadline([row('aa', 'SENT_REMOVE_COMMIT', 140)], 134, 5), []);
+    assert.deepEqual(settledNearDeadline([row('aa', 'SENT_REMOVE_COMMIT', 139)], 134, 5, none), ['aa']);
+    assert.deepEqual(settledNearDeadline([row('aa', 'SENT_REMOVE_COMMIT', 140)], 134, 5, none), []);
   });
-  test('every removal state until SENT_REMOVE_ACK_REVOCATION (gone from the channel) counts; held (ADD) ones are the stall valve\'s, outgoing ones Bob\'s', () => {
+  test('every removal state until SENT_REMOVE_ACK_REVOCATION (gone from the channel) counts; held (ADD) ones only once their invoice is paid, outgoing ones never', () => {
     const rows = [
       row('a1', 'SENT_REMOVE_HTLC', 135),
       row('a2', 'RCVD_REMOVE_REVOCATION', 135),
@@ -74,10 +75,15 @@ describe("the regtest soak's removal valve (removalsNearDeadline): Carol's settl
       row('b2', 'RCVD_ADD_ACK_REVOCATION', 135),
       row('b3', 'SENT_REMOVE_COMMIT', 135, 'out'),
     ];
-    assert.deepEqual(removalsNearDeadline(rows, 134, 5), ['a1', 'a2', 'a3']);
+    assert.deepEqual(settledNearDeadline(rows, 134, 5, none), ['a1', 'a2', 'a3']);
+    assert.deepEqual(addedNearDeadline(rows, 134, 5), ['b2']);
+  });
+  test('still added, but her invoice is paid (Bob was away when she settled): lightningd has the preimage, so wait for it too', () => {
+    const rows = [row('cc', 'RCVD_ADD_ACK_REVOCATION', 137), row('dd', 'RCVD_ADD_ACK_REVOCATION', 137)];
+    assert.deepEqual(settledNearDeadline(rows, 134, 5, new Set(['cc'])), ['cc']);
   });
   test('two parts of one payment: its hash once', () => {
-    assert.deepEqual(removalsNearDeadline([row('aa', 'SENT_REMOVE_HTLC', 136), row('aa', 'SENT_REMOVE_COMMIT', 137)], 134, 5), ['aa']);
+    assert.deepEqual(settledNearDeadline([row('aa', 'SENT_REMOVE_HTLC', 136), row('aa', 'SENT_REMOVE_COMMIT', 137)], 134, 5, none), ['aa']);
   });
 });
 

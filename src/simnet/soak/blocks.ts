@@ -94,14 +94,27 @@ export function stallDue(s: Stall<PaymentRun>, next: number, expiries: readonly 
 }
 
 /**
- * The hashes of incoming HTLCs Carol has begun to remove (fulfilled or failed,
- * not yet SENT_REMOVE_ACK_REVOCATION) whose expiry the block at `next` would
- * bring within `valveBlocks`. lightningd goes on chain for a fulfilled incoming
- * HTLC still in its channel at expiry - (cltv-delta + 1) / 2 (htlc_in_deadline):
- * with Bob away (a disconnect, a restart) amid a burst of blocks, a final CLTV of
- * regtest's 10 blocks is soon used up. The miner waits for Bob to take the removal.
+ * The hashes of incoming HTLCs Carol has settled and not yet seen leave her
+ * channel whose expiry the block at `next` would bring within `valveBlocks`:
+ * those being removed (fulfilled or failed, not yet SENT_REMOVE_ACK_REVOCATION),
+ * and those still added whose invoice is paid (`paid`: lightningd has the
+ * preimage, and Bob was away when it came). lightningd goes on chain for an
+ * incoming HTLC with a preimage still in its channel at expiry - (cltv-delta +
+ * 1) / 2 (htlc_in_deadline): with Bob away (a disconnect, a restart) amid a burst
+ * of blocks, a final CLTV of regtest's 10 blocks is soon used up. The miner
+ * waits for Bob to take the removal.
  */
-export function removalsNearDeadline(rows: ReadonlyArray<{ paymentHash: string; direction: 'in' | 'out'; state: string; expiry: number }>, next: number, valveBlocks: number): string[] {
-  const removing = rows.filter((h) => h.direction === 'in' && h.state.includes('_REMOVE_') && h.state !== 'SENT_REMOVE_ACK_REVOCATION' && h.expiry - next <= valveBlocks);
-  return [...new Set(removing.map((h) => h.paymentHash))];
+export function settledNearDeadline(
+  rows: ReadonlyArray<{ paymentHash: string; direction: 'in' | 'out'; state: string; expiry: number }>,
+  next: number,
+  valveBlocks: number,
+  paid: ReadonlySet<string>,
+): string[] {
+  const settled = (h: { paymentHash: string; state: string }): boolean => (h.state.includes('_REMOVE_') && h.state !== 'SENT_REMOVE_ACK_REVOCATION') || (h.state.includes('_ADD_') && paid.has(h.paymentHash));
+  return [...new Set(rows.filter((h) => h.direction === 'in' && settled(h) && h.expiry - next <= valveBlocks).map((h) => h.paymentHash))];
+}
+
+/** Carol's incoming HTLCs still added whose expiry the block at `next` would bring within `valveBlocks`: whose invoices settledNearDeadline needs to know about. */
+export function addedNearDeadline(rows: ReadonlyArray<{ paymentHash: string; direction: 'in' | 'out'; state: string; expiry: number }>, next: number, valveBlocks: number): string[] {
+  return [...new Set(rows.filter((h) => h.direction === 'in' && h.state.includes('_ADD_') && h.expiry - next <= valveBlocks).map((h) => h.paymentHash))];
 }
