@@ -215,13 +215,18 @@ describe('the first attempt by sendpay, in the runner', () => {
       return { channels: c ? [{ source: params.source, short_channel_id: '103x9x0', direction: 0, public: true, amount_msat: 1_000_000_000, active: true, base_fee_millisatoshi: 1, fee_per_millionth: 10, htlc_minimum_msat: 0, htlc_maximum_msat: 990_000_000, features: '', ...c }] : [] };
     };
 
+    /** askrene answers with the route via Dave; the hops Bob then sends by sendpay. */
+    const sentViaDave = async (w: World): Promise<Array<{ id: string; delay: number; amount_msat: number }>> => {
+      w.getroutes.answer({ result: { probability_ppm: 990_000, routes: [viaDave] } });
+      await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
+      return (w.sendpay.calls[0]?.route ?? []) as Array<{ id: string; delay: number; amount_msat: number }>;
+    };
+
     test("Carol is two hops away and every coin says walk on: Bob's part carries 10 + 12 more blocks on every hop (the next step, 500, would pass the maxdelay and ends the walk)", async () => {
       asked.length = 0;
       await withRelay(
         async (w) => {
-          w.getroutes.answer({ result: { probability_ppm: 990_000, routes: [viaDave] } });
-          await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
-          const hops = (w.sendpay.calls[0]?.route ?? []) as Array<{ id: string; delay: number; amount_msat: number }>;
+          const hops = await sentViaDave(w);
           assert.deepEqual(
             hops.map((h) => [h.id, h.amount_msat, h.delay]),
             [
@@ -248,9 +253,7 @@ describe('the first attempt by sendpay, in the runner', () => {
           await w.runner.idle();
           w.runner.setHeight(w.height + 1);
           await w.runner.idle();
-          w.getroutes.answer({ result: { probability_ppm: 990_000, routes: [viaDave] } });
-          await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
-          const hops = (w.sendpay.calls[0]?.route ?? []) as Array<{ delay: number }>;
+          const hops = await sentViaDave(w);
           assert.deepEqual(
             hops.map((h) => h.delay),
             [32, 18],
@@ -288,9 +291,7 @@ describe('the first attempt by sendpay, in the runner', () => {
       asked.length = 0;
       await withRelay(
         async (w) => {
-          w.getroutes.answer({ result: { probability_ppm: 990_000, routes: [viaDave] } });
-          await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
-          const hops = (w.sendpay.calls[0]?.route ?? []) as Array<{ delay: number }>;
+          const hops = await sentViaDave(w);
           assert.deepEqual(
             hops.map((h) => h.delay),
             [32, 18],
@@ -304,10 +305,8 @@ describe('the first attempt by sendpay, in the runner', () => {
     test('gossip cannot answer (listchannels refused): the walk ends there and the part still goes, without a shadow', async () => {
       await withRelay(
         async (w) => {
-          w.getroutes.answer({ result: { probability_ppm: 990_000, routes: [viaDave] } });
-          await eventually(() => w.sendpay.calls.length === 1, 'sendpay');
           assert.deepEqual(
-            ((w.sendpay.calls[0]?.route ?? []) as Array<{ delay: number }>).map((h) => h.delay),
+            (await sentViaDave(w)).map((h) => h.delay),
             [32, 18],
           );
         },
