@@ -85,8 +85,9 @@ export function firstRoute(
  * BOLT 7's shadow route extension, as xpay adds it (add_cltv_shadow): the CLTV
  * deltas of a short random walk from the payee, added to every hop, so that a
  * node on the route cannot tell from the HTLC's expiry that the next node is
- * the payee (and the payee's HTLC has blocks to spare past its final CLTV). Taken in the walk's order until one would go past the blocks
- * spare (xpay stops there too); none when there is no walk.
+ * the payee (and the payee's HTLC has blocks to spare past its final CLTV).
+ * Taken in the walk's order until one would go past the blocks spare (xpay
+ * stops there too); none when there is no walk.
  */
 export function shadowBlocks(walk: readonly number[], spare: number): number {
   let extra = 0;
