@@ -19,12 +19,14 @@ import { GossipCache } from './gossip-cache.js';
 
 export class FirstAttempts {
   private readonly gossip: GossipCache;
+  private readonly random: () => number;
 
   constructor(
     private readonly deps: RunnerDeps,
     private readonly channels: ChannelIds,
   ) {
-    this.gossip = new GossipCache((node) => deps.node.gossipChannelsFrom(node), () => deps.clock.now(), deps.random ?? Math.random);
+    this.random = deps.random ?? Math.random;
+    this.gossip = new GossipCache((node) => deps.node.gossipChannelsFrom(node), () => deps.clock.now(), this.random);
   }
 
   /** Ask what the attempt needs, for a BOLT 11 downstream invoice (xpay pays BOLT 12 ones); undefined when it cannot be had. */
@@ -80,12 +82,11 @@ export class FirstAttempts {
    * in order; what gossip cannot say ends the walk.
    */
   private async shadowWalk(payee: NodeId): Promise<number[]> {
-    const random = this.deps.random ?? Math.random;
     const deltas: number[] = [];
     let at = payee;
-    for (let step = 0; step < 3 && random() >= 0.5; step++) {
+    for (let step = 0; step < 3 && this.random() >= 0.5; step++) {
       const channels = await this.gossip.channelsOf(at).catch(() => undefined);
-      const channel = channels?.[Math.floor(random() * channels.length)];
+      const channel = channels?.[Math.floor(this.random() * channels.length)];
       if (!channel) break;
       deltas.push(channel.delay);
       at = channel.destination;

@@ -109,13 +109,14 @@ export class XpayPayments {
     const startHeight = this.core.ctx().height;
     void (async () => {
       const plan = planned ? await this.within(planned, FIRST_PLAN_WAIT_MS) : undefined;
-      // Blocks found since the machine said pay (while the plan was awaited) come off maxdelay,
-      // as for xpay below: the shadow fills the route up to it. A route closed meanwhile sends nothing.
-      const found = Math.max(0, this.core.ctx().height - startHeight);
+      // Blocks found since the machine said pay come off maxdelay, for the first attempt (whose
+      // shadow fills the route up to it) as for xpay after it: each counts from today's height.
+      const maxdelayNow = (): number => Math.max(0, effect.maxdelay - Math.max(0, this.core.ctx().height - startHeight));
+      // A route closed while the plan was awaited sends nothing.
       const sendable = plan && record && !this.closed.has(effect.layer) ? { plan, record } : undefined;
       // An error nobody expected may come after the part was sent: then only listsendpays can tell (rule 5).
       const first = sendable
-        ? await this.first.send(sendable.record, { ...effect, maxdelay: Math.max(0, effect.maxdelay - found) }, sendable.plan).catch((e: unknown): PayResult => ({ ok: false, definite: false, message: `first attempt: ${(e as Error).message}` }))
+        ? await this.first.send(sendable.record, { ...effect, maxdelay: maxdelayNow() }, sendable.plan).catch((e: unknown): PayResult => ({ ok: false, definite: false, message: `first attempt: ${(e as Error).message}` }))
         : undefined;
       if (first) {
         log('debug', `${hash.slice(0, 8)}: sendpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
@@ -137,8 +138,7 @@ export class XpayPayments {
         log('warn', `${hash.slice(0, 8)}: paying without an askrene layer: rdv cannot stop xpay's retries if blocks are found meanwhile`);
         layers = undefined;
       }
-      // Blocks found during a failed first attempt count against maxdelay: xpay counts it from today's height.
-      const maxdelay = Math.max(0, effect.maxdelay - Math.max(0, this.core.ctx().height - startHeight));
+      const maxdelay = maxdelayNow();
       const retryForSeconds = Math.max(10, effect.retryForSeconds - Math.floor((performance.now() - t0) / 1000));
       const { xpayEnded, ...result } = await node.xpay({ invstring: effect.invstring, maxfeeMsat: effect.maxfeeMsat, maxdelay, retryForSeconds, layers });
       log('debug', `${hash.slice(0, 8)}: xpay answered in ${(performance.now() - t0).toFixed(1)} ms`);
