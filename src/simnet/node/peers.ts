@@ -4,7 +4,7 @@
  * (../moves.ts); and peer messages both ways: sendcustommsg out, the
  * custommsg hook for a message in.
  */
-import type { NodeId } from '../../chain/ids.js';
+import { isNodeId, type NodeId } from '../../chain/ids.js';
 import { listChannelMoves } from '../moves.js';
 import { listPeerChannels } from '../peer-channels.js';
 import { SimRpcError } from '../rpc-server.js';
@@ -77,24 +77,26 @@ export async function receiveMessage(node: NodeCore, from: NodeId, msgHex: strin
  */
 function listChannels(node: NodeCore, params: Record<string, unknown>): Record<string, unknown> {
   const source = params.source;
-  if (typeof source !== 'string' || !/^0[23][0-9a-f]{64}$/.test(source)) throw new SimRpcError(-32602, `source: should be a node id: invalid token '${JSON.stringify(source)}'`);
+  if (typeof source !== 'string' || !isNodeId(source)) throw new SimRpcError(-32602, `source: should be a node id: invalid token '${JSON.stringify(source)}'`);
   const channels = node.net.channels.flatMap((c) => {
     const scid = c.scid;
-    if (c.isPrivate || scid === undefined || !c.has(source as NodeId)) return [];
+    if (c.isPrivate || scid === undefined || !c.has(source)) return [];
     const from = c.a.id === source ? c.a : c.b;
     const to = c.other(from.id);
     const policy = c.policy.get(from.id);
     if (!policy) return [];
+    // channel_flags' bit 0 is the direction; no other bit is set (not disabled).
+    const direction = from.id < to.id ? 0 : 1;
     return [
       {
         source,
         destination: to.id,
         short_channel_id: scid,
-        direction: from.id < to.id ? 0 : 1,
+        direction,
         public: true,
         amount_msat: c.capacityMsat,
         message_flags: 1,
-        channel_flags: from.id < to.id ? 0 : 1,
+        channel_flags: direction,
         active: c.state === 'CHANNELD_NORMAL' && from.up && to.up,
         last_update: 1_795_620_000,
         base_fee_millisatoshi: policy.feeBaseMsat,
@@ -122,7 +124,7 @@ function connect(node: NodeCore, params: Record<string, unknown>): Record<string
     port = colon >= 0 ? Number(addr.slice(colon + 1)) : 19846;
   }
   const peer = node.net.nodeById(idText);
-  if (!/^0[23][0-9a-f]{64}$/.test(idText)) throw new SimRpcError(-32602, `id: should be a node id: invalid token '"${idText}"'`);
+  if (!isNodeId(idText)) throw new SimRpcError(-32602, `id: should be a node id: invalid token '"${idText}"'`);
   if (host !== undefined) {
     if (!peer || !peer.up || host !== '127.0.0.1' || (port ?? 19846) !== peer.port) {
       throw new SimRpcError(401, `All addresses failed: 127.0.0.1:${port ?? 19846}: Connection establishment: Connection refused. `);
