@@ -147,9 +147,9 @@ export class RegtestSoak {
    * lightningd's channel moves, not on-chain resolutions.
    */
   private async stallValve(): Promise<void> {
-    if (!this.carol.up) return;
     const next = this.height + 1;
-    const rows = parseHtlcs(await this.carol.rpc.rpc.call('listhtlcs', {}).catch(() => ({ htlcs: [] })));
+    let rows: ReturnType<typeof parseHtlcs> = [];
+    if (this.carol.up) rows = parseHtlcs(await this.carol.rpc.rpc.call('listhtlcs', {}).catch(() => ({ htlcs: [] })));
     const paid = new Set<string>();
     for (const hash of addedNearDeadline(rows, next, STALL_VALVE_BLOCKS)) {
       const [invoice] = await this.carol.rpc.listinvoices({ paymentHash: hash }).catch(() => []);

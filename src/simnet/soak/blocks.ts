@@ -104,17 +104,25 @@ export function stallDue(s: Stall<PaymentRun>, next: number, expiries: readonly 
  * of blocks, a final CLTV of regtest's 10 blocks is soon used up. The miner
  * waits for Bob to take the removal.
  */
-export function settledNearDeadline(
-  rows: ReadonlyArray<{ paymentHash: string; direction: 'in' | 'out'; state: string; expiry: number }>,
-  next: number,
-  valveBlocks: number,
-  paid: ReadonlySet<string>,
-): string[] {
-  const settled = (h: { paymentHash: string; state: string }): boolean => (h.state.includes('_REMOVE_') && h.state !== 'SENT_REMOVE_ACK_REVOCATION') || (h.state.includes('_ADD_') && paid.has(h.paymentHash));
-  return [...new Set(rows.filter((h) => h.direction === 'in' && settled(h) && h.expiry - next <= valveBlocks).map((h) => h.paymentHash))];
+export function settledNearDeadline(rows: readonly HtlcSeen[], next: number, valveBlocks: number, paid: ReadonlySet<string>): string[] {
+  const settled = (h: HtlcSeen): boolean => (h.state.includes('_REMOVE_') && h.state !== 'SENT_REMOVE_ACK_REVOCATION') || (h.state.includes('_ADD_') && paid.has(h.paymentHash));
+  return hashesNearDeadline(rows, next, valveBlocks, settled);
 }
 
 /** Carol's incoming HTLCs still added whose expiry the block at `next` would bring within `valveBlocks`: whose invoices settledNearDeadline needs to know about. */
-export function addedNearDeadline(rows: ReadonlyArray<{ paymentHash: string; direction: 'in' | 'out'; state: string; expiry: number }>, next: number, valveBlocks: number): string[] {
-  return [...new Set(rows.filter((h) => h.direction === 'in' && h.state.includes('_ADD_') && h.expiry - next <= valveBlocks).map((h) => h.paymentHash))];
+export function addedNearDeadline(rows: readonly HtlcSeen[], next: number, valveBlocks: number): string[] {
+  return hashesNearDeadline(rows, next, valveBlocks, (h) => h.state.includes('_ADD_'));
+}
+
+/** An HTLC as listhtlcs shows it, as far as the valves read it. */
+interface HtlcSeen {
+  paymentHash: string;
+  direction: 'in' | 'out';
+  state: string;
+  expiry: number;
+}
+
+/** The hashes (each once) of incoming HTLCs in `rows` that are `wanted` and within `valveBlocks` of their expiry at block `next`. */
+function hashesNearDeadline(rows: readonly HtlcSeen[], next: number, valveBlocks: number, wanted: (h: HtlcSeen) => boolean): string[] {
+  return [...new Set(rows.filter((h) => h.direction === 'in' && wanted(h) && h.expiry - next <= valveBlocks).map((h) => h.paymentHash))];
 }
